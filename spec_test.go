@@ -1,0 +1,323 @@
+package streamtoken_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/streamtoken/streamtoken/gen"
+)
+
+const (
+	specPath     = "openapi/stream-token.yaml"
+	tokenPath    = "/accounts/{account_id}/stream/{identifier}/token"
+	referenceDir = "../shared/reference"
+	officialSpec = "cloudflare-stream-tokens-official-excerpt.json"
+)
+
+func loadSpec(t *testing.T) *openapi3.T {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromFile(specPath)
+	if err != nil {
+		t.Fatalf("loading %s: %v", specPath, err)
+	}
+	return doc
+}
+
+func TestSpecIsValid(t *testing.T) {
+	doc := loadSpec(t)
+	if err := doc.Validate(context.Background(), openapi3.EnableExamplesValidation()); err != nil {
+		t.Fatalf("Validate(%s) = %v, want nil", specPath, err)
+	}
+	op := doc.Paths.Find(tokenPath)
+	if op == nil || op.Post == nil {
+		t.Fatalf("%s has no POST %s", specPath, tokenPath)
+	}
+	if got, want := op.Post.OperationID, "createStreamToken"; got != want {
+		t.Errorf("operationId = %q, want %q", got, want)
+	}
+	if op.Post.RequestBody.Value.Required {
+		t.Error("request body is required, want optional (an absent body means defaults)")
+	}
+}
+
+// The spec embedded in gen/ must be the spec in openapi/: a stale embed means
+// someone forgot to run go generate.
+func TestEmbeddedSpecIsCurrent(t *testing.T) {
+	embedded, err := gen.GetSwagger()
+	if err != nil {
+		t.Fatalf("gen.GetSwagger() error = %v", err)
+	}
+	file := loadSpec(t)
+	a, _ := json.Marshal(embedded)
+	b, _ := json.Marshal(file)
+	if string(a) != string(b) {
+		t.Error("the spec embedded in gen/ differs from openapi/stream-token.yaml: run go generate ./...")
+	}
+}
+
+// exampleCheck is one example found in the spec, with the schema it must fit.
+type exampleCheck struct {
+	where  string
+	schema *openapi3.Schema
+	value  any
+}
+
+// collectExamples walks a schema and its properties and items, collecting
+// every example it declares.
+func collectExamples(where string, ref *openapi3.SchemaRef, seen map[*openapi3.Schema]bool, out *[]exampleCheck) {
+	if ref == nil || ref.Value == nil || seen[ref.Value] {
+		return
+	}
+	s := ref.Value
+	seen[s] = true
+	if s.Example != nil {
+		*out = append(*out, exampleCheck{where, s, s.Example})
+	}
+	for name, p := range s.Properties {
+		collectExamples(where+"."+name, p, seen, out)
+	}
+	collectExamples(where+"[]", s.Items, seen, out)
+}
+
+func TestSpecExamplesFitTheirSchemas(t *testing.T) {
+	doc := loadSpec(t)
+	var checks []exampleCheck
+	seen := map[*openapi3.Schema]bool{}
+	for name, s := range doc.Components.Schemas {
+		collectExamples("#/components/schemas/"+name, s, seen, &checks)
+	}
+	op := doc.Paths.Find(tokenPath).Post
+	media := map[string]*openapi3.MediaType{"request": op.RequestBody.Value.Content.Get("application/json")}
+	for code, r := range op.Responses.Map() {
+		media["response "+code] = r.Value.Content.Get("application/json")
+	}
+	for where, mt := range media {
+		for name, ex := range mt.Examples {
+			checks = append(checks, exampleCheck{where + " example " + name, mt.Schema.Value, ex.Value.Value})
+		}
+	}
+	// The spec has examples on the request (2), the success (2) and failure
+	// (2) responses, and a dozen schemas and properties; far fewer means the
+	// walk above stopped finding them.
+	if len(checks) < 15 {
+		t.Fatalf("found %d examples, want at least 15", len(checks))
+	}
+	for _, c := range checks {
+		if err := c.schema.VisitJSON(c.value); err != nil {
+			t.Errorf("%s: example does not fit its schema: %v", c.where, err)
+		}
+	}
+}
+
+// readOfficial loads Cloudflare's official schema excerpt, which lives beside
+// the project's checkout but not in it.
+func readOfficial(t *testing.T) *openapi3.T {
+	t.Helper()
+	path := filepath.Join(referenceDir, officialSpec)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
+	}
+	loader := openapi3.NewLoader()
+	doc, err := loader.LoadFromFile(path)
+	if err != nil {
+		t.Fatalf("loading %s: %v", path, err)
+	}
+	return doc
+}
+
+// Every example the official schema gives for the token request and its
+// access rules must be a request body that our spec accepts.
+func TestOfficialExamplesFitOurSpec(t *testing.T) {
+	official := readOfficial(t)
+	ours := loadSpec(t)
+	request := ours.Components.Schemas["TokenRequest"].Value
+	rule := ours.Components.Schemas["AccessRule"].Value
+
+	req := official.Components.Schemas["stream_signed_token_request"].Value
+	body := map[string]any{}
+	for name, p := range req.Properties {
+		if p.Value.Example != nil {
+			body[name] = p.Value.Example
+		}
+	}
+	for _, name := range []string{"id", "pem", "accessRules"} {
+		if _, ok := body[name]; !ok {
+			t.Fatalf("official request schema has no example for %q; the excerpt changed", name)
+		}
+	}
+	if err := request.VisitJSON(body, openapi3.VisitAsRequest()); err != nil {
+		t.Errorf("official request example rejected by TokenRequest: %v", err)
+	}
+	for i, r := range body["accessRules"].([]any) {
+		if err := rule.VisitJSON(r, openapi3.VisitAsRequest()); err != nil {
+			t.Errorf("official accessRules[%d] example rejected by AccessRule: %v", i, err)
+		}
+	}
+
+	officialRule := official.Components.Schemas["stream_accessRules"].Value
+	for _, field := range []string{"action", "type"} {
+		ex := officialRule.Properties[field].Value.Example
+		if err := rule.Properties[field].Value.VisitJSON(ex); err != nil {
+			t.Errorf("official %s example %v rejected: %v", field, ex, err)
+		}
+	}
+
+	// The official token example must be a result our response schema takes.
+	resp := official.Components.Schemas["stream_signed_token_response"].Value
+	var token any
+	for _, part := range resp.AllOf {
+		if r, ok := part.Value.Properties["result"]; ok && r.Value.Properties["token"] != nil {
+			token = r.Value.Properties["token"].Value.Example
+		}
+	}
+	envelope := map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": map[string]any{"token": token}}
+	if err := ours.Components.Schemas["TokenResponse"].Value.VisitJSON(envelope); err != nil {
+		t.Errorf("official token example rejected by TokenResponse: %v", err)
+	}
+}
+
+// validateBody runs a request body through kin-openapi's request validator,
+// as the server will, and returns its error.
+func validateBody(t *testing.T, doc *openapi3.T, body string) error {
+	t.Helper()
+	item := doc.Paths.Find(tokenPath)
+	req := httptest.NewRequest(http.MethodPost,
+		"/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/stream/ea95132c15732412d22c1476fa83f27a/token",
+		strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	input := &openapi3filter.RequestValidationInput{
+		Request: req,
+		PathParams: map[string]string{
+			"account_id": "023e105f4ecef8ad9ca31a8372d0c353",
+			"identifier": "ea95132c15732412d22c1476fa83f27a",
+		},
+		Route:   &routers.Route{Spec: doc, Path: tokenPath, PathItem: item, Method: http.MethodPost, Operation: item.Post},
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, MultiError: true},
+	}
+	return openapi3filter.ValidateRequest(context.Background(), input)
+}
+
+// schemaViolations lists each schema violation inside err as
+// "/json/pointer: reason", one a line.
+func schemaViolations(err error) string {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		var multi openapi3.MultiError
+		var schemaErr *openapi3.SchemaError
+		var reqErr *openapi3filter.RequestError
+		switch {
+		case errors.As(err, &multi):
+			for _, e := range multi {
+				walk(e)
+			}
+		case errors.As(err, &schemaErr):
+			lines = append(lines, "/"+strings.Join(schemaErr.JSONPointer(), "/")+": "+schemaErr.Reason)
+		case errors.As(err, &reqErr) && reqErr.Err != nil:
+			walk(reqErr.Err)
+		}
+	}
+	walk(err)
+	return strings.Join(lines, "\n")
+}
+
+func TestSpecRejectsBadBodies(t *testing.T) {
+	doc := loadSpec(t)
+	tests := []struct {
+		name      string
+		body      string
+		wantField string // what the error must name
+	}{
+		{name: "unknown field", body: `{"acessRules":[]}`, wantField: "acessRules"},
+		{name: "unknown rule field", body: `{"accessRules":[{"type":"any","action":"block","countries":["US"]}]}`, wantField: "countries"},
+		{name: "bad action", body: `{"accessRules":[{"type":"any","action":"deny"}]}`, wantField: "action"},
+		{name: "bad type", body: `{"accessRules":[{"type":"ip.dst","action":"block"}]}`, wantField: "type"},
+		{name: "3-letter country", body: `{"accessRules":[{"type":"ip.geoip.country","action":"block","country":["USA"]}]}`, wantField: "country"},
+		{name: "exp as string", body: `{"exp":"1537460365"}`, wantField: "exp"},
+		{name: "nbf as fraction", body: `{"nbf":1537453165.5}`, wantField: "nbf"},
+		{name: "six rules", body: `{"accessRules":[{"type":"any","action":"allow"},{"type":"any","action":"allow"},{"type":"any","action":"allow"},{"type":"any","action":"allow"},{"type":"any","action":"allow"},{"type":"any","action":"allow"}]}`, wantField: "accessRules"},
+		{name: "rule without action", body: `{"accessRules":[{"type":"any"}]}`, wantField: "action"},
+		{name: "unknown flag", body: `{"flags":{"orignal":true}}`, wantField: "orignal"},
+		{name: "downloadable as string", body: `{"downloadable":"yes"}`, wantField: "downloadable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := validateBody(t, doc, tt.body)
+			if err == nil {
+				t.Fatalf("ValidateRequest(%s) = nil, want an error naming %q", tt.body, tt.wantField)
+			}
+			// The error text also dumps the whole schema, which names every
+			// field; look only at what each violation itself says.
+			violations := schemaViolations(err)
+			if !strings.Contains(violations, tt.wantField) {
+				t.Errorf("ValidateRequest(%s) violations = %q, want them to name %q", tt.body, violations, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestSpecAcceptsGoodBodies(t *testing.T) {
+	doc := loadSpec(t)
+	for _, body := range []string{
+		``,
+		`{}`,
+		`{"exp":1537460365,"nbf":1537453165,"downloadable":true,"flags":{"original":true}}`,
+		`{"id":"ab0d4ef71g4425f8dcba9041231813000","pem":"LS0t"}`,
+		`{"accessRules":[{"type":"ip.geoip.country","action":"block","country":["US","MX"]},{"type":"ip.src","action":"allow","ip":["93.184.216.0/24","2400:cb00::/32"]},{"type":"any","action":"block"}]}`,
+	} {
+		if err := validateBody(t, doc, body); err != nil {
+			t.Errorf("ValidateRequest(%q) = %v, want nil", body, err)
+		}
+	}
+}
+
+// The generated types must put the same JSON on the wire as the spec's
+// request example: field names and enum strings as Cloudflare spells them.
+func TestGeneratedTypesMatchTheWire(t *testing.T) {
+	exp := int64(1537460365)
+	downloadable := true
+	req := gen.TokenRequest{
+		Exp:          &exp,
+		Downloadable: &downloadable,
+		AccessRules: []gen.AccessRule{
+			{Type: gen.AccessRuleTypeIPGeoIPCountry, Action: gen.AccessRuleActionBlock, Country: []string{"US", "MX"}},
+			{Type: gen.AccessRuleTypeIPSrc, Action: gen.AccessRuleActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
+			{Type: gen.AccessRuleTypeAny, Action: gen.AccessRuleActionBlock},
+		},
+	}
+	got, err := json.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := loadSpec(t)
+	want := doc.Paths.Find(tokenPath).Post.RequestBody.Value.Content.Get("application/json").Examples["accessRules"].Value.Value
+	var gotValue any
+	if err := json.Unmarshal(got, &gotValue); err != nil {
+		t.Fatal(err)
+	}
+	wantJSON, _ := json.Marshal(want)
+	var wantValue any
+	_ = json.Unmarshal(wantJSON, &wantValue)
+	if !reflect.DeepEqual(gotValue, wantValue) {
+		t.Errorf("json.Marshal(gen.TokenRequest) = %s, want %s", got, wantJSON)
+	}
+	var failure gen.FailureResponse
+	if err := json.Unmarshal([]byte(`{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null}`), &failure); err != nil {
+		t.Fatalf("decoding a failure envelope: %v", err)
+	}
+	if failure.Success || len(failure.Errors) != 1 || failure.Errors[0].Code != 10000 {
+		t.Errorf("decoded failure = %+v", failure)
+	}
+}
