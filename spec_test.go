@@ -55,9 +55,9 @@ func TestSpecIsValid(t *testing.T) {
 // The spec embedded in gen/ must be the spec in openapi/: a stale embed means
 // someone forgot to run go generate.
 func TestEmbeddedSpecIsCurrent(t *testing.T) {
-	embedded, err := gen.GetSwagger()
+	embedded, err := gen.GetSpec()
 	if err != nil {
-		t.Fatalf("gen.GetSwagger() error = %v", err)
+		t.Fatalf("gen.GetSpec() error = %v", err)
 	}
 	file := loadSpec(t)
 	a, _ := json.Marshal(embedded)
