@@ -1,0 +1,241 @@
+package streamtoken
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/streamtoken/streamtoken/gen"
+)
+
+// Version is this module's version, sent in the default User-Agent.
+const Version = "0.1.0"
+
+// DefaultBaseURL is the Cloudflare API's base URL.
+const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
+
+// The environment variables [WithCredentialsFromEnv] reads; the same names
+// as Cloudflare's own tools.
+const (
+	EnvAPIToken = "CLOUDFLARE_API_TOKEN"
+	EnvEmail    = "CLOUDFLARE_EMAIL"
+	EnvAPIKey   = "CLOUDFLARE_API_KEY"
+)
+
+// ErrNoCredentials is returned by [NewClient] when no option set credentials.
+var ErrNoCredentials = errors.New("streamtoken: no credentials: use WithAPIToken, WithAPIKey or WithCredentialsFromEnv")
+
+// Client calls the token endpoint of the Cloudflare API. It is safe for
+// concurrent use. Its credentials are held privately and sent only as
+// request headers; no method returns or prints them.
+type Client struct {
+	gen     *gen.Client
+	baseURL string // without a trailing slash, for errors (credentials redacted)
+	now     func() time.Time
+	secrets []string // the credentials, to redact from what servers echo
+}
+
+// config is what the options set, checked by NewClient.
+type config struct {
+	baseURL    string
+	httpClient *http.Client
+	auth       func(http.Header)
+	authCount  int
+	secrets    []string
+	userAgent  string
+	retry      retryPolicy
+	now        func() time.Time
+}
+
+// Option configures a [Client]. Options return an error for a bad value;
+// none panics.
+type Option func(*config) error
+
+// WithAPIToken authenticates with an API token, sent as
+// "Authorization: Bearer <token>".
+func WithAPIToken(token string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(token) == "" {
+			return errors.New("WithAPIToken: empty token")
+		}
+		if strings.ContainsAny(token, "\r\n") {
+			return errors.New("WithAPIToken: token contains a line break")
+		}
+		c.setAuth(func(h http.Header) { h.Set("Authorization", "Bearer "+token) }, token)
+		return nil
+	}
+}
+
+// WithAPIKey authenticates with an account's email and its global API key,
+// sent as the X-Auth-Email and X-Auth-Key headers.
+func WithAPIKey(email, key string) Option {
+	return func(c *config) error {
+		if strings.TrimSpace(email) == "" || strings.TrimSpace(key) == "" {
+			return errors.New("WithAPIKey: email and key are both required")
+		}
+		if strings.ContainsAny(email+key, "\r\n") {
+			return errors.New("WithAPIKey: email or key contains a line break")
+		}
+		c.setAuth(func(h http.Header) {
+			h.Set("X-Auth-Email", email)
+			h.Set("X-Auth-Key", key)
+		}, key)
+		return nil
+	}
+}
+
+// WithCredentialsFromEnv reads the credentials from the environment:
+// CLOUDFLARE_API_TOKEN, or else CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY.
+// The client reads no environment variable unless given this option.
+func WithCredentialsFromEnv() Option {
+	return func(c *config) error {
+		if t := os.Getenv(EnvAPIToken); t != "" {
+			return WithAPIToken(t)(c)
+		}
+		email, key := os.Getenv(EnvEmail), os.Getenv(EnvAPIKey)
+		if email != "" || key != "" {
+			if email == "" || key == "" {
+				return fmt.Errorf("WithCredentialsFromEnv: %s and %s must be set together", EnvEmail, EnvAPIKey)
+			}
+			return WithAPIKey(email, key)(c)
+		}
+		return fmt.Errorf("WithCredentialsFromEnv: set %s, or %s and %s", EnvAPIToken, EnvEmail, EnvAPIKey)
+	}
+}
+
+func (c *config) setAuth(f func(http.Header), secret string) {
+	c.auth = f
+	c.authCount++
+	c.secrets = []string{secret}
+}
+
+// WithBaseURL sets the API's base URL, such as a [streamtokentest.Server]'s
+// URL or a self-hosted token server's "http://127.0.0.1:8787/client/v4".
+// A trailing slash makes no difference. The default is [DefaultBaseURL].
+func WithBaseURL(rawURL string) Option {
+	return func(c *config) error {
+		u, err := url.Parse(rawURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("WithBaseURL: want an absolute http or https URL")
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return errors.New("WithBaseURL: the base URL takes no query or fragment")
+		}
+		c.baseURL = strings.TrimRight(u.String(), "/")
+		return nil
+	}
+}
+
+// WithHTTPClient sets the HTTP client that sends the requests; the default
+// is a client with a 30 s timeout. Its Transport decides proxies and TLS.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error {
+		if hc == nil {
+			return errors.New("WithHTTPClient: nil client")
+		}
+		c.httpClient = hc
+		return nil
+	}
+}
+
+// WithMaxRetries sets how many times a failed call is retried (after a
+// 408, 429 or 5xx response or a connection error); 0 turns retries off.
+// The default is [DefaultMaxRetries].
+func WithMaxRetries(n int) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithMaxRetries: %d is negative", n)
+		}
+		c.retry.maxRetries = n
+		return nil
+	}
+}
+
+// WithBackoff sets the wait before the first retry and the longest wait
+// between two tries; each retry doubles the wait, with jitter, up to max. A
+// Retry-After header is honoured up to max too. The defaults are
+// [DefaultBackoffBase] and [DefaultBackoffMax].
+func WithBackoff(base, max time.Duration) Option {
+	return func(c *config) error {
+		if base <= 0 || max < base {
+			return fmt.Errorf("WithBackoff: want 0 < base <= max, got base %v, max %v", base, max)
+		}
+		c.retry.base, c.retry.max = base, max
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error {
+		if ua == "" || strings.ContainsAny(ua, "\r\n") {
+			return errors.New("WithUserAgent: empty or contains a line break")
+		}
+		c.userAgent = ua
+		return nil
+	}
+}
+
+// WithClock sets the clock that request validation checks exp and nbf
+// against; the default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// NewClient returns a client configured by opts. Exactly one option must set
+// credentials ([WithAPIToken], [WithAPIKey] or [WithCredentialsFromEnv]).
+func NewClient(opts ...Option) (*Client, error) {
+	cfg := config{
+		baseURL:    DefaultBaseURL,
+		httpClient: &http.Client{Timeout: 30 * time.Second},
+		userAgent:  "streamtoken/" + Version + " (+https://github.com/streamtoken/streamtoken)",
+		retry:      defaultRetryPolicy(),
+		now:        time.Now,
+	}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, fmt.Errorf("streamtoken: %w", err)
+		}
+	}
+	switch {
+	case cfg.authCount == 0:
+		return nil, ErrNoCredentials
+	case cfg.authCount > 1:
+		return nil, errors.New("streamtoken: credentials set more than once: use one of WithAPIToken, WithAPIKey, WithCredentialsFromEnv")
+	}
+	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets}
+	ua := cfg.userAgent
+	doer := &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now}
+	g, err := gen.NewClient(cfg.baseURL,
+		gen.WithHTTPClient(doer),
+		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
+			req.Header.Set("User-Agent", ua)
+			req.Header.Set("Accept", "application/json")
+			cfg.auth(req.Header)
+			return nil
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("streamtoken: %w", err)
+	}
+	c.gen = g
+	return c, nil
+}
+
+// Generated returns the generated client this client wraps, with the same
+// base URL, credentials and retries, for callers who want the raw
+// operation. It validates nothing before sending.
+func (c *Client) Generated() *gen.Client { return c.gen }

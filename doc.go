@@ -1,0 +1,26 @@
+// Package streamtoken is a client for Cloudflare Stream's signed URL tokens:
+// POST /accounts/{account_id}/stream/{identifier}/token.
+//
+// A [Client] holds the credentials (an API token, or an email and a global
+// API key), checks every request against the API's rules before sending it
+// (so a bad request costs no round trip and no rate limit), retries what is
+// worth retrying, and turns every failure into an [*APIError] that works with
+// errors.Is and errors.As:
+//
+//	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(apiToken))
+//	...
+//	tok, err := c.CreateToken(ctx, accountID, videoID, streamtoken.TokenRequest{
+//		ExpiresAt: time.Now().Add(2 * time.Hour),
+//		AccessRules: []streamtoken.AccessRule{
+//			{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US"}},
+//		},
+//	})
+//
+// Above about a thousand tokens a day, sign them yourself with a Stream
+// signing key instead: see package [github.com/streamtoken/streamtoken/token],
+// which signs, verifies and evaluates tokens with no API call.
+//
+// The client is a thin layer over the code that oapi-codegen generates from
+// openapi/stream-token.yaml, in package
+// [github.com/streamtoken/streamtoken/gen]; [Client.Generated] reaches it.
+package streamtoken

@@ -1,0 +1,116 @@
+// Package wire holds what the client and the server both need to know about
+// the API's request body beyond its schema: the conversion to token options
+// and the one implementation of the API's validation rules.
+package wire
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Options converts a request body (nil for none) for a video into the
+// options of the token it asks for. Absent times stay zero: the defaults
+// are the token package's.
+func Options(videoID string, body *gen.TokenRequest) token.Options {
+	o := token.Options{VideoID: videoID}
+	if body == nil {
+		return o
+	}
+	if body.Exp != nil {
+		o.ExpiresAt = time.Unix(*body.Exp, 0)
+	}
+	if body.Nbf != nil {
+		o.NotBefore = time.Unix(*body.Nbf, 0)
+	}
+	o.Downloadable = body.Downloadable != nil && *body.Downloadable
+	o.Original = body.Flags != nil && body.Flags.Original != nil && *body.Flags.Original
+	if len(body.AccessRules) > 0 {
+		o.AccessRules = make([]token.Rule, len(body.AccessRules))
+		for i, r := range body.AccessRules {
+			o.AccessRules[i] = token.Rule{
+				Type:    token.RuleType(r.Type),
+				Action:  token.Action(r.Action),
+				Country: r.Country,
+				IP:      r.IP,
+			}
+		}
+	}
+	return o
+}
+
+// Validate checks a whole token request at the time now: the path's account
+// and video IDs, the id and pem pair, and the token's options (times and
+// access rules). It returns a *token.ValidationError listing every
+// violation, or nil. It never puts the pem, or anything decoded from it, in
+// an error.
+func Validate(accountID, videoID string, body *gen.TokenRequest, now time.Time) error {
+	var list []token.Violation
+	if problem := token.CheckID(accountID); problem != "" {
+		list = append(list, token.Violation{Field: "account_id", Problem: problem})
+	}
+	if body != nil {
+		_, err := SigningKey(body)
+		var v *token.ValidationError
+		if errors.As(err, &v) {
+			list = append(list, v.Violations...)
+		}
+	}
+	var v *token.ValidationError
+	if errors.As(Options(videoID, body).Validate(now), &v) {
+		list = append(list, v.Violations...)
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	return &token.ValidationError{Violations: list}
+}
+
+// SigningKey returns the key a request body asks to be signed with (its id
+// and pem), or nil when it names none. A lone id or pem, a pem that is not
+// base64 of a PEM RSA private key of at least 2048 bits: a
+// *token.ValidationError.
+func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
+	hasID, hasPEM := body.ID != nil, body.PEM != nil
+	switch {
+	case !hasID && !hasPEM:
+		return nil, nil
+	case hasID && !hasPEM:
+		return nil, invalid(token.FieldViolation("is required when id is set", "pem"))
+	case hasPEM && !hasID:
+		return nil, invalid(token.FieldViolation("is required when pem is set", "id"))
+	case *body.ID == "":
+		return nil, invalid(token.FieldViolation("must not be empty", "id"))
+	}
+	key, problem := parsePEMField(*body.PEM)
+	if problem != "" {
+		return nil, invalid(token.FieldViolation(problem, "pem"))
+	}
+	key.ID = *body.ID
+	return key, nil
+}
+
+// parsePEMField decodes the API's pem field: standard base64 of a PEM RSA
+// private key. The problem it reports names no key material.
+func parsePEMField(s string) (*token.Key, string) {
+	decoded, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, "must be base64 of a PEM private key: not base64"
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(decoded), []byte("-----BEGIN ")) {
+		return nil, "must be base64 of a PEM private key: not PEM"
+	}
+	key, err := token.ParsePrivateKey(decoded)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return key, ""
+}
+
+func invalid(v token.Violation) error {
+	return &token.ValidationError{Violations: []token.Violation{v}}
+}

@@ -1,0 +1,130 @@
+package streamtoken
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// The default retry policy: up to 3 retries (4 tries in all), waiting about
+// 0.5 s, 1 s and 2 s (each with up to half of it taken off at random), and a
+// server's Retry-After of up to 30 s.
+const (
+	DefaultMaxRetries  = 3
+	DefaultBackoffBase = 500 * time.Millisecond
+	DefaultBackoffMax  = 30 * time.Second
+)
+
+type retryPolicy struct {
+	maxRetries int
+	base, max  time.Duration
+}
+
+func defaultRetryPolicy() retryPolicy {
+	return retryPolicy{maxRetries: DefaultMaxRetries, base: DefaultBackoffBase, max: DefaultBackoffMax}
+}
+
+// retryable reports whether a response status is worth another try: a
+// timeout, a rate limit, or a server fault other than "not implemented".
+func retryable(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return status >= 500 && status <= 599
+}
+
+// wait returns how long to wait before retry number n (0 for the first): the
+// server's Retry-After when it gave one, else exponential backoff with
+// jitter; capped at max either way.
+func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
+			return min(d, p.max)
+		}
+	}
+	d := p.base << min(n, 30)
+	if d <= 0 || d > p.max {
+		d = p.max
+	}
+	// Take up to half off at random, so that clients that failed together
+	// do not all come back together.
+	return d - rand.N(d/2+1)
+}
+
+// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.Atoi(v); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// retryingDoer sends a request and sends it again, body and all, while the
+// policy allows. The request body must be replayable (GetBody set), as the
+// generated client's requests are.
+type retryingDoer struct {
+	client *http.Client
+	policy retryPolicy
+	now    func() time.Time
+}
+
+func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for n := 0; ; n++ {
+		resp, err := d.client.Do(req)
+		if n >= d.policy.maxRetries || ctx.Err() != nil || (err == nil && !retryable(resp.StatusCode)) {
+			return resp, err
+		}
+		// A transport error (refused, reset, timed out) is retried while
+		// the caller's context lives: the call mints a new token each time,
+		// so sending it twice does no harm.
+		wait := d.policy.wait(n, resp, d.now())
+		if resp != nil {
+			// Let the connection be reused: read a little of what is left.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+			resp.Body.Close()
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		if req.Body != nil && req.Body != http.NoBody {
+			if req.GetBody == nil {
+				return nil, errors.New("streamtoken: cannot retry a request whose body cannot be replayed")
+			}
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(ctx)
+			req.Body = body
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends, whichever is first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,301 @@
+package token
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+)
+
+// MinKeyBits is the smallest RSA modulus, in bits, that this package signs
+// with or verifies against.
+const MinKeyBits = 2048
+
+// Key errors, usable with errors.Is. None of them carries key material.
+var (
+	// ErrKeyFormat means the bytes are not a key in any form this package
+	// reads: PEM, base64 of PEM, a JWK or base64 of a JWK.
+	ErrKeyFormat = errors.New("not a PEM or JWK key, nor base64 of one")
+	// ErrKeyType means the key is not an RSA key.
+	ErrKeyType = errors.New("not an RSA key")
+	// ErrKeyTooShort means the RSA key is shorter than MinKeyBits.
+	ErrKeyTooShort = errors.New("RSA key shorter than 2048 bits")
+	// ErrNotPrivate means a private key was needed and a public key given.
+	ErrNotPrivate = errors.New("a public key cannot sign")
+	// ErrNoKeyID means no key ID was given and the key carries none.
+	ErrNoKeyID = errors.New("no key ID: the key carries none and none was given")
+)
+
+// Key is an RSA key with the ID Stream knows it by (the kid of the tokens it
+// signs). Private is nil for a public key.
+type Key struct {
+	ID      string
+	Private *rsa.PrivateKey
+	Public  *rsa.PublicKey
+}
+
+// NewKey wraps an RSA private key and its ID, checking its size.
+func NewKey(id string, priv *rsa.PrivateKey) (*Key, error) {
+	if err := checkSize(&priv.PublicKey); err != nil {
+		return nil, err
+	}
+	return &Key{ID: id, Private: priv, Public: &priv.PublicKey}, nil
+}
+
+// ParseKey reads a key in any form Cloudflare hands out or a user keeps: a
+// PEM file (PKCS#1 or PKCS#8 private key, PKIX or PKCS#1 public key), the
+// API's pem field (base64 of a PEM), a JWK, or the API's jwk field (base64
+// of a JWK). A JWK's kid becomes the key's ID; for PEM forms the ID is empty
+// and the caller sets it. Errors name the problem, never the key.
+func ParseKey(data []byte) (*Key, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("empty: %w", ErrKeyFormat)
+	}
+	switch {
+	case bytes.HasPrefix(data, []byte("-----BEGIN")):
+		return parsePEM(data)
+	case data[0] == '{':
+		return parseJWK(data)
+	}
+	decoded, err := decodeBase64(string(data))
+	if err != nil {
+		return nil, ErrKeyFormat
+	}
+	decoded = bytes.TrimSpace(decoded)
+	switch {
+	case bytes.HasPrefix(decoded, []byte("-----BEGIN")):
+		return parsePEM(decoded)
+	case bytes.HasPrefix(decoded, []byte("{")):
+		return parseJWK(decoded)
+	}
+	return nil, ErrKeyFormat
+}
+
+// ParsePrivateKey is [ParseKey] for a key that must sign: a public key is
+// [ErrNotPrivate].
+func ParsePrivateKey(data []byte) (*Key, error) {
+	k, err := ParseKey(data)
+	if err != nil {
+		return nil, err
+	}
+	if k.Private == nil {
+		return nil, ErrNotPrivate
+	}
+	return k, nil
+}
+
+// decodeBase64 takes standard or URL base64, padded or not, ignoring line
+// breaks.
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	return nil, errors.New("not base64")
+}
+
+func parsePEM(data []byte) (*Key, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("malformed PEM: %w", ErrKeyFormat)
+	}
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		priv, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("malformed PKCS#1 private key: %w", ErrKeyFormat)
+		}
+		return NewKey("", priv)
+	case "PRIVATE KEY":
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("malformed PKCS#8 private key: %w", ErrKeyFormat)
+		}
+		priv, ok := k.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("%s private key: %w", algName(k), ErrKeyType)
+		}
+		return NewKey("", priv)
+	case "PUBLIC KEY":
+		k, err := x509.ParsePKIXPublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("malformed public key: %w", ErrKeyFormat)
+		}
+		pub, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("%s public key: %w", algName(k), ErrKeyType)
+		}
+		return publicKey("", pub)
+	case "RSA PUBLIC KEY":
+		pub, err := x509.ParsePKCS1PublicKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("malformed PKCS#1 public key: %w", ErrKeyFormat)
+		}
+		return publicKey("", pub)
+	case "EC PRIVATE KEY", "OPENSSH PRIVATE KEY", "DSA PRIVATE KEY":
+		return nil, fmt.Errorf("PEM block %q: %w", block.Type, ErrKeyType)
+	}
+	return nil, fmt.Errorf("PEM block %q is not a key: %w", block.Type, ErrKeyFormat)
+}
+
+func publicKey(id string, pub *rsa.PublicKey) (*Key, error) {
+	if err := checkSize(pub); err != nil {
+		return nil, err
+	}
+	return &Key{ID: id, Public: pub}, nil
+}
+
+func checkSize(pub *rsa.PublicKey) error {
+	if n := pub.N.BitLen(); n < MinKeyBits {
+		return fmt.Errorf("%d bits: %w", n, ErrKeyTooShort)
+	}
+	return nil
+}
+
+// algName names the algorithm of a non-RSA key for an error message.
+func algName(k any) string {
+	switch k.(type) {
+	case *ecdsa.PrivateKey, *ecdsa.PublicKey:
+		return "ECDSA"
+	case ed25519.PrivateKey, ed25519.PublicKey:
+		return "Ed25519"
+	case *ecdh.PrivateKey, *ecdh.PublicKey:
+		return "ECDH"
+	}
+	return "non-RSA"
+}
+
+// jwk is an RSA JSON Web Key (RFC 7517, 7518), public or private.
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid,omitempty"`
+	Use string `json:"use,omitempty"`
+	Alg string `json:"alg,omitempty"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+	D   string `json:"d,omitempty"`
+	P   string `json:"p,omitempty"`
+	Q   string `json:"q,omitempty"`
+}
+
+func parseJWK(data []byte) (*Key, error) {
+	var j jwk
+	if err := json.Unmarshal(data, &j); err != nil {
+		return nil, fmt.Errorf("malformed JWK: %w", ErrKeyFormat)
+	}
+	if j.Kty != "RSA" {
+		return nil, fmt.Errorf("JWK of kty %q: %w", j.Kty, ErrKeyType)
+	}
+	n, errN := jwkInt(j.N)
+	e, errE := jwkInt(j.E)
+	if errN != nil || errE != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 {
+		return nil, fmt.Errorf("JWK with a malformed n or e: %w", ErrKeyFormat)
+	}
+	pub := &rsa.PublicKey{N: n, E: int(e.Int64())}
+	if j.D == "" {
+		return publicKey(j.Kid, pub)
+	}
+	if err := checkSize(pub); err != nil {
+		return nil, err
+	}
+	d, errD := jwkInt(j.D)
+	p, errP := jwkInt(j.P)
+	q, errQ := jwkInt(j.Q)
+	if errD != nil || errP != nil || errQ != nil {
+		return nil, fmt.Errorf("JWK with a malformed d, p or q: %w", ErrKeyFormat)
+	}
+	priv := &rsa.PrivateKey{PublicKey: *pub, D: d, Primes: []*big.Int{p, q}}
+	if err := priv.Validate(); err != nil {
+		return nil, fmt.Errorf("JWK private key is inconsistent: %w", ErrKeyFormat)
+	}
+	priv.Precompute()
+	return &Key{ID: j.Kid, Private: priv, Public: &priv.PublicKey}, nil
+}
+
+func jwkInt(s string) (*big.Int, error) {
+	if s == "" {
+		return nil, errors.New("missing")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	if err != nil {
+		return nil, err
+	}
+	return new(big.Int).SetBytes(b), nil
+}
+
+// PublicJWK returns the public half of k as a JWK for RS256 signatures.
+func (k *Key) PublicJWK() json.RawMessage {
+	b, _ := json.Marshal(jwk{
+		Kty: "RSA", Kid: k.ID, Use: "sig", Alg: "RS256",
+		N: base64.RawURLEncoding.EncodeToString(k.Public.N.Bytes()),
+		E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.Public.E)).Bytes()),
+	})
+	return b
+}
+
+// JWKS returns the public halves of keys as a JWK set (RFC 7517, section 5),
+// as served at /.well-known/jwks.json.
+func JWKS(keys ...*Key) []byte {
+	set := struct {
+		Keys []json.RawMessage `json:"keys"`
+	}{Keys: make([]json.RawMessage, 0, len(keys))}
+	for _, k := range keys {
+		set.Keys = append(set.Keys, k.PublicJWK())
+	}
+	b, _ := json.Marshal(set)
+	return b
+}
+
+// ParseJWKS reads a JWK set of RSA public (or private) keys. Keys of other
+// types are skipped, as RFC 7517 asks; a set with no usable RSA key is an
+// error.
+func ParseJWKS(data []byte) ([]*Key, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, fmt.Errorf("malformed JWK set: %w", ErrKeyFormat)
+	}
+	var keys []*Key
+	for i, raw := range set.Keys {
+		k, err := parseJWK(raw)
+		if errors.Is(err, ErrKeyType) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("JWK set key %d: %w", i, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("JWK set with no RSA key: %w", ErrKeyFormat)
+	}
+	return keys, nil
+}
+
+// KeyID derives a stable ID for a key with none: the first 16 bytes of the
+// SHA-256 of its public key, in hex (32 characters, the shape of Stream's
+// key IDs).
+func KeyID(pub *rsa.PublicKey) string {
+	sum := sha256.Sum256(x509.MarshalPKCS1PublicKey(pub))
+	return hex.EncodeToString(sum[:16])
+}

@@ -1,0 +1,243 @@
+package token
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/text/language"
+)
+
+// Limits of the API, enforced wherever a token is made: by the client before
+// it sends a request, by the server before it signs, and by [Signer].
+const (
+	// MaxLifetime is how far after now a token's exp may lie.
+	MaxLifetime = 24 * time.Hour
+	// DefaultLifetime is how far after now exp lies when it is not set.
+	DefaultLifetime = time.Hour
+	// DefaultBackdate is how far before now nbf lies when it is not set.
+	DefaultBackdate = time.Hour
+	// MaxRules is the largest number of access rules a token may carry.
+	MaxRules = 5
+	// MaxIDLength is the longest account or video ID the API takes.
+	MaxIDLength = 32
+)
+
+// ErrInvalid is matched by every [*ValidationError].
+var ErrInvalid = errors.New("invalid token request")
+
+// Violation is one broken rule of a token request.
+type Violation struct {
+	// Field names the field at fault for people, such as "exp",
+	// "accessRules[0].ip[1]" or "identifier".
+	Field string
+	// Pointer is the field's JSON pointer (RFC 6901) in the API's request
+	// body, such as "/accessRules/0/ip/1"; empty for a path parameter.
+	Pointer string
+	// Problem says what is wrong, without repeating the field.
+	Problem string
+}
+
+func (v Violation) String() string { return v.Field + ": " + v.Problem }
+
+// ValidationError lists every rule a token request breaks. It never holds a
+// key or a token.
+type ValidationError struct {
+	Violations []Violation
+}
+
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Violations))
+	for i, v := range e.Violations {
+		parts[i] = v.String()
+	}
+	return "invalid token request: " + strings.Join(parts, "; ")
+}
+
+// Is reports whether target is [ErrInvalid].
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// problems collects violations; its zero value is ready to use.
+type problems []Violation
+
+// add records a problem with the body field at path, given as JSON pointer
+// segments: add("bad", "accessRules", 0, "ip", 1).
+func (p *problems) add(problem string, path ...any) {
+	*p = append(*p, FieldViolation(problem, path...))
+}
+
+// err returns a [*ValidationError] with every problem, or nil if none.
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return &ValidationError{Violations: p}
+}
+
+// FieldViolation returns a violation of the body field at path, given as
+// JSON pointer segments (strings and ints): FieldViolation("is required",
+// "pem") or FieldViolation(problem, "accessRules", 0, "ip", 1).
+func FieldViolation(problem string, path ...any) Violation {
+	var field, pointer strings.Builder
+	for _, seg := range path {
+		switch s := seg.(type) {
+		case int:
+			n := strconv.Itoa(s)
+			field.WriteString("[" + n + "]")
+			pointer.WriteString("/" + n)
+		case string:
+			if field.Len() > 0 {
+				field.WriteByte('.')
+			}
+			field.WriteString(s)
+			pointer.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+		}
+	}
+	return Violation{Field: field.String(), Pointer: pointer.String(), Problem: problem}
+}
+
+// CheckID reports what is wrong with an account or video ID, or "" when
+// nothing is: 1 to 32 characters, no "/".
+func CheckID(id string) string {
+	switch {
+	case id == "":
+		return "is required"
+	case len(id) > MaxIDLength:
+		return fmt.Sprintf("must be at most %d characters, got %d", MaxIDLength, len(id))
+	case strings.Contains(id, "/"):
+		return `must not contain "/"`
+	}
+	return ""
+}
+
+// checkTimes reports what is wrong with a token's validity window, resolved
+// against now (zero times take their defaults). Times count in whole seconds,
+// as on the wire.
+func checkTimes(p *problems, now, exp, nbf time.Time) {
+	exp, nbf = resolveTimes(now, exp, nbf)
+	switch {
+	case exp.Unix() <= now.Unix():
+		p.add(fmt.Sprintf("must be after now (%s), got %s", formatTime(now), formatTime(exp)), "exp")
+	case exp.Unix() > now.Add(MaxLifetime).Unix():
+		p.add(fmt.Sprintf("must be at most %s after now (%s), got %s", "24h", formatTime(now), formatTime(exp)), "exp")
+	}
+	if nbf.Unix() >= exp.Unix() {
+		p.add(fmt.Sprintf("must be before exp (%s), got %s", formatTime(exp), formatTime(nbf)), "nbf")
+	}
+}
+
+// resolveTimes fills in the default exp and nbf.
+func resolveTimes(now, exp, nbf time.Time) (time.Time, time.Time) {
+	if exp.IsZero() {
+		exp = now.Add(DefaultLifetime)
+	}
+	if nbf.IsZero() {
+		nbf = now.Add(-DefaultBackdate)
+	}
+	return exp, nbf
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// checkRules reports every problem with a list of access rules: at most
+// [MaxRules]; known types and actions; an ip.src rule lists addresses or
+// CIDRs and no countries, an ip.geoip.country rule countries and no
+// addresses, an any rule neither.
+func checkRules(p *problems, rules []Rule) {
+	if len(rules) > MaxRules {
+		p.add(fmt.Sprintf("must hold at most %d rules, got %d", MaxRules, len(rules)), "accessRules")
+	}
+	for i, r := range rules {
+		switch r.Action {
+		case ActionAllow, ActionBlock:
+		default:
+			p.add(fmt.Sprintf("must be %q or %q, got %s", ActionAllow, ActionBlock, quote(string(r.Action))), "accessRules", i, "action")
+		}
+		switch r.Type {
+		case RuleIPSrc:
+			if len(r.IP) == 0 {
+				p.add("an ip.src rule needs at least one address or CIDR", "accessRules", i, "ip")
+			}
+			if len(r.Country) > 0 {
+				p.add("an ip.src rule takes no countries", "accessRules", i, "country")
+			}
+		case RuleCountry:
+			if len(r.Country) == 0 {
+				p.add("an ip.geoip.country rule needs at least one country", "accessRules", i, "country")
+			}
+			if len(r.IP) > 0 {
+				p.add("an ip.geoip.country rule takes no addresses", "accessRules", i, "ip")
+			}
+		case RuleAny:
+			if len(r.IP) > 0 {
+				p.add("an any rule takes no addresses", "accessRules", i, "ip")
+			}
+			if len(r.Country) > 0 {
+				p.add("an any rule takes no countries", "accessRules", i, "country")
+			}
+		default:
+			p.add(fmt.Sprintf("must be %q, %q or %q, got %s", RuleAny, RuleIPSrc, RuleCountry, quote(string(r.Type))), "accessRules", i, "type")
+		}
+		for j, s := range r.IP {
+			if _, err := ParsePrefix(s); err != nil {
+				p.add(err.Error(), "accessRules", i, "ip", j)
+			}
+		}
+		for j, c := range r.Country {
+			if !IsCountry(c) {
+				p.add(fmt.Sprintf("%s is not an assigned ISO 3166-1 alpha-2 country code", quote(c)), "accessRules", i, "country", j)
+			}
+		}
+	}
+}
+
+// ParsePrefix parses an access rule's IP entry: an IPv4 or IPv6 address (a
+// prefix of one address) or a CIDR. Zones are refused; an IPv4-mapped IPv6
+// address or CIDR is unmapped, so that it matches the IPv4 viewers it names.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	var pfx netip.Prefix
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+		}
+		pfx = p.Masked()
+	} else {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+		}
+		pfx = netip.PrefixFrom(a, a.BitLen())
+	}
+	if a := pfx.Addr(); a.Is4In6() && pfx.Bits() >= 96 {
+		pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
+	}
+	return pfx, nil
+}
+
+// IsCountry reports whether c is an assigned ISO 3166-1 alpha-2 country code,
+// in capitals. It asks golang.org/x/text's region table, refusing private-use
+// codes (XK, ZZ), reserved ones without a UN M.49 number (EU, UN, AC) and
+// codes that have been replaced (UK for GB, DD for DE).
+func IsCountry(c string) bool {
+	if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
+		return false
+	}
+	r, err := language.ParseRegion(c)
+	if err != nil {
+		return false
+	}
+	return r.IsCountry() && !r.IsPrivateUse() && r.M49() != 0 && r.Canonicalize() == r
+}
+
+// quote quotes a value for an error message, cut to a readable length.
+func quote(s string) string {
+	const max = 48
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
