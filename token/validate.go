@@ -122,9 +122,9 @@ func checkTimes(p *problems, now, exp, nbf time.Time) {
 	case exp.Unix() <= now.Unix():
 		p.add(fmt.Sprintf("must be after now (%s), got %s", formatTime(now), formatTime(exp)), "exp")
 	case exp.Unix() > now.Add(MaxLifetime).Unix():
-		p.add(fmt.Sprintf("must be at most %s after now (%s), got %s", "24h", formatTime(now), formatTime(exp)), "exp")
-	}
-	if nbf.Unix() >= exp.Unix() {
+		p.add(fmt.Sprintf("must be at most 24h after now (%s), got %s", formatTime(now), formatTime(exp)), "exp")
+	case nbf.Unix() >= exp.Unix():
+		// Only once exp is right: a wrong exp says enough.
 		p.add(fmt.Sprintf("must be before exp (%s), got %s", formatTime(exp), formatTime(nbf)), "nbf")
 	}
 }

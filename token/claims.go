@@ -1,0 +1,131 @@
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Claims are the claims of a Stream token.
+type Claims struct {
+	// VideoID is sub: the video the token grants.
+	VideoID string
+	// KeyID is kid: the signing key's ID, also in the header.
+	KeyID string
+	// ExpiresAt is exp. NotBefore is nbf, zero when the token has none.
+	ExpiresAt, NotBefore time.Time
+	// Downloadable grants the MP4 download links too.
+	Downloadable bool
+	// AccessRules decide which viewers may use the token; see [Evaluate].
+	AccessRules []Rule
+	// Original is flags.original.
+	Original bool
+}
+
+// wireClaims is the claims' JSON: the field order of Cloudflare's own
+// tokens, exp and nbf as integers, optional claims left out when unset.
+type wireClaims struct {
+	Subject      string     `json:"sub"`
+	KeyID        string     `json:"kid,omitempty"`
+	ExpiresAt    *unixTime  `json:"exp,omitempty"`
+	NotBefore    *unixTime  `json:"nbf,omitempty"`
+	AccessRules  []Rule     `json:"accessRules,omitempty"`
+	Downloadable bool       `json:"downloadable,omitempty"`
+	Flags        *wireFlags `json:"flags,omitempty"`
+}
+
+type wireFlags struct {
+	Original bool `json:"original,omitempty"`
+}
+
+func (c *Claims) wire() *wireClaims {
+	w := &wireClaims{
+		Subject:      c.VideoID,
+		KeyID:        c.KeyID,
+		AccessRules:  c.AccessRules,
+		Downloadable: c.Downloadable,
+	}
+	exp := unixTime(c.ExpiresAt.Unix())
+	w.ExpiresAt = &exp
+	if !c.NotBefore.IsZero() {
+		nbf := unixTime(c.NotBefore.Unix())
+		w.NotBefore = &nbf
+	}
+	if c.Original {
+		w.Flags = &wireFlags{Original: true}
+	}
+	return w
+}
+
+func (w *wireClaims) claims() *Claims {
+	c := &Claims{
+		VideoID:      w.Subject,
+		KeyID:        w.KeyID,
+		AccessRules:  w.AccessRules,
+		Downloadable: w.Downloadable,
+		Original:     w.Flags != nil && w.Flags.Original,
+	}
+	if w.ExpiresAt != nil {
+		c.ExpiresAt = w.ExpiresAt.time()
+	}
+	if w.NotBefore != nil {
+		c.NotBefore = w.NotBefore.time()
+	}
+	return c
+}
+
+// The jwt.Claims methods, through which the JWT library checks exp and nbf.
+
+func (w *wireClaims) GetExpirationTime() (*jwt.NumericDate, error) { return w.ExpiresAt.numeric(), nil }
+func (w *wireClaims) GetNotBefore() (*jwt.NumericDate, error)      { return w.NotBefore.numeric(), nil }
+func (w *wireClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (w *wireClaims) GetIssuer() (string, error)                   { return "", nil }
+func (w *wireClaims) GetSubject() (string, error)                  { return w.Subject, nil }
+func (w *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// unixTime is a NumericDate: written as an integer number of seconds, read
+// from a number or a numeric string (Cloudflare's API writes strings).
+type unixTime int64
+
+var errNumericDate = errors.New("not a number of seconds")
+
+func (t unixTime) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, int64(t), 10), nil
+}
+
+func (t *unixTime) UnmarshalJSON(b []byte) error {
+	b = bytes.Trim(b, `"`)
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < -1e15 || f > 1e15 {
+		return errNumericDate
+	}
+	*t = unixTime(math.Floor(f))
+	return nil
+}
+
+func (t *unixTime) time() time.Time { return time.Unix(int64(*t), 0) }
+
+func (t *unixTime) numeric() *jwt.NumericDate {
+	if t == nil {
+		return nil
+	}
+	return jwt.NewNumericDate(t.time())
+}
+
+// MarshalJSON writes the claims as they appear in a token.
+func (c Claims) MarshalJSON() ([]byte, error) { return json.Marshal(c.wire()) }
+
+// UnmarshalJSON reads claims as they appear in a token.
+func (c *Claims) UnmarshalJSON(b []byte) error {
+	var w wireClaims
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*c = *w.claims()
+	return nil
+}
