@@ -124,4 +124,3 @@ func FuzzRules(f *testing.F) {
 		}
 	})
 }
-
