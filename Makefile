@@ -4,9 +4,13 @@
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all generate check-generated build test lint fmt ci
+.PHONY: all run generate check-generated build test lint fmt ci
 
 all: build
+
+## run: the token server on 127.0.0.1:8787, with a generated key and API token
+run:
+	$(GO) run ./cmd/streamtoken serve
 
 ## generate: regenerate gen/ from openapi/stream-token.yaml
 generate:

@@ -25,6 +25,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -711,5 +713,58 @@ func TestRequestsFitTheOfficialSchema(t *testing.T) {
 	}
 	for _, err := range problems {
 		t.Errorf("official schema refused a request: %v", schemaViolations(err))
+	}
+}
+
+// Against the real token server: every field makes it through the wire and
+// into the signed claims.
+func TestCreateTokenAgainstTheTokenServer(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	now := time.Now()
+	exp := now.Add(3 * time.Hour).Truncate(time.Second)
+	rules := []streamtoken.AccessRule{
+		{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US", "MX"}},
+		{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
+		{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock},
+	}
+	tok, err := srv.Client.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{
+		ExpiresAt: exp, Downloadable: true, Original: true, AccessRules: rules,
+	})
+	if err != nil {
+		t.Fatalf("CreateToken() error = %v", err)
+	}
+	claims, err := srv.Verifier.Verify(tok.Value)
+	if err != nil {
+		t.Fatalf("Verify() error = %v", err)
+	}
+	if !claims.ExpiresAt.Equal(exp) || !claims.Downloadable || !claims.Original || len(claims.AccessRules) != 3 ||
+		claims.AccessRules[1].IP[1] != "2400:cb00::/32" || string(claims.AccessRules[0].Type) != "ip.geoip.country" {
+		t.Errorf("claims = %+v", claims)
+	}
+}
+
+// What the server refuses comes back as an *APIError carrying its codes and
+// pointers; the generated client skips the client's own checks to get there.
+func TestServerValidationErrorsReachTheCaller(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	exp := time.Now().Add(48 * time.Hour).Unix()
+	body := gen.TokenRequest{Exp: &exp, AccessRules: []gen.AccessRule{{Type: gen.AccessRuleTypeIPSrc, Action: gen.AccessRuleActionAllow, IP: []string{"10.0.0.0/33"}}}}
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(srv.APIToken), streamtoken.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Generated().CreateStreamToken(context.Background(), testAccount, testVideo, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var env gen.FailureResponse
+	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 400 || len(env.Errors) != 2 || *env.Errors[0].Source.Pointer != "/exp" || *env.Errors[1].Source.Pointer != "/accessRules/0/ip/0" {
+		t.Errorf("server answered %d %+v", resp.StatusCode, env)
 	}
 }

@@ -126,7 +126,7 @@ func (t *Token) LogValue() slog.Value {
 // [*APIError].
 func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req TokenRequest) (*Token, error) {
 	body := req.body()
-	if err := wire.Validate(accountID, videoID, &body, c.now()); err != nil {
+	if _, err := wire.Check(accountID, videoID, &body, c.now()); err != nil {
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
 	resp, err := c.gen.CreateStreamToken(ctx, accountID, videoID, body)

@@ -4,40 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
-	"net/http/httptest"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// exampleAPI stands in for the Cloudflare API: it answers every token request
-// with the token of the API reference's example, or with an authentication
-// error when the API token is wrong.
-func exampleAPI() *httptest.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /client/v4/accounts/{account_id}/stream/{identifier}/token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		if r.Header.Get("Authorization") != "Bearer "+testAPIToken {
-			w.WriteHeader(http.StatusUnauthorized)
-			io.WriteString(w, `{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null}`)
-			return
-		}
-		io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":{"token":"eyJhbGciOiJSUzI1NiIsImtpZCI6ImU5ZGI5OTBhODI2NjZkZDU3MWM3N2Y5NDRhNWM1YzhkIn0.eyJzdWIiOiJlYTk1MTMyYzE1NzMyNDEyZDIyYzE0NzZmYTgzZjI3YSJ9.c2ln"}}`)
-	})
-	return httptest.NewServer(mux)
-}
-
 func ExampleClient_CreateToken() {
-	api := exampleAPI() // in real use: leave out WithBaseURL
+	// A local token server stands in for the Cloudflare API here; in real
+	// use leave out WithBaseURL and give your own API token.
+	api := streamtokentest.NewServer()
 	defer api.Close()
 
 	c, err := streamtoken.NewClient(
-		streamtoken.WithAPIToken(testAPIToken),
-		streamtoken.WithBaseURL(api.URL+"/client/v4"),
+		streamtoken.WithAPIToken(api.APIToken),
+		streamtoken.WithBaseURL(api.URL),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -65,12 +48,12 @@ func ExampleClient_CreateToken() {
 }
 
 func ExampleAPIError() {
-	api := exampleAPI()
+	api := streamtokentest.NewServer()
 	defer api.Close()
 
 	c, err := streamtoken.NewClient(
 		streamtoken.WithAPIToken("not-the-right-token"),
-		streamtoken.WithBaseURL(api.URL+"/client/v4"),
+		streamtoken.WithBaseURL(api.URL),
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -94,7 +77,7 @@ func ExampleAPIError() {
 // A request that breaks the API's rules is refused before it is sent, with
 // every violation and where it lies.
 func ExampleClient_CreateToken_validation() {
-	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(testAPIToken))
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("your-api-token"))
 	if err != nil {
 		log.Fatal(err)
 	}

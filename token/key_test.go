@@ -157,7 +157,8 @@ func TestJWKSRoundTrip(t *testing.T) {
 func TestKeyID(t *testing.T) {
 	a, _ := ParseKey(readTestdata(t, "rsa2048.pem"))
 	b, _ := ParseKey(readTestdata(t, "rsa3072.pem"))
-	if KeyID(a.Public) != KeyID(a.Public) || KeyID(a.Public) == KeyID(b.Public) || len(KeyID(a.Public)) != 32 {
+	again, _ := ParseKey(readTestdata(t, "rsa2048-public.pem"))
+	if KeyID(a.Public) != KeyID(again.Public) || KeyID(a.Public) == KeyID(b.Public) || len(KeyID(a.Public)) != 32 {
 		t.Errorf("KeyID() = %q, %q: want stable, distinct, 32 characters", KeyID(a.Public), KeyID(b.Public))
 	}
 }

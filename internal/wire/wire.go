@@ -43,31 +43,31 @@ func Options(videoID string, body *gen.TokenRequest) token.Options {
 	return o
 }
 
-// Validate checks a whole token request at the time now: the path's account
+// Check checks a whole token request at the time now: the path's account
 // and video IDs, the id and pem pair, and the token's options (times and
-// access rules). It returns a *token.ValidationError listing every
-// violation, or nil. It never puts the pem, or anything decoded from it, in
-// an error.
-func Validate(accountID, videoID string, body *gen.TokenRequest, now time.Time) error {
+// access rules). It returns the key the body asks to be signed with (nil for
+// none) or a *token.ValidationError listing every violation. It never puts
+// the pem, or anything decoded from it, in an error.
+func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var list []token.Violation
+	var v *token.ValidationError
 	if problem := token.CheckID(accountID); problem != "" {
 		list = append(list, token.Violation{Field: "account_id", Problem: problem})
 	}
+	var key *token.Key
 	if body != nil {
-		_, err := SigningKey(body)
-		var v *token.ValidationError
-		if errors.As(err, &v) {
+		var err error
+		if key, err = SigningKey(body); errors.As(err, &v) {
 			list = append(list, v.Violations...)
 		}
 	}
-	var v *token.ValidationError
 	if errors.As(Options(videoID, body).Validate(now), &v) {
 		list = append(list, v.Violations...)
 	}
-	if len(list) == 0 {
-		return nil
+	if len(list) > 0 {
+		return nil, &token.ValidationError{Violations: list}
 	}
-	return &token.ValidationError{Violations: list}
+	return key, nil
 }
 
 // SigningKey returns the key a request body asks to be signed with (its id

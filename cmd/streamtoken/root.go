@@ -1,0 +1,29 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken"
+)
+
+func newRootCmd(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "streamtoken",
+		Short: "Mint, check and serve Cloudflare Stream signed URL tokens",
+		Long: `streamtoken mints, checks and serves Cloudflare Stream signed URL tokens.
+
+  create   ask the Cloudflare API (or a compatible server) for a token
+  sign     sign a token locally with a Stream signing key
+  verify   check a token's signature, times and access rules
+  inspect  decode a token without checking it
+  serve    run a Cloudflare-compatible token server
+
+Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
+		Version:       streamtoken.Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
+	root.AddCommand(newServeCmd(e))
+	return root
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken/server"
+)
+
+// The environment variables serve reads when the flag is not given.
+const (
+	envServeAddr       = "STREAMTOKEN_ADDR"
+	envServeAPITokens  = "STREAMTOKEN_API_TOKENS" // comma-separated
+	envServeCreds      = "STREAMTOKEN_CREDENTIALS"
+	envServeSigningKey = "STREAMTOKEN_SIGNING_KEY"
+	envServeKeyID      = "STREAMTOKEN_SIGNING_KEY_ID"
+	envServeKeysDir    = "STREAMTOKEN_KEYS_DIR"
+)
+
+// exampleAccount and exampleVideo are the API reference's example IDs.
+const (
+	exampleAccount = "023e105f4ecef8ad9ca31a8372d0c353"
+	exampleVideo   = "ea95132c15732412d22c1476fa83f27a"
+)
+
+type serveFlags struct {
+	addr        string
+	apiTokens   []string
+	credentials string
+	signingKey  string
+	keyID       string
+	keysDir     string
+	logFormat   string
+}
+
+func newServeCmd(e env) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run a Cloudflare-compatible token server",
+		Long: `Serve POST /client/v4/accounts/{account_id}/stream/{identifier}/token on the
+same wire as the Cloudflare API, signing with your own keys. Also serves
+GET /healthz, /metrics (Prometheus), /.well-known/jwks.json (the public keys)
+and /openapi.json.
+
+With no credentials, an API token is generated and printed once. With no
+signing key, an RSA-2048 key is generated and its ID logged. Binds to
+loopback unless --addr says otherwise. SIGINT or SIGTERM shut it down,
+letting requests in flight finish.
+
+Each flag may come from the environment instead: STREAMTOKEN_ADDR,
+STREAMTOKEN_API_TOKENS (comma-separated), STREAMTOKEN_CREDENTIALS,
+STREAMTOKEN_SIGNING_KEY, STREAMTOKEN_SIGNING_KEY_ID, STREAMTOKEN_KEYS_DIR.
+A flag wins over its variable.
+
+The credentials file (YAML or JSON):
+
+  credentials:
+    - token: "..."                                   # a bearer API token
+      accounts: ["023e105f4ecef8ad9ca31a8372d0c353"] # leave out for every account
+    - email: user@example.com                        # or an email with a global API key
+      key: "..."
+
+The keys directory holds one key per account, named <account_id>.pem (or
+.jwk, .json); other accounts use --signing-key.`,
+		Example: `  streamtoken serve
+  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --signing-key key.pem --signing-key-id 5213cfa121f70b8c1380686ffc371ba3`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.fromEnv(cmd, e.getenv)
+			return serve(cmd.Context(), e, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "address to listen on")
+	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable)")
+	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
+	fl.StringVar(&f.signingKey, "signing-key", "", "the default signing key `FILE` (PEM, JWK, or the API's base64 forms)")
+	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: a JWK's kid, or derived from the key)")
+	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys named <account_id>.pem")
+	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	return cmd
+}
+
+func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
+	set := func(flag string, dst *string, name string) {
+		if !cmd.Flags().Changed(flag) {
+			if v := getenv(name); v != "" {
+				*dst = v
+			}
+		}
+	}
+	set("addr", &f.addr, envServeAddr)
+	set("credentials", &f.credentials, envServeCreds)
+	set("signing-key", &f.signingKey, envServeSigningKey)
+	set("signing-key-id", &f.keyID, envServeKeyID)
+	set("keys-dir", &f.keysDir, envServeKeysDir)
+	if !cmd.Flags().Changed("api-token") {
+		for _, t := range strings.Split(getenv(envServeAPITokens), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				f.apiTokens = append(f.apiTokens, t)
+			}
+		}
+	}
+}
+
+func serve(ctx context.Context, e env, f serveFlags) error {
+	var logger *slog.Logger
+	switch f.logFormat {
+	case "text":
+		logger = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		logger = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		return badInput("--log-format: want text or json, got %q", f.logFormat)
+	}
+	cfg := server.Config{Logger: logger}
+	for _, t := range f.apiTokens {
+		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
+	}
+	if f.credentials != "" {
+		creds, err := server.LoadCredentials(f.credentials)
+		if err != nil {
+			return badInput("--credentials: %v", err)
+		}
+		cfg.Credentials = append(cfg.Credentials, creds...)
+	}
+	var generatedToken string
+	if len(cfg.Credentials) == 0 {
+		generatedToken = newAPIToken()
+		cfg.Credentials = []server.Credential{{Token: generatedToken}}
+	}
+	if f.keyID != "" && f.signingKey == "" {
+		return badInput("--signing-key-id: needs --signing-key")
+	}
+	if f.signingKey != "" {
+		key, err := server.LoadKey(f.signingKey, f.keyID)
+		if err != nil {
+			return badInput("--signing-key: %v", err)
+		}
+		cfg.SigningKey = key
+	} else {
+		key, err := server.GenerateKey()
+		if err != nil {
+			return fmt.Errorf("generating a signing key: %w", err)
+		}
+		cfg.SigningKey = key
+		logger.Info("generated a signing key", "key_id", key.ID)
+	}
+	if f.keysDir != "" {
+		keys, err := server.LoadKeysDir(f.keysDir)
+		if err != nil {
+			return badInput("--keys-dir: %v", err)
+		}
+		cfg.AccountKeys = keys
+	}
+	srv, err := server.New(cfg)
+	if err != nil {
+		return badInput("%v", err)
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return badInput("--addr: %v", err)
+	}
+	base := "http://" + ln.Addr().String() + server.BasePath
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
+		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
+	}
+	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials))
+	if generatedToken != "" {
+		fmt.Fprintf(e.stdout, `streamtoken token server on %[1]s
+
+API token (generated for this run, shown once): %[2]s
+
+Try it:
+  curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s/accounts/%[3]s/stream/%[4]s/token
+
+Public keys: %[5]s/.well-known/jwks.json
+`, base, generatedToken, exampleAccount, exampleVideo, strings.TrimSuffix(base, server.BasePath))
+	}
+	if err := srv.Serve(ctx, ln); err != nil {
+		return failure(err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// newAPIToken makes a random API token: 128 bits from crypto/rand.
+func newAPIToken() string {
+	return rand.Text()
+}

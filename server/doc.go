@@ -1,0 +1,18 @@
+// Package server is a Cloudflare-compatible token server: it serves
+// POST /client/v4/accounts/{account_id}/stream/{identifier}/token on the
+// same wire as Cloudflare's API, and signs tokens with its own keys.
+//
+// Teams run it to self-host the endpoint in front of their signing keys
+// (the official clients work unchanged against it); tests run it through
+// package streamtokentest. [New] builds it from a [Config]; [Server.Handler]
+// is the http.Handler; [Server.Serve] runs it with timeouts and a graceful
+// shutdown.
+//
+// A request goes through, in order: authentication (bearer API tokens or
+// X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
+// of the OpenAPI spec (size, content type, JSON, schema), the API's own
+// rules (times, access rules, the id and pem pair), and signing. Every
+// failure is a Cloudflare envelope with a stable code (see [Code]) and, for
+// a bad field, its JSON pointer. Nothing it logs or answers holds an API
+// token, a key or a token.
+package server

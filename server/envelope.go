@@ -1,0 +1,71 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/streamtoken/streamtoken/gen"
+)
+
+// Code is an error code of the envelope's errors[]: stable, documented, at
+// least 1000.
+type Code int
+
+// The codes the server answers with.
+const (
+	CodeInternal        Code = 1000  // 500: a fault of the server; the detail is only logged
+	CodeMalformedJSON   Code = 1001  // 400: the body is not JSON
+	CodeSchema          Code = 1002  // 400: the body breaks the spec's schema (unknown field, wrong type, bad enum, …)
+	CodeInvalidRequest  Code = 1003  // 400: the body breaks the API's rules (times, access rules, id and pem)
+	CodeInvalidPath     Code = 1004  // 400: account_id or identifier is not 1 to 32 characters without "/"
+	CodeBodyTooLarge    Code = 1005  // 413: the body is over 64 KiB
+	CodeUnsupportedType Code = 1006  // 415: a body that is not application/json
+	CodeRateLimited     Code = 1015  // 429: too many requests (injected by streamtokentest)
+	CodeMethod          Code = 7001  // 405: the route takes POST only
+	CodeNoRoute         Code = 7003  // 404: no such route
+	CodeAuthentication  Code = 10000 // 401: credentials missing or wrong (Cloudflare's own code)
+	CodeForbidden       Code = 10001 // 403: the credential is not allowed for this account
+)
+
+// Error is one entry of a failure envelope's errors[].
+type Error struct {
+	Status  int
+	Code    Code
+	Message string
+	// Pointer is the JSON pointer of the body field at fault, if any.
+	Pointer string
+}
+
+// writeError writes a failure envelope with one or more errors; the status
+// is the first error's.
+func writeError(w http.ResponseWriter, errs ...Error) {
+	writeJSON(w, errs[0].Status, envelope(errs))
+}
+
+// envelope is the failure envelope of errs.
+func envelope(errs []Error) gen.FailureResponse {
+	env := gen.FailureResponse{
+		Success:  false,
+		Errors:   make([]gen.Message, len(errs)),
+		Messages: []gen.Message{},
+	}
+	for i, e := range errs {
+		env.Errors[i] = gen.Message{Code: int(e.Code), Message: e.Message}
+		if e.Pointer != "" {
+			pointer := e.Pointer
+			env.Errors[i].Source = &gen.MessageSource{Pointer: &pointer}
+		}
+	}
+	return env
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil { // our own types: cannot happen
+		status, body = http.StatusInternalServerError, []byte(`{"success":false,"errors":[{"code":1000,"message":"Internal error"}],"messages":[],"result":null}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

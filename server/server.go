@@ -1,0 +1,256 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// BasePath is where the API is served, as Cloudflare's.
+const BasePath = "/client/v4"
+
+// Config configures a [Server].
+type Config struct {
+	// Credentials are the API credentials the server accepts: at least one.
+	Credentials []Credential
+	// SigningKey signs the tokens of every account without a key of its own
+	// in AccountKeys. Nil: New generates an RSA-2048 key.
+	SigningKey *token.Key
+	// AccountKeys are signing keys by account ID.
+	AccountKeys map[string]*token.Key
+	// Logger gets one line per request and the details of server faults.
+	// Nil: nothing is logged.
+	Logger *slog.Logger
+	// Now is the clock tokens are dated and checked by. Nil: time.Now.
+	Now func() time.Time
+	// Registry is where the server's metrics are registered and which
+	// /metrics serves. Nil: a registry of the server's own.
+	Registry *prometheus.Registry
+}
+
+// Server is the token server. Build it with [New].
+type Server struct {
+	auth     *authenticator
+	signer   *token.Signer            // the default
+	signers  map[string]*token.Signer // by account
+	jwks     []byte
+	specJSON []byte
+	specYAML []byte
+	route    *routers.Route
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	handler  http.Handler
+}
+
+var _ gen.StrictServerInterface = (*Server)(nil)
+
+// New checks cfg and builds a server.
+func New(cfg Config) (*Server, error) {
+	if len(cfg.Credentials) == 0 {
+		return nil, errors.New("server: no credentials: the endpoint would be open to anyone")
+	}
+	auth, err := newAuthenticator(cfg.Credentials)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, signers: map[string]*token.Signer{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	key := cfg.SigningKey
+	if key == nil {
+		if key, err = GenerateKey(); err != nil {
+			return nil, fmt.Errorf("server: generating a signing key: %w", err)
+		}
+	}
+	if s.signer, err = token.NewSigner(key, s.now); err != nil {
+		return nil, fmt.Errorf("server: signing key: %w", err)
+	}
+	public := []*token.Key{s.signer.PublicKey()}
+	for account, k := range cfg.AccountKeys {
+		signer, err := token.NewSigner(k, s.now)
+		if err != nil {
+			return nil, fmt.Errorf("server: signing key of account %s: %w", account, err)
+		}
+		s.signers[account] = signer
+		public = append(public, signer.PublicKey())
+	}
+	s.jwks = token.JWKS(public...)
+
+	spec, err := gen.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("server: embedded spec: %w", err)
+	}
+	if s.route, err = tokenRoute(spec); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if s.specJSON, err = gen.GetSpecJSON(); err != nil {
+		return nil, fmt.Errorf("server: embedded spec: %w", err)
+	}
+	var doc any
+	if err := yaml.Unmarshal(s.specJSON, &doc); err == nil {
+		s.specYAML, _ = yaml.Marshal(doc)
+	}
+
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	if s.metrics, err = newMetrics(reg); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler: the token endpoint under
+// /client/v4, and GET /healthz, /metrics, /.well-known/jwks.json,
+// /openapi.json and /openapi.yaml.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// KeyID returns the ID of the default signing key.
+func (s *Server) KeyID() string { return s.signer.KeyID() }
+
+// PublicKeys returns the public halves of the server's signing keys, the
+// default first: what /.well-known/jwks.json serves.
+func (s *Server) PublicKeys() []*token.Key {
+	keys, _ := token.ParseJWKS(s.jwks)
+	return keys
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
+		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			// Only a body the checks let through but that does not decode.
+			writeError(w, Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body does not decode"})
+		},
+		ResponseErrorHandlerFunc: s.internalError,
+	})
+	gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{
+		BaseURL:    BasePath,
+		BaseRouter: mux,
+		// The last middleware runs first: authentication before anything.
+		Middlewares: []gen.MiddlewareFunc{s.checkRequest, s.authenticate},
+		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
+			writeError(w, Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "path parameters could not be read"})
+		},
+	})
+	mux.HandleFunc(BasePath+"/accounts/{account_id}/stream/{identifier}/token", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, Error{Status: http.StatusMethodNotAllowed, Code: CodeMethod, Message: "Method " + r.Method + " not allowed: this route takes POST"})
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /metrics", s.metrics.handler)
+	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/jwk-set+json")
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		_, _ = w.Write(s.jwks)
+	})
+	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.specJSON)
+	})
+	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/yaml")
+		_, _ = w.Write(s.specYAML)
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, Error{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
+	})
+	return s.observe(s.recoverPanics(mux))
+}
+
+// authenticate lets through only requests with a credential allowed for
+// the path's account.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e := s.auth.check(r, r.PathValue("account_id")); e != nil {
+			writeError(w, *e)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// internalError answers a fault of the server: the detail goes to the log,
+// the client learns nothing of it.
+func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
+	writeError(w, Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error"})
+}
+
+// recoverPanics turns a panic in a handler into a 500 envelope; the server
+// keeps serving.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.internalError(w, r, fmt.Errorf("panic: %v", v))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Timeouts of the http.Server that [Server.Serve] runs.
+const (
+	ReadHeaderTimeout = 5 * time.Second
+	ReadTimeout       = 15 * time.Second
+	WriteTimeout      = 30 * time.Second
+	IdleTimeout       = 120 * time.Second
+	// ShutdownTimeout is how long Serve lets in-flight requests finish
+	// once ctx ends.
+	ShutdownTimeout = 20 * time.Second
+)
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, lets in-flight requests finish (up to ShutdownTimeout) and
+// returns nil. Any other end is the error that caused it.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// CreateStreamToken implements gen.StrictServerInterface: it checks the
+// request against the API's rules and signs the token, with the body's id
+// and pem when given, else with the account's key.
+func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
+	now := s.now()
+	key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now)
+	if err != nil {
+		return failure(validationErrors(err)...), nil
+	}
+	signer, source := s.signerFor(req.AccountID), "account"
+	if key != nil {
+		if signer, err = token.NewSigner(key, s.now); err != nil {
+			return failure(Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
+		}
+		source = "request"
+	}
+	tok, _, err := signer.Sign(wire.Options(req.Identifier, req.Body))
+	if err != nil {
+		var verr *token.ValidationError
+		if errors.As(err, &verr) { // the clock moved past exp since the check
+			return failure(validationErrors(err)...), nil
+		}
+		return nil, fmt.Errorf("signing with the %s key: %w", source, err)
+	}
+	s.metrics.signed.WithLabelValues(source).Inc()
+	return gen.CreateStreamToken200JSONResponse{
+		Success:  true,
+		Errors:   []gen.Message{},
+		Messages: []gen.Message{},
+		Result:   gen.TokenResult{Token: tok},
+	}, nil
+}
+
+func (s *Server) signerFor(account string) *token.Signer {
+	if signer, ok := s.signers[account]; ok {
+		return signer
+	}
+	return s.signer
+}
+
+// validationErrors maps a *token.ValidationError onto envelope errors: a
+// path parameter is CodeInvalidPath, a body field CodeInvalidRequest with
+// its pointer.
+func validationErrors(err error) []Error {
+	var verr *token.ValidationError
+	if !errors.As(err, &verr) {
+		return []Error{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
+	}
+	out := make([]Error, len(verr.Violations))
+	for i, v := range verr.Violations {
+		out[i] = Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		if v.Pointer == "" {
+			out[i].Code = CodeInvalidPath
+		}
+	}
+	return out
+}
+
+// failure is the strict handler's failure response for errs.
+func failure(errs ...Error) gen.CreateStreamTokenResponseObject {
+	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}
+}

@@ -1,0 +1,162 @@
+package streamtokentest_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/streamtokentest"
+)
+
+const (
+	account = "023e105f4ecef8ad9ca31a8372d0c353"
+	video   = "ea95132c15732412d22c1476fa83f27a"
+)
+
+func TestServerSignsAndVerifies(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	if !strings.HasSuffix(srv.URL, "/client/v4") || !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
+		t.Errorf("URL = %q, want http://127.0.0.1:PORT/client/v4", srv.URL)
+	}
+	if srv.APIToken == "" {
+		t.Error("APIToken is empty")
+	}
+	tok, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{Downloadable: true})
+	if err != nil {
+		t.Fatalf("CreateToken() error = %v", err)
+	}
+	claims, err := srv.Verifier.Verify(tok.Value)
+	if err != nil {
+		t.Fatalf("Verify() error = %v", err)
+	}
+	if claims.VideoID != video || !claims.Downloadable || claims.KeyID != srv.Key.ID {
+		t.Errorf("claims = %+v", claims)
+	}
+	if srv.Requests() != 1 {
+		t.Errorf("Requests() = %d, want 1", srv.Requests())
+	}
+}
+
+func TestEachServerHasItsOwnToken(t *testing.T) {
+	a, b := streamtokentest.NewServer(), streamtokentest.NewServer()
+	defer a.Close()
+	defer b.Close()
+	if a.APIToken == b.APIToken {
+		t.Fatal("two servers share an API token")
+	}
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(a.APIToken), streamtoken.WithBaseURL(b.URL), streamtoken.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); !errors.Is(err, streamtoken.ErrAuthentication) {
+		t.Errorf("server b with server a's token: %v, want ErrAuthentication", err)
+	}
+}
+
+func TestCloseTwice(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	srv.Close()
+	srv.Close()
+	if _, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err == nil {
+		t.Error("CreateToken() after Close() succeeded")
+	}
+}
+
+func TestInjectedFailures(t *testing.T) {
+	tests := []struct {
+		name       string
+		failure    streamtokentest.Failure
+		wantStatus int
+		wantIs     error
+		wantRetry  string
+	}{
+		{name: "rate limited", failure: streamtokentest.RateLimited, wantStatus: 429, wantIs: streamtoken.ErrRateLimited, wantRetry: "1"},
+		{name: "internal error", failure: streamtokentest.InternalError, wantStatus: 500},
+		{name: "chosen envelope", failure: streamtokentest.Failure{Status: 404, Code: 10003, Message: "video not found"}, wantStatus: 404, wantIs: streamtoken.ErrNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := streamtokentest.NewServer(streamtokentest.WithFailures(2, tt.failure))
+			defer srv.Close()
+			for i := range 2 {
+				_, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+				var apiErr *streamtoken.APIError
+				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.wantStatus || apiErr.Errors[0].Code != tt.failure.Code {
+					t.Fatalf("request %d: error = %v, want status %d code %d", i, err, tt.wantStatus, tt.failure.Code)
+				}
+				if tt.wantIs != nil && !errors.Is(err, tt.wantIs) {
+					t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
+				}
+			}
+			if _, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
+				t.Fatalf("third request: %v, want a token: only two were to fail", err)
+			}
+			if tt.wantRetry != "" {
+				srv.FailNext(1, tt.failure)
+				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/accounts/"+account+"/stream/"+video+"/token", nil)
+				resp, err := srv.HTTPClient().Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if got := resp.Header.Get("Retry-After"); got != tt.wantRetry {
+					t.Errorf("Retry-After = %q, want %q", got, tt.wantRetry)
+				}
+			}
+		})
+	}
+}
+
+// A client with retries rides out injected rate limiting.
+func TestClientRetriesInjectedRateLimits(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithFailures(2, streamtokentest.Failure{Status: 429, Code: 1015, Message: "slow down"}))
+	defer srv.Close()
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(srv.APIToken), streamtoken.WithBaseURL(srv.URL),
+		streamtoken.WithBackoff(time.Millisecond, 10*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Fatalf("CreateToken() error = %v, want a token after two retries", err)
+	}
+	if srv.Requests() != 3 {
+		t.Errorf("Requests() = %d, want 3", srv.Requests())
+	}
+}
+
+func TestOptions(t *testing.T) {
+	var logs bytes.Buffer
+	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	srv := streamtokentest.NewServer(
+		streamtokentest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		streamtokentest.WithClock(func() time.Time { return at }),
+		streamtokentest.WithCredentials(server.Credential{Token: "scoped", Accounts: []string{account}}),
+	)
+	defer srv.Close()
+	if srv.APIToken != "" {
+		t.Errorf("APIToken = %q, want empty: the only credential is scoped", srv.APIToken)
+	}
+	c, _ := streamtoken.NewClient(streamtoken.WithAPIToken("scoped"), streamtoken.WithBaseURL(srv.URL), streamtoken.WithClock(func() time.Time { return at }))
+	tok, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims, err := srv.Verifier.Verify(tok.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !claims.ExpiresAt.Equal(at.Add(time.Hour)) {
+		t.Errorf("exp = %v, want an hour after the injected clock", claims.ExpiresAt)
+	}
+	if !strings.Contains(logs.String(), "status=200") {
+		t.Errorf("log = %q, want the request", logs.String())
+	}
+}
