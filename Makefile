@@ -26,15 +26,18 @@ check-generated: generate
 build:
 	$(GO) build ./...
 
-## test: every test, with the race detector
+## test: every test, with the race detector, including compat/ (its own
+## module: cloudflare-go v6 against the token server)
 test:
 	$(GO) test -race ./...
+	cd compat && $(GO) test -race ./...
 
 ## lint: gofmt, go vet and staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	cd compat && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 ## fmt: format the Go sources
 fmt:
