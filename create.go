@@ -3,6 +3,7 @@ package streamtoken
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -131,6 +132,10 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 	}
 	resp, err := c.gen.CreateStreamToken(ctx, accountID, videoID, body)
 	if err != nil {
+		var urlErr *url.Error // it repeats the URL: keep what went wrong
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
 		return nil, fmt.Errorf("streamtoken: POST %s: %w", c.endpoint(accountID, videoID), err)
 	}
 	defer resp.Body.Close()

@@ -2,8 +2,11 @@ package token
 
 import (
 	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -205,6 +208,9 @@ func truncate(s string, n int) string {
 type Decoded struct {
 	Header map[string]any
 	Claims *Claims
+	// RawHeader and RawClaims are the decoded JSON of the first two
+	// segments, as they are in the token.
+	RawHeader, RawClaims json.RawMessage
 }
 
 // Decode takes a token apart for debugging. It verifies nothing: not the
@@ -215,5 +221,9 @@ func Decode(token string) (*Decoded, error) {
 	if err != nil && (t == nil || t.Header == nil || errors.Is(err, jwt.ErrTokenMalformed)) {
 		return nil, fmt.Errorf("%w: %s", ErrMalformed, reason(err))
 	}
-	return &Decoded{Header: t.Header, Claims: w.claims()}, nil
+	d := &Decoded{Header: t.Header, Claims: w.claims()}
+	parts := strings.SplitN(token, ".", 3)
+	d.RawHeader, _ = base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[0], "="))
+	d.RawClaims, _ = base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	return d, nil
 }

@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, e env) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
-	fmt.Fprintln(e.stderr, "streamtoken: "+oneLine(err.Error()))
+	fmt.Fprintln(e.stderr, "streamtoken: "+oneLine(strings.TrimPrefix(err.Error(), "streamtoken: ")))
 	return code
 }
 

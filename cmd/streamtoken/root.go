@@ -24,6 +24,6 @@ Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
-	root.AddCommand(newServeCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newServeCmd(e))
 	return root
 }

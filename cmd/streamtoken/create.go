@@ -1,0 +1,165 @@
+package main
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken"
+)
+
+func newCreateCmd(e env) *cobra.Command {
+	var (
+		tf                   tokenFlags
+		account, video       string
+		keyID, pemFile, base string
+	)
+	cmd := &cobra.Command{
+		Use:   "create --account ID --video ID [token flags]",
+		Short: "Ask the Cloudflare API (or a compatible server) for a token",
+		Long: `Ask the Cloudflare API for a signed token: POST
+/accounts/{account_id}/stream/{identifier}/token. --base-url points it at
+another server on the same wire, such as "streamtoken serve".
+
+Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
+CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY. The request is checked before it is
+sent; only the fields asked for are sent. The token is printed alone on
+stdout. With --key-id and --pem, the API signs with that signing key.`,
+		Example: `  export CLOUDFLARE_API_TOKEN=...
+  streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a
+  streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a \
+      --exp 2h --downloadable --rule "block ip.geoip.country US,MX" --rule "allow any" \
+      --base-url http://127.0.0.1:8787/client/v4 --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			now := time.Now()
+			opts, src, err := tf.options(e, video, now)
+			if err != nil {
+				return err
+			}
+			req := streamtoken.TokenRequest{
+				ExpiresAt: opts.ExpiresAt, NotBefore: opts.NotBefore,
+				Downloadable: opts.Downloadable,
+			}
+			for _, r := range opts.AccessRules {
+				req.AccessRules = append(req.AccessRules, streamtoken.AccessRule{
+					Type: streamtoken.AccessRuleType(r.Type), Action: streamtoken.AccessRuleAction(r.Action),
+					Country: r.Country, IP: r.IP,
+				})
+			}
+			if pemFile != "" {
+				if req.PEM, req.KeyID, err = pemField(pemFile, keyID); err != nil {
+					return err
+				}
+			} else if keyID != "" {
+				return badInput("--key-id: needs --pem")
+			}
+			creds, err := credentialsFromEnv(e)
+			if err != nil {
+				return err
+			}
+			opt := []streamtoken.Option{creds, streamtoken.WithClock(func() time.Time { return now })}
+			if base != "" {
+				opt = append(opt, streamtoken.WithBaseURL(base))
+			}
+			c, err := streamtoken.NewClient(opt...)
+			if err != nil {
+				return badInput("--base-url: %v", err)
+			}
+			tok, err := c.CreateToken(cmd.Context(), account, video, req)
+			if err != nil {
+				return apiFailure(err, src)
+			}
+			return tf.printToken(cmd.OutOrStdout(), tok.Value)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&account, "account", "", "the account `ID`")
+	fl.StringVar(&video, "video", "", "the video `ID`")
+	fl.StringVar(&keyID, "key-id", "", "the `ID` of the Stream signing key in --pem")
+	fl.StringVar(&pemFile, "pem", "", "a signing key `FILE` for the API to sign with (PEM, JWK, or the API's base64 forms)")
+	fl.StringVar(&base, "base-url", "", "the API's base `URL` (default "+streamtoken.DefaultBaseURL+")")
+	tf.register(cmd)
+	_ = cmd.MarkFlagRequired("account")
+	_ = cmd.MarkFlagRequired("video")
+	return cmd
+}
+
+// credentialsFromEnv reads CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL with
+// CLOUDFLARE_API_KEY.
+func credentialsFromEnv(e env) (streamtoken.Option, error) {
+	if t := e.getenv(streamtoken.EnvAPIToken); t != "" {
+		return streamtoken.WithAPIToken(t), nil
+	}
+	email, key := e.getenv(streamtoken.EnvEmail), e.getenv(streamtoken.EnvAPIKey)
+	switch {
+	case email != "" && key != "":
+		return streamtoken.WithAPIKey(email, key), nil
+	case email != "" || key != "":
+		return nil, badInput("%s and %s must be set together", streamtoken.EnvEmail, streamtoken.EnvAPIKey)
+	}
+	return nil, badInput("no credentials: set %s, or %s and %s", streamtoken.EnvAPIToken, streamtoken.EnvEmail, streamtoken.EnvAPIKey)
+}
+
+// pemField reads a signing key file in any form and returns the API's pem
+// field (base64 of a PKCS#1 PEM) and the key's ID.
+func pemField(path, keyID string) (string, string, error) {
+	key, err := readSigningKey(path, keyID)
+	if err != nil {
+		if keyID == "" {
+			return "", "", badInput("--pem: %v (give --key-id)", unwrapExit(err))
+		}
+		return "", "", err
+	}
+	block := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key.Private)})
+	return base64.StdEncoding.EncodeToString(block), key.ID, nil
+}
+
+func unwrapExit(err error) error {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.err
+	}
+	return err
+}
+
+// apiFailure maps a client error onto an exit code: a request the client or
+// the API found invalid is bad input; the rest is an API or network failure.
+func apiFailure(err error, src ruleSource) error {
+	keyFlags := map[string]string{"account_id": "--account", "identifier": "--video", "/id": "--key-id", "/pem": "--pem"}
+	if errors.Is(err, streamtoken.ErrInvalid) {
+		var apiErr *streamtoken.APIError
+		if errors.As(err, &apiErr) {
+			return badInput("%v", describeAPIError(apiErr))
+		}
+		return invalidInput(err, src, keyFlags)
+	}
+	var apiErr *streamtoken.APIError
+	if errors.As(err, &apiErr) {
+		return failure(describeAPIError(apiErr))
+	}
+	return failure(err)
+}
+
+// describeAPIError is the envelope's codes and messages on one line.
+func describeAPIError(e *streamtoken.APIError) error {
+	if len(e.Errors) == 0 {
+		return e
+	}
+	msg := fmt.Sprintf("API error (HTTP %d):", e.StatusCode)
+	for i, info := range e.Errors {
+		if i > 0 {
+			msg += ";"
+		}
+		msg += " " + info.String()
+	}
+	if e.RayID != "" {
+		msg += " (cf-ray " + e.RayID + ")"
+	}
+	return errors.New(msg)
+}

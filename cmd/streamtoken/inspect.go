@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken/token"
+)
+
+func newInspectCmd(e env) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "inspect TOKEN",
+		Short: "Decode a token without checking it",
+		Long: `Decode a token's header and claims, with exp and nbf also as RFC 3339
+times. Nothing is checked: not the signature, not the algorithm, not the
+times. Use verify for that.`,
+		Example: `  streamtoken inspect "$TOKEN"
+  streamtoken inspect "$TOKEN" --output json`,
+		Args: exactArgs(1, "TOKEN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return badInput("--output %q: want text or json", output)
+			}
+			d, err := token.Decode(strings.TrimSpace(args[0]))
+			if err != nil {
+				return badInput("TOKEN: %v", err)
+			}
+			return printInspection(cmd.OutOrStdout(), d, output)
+		},
+	}
+	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	return cmd
+}
+
+type inspection struct {
+	Verified  bool            `json:"verified"`
+	Header    json.RawMessage `json:"header"`
+	Claims    json.RawMessage `json:"claims"`
+	ExpiresAt string          `json:"expires_at,omitempty"`
+	NotBefore string          `json:"not_before,omitempty"`
+}
+
+func printInspection(w io.Writer, d *token.Decoded, output string) error {
+	in := inspection{Header: compact(d.RawHeader), Claims: compact(d.RawClaims)}
+	if !d.Claims.ExpiresAt.IsZero() {
+		in.ExpiresAt = utc(d.Claims.ExpiresAt)
+	}
+	if !d.Claims.NotBefore.IsZero() {
+		in.NotBefore = utc(d.Claims.NotBefore)
+	}
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(in)
+	}
+	fmt.Fprintln(w, "NOT VERIFIED: decoded only; signature, algorithm and times unchecked")
+	fmt.Fprintf(w, "header:  %s\n", indent(d.RawHeader))
+	fmt.Fprintf(w, "claims:  %s\n", indent(d.RawClaims))
+	if in.ExpiresAt != "" {
+		fmt.Fprintf(w, "exp:     %d (%s)\n", d.Claims.ExpiresAt.Unix(), in.ExpiresAt)
+	}
+	if in.NotBefore != "" {
+		fmt.Fprintf(w, "nbf:     %d (%s)\n", d.Claims.NotBefore.Unix(), in.NotBefore)
+	}
+	return nil
+}
+
+// compact returns raw as JSON for embedding, or as a JSON string when it is
+// not JSON.
+func compact(raw []byte) json.RawMessage {
+	var b bytes.Buffer
+	if json.Compact(&b, raw) == nil {
+		return b.Bytes()
+	}
+	s, _ := json.Marshal(string(raw))
+	return s
+}
+
+func indent(raw []byte) string {
+	var b bytes.Buffer
+	if json.Indent(&b, raw, "         ", "  ") == nil {
+		return b.String()
+	}
+	return fmt.Sprintf("%q", raw)
+}

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// tokenFlags are the flags of every command that makes a token.
+type tokenFlags struct {
+	exp, nbf     string
+	downloadable bool
+	rules        []string // --rule, one rule each
+	rulesFile    string   // --rules FILE or -
+	customerCode string
+	output       string
+}
+
+func (f *tokenFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.exp, "exp", "", "when the token expires: RFC 3339, unix seconds, or a duration from now such as 2h (default 1h, at most 24h)")
+	fl.StringVar(&f.nbf, "nbf", "", "when the token starts to work, in the same forms (default 1h ago)")
+	fl.BoolVar(&f.downloadable, "downloadable", false, "allow the MP4 download link too")
+	fl.StringArrayVar(&f.rules, "rule", nil, `an access rule "ACTION TYPE [VALUES]", such as "allow ip.src 10.0.0.0/8,2001:db8::/32" or "block any" (repeatable, tried in order)`)
+	fl.StringVar(&f.rulesFile, "rules", "", "access rules as a JSON array in the API's form, from `FILE` or - for stdin")
+	fl.StringVar(&f.customerCode, "customer-code", "", "your customer-<CODE>.cloudflarestream.com code: also print the signed URLs")
+	fl.StringVar(&f.output, "output", "text", "text (the token alone) or json (token, claims, URLs)")
+}
+
+// timeValue parses a time flag: RFC 3339, unix seconds, or a duration from
+// now ("2h", "-30m").
+func timeValue(flag, s string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return now.Add(d), nil
+	}
+	return time.Time{}, badInput("--%s %q: want RFC 3339 (2026-11-28T15:04:05Z), unix seconds, or a duration from now such as 2h", flag, s)
+}
+
+// ruleSource says where each access rule came from, to name it in errors.
+type ruleSource []string
+
+// options builds the token options the flags ask for.
+func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Options, ruleSource, error) {
+	o := token.Options{VideoID: videoID, Downloadable: f.downloadable}
+	var err error
+	if f.exp != "" {
+		if o.ExpiresAt, err = timeValue("exp", f.exp, now); err != nil {
+			return o, nil, err
+		}
+	}
+	if f.nbf != "" {
+		if o.NotBefore, err = timeValue("nbf", f.nbf, now); err != nil {
+			return o, nil, err
+		}
+	}
+	switch f.output {
+	case "text", "json":
+	default:
+		return o, nil, badInput("--output %q: want text or json", f.output)
+	}
+	if f.customerCode != "" {
+		if _, err := token.SignedURLs(f.customerCode, "x"); err != nil {
+			return o, nil, badInput("--customer-code %q: lowercase letters and digits only", f.customerCode)
+		}
+	}
+	var src ruleSource
+	if f.rulesFile != "" {
+		if len(f.rules) > 0 {
+			return o, nil, badInput("--rules and --rule: give one or the other")
+		}
+		if o.AccessRules, err = readRules(e, f.rulesFile); err != nil {
+			return o, nil, err
+		}
+		for i := range o.AccessRules {
+			src = append(src, fmt.Sprintf("--rules [%d]", i))
+		}
+	}
+	for i, s := range f.rules {
+		r, err := parseRule(s)
+		if err != nil {
+			return o, nil, badInput("--rule %q: %v", s, err)
+		}
+		o.AccessRules = append(o.AccessRules, r)
+		src = append(src, fmt.Sprintf("--rule %q", f.rules[i]))
+	}
+	return o, src, nil
+}
+
+// parseRule reads "ACTION TYPE [VALUES]": VALUES is a comma-separated list
+// of addresses or CIDRs for ip.src, of country codes for ip.geoip.country.
+func parseRule(s string) (token.Rule, error) {
+	fields := strings.Fields(s)
+	if len(fields) < 2 || len(fields) > 3 {
+		return token.Rule{}, errors.New(`want "ACTION TYPE [VALUES]", such as "block ip.geoip.country US,MX"`)
+	}
+	r := token.Rule{Action: token.Action(fields[0]), Type: token.RuleType(fields[1])}
+	switch r.Action {
+	case token.ActionAllow, token.ActionBlock:
+	default:
+		return r, fmt.Errorf("unknown action %q: want allow or block", fields[0])
+	}
+	var values []string
+	if len(fields) == 3 {
+		for _, v := range strings.Split(fields[2], ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				values = append(values, v)
+			}
+		}
+	}
+	switch r.Type {
+	case token.RuleAny:
+		if len(values) > 0 {
+			return r, errors.New("an any rule takes no values")
+		}
+	case token.RuleIPSrc:
+		if len(values) == 0 {
+			return r, errors.New("an ip.src rule needs addresses or CIDRs, comma-separated")
+		}
+		r.IP = values
+	case token.RuleCountry:
+		if len(values) == 0 {
+			return r, errors.New("an ip.geoip.country rule needs country codes, comma-separated")
+		}
+		r.Country = values
+	default:
+		return r, fmt.Errorf("unknown type %q: want any, ip.src or ip.geoip.country", fields[1])
+	}
+	return r, nil
+}
+
+// readRules reads a JSON array of rules in the API's form, unknown fields
+// refused.
+func readRules(e env, name string) ([]token.Rule, error) {
+	var data []byte
+	var err error
+	if name == "-" {
+		data, err = io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+	} else {
+		data, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, badInput("--rules: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var rules []token.Rule
+	if err := dec.Decode(&rules); err != nil {
+		return nil, badInput("--rules: not a JSON array of rules: %v", err)
+	}
+	return rules, nil
+}
+
+// flagOf names the flag behind a violation of the token's options.
+func (src ruleSource) flagOf(v token.Violation, keyFlags map[string]string) string {
+	if strings.HasPrefix(v.Pointer, "/accessRules/") {
+		rest := strings.TrimPrefix(v.Pointer, "/accessRules/")
+		idx, _, _ := strings.Cut(rest, "/")
+		if i, err := strconv.Atoi(idx); err == nil && i < len(src) {
+			return src[i] // the problem quotes the value at fault
+		}
+	}
+	switch v.Pointer {
+	case "/exp":
+		return "--exp"
+	case "/nbf":
+		return "--nbf"
+	case "/accessRules":
+		return "--rule"
+	}
+	if f, ok := keyFlags[v.Pointer]; ok {
+		return f
+	}
+	if f, ok := keyFlags[v.Field]; ok {
+		return f
+	}
+	return v.Field
+}
+
+// invalidInput turns a *token.ValidationError into a one-line bad-input
+// error naming the flags at fault.
+func invalidInput(err error, src ruleSource, keyFlags map[string]string) error {
+	var verr *token.ValidationError
+	if !errors.As(err, &verr) {
+		return err
+	}
+	parts := make([]string, len(verr.Violations))
+	for i, v := range verr.Violations {
+		parts[i] = src.flagOf(v, keyFlags) + ": " + v.Problem
+	}
+	return badInput("%s", strings.Join(parts, "; "))
+}
+
+// tokenOutput is what create and sign print with --output json.
+type tokenOutput struct {
+	Token     string          `json:"token"`
+	Header    json.RawMessage `json:"header"`
+	Claims    json.RawMessage `json:"claims"`
+	ExpiresAt string          `json:"expires_at,omitempty"`
+	NotBefore string          `json:"not_before,omitempty"`
+	URLs      *token.URLs     `json:"urls,omitempty"`
+}
+
+// printToken prints a token as the flags ask: the token alone (and the URLs
+// after it, with --customer-code), or JSON.
+func (f *tokenFlags) printToken(w io.Writer, tok string) error {
+	var urls *token.URLs
+	if f.customerCode != "" {
+		u, err := token.SignedURLs(f.customerCode, tok)
+		if err != nil {
+			return badInput("--customer-code: %v", err)
+		}
+		urls = &u
+	}
+	if f.output == "json" {
+		d, err := token.Decode(tok)
+		if err != nil {
+			return failure(fmt.Errorf("the token is malformed: %w", err))
+		}
+		out := tokenOutput{Token: tok, Header: d.RawHeader, Claims: d.RawClaims, URLs: urls}
+		if !d.Claims.ExpiresAt.IsZero() {
+			out.ExpiresAt = utc(d.Claims.ExpiresAt)
+		}
+		if !d.Claims.NotBefore.IsZero() {
+			out.NotBefore = utc(d.Claims.NotBefore)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	fmt.Fprintln(w, tok)
+	if urls != nil {
+		for _, u := range []struct{ name, url string }{
+			{"iframe", urls.Iframe}, {"watch", urls.Watch}, {"hls", urls.HLS},
+			{"dash", urls.DASH}, {"thumbnail", urls.Thumbnail}, {"download", urls.Download},
+		} {
+			fmt.Fprintf(w, "%-10s %s\n", u.name, u.url)
+		}
+	}
+	return nil
+}
+
+func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
