@@ -38,22 +38,14 @@ times. Use verify for that.`,
 	return cmd
 }
 
+// inspection is what inspect prints with --output json.
 type inspection struct {
-	Verified  bool            `json:"verified"`
-	Header    json.RawMessage `json:"header"`
-	Claims    json.RawMessage `json:"claims"`
-	ExpiresAt string          `json:"expires_at,omitempty"`
-	NotBefore string          `json:"not_before,omitempty"`
+	Verified bool `json:"verified"` // always false: said for the reader
+	decodedView
 }
 
 func printInspection(w io.Writer, d *token.Decoded, output string) error {
-	in := inspection{Header: compact(d.RawHeader), Claims: compact(d.RawClaims)}
-	if !d.Claims.ExpiresAt.IsZero() {
-		in.ExpiresAt = utc(d.Claims.ExpiresAt)
-	}
-	if !d.Claims.NotBefore.IsZero() {
-		in.NotBefore = utc(d.Claims.NotBefore)
-	}
+	in := inspection{decodedView: viewOf(d)}
 	if output == "json" {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -205,14 +205,31 @@ func invalidInput(err error, src ruleSource, keyFlags map[string]string) error {
 	return badInput("%s", strings.Join(parts, "; "))
 }
 
-// tokenOutput is what create and sign print with --output json.
-type tokenOutput struct {
-	Token     string          `json:"token"`
+// decodedView is a token's header and claims as the commands print them,
+// with exp and nbf also as RFC 3339 times.
+type decodedView struct {
 	Header    json.RawMessage `json:"header"`
 	Claims    json.RawMessage `json:"claims"`
 	ExpiresAt string          `json:"expires_at,omitempty"`
 	NotBefore string          `json:"not_before,omitempty"`
-	URLs      *token.URLs     `json:"urls,omitempty"`
+}
+
+func viewOf(d *token.Decoded) decodedView {
+	v := decodedView{Header: compact(d.RawHeader), Claims: compact(d.RawClaims)}
+	if !d.Claims.ExpiresAt.IsZero() {
+		v.ExpiresAt = utc(d.Claims.ExpiresAt)
+	}
+	if !d.Claims.NotBefore.IsZero() {
+		v.NotBefore = utc(d.Claims.NotBefore)
+	}
+	return v
+}
+
+// tokenOutput is what create and sign print with --output json.
+type tokenOutput struct {
+	Token string `json:"token"`
+	decodedView
+	URLs *token.URLs `json:"urls,omitempty"`
 }
 
 // printToken prints a token as the flags ask: the token alone (and the URLs
@@ -231,13 +248,7 @@ func (f *tokenFlags) printToken(w io.Writer, tok string) error {
 		if err != nil {
 			return failure(fmt.Errorf("the token is malformed: %w", err))
 		}
-		out := tokenOutput{Token: tok, Header: d.RawHeader, Claims: d.RawClaims, URLs: urls}
-		if !d.Claims.ExpiresAt.IsZero() {
-			out.ExpiresAt = utc(d.Claims.ExpiresAt)
-		}
-		if !d.Claims.NotBefore.IsZero() {
-			out.NotBefore = utc(d.Claims.NotBefore)
-		}
+		out := tokenOutput{Token: tok, decodedView: viewOf(d), URLs: urls}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)
