@@ -41,6 +41,8 @@ type ResponseInfo struct {
 	Pointer string `json:"pointer,omitempty"`
 }
 
+// String is the entry as "CODE MESSAGE", with the pointer when the message
+// does not already name it.
 func (r ResponseInfo) String() string {
 	s := strconv.Itoa(r.Code) + " " + r.Message
 	if r.Pointer != "" && !strings.Contains(r.Message, r.Pointer) {
@@ -66,6 +68,9 @@ type APIError struct {
 	Method, URL string
 }
 
+// Error describes the failure on one line: method, URL (without
+// credentials), status, the envelope's errors and the cf-ray. It never
+// holds a credential or a token.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "streamtoken: %s %s: %d %s", e.Method, e.URL, e.StatusCode, http.StatusText(e.StatusCode))

@@ -21,6 +21,8 @@ type Decision struct {
 	Rule int
 }
 
+// String says "allowed" or "blocked" and by which rule, or that no rule
+// matched.
 func (d Decision) String() string {
 	verdict := "allowed"
 	if !d.Allowed {

@@ -41,6 +41,7 @@ type Violation struct {
 	Problem string
 }
 
+// String is the violation as "field: problem".
 func (v Violation) String() string { return v.Field + ": " + v.Problem }
 
 // ValidationError lists every rule a token request breaks. It never holds a
@@ -49,6 +50,7 @@ type ValidationError struct {
 	Violations []Violation
 }
 
+// Error lists every violation on one line.
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Violations))
 	for i, v := range e.Violations {
