@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -623,17 +624,24 @@ func TestResponseBodyIsBounded(t *testing.T) {
 	c := newClient(t, s, streamtoken.WithMaxRetries(0))
 	_, err := c.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{})
 	var apiErr *streamtoken.APIError
-	if !errors.As(err, &apiErr) {
-		t.Fatalf("CreateToken() on a 2 MiB body: error = %v, want an *APIError", err)
+	if !errors.As(err, &apiErr) || apiErr.Excerpt != "response body over 1 MiB" {
+		t.Fatalf("CreateToken() on a 2 MiB body: error = %v, want an *APIError saying it is over 1 MiB", err)
 	}
 }
 
 func TestTokenDoesNotPrintItsValue(t *testing.T) {
 	tok := &streamtoken.Token{Value: "eyJhbGciOiJSUzI1NiJ9.secret.sig", AccountID: testAccount, VideoID: testVideo}
 	for _, format := range []string{"%v", "%+v", "%s", "%#v"} {
-		if got := fmt.Sprintf(format, tok); strings.Contains(got, "secret") {
-			t.Errorf("Sprintf(%q, tok) = %q, shows the token", format, got)
+		for _, v := range []any{tok, *tok} {
+			if got := fmt.Sprintf(format, v); strings.Contains(got, "secret") {
+				t.Errorf("Sprintf(%q, %T) = %q, shows the token", format, v, got)
+			}
 		}
+	}
+	var logs bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("made", "token", tok)
+	if strings.Contains(logs.String(), "secret") || !strings.Contains(logs.String(), testVideo) {
+		t.Errorf("slog output = %s, want the IDs and not the token", logs.String())
 	}
 	urls, err := tok.URLs("f33zs165nr7gyfy4")
 	if err != nil {

@@ -107,15 +107,15 @@ func (t *Token) URLs(customerCode string) (token.URLs, error) {
 
 // String describes the token without its value, so that printing or logging
 // a Token never leaks it; use Value for the token itself.
-func (t *Token) String() string {
+func (t Token) String() string {
 	return fmt.Sprintf("streamtoken.Token{AccountID: %q, VideoID: %q, Value: [redacted]}", t.AccountID, t.VideoID)
 }
 
 // GoString is String, for %#v.
-func (t *Token) GoString() string { return t.String() }
+func (t Token) GoString() string { return t.String() }
 
 // LogValue keeps the token's value out of log/slog output.
-func (t *Token) LogValue() slog.Value {
+func (t Token) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("account_id", t.AccountID), slog.String("video_id", t.VideoID))
 }
 
@@ -144,14 +144,15 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 		return nil, fmt.Errorf("streamtoken: POST %s: reading the response: %w", c.endpoint(accountID, videoID), err)
 	}
 	if len(raw) > maxResponseBytes {
-		return nil, c.apiError(resp, accountID, videoID, nil, raw)
+		e := c.apiError(resp, accountID, videoID, nil, nil)
+		e.Excerpt = "response body over 1 MiB"
+		return nil, e
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		var env gen.TokenResponse
 		if json.Unmarshal(raw, &env) == nil && env.Success && env.Result.Token != "" {
 			return &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}, nil
 		}
-		return nil, c.apiError(resp, accountID, videoID, envelopeOf(raw), raw)
 	}
 	return nil, c.apiError(resp, accountID, videoID, envelopeOf(raw), raw)
 }
@@ -165,7 +166,10 @@ func envelopeOf(raw []byte) *gen.FailureResponse {
 	return &env
 }
 
-func (c *Client) apiError(resp *http.Response, accountID, videoID string, env *gen.FailureResponse, raw []byte) error {
+// apiError describes a response that holds no token: by its envelope's
+// errors when it has some, else by a short excerpt of its body (never of a
+// 2xx body, which may hold a token).
+func (c *Client) apiError(resp *http.Response, accountID, videoID string, env *gen.FailureResponse, raw []byte) *APIError {
 	e := &APIError{
 		StatusCode: resp.StatusCode,
 		RayID:      resp.Header.Get("Cf-Ray"),
@@ -177,7 +181,6 @@ func (c *Client) apiError(resp *http.Response, accountID, videoID string, env *g
 		e.Errors = c.infos(env.Errors)
 		e.Messages = c.infos(env.Messages)
 	case resp.StatusCode < 300:
-		// Never quote a 2xx body: it may hold a token.
 		e.Excerpt = "a success status without success: true and a token"
 	default:
 		e.Excerpt = c.redact(excerpt(raw))
@@ -194,6 +197,7 @@ func (c *Client) redact(s string) string {
 	return s
 }
 
+// infos converts envelope entries, redacting what the server echoed.
 func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	out := make([]ResponseInfo, len(msgs))
 	for i, m := range msgs {
