@@ -10,7 +10,8 @@ all: build
 
 ## run: the token server on 127.0.0.1:8787, with a generated key and API token
 run:
-	$(GO) run ./cmd/streamtoken serve
+	$(GO) build -o bin/streamtoken ./cmd/streamtoken
+	exec ./bin/streamtoken serve
 
 ## generate: regenerate gen/ from openapi/stream-token.yaml
 generate:
@@ -22,9 +23,10 @@ check-generated: generate
 	@untracked=$$(git ls-files --others --exclude-standard -- gen/); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
 
-## build: compile every package and command
+## build: compile every package, and the command into bin/
 build:
 	$(GO) build ./...
+	$(GO) build -o bin/streamtoken ./cmd/streamtoken
 
 ## test: every test, with the race detector, including compat/ (its own
 ## module: cloudflare-go v6 against the token server)
