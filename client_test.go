@@ -776,3 +776,79 @@ func TestServerValidationErrorsReachTheCaller(t *testing.T) {
 		t.Errorf("server answered %d %+v", resp.StatusCode, env)
 	}
 }
+
+// The client and the server run the same rules: for each bad request, the
+// violations the client finds before sending are the ones the server
+// reports when the request reaches it (sent raw through the generated
+// client).
+func TestClientAndServerAgree(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	now := time.Now()
+	pemField := testPEM(t)
+	bad := []streamtoken.TokenRequest{
+		{ExpiresAt: now.Add(48 * time.Hour)},
+		{ExpiresAt: now.Add(time.Hour), NotBefore: now.Add(2 * time.Hour)},
+		{KeyID: "k"},
+		{PEM: pemField},
+		{KeyID: "k", PEM: base64.StdEncoding.EncodeToString([]byte("not a key"))},
+		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"10.0.0.0/33", "::1/129"}}}},
+		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"ZZ"}, IP: []string{"10.0.0.1"}}}},
+		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US"}}}},
+	}
+	raw, err := streamtoken.NewClient(streamtoken.WithAPIToken(srv.APIToken), streamtoken.WithBaseURL(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, req := range bad {
+		_, err := srv.Client.CreateToken(context.Background(), testAccount, testVideo, req)
+		var verr *token.ValidationError
+		if !errors.As(err, &verr) {
+			t.Fatalf("request %d: client error = %v, want a *token.ValidationError", i, err)
+		}
+		var client []string
+		for _, v := range verr.Violations {
+			client = append(client, v.Pointer)
+		}
+		resp, err := raw.Generated().CreateStreamToken(context.Background(), testAccount, testVideo, requestBody(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var env gen.FailureResponse
+		_ = json.NewDecoder(resp.Body).Decode(&env)
+		resp.Body.Close()
+		var server []string
+		for _, e := range env.Errors {
+			p := ""
+			if e.Source != nil && e.Source.Pointer != nil {
+				p = *e.Source.Pointer
+			}
+			server = append(server, p)
+		}
+		if resp.StatusCode != 400 || !reflect.DeepEqual(client, server) {
+			t.Errorf("request %d: client found %q, server (HTTP %d) %q", i, client, resp.StatusCode, server)
+		}
+	}
+}
+
+// requestBody is the wire form of req, built here independently of the
+// client's own conversion.
+func requestBody(req streamtoken.TokenRequest) gen.TokenRequest {
+	var b gen.TokenRequest
+	if req.KeyID != "" {
+		b.ID = &req.KeyID
+	}
+	if req.PEM != "" {
+		b.PEM = &req.PEM
+	}
+	if !req.ExpiresAt.IsZero() {
+		exp := req.ExpiresAt.Unix()
+		b.Exp = &exp
+	}
+	if !req.NotBefore.IsZero() {
+		nbf := req.NotBefore.Unix()
+		b.Nbf = &nbf
+	}
+	b.AccessRules = req.AccessRules
+	return b
+}
