@@ -60,12 +60,8 @@ func (s *Server) checkRequest(next http.Handler) http.Handler {
 				"account_id": r.PathValue("account_id"),
 				"identifier": r.PathValue("identifier"),
 			},
-			Route: s.route,
-			Options: &openapi3filter.Options{
-				AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc, // done before, by the server
-				MultiError:          true,
-				SkipSettingDefaults: true,
-			},
+			Route:   s.route,
+			Options: &validationOptions,
 		}
 		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
 			writeError(w, schemaErrors(err)...)
@@ -74,6 +70,14 @@ func (s *Server) checkRequest(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// validationOptions are kin-openapi's options for every request: all
+// violations at once, the body left as sent, authentication already done.
+var validationOptions = openapi3filter.Options{
+	AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	MultiError:          true,
+	SkipSettingDefaults: true,
 }
 
 // jsonProblem describes what makes body invalid JSON, without quoting it.
