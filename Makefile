@@ -4,7 +4,7 @@
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run generate check-generated build test lint fmt ci
+.PHONY: all run generate check-generated build test bench lint fmt ci
 
 all: build
 
@@ -33,6 +33,12 @@ build:
 test:
 	$(GO) test -race ./...
 	cd compat && $(GO) test -race ./...
+
+## bench: the benchmarks, each beside its baseline, compared by benchstat
+BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+bench:
+	$(GO) test -run '^$$' -bench . -count 6 ./token ./server > bench.txt
+	$(GO) run $(BENCHSTAT) -col /impl bench.txt
 
 ## lint: gofmt, go vet and staticcheck
 lint:
