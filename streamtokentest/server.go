@@ -99,9 +99,9 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithCredentials replaces the generated API token with these credentials
-// (Client then has no credentials that work unless one is a token with no
-// account restriction, which it uses).
+// WithCredentials replaces the generated API token with these credentials.
+// APIToken and Client then use the first token allowed for every account;
+// with none, APIToken is empty and Client's requests fail authentication.
 func WithCredentials(creds ...server.Credential) Option {
 	return func(s *settings) { s.config.Credentials = creds }
 }
@@ -131,15 +131,14 @@ func NewServer(opts ...Option) *Server {
 		panic(fmt.Sprintf("streamtokentest: generating a key: %v", err))
 	}
 	st.config.SigningKey = k
-	s := &Server{APIToken: randomToken(), failures: st.failures}
-	clientToken := s.APIToken
+	s := &Server{failures: st.failures}
 	if st.config.Credentials == nil {
+		s.APIToken = randomToken()
 		st.config.Credentials = []server.Credential{{Token: s.APIToken}}
 	} else {
-		s.APIToken, clientToken = "", ""
 		for _, c := range st.config.Credentials {
 			if c.Token != "" && len(c.Accounts) == 0 {
-				s.APIToken, clientToken = c.Token, c.Token
+				s.APIToken = c.Token
 				break
 			}
 		}
@@ -159,11 +158,11 @@ func NewServer(opts ...Option) *Server {
 		streamtoken.WithHTTPClient(s.ts.Client()),
 		streamtoken.WithMaxRetries(0),
 	}, st.clientOp...)
-	if clientToken != "" {
-		clientOpts = append(clientOpts, streamtoken.WithAPIToken(clientToken))
-	} else {
-		clientOpts = append(clientOpts, streamtoken.WithAPIToken("no-usable-credential"))
+	clientToken := s.APIToken
+	if clientToken == "" { // WithCredentials gave no token for every account
+		clientToken = "no-unrestricted-credential"
 	}
+	clientOpts = append(clientOpts, streamtoken.WithAPIToken(clientToken))
 	if s.Client, err = streamtoken.NewClient(clientOpts...); err != nil {
 		panic(fmt.Sprintf("streamtokentest: %v", err))
 	}
