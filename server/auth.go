@@ -145,7 +145,7 @@ func newAuthenticator(creds []Credential) (*authenticator, error) {
 }
 
 // check authenticates r for account: nil when allowed, else a 401 or 403.
-func (a *authenticator) check(r *http.Request, account string) *Error {
+func (a *authenticator) check(r *http.Request, account string) *problem {
 	var presented [][sha256.Size]byte
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
@@ -165,10 +165,10 @@ func (a *authenticator) check(r *http.Request, account string) *Error {
 		}
 	}
 	if match < 0 {
-		return &Error{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}
+		return &problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}
 	}
 	if acc := a.creds[match].accounts; acc != nil && !acc[account] {
-		return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
+		return &problem{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
 	}
 	return nil
 }

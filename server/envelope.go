@@ -27,8 +27,8 @@ const (
 	CodeForbidden       Code = 10001 // 403: the credential is not allowed for this account
 )
 
-// Error is one entry of a failure envelope's errors[].
-type Error struct {
+// problem is one entry of a failure envelope's errors[].
+type problem struct {
 	Status  int
 	Code    Code
 	Message string
@@ -38,12 +38,12 @@ type Error struct {
 
 // writeError writes a failure envelope with one or more errors; the status
 // is the first error's.
-func writeError(w http.ResponseWriter, errs ...Error) {
+func writeError(w http.ResponseWriter, errs ...problem) {
 	writeJSON(w, errs[0].Status, envelope(errs))
 }
 
 // envelope is the failure envelope of errs.
-func envelope(errs []Error) gen.FailureResponse {
+func envelope(errs []problem) gen.FailureResponse {
 	env := gen.FailureResponse{
 		Success:  false,
 		Errors:   make([]gen.Message, len(errs)),

@@ -58,8 +58,8 @@ func LoadKeysDir(dir string) (map[string]*token.Key, error) {
 			continue
 		}
 		account := strings.TrimSuffix(e.Name(), ext)
-		if problem := token.CheckID(account); problem != "" {
-			return nil, fmt.Errorf("%s: the file name must be an account ID: %s", e.Name(), problem)
+		if why := token.CheckID(account); why != "" {
+			return nil, fmt.Errorf("%s: the file name must be an account ID: %s", e.Name(), why)
 		}
 		if keys[account] != nil {
 			return nil, fmt.Errorf("%s: a second key for account %s", e.Name(), account)

@@ -138,7 +138,7 @@ func (s *Server) routes() http.Handler {
 	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			// Only a body the checks let through but that does not decode.
-			writeError(w, Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body does not decode"})
+			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body does not decode"})
 		},
 		ResponseErrorHandlerFunc: s.internalError,
 	})
@@ -148,12 +148,12 @@ func (s *Server) routes() http.Handler {
 		// The last middleware runs first: authentication before anything.
 		Middlewares: []gen.MiddlewareFunc{s.checkRequest, s.authenticate},
 		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeError(w, Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "path parameters could not be read"})
+			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "path parameters could not be read"})
 		},
 	})
 	mux.HandleFunc(BasePath+"/accounts/{account_id}/stream/{identifier}/token", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, Error{Status: http.StatusMethodNotAllowed, Code: CodeMethod, Message: "Method " + r.Method + " not allowed: this route takes POST"})
+		writeError(w, problem{Status: http.StatusMethodNotAllowed, Code: CodeMethod, Message: "Method " + r.Method + " not allowed: this route takes POST"})
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -173,7 +173,7 @@ func (s *Server) routes() http.Handler {
 		_, _ = w.Write(s.specYAML)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, Error{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
+		writeError(w, problem{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
 	})
 	return s.observe(s.recoverPanics(mux))
 }
@@ -194,7 +194,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // the client learns nothing of it.
 func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
-	writeError(w, Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error"})
+	writeError(w, problem{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error"})
 }
 
 // recoverPanics turns a panic in a handler into a 500 envelope; the server

@@ -23,7 +23,7 @@ func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamToke
 	signer, source := s.signerFor(req.AccountID), "account"
 	if key != nil {
 		if signer, err = token.NewSigner(key, s.now); err != nil {
-			return failure(Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
+			return failure(problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
 	}
@@ -56,14 +56,14 @@ func (s *Server) signerFor(account string) *token.Signer {
 // validationErrors maps a *token.ValidationError onto envelope errors: a
 // path parameter is CodeInvalidPath, a body field CodeInvalidRequest with
 // its pointer.
-func validationErrors(err error) []Error {
+func validationErrors(err error) []problem {
 	var verr *token.ValidationError
 	if !errors.As(err, &verr) {
-		return []Error{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
+		return []problem{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
 	}
-	out := make([]Error, len(verr.Violations))
+	out := make([]problem, len(verr.Violations))
 	for i, v := range verr.Violations {
-		out[i] = Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		out[i] = problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
 		if v.Pointer == "" {
 			out[i].Code = CodeInvalidPath
 		}
@@ -72,6 +72,6 @@ func validationErrors(err error) []Error {
 }
 
 // failure is the strict handler's failure response for errs.
-func failure(errs ...Error) gen.CreateStreamTokenResponseObject {
+func failure(errs ...problem) gen.CreateStreamTokenResponseObject {
 	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}
 }

@@ -32,23 +32,23 @@ func (s *Server) checkRequest(next http.Handler) http.Handler {
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				writeError(w, Error{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+				writeError(w, problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
 					Message: fmt.Sprintf("request body is over %d KiB", MaxBodyBytes>>10)})
 				return
 			}
-			writeError(w, Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body could not be read"})
+			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body could not be read"})
 			return
 		}
 		if len(bytes.TrimSpace(body)) == 0 {
 			body = nil // an empty body means the defaults, whatever its type
 		} else {
 			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-				writeError(w, Error{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
+				writeError(w, problem{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
 					Message: "request body must be application/json"})
 				return
 			}
-			if problem := jsonProblem(body); problem != "" {
-				writeError(w, Error{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is not valid JSON: " + problem})
+			if why := jsonProblem(body); why != "" {
+				writeError(w, problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
 				return
 			}
 		}
@@ -98,8 +98,8 @@ var unsupportedProperty = regexp.MustCompile(`^property ("(?:[^"\\]|\\.)*") is u
 
 // schemaErrors turns kin-openapi's validation errors into envelope errors:
 // one per violation, each with the field's JSON pointer.
-func schemaErrors(err error) []Error {
-	var out []Error
+func schemaErrors(err error) []problem {
+	var out []problem
 	var walk func(err error, param string)
 	walk = func(err error, param string) {
 		// Match the outermost error first: a RequestError unwraps to a
@@ -117,10 +117,10 @@ func schemaErrors(err error) []Error {
 				walk(e.Err, param)
 				return
 			}
-			out = append(out, Error{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request body: " + e.Reason})
+			out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request body: " + e.Reason})
 		case *openapi3.SchemaError:
 			if param != "" {
-				out = append(out, Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": " + e.Reason})
+				out = append(out, problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": " + e.Reason})
 				return
 			}
 			path := e.JSONPointer()
@@ -135,18 +135,18 @@ func schemaErrors(err error) []Error {
 			if v.Field == "" {
 				v.Field = "request body"
 			}
-			out = append(out, Error{Status: http.StatusBadRequest, Code: CodeSchema, Message: v.String(), Pointer: v.Pointer})
+			out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: v.String(), Pointer: v.Pointer})
 		default:
 			if param != "" {
-				out = append(out, Error{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": invalid"})
+				out = append(out, problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": invalid"})
 				return
 			}
-			out = append(out, Error{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+			out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
 		}
 	}
 	walk(err, "")
 	if len(out) == 0 {
-		out = append(out, Error{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+		out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
 	}
 	return out
 }
