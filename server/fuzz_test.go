@@ -1,0 +1,93 @@
+package server_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// FuzzRequestBody sends arbitrary bodies to the token endpoint: the server
+// must answer every one with a Cloudflare envelope and a 200 or a 4xx, never
+// a 5xx, and a 200 must carry a token that verifies.
+func FuzzRequestBody(f *testing.F) {
+	keys(f)
+	for _, seed := range []string{
+		``, `{}`, `null`, `[]`, `{"exp":"1"}`, `{"exp":1e400}`, `{"exp":-9223372036854775809}`,
+		`{"downloadable":true,"flags":{"original":true}}`,
+		`{"accessRules":[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8","::ffff:1.2.3.4/128"]},{"type":"any","action":"block"}]}`,
+		`{"accessRules":[{"type":"ip.geoip.country","action":"block","country":["US","ZZ"]}]}`,
+		`{"id":"k","pem":"LS0tLS1CRUdJTg=="}`, `{"acessRules":[]}`, `{"a":` + strings.Repeat("[", 10000),
+	} {
+		f.Add(seed, "application/json")
+	}
+	f.Add(`{}`, "text/plain")
+	srv, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := srv.Handler()
+	v, err := token.NewVerifier([]*token.Key{serverKey})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body, contentType string) {
+		req := httptest.NewRequest(http.MethodPost, tokenPath, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", contentType)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 || (rec.Code != 200 && rec.Code < 400) {
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body)
+		}
+		var env struct {
+			Success *bool `json:"success"`
+			Errors  []struct {
+				Code int `json:"code"`
+			} `json:"errors"`
+			Result *struct {
+				Token string `json:"token"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Success == nil {
+			t.Fatalf("status %d, not an envelope: %q", rec.Code, rec.Body)
+		}
+		if rec.Code == 200 {
+			if !*env.Success || env.Result == nil {
+				t.Fatalf("200 without a token: %s", rec.Body)
+			}
+			if _, err := v.Verify(env.Result.Token); err != nil {
+				t.Fatalf("200 with a token that does not verify: %v", err)
+			}
+			return
+		}
+		if *env.Success || len(env.Errors) == 0 || env.Errors[0].Code < 1000 {
+			t.Fatalf("status %d with envelope %s", rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzParseCredentials: any file either parses into credentials that pass
+// their own checks, or fails with an error that quotes none of it.
+func FuzzParseCredentials(f *testing.F) {
+	f.Add([]byte("credentials:\n  - token: abc\n  - email: a@example.com\n    key: k\n    accounts: [x]\n"))
+	f.Add([]byte(`{"credentials":[{"token":"supersecret"}]}`))
+	f.Add([]byte("credentials: [\n  supersecret"))
+	f.Add([]byte("credentials:\n  - tokn: supersecret\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		creds, err := server.ParseCredentials(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "supersecret") {
+				t.Fatalf("error %q quotes the file", err)
+			}
+			return
+		}
+		if _, err := server.New(server.Config{Credentials: creds, SigningKey: serverKey}); err != nil {
+			t.Fatalf("ParseCredentials accepted credentials that New refuses: %v", err)
+		}
+	})
+}
