@@ -44,7 +44,8 @@ type Server struct {
 	auth     *authenticator
 	signer   *token.Signer            // the default
 	signers  map[string]*token.Signer // by account
-	jwks     []byte
+	public   []*token.Key             // the signing keys' public halves, the default first
+	jwks     []byte                   // public, as served
 	specJSON []byte
 	specYAML []byte
 	route    *routers.Route
@@ -90,7 +91,7 @@ func New(cfg Config) (*Server, error) {
 		s.signers[account] = signer
 		public = append(public, signer.PublicKey())
 	}
-	s.jwks = token.JWKS(public...)
+	s.public, s.jwks = public, token.JWKS(public...)
 
 	spec, err := gen.GetSpec()
 	if err != nil {
@@ -129,8 +130,7 @@ func (s *Server) KeyID() string { return s.signer.KeyID() }
 // PublicKeys returns the public halves of the server's signing keys, the
 // default first: what /.well-known/jwks.json serves.
 func (s *Server) PublicKeys() []*token.Key {
-	keys, _ := token.ParseJWKS(s.jwks)
-	return keys
+	return append([]*token.Key(nil), s.public...)
 }
 
 func (s *Server) routes() http.Handler {
