@@ -321,7 +321,9 @@ func TestRequestBodyOnTheWire(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("body = %s\nwant %s", h.body, tt.want)
+				// The pem is a private key: keep it out of the output.
+				redact := strings.NewReplacer(pemField, "[pem]").Replace
+				t.Errorf("body = %s\nwant %s", redact(string(h.body)), redact(tt.want))
 			}
 		})
 	}
