@@ -134,7 +134,8 @@ type AccessRuleAction string
 // Example: ip.src
 type AccessRuleType string
 
-// AccountID The account identifier tag.
+// AccountID The account identifier tag: printable ASCII without spaces or `/`,
+// and neither `.` nor `..`.
 //
 // Example: 023e105f4ecef8ad9ca31a8372d0c353
 type AccountID = string
@@ -212,8 +213,8 @@ type TokenRequest struct {
 	// Flags Optional flags for the signed token.
 	Flags *TokenFlags `json:"flags,omitempty"`
 
-	// ID The ID of a Stream signing key to sign with. When present, `pem`
-	// is required too.
+	// ID The ID of a Stream signing key to sign with (printable ASCII,
+	// without spaces). When present, `pem` is required too.
 	//
 	//
 	// Example: ab0d4ef71g4425f8dcba9041231813000
@@ -253,7 +254,8 @@ type TokenResult struct {
 	Token string `json:"token"`
 }
 
-// VideoID A Cloudflare-generated unique identifier for a media item.
+// VideoID A Cloudflare-generated unique identifier for a media item: printable
+// ASCII without spaces or `/`, and neither `.` nor `..`.
 //
 // Example: ea95132c15732412d22c1476fa83f27a
 type VideoID = string
@@ -972,69 +974,70 @@ func (sh *strictHandler) CreateStreamToken(w http.ResponseWriter, r *http.Reques
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7HprU9u81vZf0fjdM6XzOomdE5B+CqfWcAcohFIg7KLYK7HAlowkE0In//0ZSbbjELelfe59zzwze/qh",
-	"xFmWltbxupby3fJZnDAKVAqr991KMMcxSOD6U9/3WUqlt6c+BCB8ThJJGLV61jAEhM3XiARAJZkQ4Eji",
-	"ad2yLaJEEixDy7YojsHqWZnwNxJYtsXhMSUcAqsneQq2JfwQYqx2+ReHidWz/l9jqVfDfCsaS3UWC9v6",
-	"QgJgVar10W7E0mASYQ61KVDgWEKAUkoeUygrO2EcYRRDQDAiEuIfaL584481z3VdKMWzh5mBQYizNAL1",
-	"CQcBUWfA0SlnCXBJQFi9CY4E2K/OeEIB+YwaecQokiGgJwIz4AKxCcJIsgegdXRHkrrg/h3iaQQCRUTI",
-	"EcVBwEEIEIhxtOvtnQlEqBK9+6BfmAIjSV0bm8/LryLzjIAYUfVGLvIBYYruMM2EUYylH4JA8AR8numF",
-	"MA30IgJRIDIEXh9Ry7bgGcdJZgA/Ox6OIjZT3kis3o213aq7W+160+3WnUazbdlWs+04PX/sOL1eo9W0",
-	"bm1LzhPtK31aa2FbScmEy5V/GWCZO/pGfmFb2RHXw8w7P0Ett9utuQhHSYhrzcw6c+SzAIRt4ov+yKL1",
-	"8tlvrItzy7YGX9VZVCxm2SglcLXZv2/6tevb783Fv6zirEJyQqdKx+wB5hzP1WdltjV1T5/ayt3e6VMX",
-	"rQfAirZFwLzS8S2OKJSP8fNfQKcytHrdtm3FhOYf3TccwXx+q7uGSlrl1jI9b8wSdu76ZYyw8T34Um2y",
-	"5u81q12GWKIQJwlQgSRDOA9mlW/lUNeWommsNs6jdxwx/0FtXJiw+Gr1/Lb1XFMv154wV0VHqFX6meiO",
-	"WWVF3WFmnQpl8WoGMtrLErMyJzcwCmCC00giPJHAR1QdjKnsNGn/3l5GxLLGvBN5CNkV4W0WKSSzx1m2",
-	"5zaic53fOl31HytrrFqtEHuL2fTC3um5fsE7/QjMO93NVzVW/LOmttTHabbAdTqTNvgw2cLBto9bLt5q",
-	"bTYDx291WpZdjv5W83X0l/P6343b/1+Z1AeYRCmHMxAJowKqtQX6BBFLwNT8CSYRBMjHUaQUXi2BwDkz",
-	"bb1I0Z8l1wCEwFNQmsSEeuYVdz1RYyP3Rwu/XouDSCNZ0dGjGZ4LRNMoQiFwKCWbenZrW+o/PFbOMW15",
-	"LdVFqpPnh2vrLvt6cf1wWTjGjEWA6Vqhyde2cxuXrFIcqqr+5KZYV4oivRTKEIoWUz5WibVEN4hnwVHE",
-	"wbrbVS+qwkhCKnvZKGB+GgNVCEmJ6jYgQyLQA6GB2lIrshL/ruO0dFSQWJnJdRxn2YCphClwdbp8Zaz2",
-	"/JbyqKpiAQdVVzngAMWMA8JjlkqjQbHzWm7EPzKcLoEzoBLNOKNT09USYMmrXmbBc9JDcSokGgPCEsVM",
-	"SNRsh6YMIlpRpVUUsZT78MYIPzfCr6NFO2R5hJ/ExXmxW5XViAF9amkQUv9tYiYiph2txkHClGt4VSgc",
-	"np8co+x7tHF2sIu62477XvlFrTohEAXKRrpPrJqxgYueJBpOgyQNd91ui4ojDhU8PYjwVPwu8k2MIJqo",
-	"l7NwBSTIlEKQod61wzNOpoTi6gjUzU6toV9GAvgTCP0gfw09KfxuoxmRoY5OjqmYMB7r0BalEC2XiOoz",
-	"nxl//dGpRUZZVg6L9nVDN14iArHMQHV0QR8om1HzlRhRUzEmqYDARkI5V+OFmAiRQCTRXcmZd8jHlDKJ",
-	"YkJlTidGNLcAB+Vc3xxfN/bXeLtYad3muzlxUfAEzUKGYjxHqYClF2w0niPvdIkyvFPEMVVFkI9ojijQ",
-	"MIQ5UsdSnCRQKcF4APxDFrdcSMQomIPm+EeGMKIZ/AnAJxqqK25SYDvKVjEUEUjjNgheMZabEmUxYK/E",
-	"F1Yg/ZKerMKchf23sp4KffIeS+fWogzP3wasdbHFz1n776y37IDNaMRwYJqv8rSuEj8I4/Vsw5FgaMox",
-	"lSLDlwGwdwINTtsoXxtFhD5UZpnyRQXXuaDkGUkSA9oQoGiyeJ/V9VlI/LC0PRF5RvRQhKVWDdMRpWxm",
-	"YqLoDChkKRdowlmsukMd7ZmTalqggkx9v/x6NVDcTmuz3XVa3Y5tmbphWmW3bVV1zkleF3/mpFIFVZQv",
-	"qAaI3p6BhueSA4515SB0ih5grvRWH3VVq6PLEChKOAig0kZ3CcR3I6rNY1oXkoy9OpWFx07QhsmmO223",
-	"m53JVuCP8bbTdpstd8ttOY5j/ZL30fHkbf4bw0TBg585EDCPiOEwisjCc3L3AzfhKavyUKflvtFDCcTr",
-	"au9gAd12DtNO9wc1oKrbB+jsvI8STp6wBG36TKTsDUVgghEdz9EdCe7W/EGCO/TaG+hYcTkUsekUAl0Y",
-	"wQ9ZXqV+aviftKe3040M907S6G+nHP8My/hlep0Z0TfwB0U7XtMH9ew/yB7KGlZ6y7z7Rl/pdKpepww3",
-	"7AJx5ZU6+/bi7C9Rr8R+KzMZvUvVaf4z49wS4MfbHbfV9N3OZqvZdptBs+m77c3uBG+1Js1N/DdwdhUm",
-	"4KecyPm5iqIMCiVkP8Yk+um44Z1AoIRywPMBTRkIXZrR3ddaP5Vh7Qjmd8WIOgQc6IF0NqTOZMxOy5hP",
-	"yBHooM/+qtQhgin252gasTGOUP/UUwWpSgO9+i91UPtUazCsjrE+1Ztm8aUKHsIC3anFGCcvGmT30A5g",
-	"DhyNUsdp+QaOqj9B66OzVmeZllruH0qZmLE7oRNWfX7VFlQqYDNMX2PZWjkNIYmCKcuANyprVD6iWYfV",
-	"aSFsZLYZQ6CQbKiwhIpPoYUy4O5JVdJnhENNFSAsyTgCg7FL278TKEnHEREhBMhUp57pHjgGw920pwjV",
-	"iMVnMQjEUmmPaEoD4EiEjCtkUxQ53WsUbB/RfsEf9a6UoTEL5mjDzIIhTuRcmec9moIUOQ0wskqFDO2J",
-	"3og+4YgEBv8UbTbr2USiGVYwWqQ6cSWJSq1Y4TJb7Ww4w4jquaN6IlEZXdq54Yvdl7mjWE6pmZoGGBEf",
-	"sk6WBejAG+qGQKQuCSUXl+DRimst23oCLkysuHWn7qgFWAIUJ8TqWa26U29ZujqEOtsbmVKi8X1547Vo",
-	"GL83vi/L1aJRVNyEiYoKvssBSxBLuldolVU6HWl1dJlRMly4UrtQ0xwjrn2Xj3mfcJSCMK8ZWKGiRuO9",
-	"VViV7TqeazwlV8AKoUICDvJcKRxhDF/kkhdYPcvX5zAGNgXAXrlmvKnuw0uR8r2f/Uvh4qrt1nQeEHKH",
-	"BXMzCqMSqKHeSRIRXyvZuBdm8p/1iir+KtI4xorUmWk8kjO2vAqzDTvUDzVHFTYaGzHThKWKImX2tZX/",
-	"DxLIVcJnpq2ahC05jqq2eWVYtd4xy8YT4kN2D2HGFhI/qAq2DNOSxUp3pm/EbGbAslgY8GHwrFak6Ti/",
-	"GQccJsCBminc8hwZuspmr0Y+TwbVLYrXUJLhuML/OSa+yUezZnxaMSyteFaafBZ/laeSxZCv+GuhfLZE",
-	"z//krkucnVU6C+aH4fijT07I4fnFi+ceE094sUyud72uF190rj96nZPhTniy5zWP768frvcuWoPLQeu4",
-	"edU53jsLjy8H7tVL+OBRpw7zw5fg0lNrRVfDB3cwHMyvXvbd45fB/Hhvf36956nPzvHLdXw1nL5c33ut",
-	"q/M/3I/MyPXXcObdMzIYXrwcv3xuDvYGzWO9XodcE6/r3e+7gxffOR4Ono/vL8jkc/3kOnw86Z/196hL",
-	"0vFR9+ORT5ud8LhFL2rh7sFB53F71txtz9PE2W0H5OMmHnhsRs6S0xrssWArGPcP07EgB+nwiD+e+vF8",
-	"9+jySpAnZ/g5hfThcfw5Otj8tHviDr/U2EF3P+rUNqPgsN2Fvdr1Z+fr1Peu9o/455Org4Mtsvd5/Hga",
-	"t872L4PuDr0/ug7gC//rJT3D5Jxebz8+HiQf004wefautmv0+mgvHR9+etzlLS+W46brfvE+fhtvDwJ5",
-	"st08vH962Duv8efht+RhfzK8PseTyD25qG1v9TePdj7K0/PDTy/N4NPJmccvyLDfZbQN3tfh/TY+CD8S",
-	"wtv8nNY4dU7uT8+G8nBw6e0N2Of5/rfJjJ9fvexsDk7Tl7+acqu5c4n3x5+uhxPyvBN3+itsTNUfg7sh",
-	"WE3Rfj5gEqWslCmnqs5UJuRqovw3gP8bwP9YAP9uh8tmNAvTaX/G1+tqt/bXr7+Lf1IZKqRqRFYza0CE",
-	"UECQcXPJhnwOGtbi6Nedzik3k/7KLub6ylr8MA9pGkUl0+kJs7KAph4Vivb1T1sMdQsURVKUIsFcwK/U",
-	"bJW1LCG2G+e2TpIb97aHRpbr1PW/Rqs1shRiVstjWrq2yH9d84NuWXV5tvjd4785dF7/nuAHwVPwQVya",
-	"rI5xUPayjXDpozm3uSAZ0Xw8lHECJRrjaMJ4rGeUiGRMUZEUG0nGUIzpPN9WMYgvhTv1DxpSDgL5mHPN",
-	"RLM7zgQ4eiIs0mI2AuyHhhfiEV25zszuMNlkAjRQUZvdk1F0Z1xSzyTvNB9WFtC/3ioz9XfCXAoqTiz0",
-	"L+zUVj3kOo5ryJaygNr2w4i6jtM0D/EUK55kuLp2AtpIy1dydpY/CmHbysYjCjSN339QK7fWF+mfeu9E",
-	"9mu8DUliTT10NJiH9oiSQNO5BLJV2tp1SyaqPVBwUC3SMRuxJ+Aj2m2jI7KDNtpuyyzQXR7wdc1QUh0t",
-	"5XYQxxJGNCIxkRCgjXZz+/0HtKkMFIMMWVAOErTRdjrm65a+bGOpenmj7bTNpo6DcEVpUO+5mYT7KgBH",
-	"NF/8VQCql1rvFTFd2FbnTYXwb8unvrkyL8b9Jog29O8s1CHem4vK/PcdQv/IhclQxakOSoqj+spc0VDG",
-	"YpJ2c6spWzFhVOUin/Td3KpSsqyGZp5QPb3KplaK7embpxsrG4h8Mc9vF/87JfTBTY19NeRYmbJZtmU4",
-	"SChlInqNBk5I3S9E6j6LG35EgMrGU1s3ikzdYsKzqvbidvE/AQAA//8=",
+	"7HptU9s6t/Zf0ePnnimd4yR23oD0U3jrNuwAhVAKhLOj2CuxwJaMJAOhk/Pbz0iyHYeYlu7Ts2fOzD39",
+	"UOIsS0vr9bqW8t3yWZwwClQKq/fdSjDHMUjg+lPf91lKpbenPgQgfE4SSRi1etYwBITN14gEQCWZEuBI",
+	"4lndsi2iRBIsQ8u2KI7B6lmZ8F8ksGyLw0NKOARWT/IUbEv4IcRY7fIvDlOrZ/3/xlKvhvlWNJbqLBa2",
+	"9ZUEwKpU66PdiKXBNMIcajOgwLGEAKWUPKRQVnbKOMIohoBgRCTEb2i+fONva57rulCKZw8zA4MQZ2kE",
+	"6hMOAqLOgKNTzhLgkoCwelMcCbBfnfGEAvIZNfKIUSRDQI8EnoALxKYII8nugdbRmCR1wf0x4mkEAkVE",
+	"yBHFQcBBCBCIcbTr7Z0JRKgSHX/SL8yAkaSujc3n5VeReUZAjKh6Ixf5hDBFY0wzYRRj6YcgEDwCn2d6",
+	"IUwDvYhAFIgMgddH1LIteMZxkhnAz46Ho4g9KW8kVu/G2m7V3a12vel2606j2bZsq9l2nJ4/cZxer9Fq",
+	"Wre2JeeJ9pU+rbWwraRkwuXKPw2wzB19I7+wreyI62HmnZ+gltvt1lyEoyTEtWZmnTnyWQDCNvFF37Jo",
+	"vXz2G+vi3LKtwTd1FhWLWTZKCVxt9p83/dr17ffm4l9WcVYhOaEzpWP2AHOO5+qzMtuauqePbeVu7/Sx",
+	"i9YDYEXbImBe6fgeRxTKx/j5T6AzGVq9btu2YkLzj+47jmA+v9ddQyWtcmuZnjdmCTt3/TJG2OQOfKk2",
+	"WfP3mtUuQyxRiJMEqECSIZwHs8q3cqhrS9E0Vhvn0TuJmH+vNi5MWHy1en7beq6pl2uPmKuiI9Qq/Ux0",
+	"x6yyou4ws06Fsng1AxntZYlZmZMbGAUwxWkkEZ5K4COqDsZUdpq0/2gvI2JZYz6IPITsivA2ixSS2eMs",
+	"23Mb0bnOb52u+o+VNVatVoi9x2x6Ye/0XL/gnX4G5p3u5qsaK/56U+uhhBMq8SQC1D/f9Tz0RGTIUolE",
+	"gn2TR+PG2B5RVeWy+obG9TGi6pt6ffyq2FlOswWu05m2wYfpFg62fdxy8VZrsxk4fqvTsuxyBrWarzOo",
+	"XBv+X63u1P7r9j8qi8MBJlHK4QxEwqiA6lMDfYSIJWB6xxSTCALk4yhScb1aSoFzZuBBkeo/StIBCIFn",
+	"oDSJCfXMK+56wsdG7m8t/HotDiKNZAUyiJ7wXCCaRhEKgUMpadWzW9tS/ykn5+19rWSIVCfhm2vrbv16",
+	"cf1wWYAmjEWA6VrByte2cxuXrFIcqqqO5aZYV4oivRTKkI4WUz5WCbpESYhnwVHEwbrbVU+rwlpCJ4WN",
+	"AuanMVCFtJSobicyJALdExqoLbUiKw3FdZyWjgoSKzO5juMsGzmVMAOuTpevjNWef6U8qqp8wEHVZw44",
+	"QDHjgPBEZafWoNh5LTfitwynS+kTUImeOKMz0x0TYMmrnmjBc9JDcSokmgDCEsVMSNRsh6acIlpR7VUU",
+	"sZT78M4IPzfCr6NFO2R5hB/ExXmxW5XViAGPamkQUv9tYiYipq2txkHClGt4VSgcnp8co+x7tHF2sIu6",
+	"2477UflFrTolEAXKRrrfrJqxgYveJhpOgyQNd91ui4ojDhXMPYjwTPwqgk6MIJqql7NwBSTIjEKQoee1",
+	"wzNOZoTi6gjUJV+toV9GAvgjCP0gfw09Kh5gF71DckzFlPFYh7YohWi5RFSf+cz462+dWmTUZ+WwaF8D",
+	"A+MlIhDLDFRHF/SesidqvhIjairGNBUQ2Ego52rcERMhEogkGpecOUY+ppRJFBMqc1oyorkFOCjn+ub4",
+	"ukO+xu3FSus2380JkII56ClkKMZzlApYesFGkznyTpdoxTtFHFNVBPmI5sgEDUOYI3UsxW0ClRKMB8A/",
+	"ZXHLhUSMgjlojqNkCCOawagAfKIhv+r+BUakbBWLEYE0/oPgFRi4KVEfAxpLvGOFGixpzipcWti/lT1V",
+	"6JP3WDq3FmWY/z6Arostfs7af2e9ZQfsiUYMB6b5Kk/rKvFGGK9nG44EQzOOqRQZTg2AfRBocNpG+doo",
+	"IvS+MsuULyo40wUlz0iSGNCGAEW3xcesrj+FxA9L2xORZ0QPRVhq1TAdUcqeTEwUnQGFLOUCTTmLVXeo",
+	"oz1zUk0vVJCp75dfrwaK22lttrtOq9uxLVM3TKvstq2qzjnN6+KPnFSqoIo6BtUA0dsz0PBccsCxrhyE",
+	"ztA9zJXe6qOuamjjFU62l7lukPLHOroMgaKEgwAqbTROIB4bA5rmhiRjr9EynjhBG6ab7qzdbnamW4E/",
+	"wdtO22223C235TjOKlxeJ5yrcPktrEwn0/dFwQSmCmT8KAwA84gYRqVoNTwn4zecjWesys+dlvtOPycQ",
+	"r6u9gwV02znYO90f1IAqzBCgs/O+ojOPWIJ2YCZS9qmiU8GITuZoTILxmstIsO4xdKyYJYrYbAaBLq/g",
+	"hyyvdT+k/z9ocu8nLRl6nqbRbycu/wxX+WmSnhnRd7AQRV5ekxD17H+Rg5Q1rPSWefedvtLpVL1OGbTY",
+	"BW7L63327cXZn6JeiSBXJkR6l6rT/P7hcmmCMKI/GiGg904QAG933FbTdzubrWbbbQbNpu+2N7tTvNWa",
+	"Njfxb5ogqHADP+VEzs9VNGbALCH7MSbRD4coHwQCJZTDr09oxkCYRjH+VuunMqwdwXxcDN5DwIEes2ej",
+	"90zG7LTMnYQcgU6e7K9KHSKYYX+OZhGb4Aj1Tz1V2Ko00Kv/VAe1T7UGw+pY7VO9aRanqnAiLNBYLcY4",
+	"edGQv4d2AHPgaJQ6Tss34Fj9CVofnf06W7XUcv9QysRcJhA6ZdXnV+1FpRQ2VwRrnF8rpwEtUaBpmThG",
+	"Zc0RRjTr9zq9hI3MNhMIFK4OVaSqOBdaKKMRnlSt4YlwqKlChiXRIa9Nvtz+g0BJOomICCFApsr1TBfC",
+	"MRgmqT1FqM4Hn8UqQ1Jpj2hKA+BIhIwrnFUUS92zFIkY0X7BZvWulKEJC+Zow0y4IU7kXJnnI5qBFDkp",
+	"MbJKhQx7it6IPuKIBAaNFe066/1EoiesQL1IdQGQJCq1dIUSbbWzYTAjqqep6olEZaxr54Yvdl/mjuJc",
+	"paZs8j8iPmQdMQvQgTfUjYVIXRZKLi6BtRXXWrb1CFyYWHHrTt1RC7AEKE6I1bNadafesnSFCHW2NzKl",
+	"ROP78h5v0TB+b3xflr1Fo6jcCRMVnWCXA5YgluSz0CqrmDrS6ugyq424cKV2oSZdRlz7Lh9eP+IoBWFe",
+	"M/BERY2BlivwLNt1Mte4TK6AHkKFBBzkuVI4whi+yCUvsHqWr89hDGwKgL1yeXpT3c+XIuXbTPunwsUF",
+	"4q3pYCDkDgvmZjBHJVAzCEiSiPhaycadMPcZWb+oYtMijWOsKKa5Y0DyiS0v+GzDVfVDzZiFjSZGzDRz",
+	"qaJImX1t5f+DdHaVfprZr6aES8alqm1eGVatd8yyYYn4lN2umCGKxPeqgi3DtGSx0k3wO7GfGfcsFgbE",
+	"GFysFWk6zi/GAYcpcKBmJrg8R4bSskmwkc+TQXWL4jWUZHiw8H+OrW/yQbEZ5laMbiueleawxV/lGWkx",
+	"ciz+WiifLVH4P7nrEq9nlc6C+WE4+eyTE3J4fvHiucfEE14sk+tdr+vFF53rz17nZLgTnux5zeO76/vr",
+	"vYvW4HLQOm5edY73zsLjy4F79RLee9Spw/zwJbj01FrR1fDeHQwH86uXfff4ZTA/3tufX+956rNz/HId",
+	"Xw1nL9d3Xuvq/G/uR57I9bfwybtjZDC8eDl++dIc7A2ax3q9DrkmXte723cHL75zPBw8H99dkOmX+sl1",
+	"+HDSP+vvUZekk6Pu5yOfNjvhcYte1MLdg4POw/ZTc7c9TxNntx2Qz5t44LEncpac1mCPBVvBpH+YTgQ5",
+	"SIdH/OHUj+e7R5dXgjw6wy8ppPcPky/RweYfuyfu8GuNHXT3o05tMwoO213Yq11/cb7NfO9q/4h/Obk6",
+	"ONgie18mD6dx62z/Muju0Luj6wC+8j9f0jNMzun19sPDQfI57QTTZ+9qu0avj/bSyeEfD7u85cVy0nTd",
+	"r97nvybbg0CebDcP7x7v985r/Hn4V3K/Px1en+Np5J5c1La3+ptHO5/l6fnhHy/N4I+TM49fkGG/y2gb",
+	"vG/Du218EH4mhLf5Oa1x6pzcnZ4N5eHg0tsbsC/z/b+mT/z86mVnc3CavvzZlFvNnUu8P/njejglzztx",
+	"p7/C6lT9MbgbgtUU7efjLlHKSplyqupMZUKuJsq/A/jfAfyPBfCvdrhs1rMwnfZHvL+udmt/+/ar+CeV",
+	"oUKqRmQ1swZECAUEGTdXfsjnoGEtjn7e6ZxyM+mv7GIu06zFm3lI0ygqmU7Pu5UFNPWoULSvf7BjqFug",
+	"KJKiFAnmAn6mZqusZQmx3Ti3dZLcuLc9NLJcp67/NVqtkaUQs1oe09IlSv6boTe6ZdVV3uJXj//u0Hn9",
+	"64Y3gqfgg7g0oZ3goOxlG+HSR3Nuc10zovmYKeMESjTG0ZTxWM86EcmYoiIpNpKMoRjTeb6tYhBfC3fq",
+	"n1ekHATyMeeaiWY3rglw9EhYpMVsBNgPDS/EI7pyuZrdqLLpFGigoja7taNobFxSzyTHmg8rC+jfpJWZ",
+	"+gdhrigVJxb6d4Nqqx5yHcc1ZEtZQG37aURdx2mah3iGFU8yXF07AW2k5QtCO8sfhbBtZeMRBZrGHz+p",
+	"lVvri/RPvQ8i+43hhiSxph46GsxDe0RJoOlcAtkqbe26JRPVHig4qBbpmI3YI/AR7bbREdlBG223ZRbo",
+	"Lg/4umYoqY6WcjuIYwkjGpGYSAjQRru5/fET2lQGikGGLCgHCdpoOx3zdUtf/bFUvbzRdtpmU8dBuKI0",
+	"qPfcTMJ9FYAjmi/+KgDVS62PipgubKvzrkL42/Kpby7wi2sDE0Qb+lcf6hAfzbVp/msToX9yw2So4lQH",
+	"JcVRfWWuaChjMUm7udWUrZgwqnKRT/publUpWVZDM0+onl5lUyvF9vQ92I2VDUS+mue3i/+ZEvrgpsa+",
+	"GnKsTNks2zIcJJQyEb1GAyek7hcidZ/FDT8iQGXjsa0bRaZuMeFZVXtxu/jvAAAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -2,9 +2,11 @@ package server
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // Code is an error code of the envelope's errors[]: stable, documented, at
@@ -34,6 +36,21 @@ type problem struct {
 	Message string
 	// Pointer is the JSON pointer of the body field at fault, if any.
 	Pointer string
+}
+
+// limit keeps the first token.MaxViolations of errs and adds one entry that
+// counts the rest, with more dropped before: a failure envelope is never
+// many times the size of its request.
+func limit(errs []problem, more int) []problem {
+	if n := len(errs) - token.MaxViolations; n > 0 {
+		more += n
+		errs = errs[:token.MaxViolations:token.MaxViolations]
+	}
+	if more == 0 || len(errs) == 0 {
+		return errs
+	}
+	return append(errs, problem{Status: errs[0].Status, Code: errs[0].Code,
+		Message: fmt.Sprintf("and %d more violations, not listed", more)})
 }
 
 // writeError writes a failure envelope with one or more errors; the status

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
@@ -49,10 +50,12 @@ type Server struct {
 	specJSON []byte
 	specYAML []byte
 	route    *routers.Route
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
-	handler  http.Handler
+	// bodySchema is the token operation's JSON body schema, for checkTypes.
+	bodySchema *openapi3.SchemaRef
+	log        *slog.Logger
+	now        func() time.Time
+	metrics    *metrics
+	handler    http.Handler
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -99,6 +102,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.route, err = tokenRoute(spec); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if rb := s.route.Operation.RequestBody; rb != nil && rb.Value != nil {
+		if mt := rb.Value.Content.Get("application/json"); mt != nil {
+			s.bodySchema = mt.Schema
+		}
 	}
 	if s.specJSON, err = gen.GetSpecJSON(); err != nil {
 		return nil, fmt.Errorf("server: embedded spec: %w", err)

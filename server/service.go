@@ -68,7 +68,7 @@ func validationErrors(err error) []problem {
 			out[i].Code = CodeInvalidPath
 		}
 	}
-	return out
+	return limit(out, verr.More)
 }
 
 // failure is the strict handler's failure response for errs.

@@ -51,6 +51,10 @@ func (s *Server) checkRequest(next http.Handler) http.Handler {
 				writeError(w, problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
 				return
 			}
+			if errs := checkTypes(body, s.bodySchema); len(errs) > 0 {
+				writeError(w, errs...)
+				return
+			}
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
@@ -100,8 +104,16 @@ var unsupportedProperty = regexp.MustCompile(`^property ("(?:[^"\\]|\\.)*") is u
 // one per violation, each with the field's JSON pointer.
 func schemaErrors(err error) []problem {
 	var out []problem
+	more := 0
 	var walk func(err error, param string)
 	walk = func(err error, param string) {
+		if len(out) >= token.MaxViolations {
+			// Counted, not described: describing costs more than finding.
+			if _, ok := err.(openapi3.MultiError); !ok {
+				more++
+				return
+			}
+		}
 		// Match the outermost error first: a RequestError unwraps to a
 		// MultiError, and must be seen as itself to keep its parameter.
 		switch e := err.(type) {
@@ -148,7 +160,7 @@ func schemaErrors(err error) []problem {
 	if len(out) == 0 {
 		out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
 	}
-	return out
+	return limit(out, more)
 }
 
 // pointerSegments turns JSON pointer segments into FieldViolation's path:

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"math"
 	"strconv"
 	"time"
 
@@ -89,8 +88,13 @@ func (w *wireClaims) GetSubject() (string, error)                  { return w.Su
 func (w *wireClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
 // unixTime is a NumericDate: written as an integer number of seconds, read
-// from a number or a numeric string (Cloudflare's API writes strings).
+// from a number or a numeric string (Cloudflare's API writes strings) of
+// decimal digits alone, within maxUnixDigits digits: no fraction, exponent,
+// sign other than '-', or hexadecimal.
 type unixTime int64
+
+// maxUnixDigits bounds a time's digits: 10^15 s is some 31 million years.
+const maxUnixDigits = 15
 
 var errNumericDate = errors.New("not a number of seconds")
 
@@ -99,12 +103,23 @@ func (t unixTime) MarshalJSON() ([]byte, error) {
 }
 
 func (t *unixTime) UnmarshalJSON(b []byte) error {
-	b = bytes.Trim(b, `"`)
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f < -1e15 || f > 1e15 {
+	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
+		b = b[1 : len(b)-1]
+	}
+	digits := bytes.TrimPrefix(b, []byte("-"))
+	if len(digits) == 0 || len(digits) > maxUnixDigits {
 		return errNumericDate
 	}
-	*t = unixTime(math.Floor(f))
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return errNumericDate
+		}
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return errNumericDate
+	}
+	*t = unixTime(n)
 	return nil
 }
 

@@ -14,13 +14,19 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"strings"
 )
 
-// MinKeyBits is the smallest RSA modulus, in bits, that this package signs
-// with or verifies against.
-const MinKeyBits = 2048
+// The sizes of RSA modulus, in bits, that this package signs with or
+// verifies against. The upper bound is crypto/tls's (since CVE-2023-29409):
+// a larger key is refused before any RSA work, so that no key read from a
+// request or a file can cost seconds of CPU.
+const (
+	MinKeyBits = 2048
+	MaxKeyBits = 8192
+)
 
 // Key errors, usable with errors.Is. None of them carries key material.
 var (
@@ -31,6 +37,10 @@ var (
 	ErrKeyType = errors.New("not an RSA key")
 	// ErrKeyTooShort means the RSA key is shorter than MinKeyBits.
 	ErrKeyTooShort = errors.New("RSA key shorter than 2048 bits")
+	// ErrKeyTooLong means the RSA key is longer than MaxKeyBits.
+	ErrKeyTooLong = errors.New("RSA key longer than 8192 bits")
+	// ErrKeyEncrypted means the PEM key is encrypted with a passphrase.
+	ErrKeyEncrypted = errors.New("the key is encrypted: decrypt it first (openssl pkey -in F -out G)")
 	// ErrNotPrivate means a private key was needed and a public key given.
 	ErrNotPrivate = errors.New("a public key cannot sign")
 	// ErrNoKeyID means no key ID was given and the key carries none.
@@ -47,6 +57,9 @@ type Key struct {
 
 // NewKey wraps an RSA private key and its ID, checking its size.
 func NewKey(id string, priv *rsa.PrivateKey) (*Key, error) {
+	if priv == nil || priv.N == nil {
+		return nil, errors.New("nil RSA key")
+	}
 	if err := checkSize(&priv.PublicKey); err != nil {
 		return nil, err
 	}
@@ -118,6 +131,14 @@ func parsePEM(data []byte) (*Key, error) {
 	if block == nil {
 		return nil, fmt.Errorf("malformed PEM: %w", ErrKeyFormat)
 	}
+	if block.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+		return nil, ErrKeyEncrypted
+	}
+	// The modulus is sized before x509 parses the key: parsing validates
+	// it, which is RSA work that grows with its size.
+	if err := checkDERSize(block.Type, block.Bytes); err != nil {
+		return nil, err
+	}
 	switch block.Type {
 	case "RSA PRIVATE KEY":
 		priv, err := x509.ParsePKCS1PrivateKey(block.Bytes)
@@ -165,8 +186,15 @@ func publicKey(id string, pub *rsa.PublicKey) (*Key, error) {
 }
 
 func checkSize(pub *rsa.PublicKey) error {
-	if n := pub.N.BitLen(); n < MinKeyBits {
+	return checkBits(pub.N.BitLen())
+}
+
+func checkBits(n int) error {
+	switch {
+	case n < MinKeyBits:
 		return fmt.Errorf("%d bits: %w", n, ErrKeyTooShort)
+	case n > MaxKeyBits:
+		return fmt.Errorf("%d bits: %w", n, ErrKeyTooLong)
 	}
 	return nil
 }
@@ -205,17 +233,22 @@ func parseJWK(data []byte) (*Key, error) {
 	if j.Kty != "RSA" {
 		return nil, fmt.Errorf("JWK of kty %q: %w", j.Kty, ErrKeyType)
 	}
+	// A modulus of MaxKeyBits is 1366 characters of base64: refuse a
+	// longer one before decoding it, let alone validating a private key.
+	if len(j.N) > (MaxKeyBits/8+1)*4/3+4 {
+		return nil, fmt.Errorf("JWK n of %d characters: %w", len(j.N), ErrKeyTooLong)
+	}
 	n, errN := jwkInt(j.N)
 	e, errE := jwkInt(j.E)
 	if errN != nil || errE != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 {
 		return nil, fmt.Errorf("JWK with a malformed n or e: %w", ErrKeyFormat)
 	}
 	pub := &rsa.PublicKey{N: n, E: int(e.Int64())}
-	if j.D == "" {
-		return publicKey(j.Kid, pub)
-	}
 	if err := checkSize(pub); err != nil {
 		return nil, err
+	}
+	if j.D == "" {
+		return publicKey(j.Kid, pub)
 	}
 	d, errD := jwkInt(j.D)
 	p, errP := jwkInt(j.P)
@@ -265,15 +298,21 @@ func JWKS(keys ...*Key) []byte {
 	return b
 }
 
-// ParseJWKS reads a JWK set of RSA public (or private) keys. Keys of other
-// types are skipped, as RFC 7517 asks; a set with no usable RSA key is an
-// error.
+// MaxJWKSKeys is the most keys [ParseJWKS] reads from one set.
+const MaxJWKSKeys = 100
+
+// ParseJWKS reads a JWK set of RSA public (or private) keys, at most
+// [MaxJWKSKeys] of them. Keys of other types are skipped, as RFC 7517 asks;
+// a set with no usable RSA key is an error.
 func ParseJWKS(data []byte) ([]*Key, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("malformed JWK set: %w", ErrKeyFormat)
+	}
+	if len(set.Keys) > MaxJWKSKeys {
+		return nil, fmt.Errorf("JWK set of %d keys, over %d: %w", len(set.Keys), MaxJWKSKeys, ErrKeyFormat)
 	}
 	var keys []*Key
 	for i, raw := range set.Keys {
@@ -298,4 +337,39 @@ func ParseJWKS(data []byte) ([]*Key, error) {
 func KeyID(pub *rsa.PublicKey) string {
 	sum := sha256.Sum256(x509.MarshalPKCS1PublicKey(pub))
 	return hex.EncodeToString(sum[:16])
+}
+
+// String describes the key without its material: its ID, size and whether
+// it is private. Printing or logging a Key never shows the private key.
+func (k Key) String() string {
+	kind := "public"
+	if k.Private != nil {
+		kind = "private"
+	}
+	return fmt.Sprintf("token.Key{ID: %q, RSA-%d %s, [redacted]}", k.ID, k.bits(), kind)
+}
+
+// GoString is String, for %#v.
+func (k Key) GoString() string { return k.String() }
+
+// LogValue keeps the key's material out of log/slog output.
+func (k Key) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", k.ID), slog.Int("bits", k.bits()), slog.Bool("private", k.Private != nil))
+}
+
+// MarshalJSON writes the key's ID and size, never its material; use
+// [Key.PublicJWK] for the public key as a JWK.
+func (k Key) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		ID      string `json:"id"`
+		Bits    int    `json:"bits"`
+		Private bool   `json:"private"`
+	}{k.ID, k.bits(), k.Private != nil})
+}
+
+func (k Key) bits() int {
+	if k.Public == nil || k.Public.N == nil {
+		return 0
+	}
+	return k.Public.N.BitLen()
 }

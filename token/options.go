@@ -30,7 +30,7 @@ type Options struct {
 func (o Options) Validate(now time.Time) error {
 	var p problems
 	if problem := CheckID(o.VideoID); problem != "" {
-		p = append(p, Violation{Field: "identifier", Problem: problem})
+		p.addViolation(Violation{Field: "identifier", Problem: problem})
 	}
 	checkTimes(&p, now, o.ExpiresAt, o.NotBefore)
 	checkRules(&p, o.AccessRules)

@@ -41,6 +41,9 @@ func NewCryptoSigner(kid string, key crypto.Signer, now func() time.Time) (*Sign
 	if kid == "" {
 		return nil, ErrNoKeyID
 	}
+	if problem := CheckKeyID(kid); problem != "" {
+		return nil, fmt.Errorf("key ID %s", problem)
+	}
 	if key == nil {
 		return nil, errors.New("nil crypto.Signer")
 	}

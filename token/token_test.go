@@ -296,6 +296,7 @@ func TestVerifyRejects(t *testing.T) {
 		at   time.Time
 		want error
 	}{
+		{name: "unknown critical extension", tok: forge(`{"alg":"RS256","kid":"`+testKID+`","crit":["x-extension"]}`, claims(""), rs(priv, crypto.SHA256)), want: token.ErrMalformed},
 		{name: "alg none", tok: forge(`{"alg":"none","kid":"`+testKID+`"}`, claims(""), none), want: token.ErrAlgorithm},
 		{name: "HS256 keyed with the public key", tok: forge(`{"alg":"HS256","kid":"`+testKID+`"}`, claims(""), hs256), want: token.ErrAlgorithm},
 		{name: "RS512", tok: forge(`{"alg":"RS512","kid":"`+testKID+`"}`, claims(""), rs(priv, crypto.SHA512)), want: token.ErrAlgorithm},

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/text/language"
 )
@@ -24,6 +25,12 @@ const (
 	MaxRules = 5
 	// MaxIDLength is the longest account or video ID the API takes.
 	MaxIDLength = 32
+	// MaxKeyIDLength is the longest signing key ID (id, kid) taken.
+	MaxKeyIDLength = 64
+	// MaxViolations is the most violations a [ValidationError] lists;
+	// past it, More counts the rest. A report of what is wrong with a
+	// request is never many times the request's size.
+	MaxViolations = 20
 )
 
 // ErrInvalid is matched by every [*ValidationError].
@@ -44,17 +51,22 @@ type Violation struct {
 // String is the violation as "field: problem".
 func (v Violation) String() string { return v.Field + ": " + v.Problem }
 
-// ValidationError lists every rule a token request breaks. It never holds a
-// key or a token.
+// ValidationError lists the rules a token request breaks: every one, up to
+// [MaxViolations]. It never holds a key or a token.
 type ValidationError struct {
 	Violations []Violation
+	// More counts the violations found past MaxViolations, not listed.
+	More int
 }
 
-// Error lists every violation on one line.
+// Error lists the violations on one line.
 func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Violations))
+	parts := make([]string, len(e.Violations), len(e.Violations)+1)
 	for i, v := range e.Violations {
 		parts[i] = v.String()
+	}
+	if e.More > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", e.More))
 	}
 	return "invalid token request: " + strings.Join(parts, "; ")
 }
@@ -62,22 +74,62 @@ func (e *ValidationError) Error() string {
 // Is reports whether target is [ErrInvalid].
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 
-// problems collects violations; its zero value is ready to use.
-type problems []Violation
+// problems collects violations, the first MaxViolations in full and the
+// rest as a count; its zero value is ready to use.
+type problems struct {
+	list []Violation
+	more int
+}
+
+// full reports whether further violations are only counted: a caller can
+// then skip building their messages.
+func (p *problems) full() bool { return len(p.list) >= MaxViolations }
 
 // add records a problem with the body field at path, given as JSON pointer
 // segments: add("bad", "accessRules", 0, "ip", 1).
 func (p *problems) add(problem string, path ...any) {
-	*p = append(*p, FieldViolation(problem, path...))
+	p.addViolation(FieldViolation(problem, path...))
+}
+
+func (p *problems) addViolation(v Violation) {
+	if p.full() {
+		p.more++
+		return
+	}
+	p.list = append(p.list, v)
 }
 
 // err returns a [*ValidationError] with every problem, or nil if none.
-func (p problems) err() error {
-	if len(p) == 0 {
+func (p *problems) err() error {
+	if len(p.list) == 0 {
 		return nil
 	}
-	return &ValidationError{Violations: p}
+	return &ValidationError{Violations: p.list, More: p.more}
 }
+
+// Join merges validation errors into one, capped at [MaxViolations] like
+// each of them: nil when none of errs is a [*ValidationError] with a
+// violation. Errors of other kinds are ignored.
+func Join(errs ...error) *ValidationError {
+	var p problems
+	for _, err := range errs {
+		var v *ValidationError
+		if !errors.As(err, &v) {
+			continue
+		}
+		for _, x := range v.Violations {
+			p.addViolation(x)
+		}
+		p.more += v.More
+	}
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Violations: p.list, More: p.more}
+}
+
+// pointerEscaper escapes a JSON pointer segment (RFC 6901, section 3).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // FieldViolation returns a violation of the body field at path, given as
 // JSON pointer segments (strings and ints): FieldViolation("is required",
@@ -95,22 +147,49 @@ func FieldViolation(problem string, path ...any) Violation {
 				field.WriteByte('.')
 			}
 			field.WriteString(s)
-			pointer.WriteString("/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+			pointer.WriteString("/" + pointerEscaper.Replace(s))
 		}
 	}
 	return Violation{Field: field.String(), Pointer: pointer.String(), Problem: problem}
 }
 
 // CheckID reports what is wrong with an account or video ID, or "" when
-// nothing is: 1 to 32 characters, no "/".
+// nothing is: 1 to 32 printable ASCII characters (no space, no control
+// character), no "/", and neither "." nor "..", which would move a request
+// to another path.
 func CheckID(id string) string {
+	if problem := checkPrintable(id, MaxIDLength); problem != "" {
+		return problem
+	}
 	switch {
-	case id == "":
-		return "is required"
-	case len(id) > MaxIDLength:
-		return fmt.Sprintf("must be at most %d characters, got %d", MaxIDLength, len(id))
 	case strings.Contains(id, "/"):
 		return `must not contain "/"`
+	case id == "." || id == "..":
+		return fmt.Sprintf("must not be %q", id)
+	}
+	return ""
+}
+
+// CheckKeyID reports what is wrong with a signing key's ID (the id field,
+// a token's kid), or "" when nothing is: 1 to 64 printable ASCII
+// characters, no space or control character.
+func CheckKeyID(id string) string {
+	return checkPrintable(id, MaxKeyIDLength)
+}
+
+// checkPrintable checks that s is 1 to max characters of printable ASCII
+// other than space. The length counts characters, not bytes.
+func checkPrintable(s string, max int) string {
+	if s == "" {
+		return "is required"
+	}
+	if n := utf8.RuneCountInString(s); n > max {
+		return fmt.Sprintf("must be at most %d characters, got %d", max, n)
+	}
+	for i, r := range s {
+		if r < '!' || r > '~' {
+			return fmt.Sprintf("must be printable ASCII without spaces, got %s at character %d", quote(string(r)), utf8.RuneCountInString(s[:i])+1)
+		}
 	}
 	return ""
 }
@@ -128,6 +207,10 @@ func checkTimes(p *problems, now, exp, nbf time.Time) {
 	case nbf.Unix() >= exp.Unix():
 		// Only once exp is right: a wrong exp says enough.
 		p.add(fmt.Sprintf("must be before exp (%s), got %s", formatTime(exp), formatTime(nbf)), "nbf")
+	case nbf.Unix() < 0:
+		// Readers of tokens take times from 1970 on: sign nothing our own
+		// verifier would call malformed.
+		p.add(fmt.Sprintf("must not be before 1970, got %d", nbf.Unix()), "nbf")
 	}
 }
 
@@ -184,12 +267,20 @@ func checkRules(p *problems, rules []Rule) {
 			p.add(fmt.Sprintf("must be %q, %q or %q, got %s", RuleAny, RuleIPSrc, RuleCountry, quote(string(r.Type))), "accessRules", i, "type")
 		}
 		for j, s := range r.IP {
-			if _, err := ParsePrefix(s); err != nil {
-				p.add(err.Error(), "accessRules", i, "ip", j)
+			if _, ok := parsePrefix(s); !ok {
+				if p.full() { // counted, not described
+					p.more++
+					continue
+				}
+				p.add(fmt.Sprintf("%s is not an IP address or CIDR", quote(s)), "accessRules", i, "ip", j)
 			}
 		}
 		for j, c := range r.Country {
 			if !IsCountry(c) {
+				if p.full() {
+					p.more++
+					continue
+				}
 				p.add(fmt.Sprintf("%s is not an assigned ISO 3166-1 alpha-2 country code", quote(c)), "accessRules", i, "country", j)
 			}
 		}
@@ -200,24 +291,33 @@ func checkRules(p *problems, rules []Rule) {
 // prefix of one address) or a CIDR. Zones are refused; an IPv4-mapped IPv6
 // address or CIDR is unmapped, so that it matches the IPv4 viewers it names.
 func ParsePrefix(s string) (netip.Prefix, error) {
+	pfx, ok := parsePrefix(s)
+	if !ok {
+		return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+	}
+	return pfx, nil
+}
+
+// parsePrefix is ParsePrefix without building an error.
+func parsePrefix(s string) (netip.Prefix, bool) {
 	var pfx netip.Prefix
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+			return netip.Prefix{}, false
 		}
 		pfx = p.Masked()
 	} else {
 		a, err := netip.ParseAddr(s)
 		if err != nil || a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+			return netip.Prefix{}, false
 		}
 		pfx = netip.PrefixFrom(a, a.BitLen())
 	}
 	if a := pfx.Addr(); a.Is4In6() && pfx.Bits() >= 96 {
 		pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
 	}
-	return pfx, nil
+	return pfx, true
 }
 
 // IsCountry reports whether c is an assigned ISO 3166-1 alpha-2 country code,

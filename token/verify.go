@@ -138,6 +138,11 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 	if t.Method.Alg() != "RS256" { // checked by the parser too; cheap to be sure
 		return nil, ErrAlgorithm
 	}
+	// RFC 7515, 4.1.11: an extension named critical must be understood,
+	// and this verifier understands none.
+	if _, ok := t.Header["crit"]; ok {
+		return nil, fmt.Errorf("%w: header names critical extensions (crit), none of which is supported", ErrMalformed)
+	}
 	kid, ok := t.Header["kid"].(string)
 	if !ok || kid == "" {
 		return nil, fmt.Errorf("%w: header has no kid", ErrUnknownKey)

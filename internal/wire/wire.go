@@ -6,7 +6,6 @@ package wire
 import (
 	"bytes"
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
@@ -49,31 +48,28 @@ func Options(videoID string, body *gen.TokenRequest) token.Options {
 // none) or a *token.ValidationError listing every violation. It never puts
 // the pem, or anything decoded from it, in an error.
 func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
-	var list []token.Violation
-	var v *token.ValidationError
+	var errs []error
 	if problem := token.CheckID(accountID); problem != "" {
-		list = append(list, token.Violation{Field: "account_id", Problem: problem})
+		errs = append(errs, invalid(token.Violation{Field: "account_id", Problem: problem}))
 	}
 	var key *token.Key
 	if body != nil {
 		var err error
-		if key, err = SigningKey(body); errors.As(err, &v) {
-			list = append(list, v.Violations...)
-		}
+		key, err = SigningKey(body)
+		errs = append(errs, err)
 	}
-	if errors.As(Options(videoID, body).Validate(now), &v) {
-		list = append(list, v.Violations...)
-	}
-	if len(list) > 0 {
-		return nil, &token.ValidationError{Violations: list}
+	errs = append(errs, Options(videoID, body).Validate(now))
+	if verr := token.Join(errs...); verr != nil {
+		return nil, verr
 	}
 	return key, nil
 }
 
 // SigningKey returns the key a request body asks to be signed with (its id
-// and pem), or nil when it names none. A lone id or pem, a pem that is not
-// base64 of a PEM RSA private key of at least 2048 bits: a
-// *token.ValidationError.
+// and pem), or nil when it names none. A lone id or pem, an id that is not
+// 1 to 64 printable ASCII characters, a pem that is not base64 of a PEM RSA
+// private key of 2048 to 8192 bits: a *token.ValidationError. The key is
+// sized before any RSA work.
 func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
 	hasID, hasPEM := body.ID != nil, body.PEM != nil
 	switch {
@@ -83,8 +79,9 @@ func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
 		return nil, invalid(token.FieldViolation("is required when id is set", "pem"))
 	case hasPEM && !hasID:
 		return nil, invalid(token.FieldViolation("is required when pem is set", "id"))
-	case *body.ID == "":
-		return nil, invalid(token.FieldViolation("must not be empty", "id"))
+	}
+	if problem := token.CheckKeyID(*body.ID); problem != "" {
+		return nil, invalid(token.FieldViolation(problem, "id"))
 	}
 	key, problem := parsePEMField(*body.PEM)
 	if problem != "" {
