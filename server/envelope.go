@@ -22,6 +22,8 @@ const (
 	CodeInvalidPath     Code = 1004  // 400: account_id or identifier is not 1 to 32 characters without "/"
 	CodeBodyTooLarge    Code = 1005  // 413: the body is over 64 KiB
 	CodeUnsupportedType Code = 1006  // 415: a body that is not application/json
+	CodeMalformedHTTP   Code = 1007  // 400, 431, 501: a request net/http cannot parse (bad request line, headers over 32 KiB, unknown transfer coding)
+	CodeUncleanPath     Code = 1008  // 400: a path with an empty, "." or ".." segment
 	CodeRateLimited     Code = 1015  // 429: too many requests (injected by streamtokentest)
 	CodeMethod          Code = 7001  // 405: the route takes POST only
 	CodeNoRoute         Code = 7003  // 404: no such route
@@ -84,4 +86,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// jsonEnvelope is the failure envelope of errs as JSON, with a newline.
+func jsonEnvelope(errs ...problem) ([]byte, error) {
+	body, err := json.Marshal(envelope(errs))
+	return append(body, '\n'), err
 }

@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -38,6 +42,14 @@ type Config struct {
 	// Registry is where the server's metrics are registered and which
 	// /metrics serves. Nil: a registry of the server's own.
 	Registry *prometheus.Registry
+	// MaxConnections caps the connections [Server.Serve] holds open at
+	// once; when full, the longest-idle one is closed to make room. Zero:
+	// DefaultMaxConnections.
+	MaxConnections int
+	// ShutdownTimeout is how long Serve lets requests in flight finish
+	// once its context ends, before it closes their connections. Zero:
+	// DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
 }
 
 // Server is the token server. Build it with [New].
@@ -56,6 +68,8 @@ type Server struct {
 	now        func() time.Time
 	metrics    *metrics
 	handler    http.Handler
+	maxConns   int           // Serve's cap on open connections
+	drain      time.Duration // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -69,7 +83,20 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, signers: map[string]*token.Signer{}}
+	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, signers: map[string]*token.Signer{},
+		maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout}
+	switch {
+	case s.maxConns < 0:
+		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
+	case s.maxConns == 0:
+		s.maxConns = DefaultMaxConnections
+	}
+	switch {
+	case s.drain < 0:
+		return nil, fmt.Errorf("server: ShutdownTimeout %v is negative", s.drain)
+	case s.drain == 0:
+		s.drain = DefaultShutdownTimeout
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -85,12 +112,19 @@ func New(cfg Config) (*Server, error) {
 	if s.signer, err = token.NewSigner(key, s.now); err != nil {
 		return nil, fmt.Errorf("server: signing key: %w", err)
 	}
+	// The JWK set names each kid once, in a stable order: the default key
+	// first, then the accounts' keys by account ID.
 	public := []*token.Key{s.signer.PublicKey()}
-	for account, k := range cfg.AccountKeys {
-		signer, err := token.NewSigner(k, s.now)
+	owner := map[string]string{s.signer.KeyID(): "the default key"}
+	for _, account := range slices.Sorted(maps.Keys(cfg.AccountKeys)) {
+		signer, err := token.NewSigner(cfg.AccountKeys[account], s.now)
 		if err != nil {
 			return nil, fmt.Errorf("server: signing key of account %s: %w", account, err)
 		}
+		if other, ok := owner[signer.KeyID()]; ok {
+			return nil, fmt.Errorf("server: signing key of account %s has the ID %q of %s: each key ID must name one key", account, signer.KeyID(), other)
+		}
+		owner[signer.KeyID()] = "account " + account + "'s key"
 		s.signers[account] = signer
 		public = append(public, signer.PublicKey())
 	}
@@ -183,7 +217,41 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, problem{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
 	})
-	return s.observe(s.recoverPanics(mux))
+	return s.observe(s.recoverPanics(s.refuseUncleanPaths(mux)))
+}
+
+// refuseUncleanPaths answers a path with an empty, "." or ".." segment with
+// an envelope, where http.ServeMux would redirect it elsewhere (a request
+// moved by its own path is a trap, not a convenience, on an API).
+func (s *Server) refuseUncleanPaths(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if uncleanPath(r.URL.EscapedPath()) {
+			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeUncleanPath,
+				Message: `the path has an empty, "." or ".." segment`})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// uncleanPath reports whether p, as sent, has an empty, "." or ".."
+// segment (a trailing slash aside).
+func uncleanPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return p != "" && p != "*"
+	}
+	segs := strings.Split(p[1:], "/")
+	for i, seg := range segs {
+		switch seg {
+		case ".", "..":
+			return true
+		case "":
+			if i != len(segs)-1 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // authenticate lets through only requests with a credential allowed for
@@ -221,41 +289,56 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// Timeouts of the http.Server that [Server.Serve] runs.
+// Timeouts of the http.Server that [Server.Serve] runs. IdleTimeout is
+// short so that idle keep-alive connections give their slots back soon.
 const (
 	ReadHeaderTimeout = 5 * time.Second
 	ReadTimeout       = 15 * time.Second
 	WriteTimeout      = 30 * time.Second
-	IdleTimeout       = 120 * time.Second
-	// ShutdownTimeout is how long Serve lets in-flight requests finish
-	// once ctx ends.
-	ShutdownTimeout = 20 * time.Second
+	IdleTimeout       = 30 * time.Second
+	// DefaultShutdownTimeout is how long Serve lets in-flight requests
+	// finish once ctx ends, unless Config.ShutdownTimeout says otherwise.
+	DefaultShutdownTimeout = 20 * time.Second
+	// MaxHeaderBytes bounds a request's headers; net/http answers 431
+	// past it (in an envelope, through Serve's listener).
+	MaxHeaderBytes = 32 << 10
 )
 
 // Serve serves on ln until ctx ends, then shuts down gracefully: it stops
-// accepting, lets in-flight requests finish (up to ShutdownTimeout) and
-// returns nil. Any other end is the error that caused it.
+// accepting, lets in-flight requests finish (up to Config.ShutdownTimeout)
+// and returns nil; connections still open then are closed and Serve says
+// so. Any other end is the error that caused it. It holds at most
+// Config.MaxConnections connections at once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	ll := newLimitListener(ln, s.maxConns, func(status int) {
+		s.metrics.requests.WithLabelValues("http-layer", strconv.Itoa(status)).Inc()
+		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("route", "http-layer"), slog.Int("status", status))
+	})
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
-		MaxHeaderBytes:    32 << 10,
+		MaxHeaderBytes:    MaxHeaderBytes,
+		ConnState:         ll.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(ll) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.drain)
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// The drain ran out: close what is left, so that nothing is
+		// served after Serve returns.
+		_ = hs.Close()
+		<-errc
+		return fmt.Errorf("shutdown: requests still in flight after %v were cut off: %w", s.drain, err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// DefaultMaxConnections is how many connections [Server.Serve] holds open
+// at once unless Config.MaxConnections says otherwise.
+const DefaultMaxConnections = 1024
+
+// newConnAge is how long a connection that has sent nothing yet is left
+// alone when room is needed: long enough for a real client to send its
+// request line.
+const newConnAge = time.Second
+
+// limitListener holds at most cap(sem) connections open. When it is full,
+// it makes room by closing the connection that has been idle the longest
+// (between requests, or silent since it opened), so that a crowd of idle
+// sockets cannot lock a real client out; only when every connection is
+// busy does Accept wait. It also turns net/http's own plain-text refusals
+// (400, 431, 501 for a request it cannot parse) into envelopes.
+type limitListener struct {
+	net.Listener
+	sem       chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	now       func() time.Time
+	// refused is told of each answer net/http gives on its own.
+	refused func(status int)
+
+	mu   sync.Mutex
+	idle map[*limitedConn]idleSince
+}
+
+type idleSince struct {
+	at    time.Time
+	fresh bool // has sent nothing yet
+}
+
+func newLimitListener(ln net.Listener, max int, refused func(int)) *limitListener {
+	return &limitListener{
+		Listener: ln,
+		sem:      make(chan struct{}, max),
+		done:     make(chan struct{}),
+		now:      time.Now,
+		refused:  refused,
+		idle:     map[*limitedConn]idleSince{},
+	}
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	select {
+	case l.sem <- struct{}{}:
+	default:
+		l.evictIdle()
+		select {
+		case l.sem <- struct{}{}:
+		case <-l.done:
+			return nil, net.ErrClosed
+		}
+	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, l: l}, nil
+}
+
+func (l *limitListener) Close() error {
+	l.closeOnce.Do(func() { close(l.done) })
+	return l.Listener.Close()
+}
+
+// evictIdle closes the connection idle the longest: a keep-alive one
+// first, else one that has been silent since it opened for newConnAge.
+func (l *limitListener) evictIdle() {
+	l.mu.Lock()
+	var victim *limitedConn
+	var best idleSince
+	cutoff := l.now().Add(-newConnAge)
+	for c, s := range l.idle {
+		if s.fresh && s.at.After(cutoff) {
+			continue
+		}
+		if victim == nil || (best.fresh && !s.fresh) || (best.fresh == s.fresh && s.at.Before(best.at)) {
+			victim, best = c, s
+		}
+	}
+	if victim != nil {
+		delete(l.idle, victim)
+	}
+	l.mu.Unlock()
+	if victim != nil {
+		victim.Close()
+	}
+}
+
+// connState is the http.Server's ConnState hook: it tracks which
+// connections are idle.
+func (l *limitListener) connState(nc net.Conn, state http.ConnState) {
+	c, ok := nc.(*limitedConn)
+	if !ok {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		l.idle[c] = idleSince{at: l.now(), fresh: true}
+	case http.StateIdle:
+		l.idle[c] = idleSince{at: l.now()}
+	default:
+		delete(l.idle, c)
+	}
+}
+
+// limitedConn gives its slot back when closed, once.
+type limitedConn struct {
+	net.Conn
+	l         *limitListener
+	closeOnce sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.closeOnce.Do(func() {
+		c.l.mu.Lock()
+		delete(c.l.idle, c)
+		c.l.mu.Unlock()
+		<-c.l.sem
+	})
+	return err
+}
+
+// Write passes the server's writes through, except net/http's own answer
+// to a request it could not parse, which it writes in one piece straight
+// to the connection: that becomes an envelope.
+func (c *limitedConn) Write(b []byte) (int, error) {
+	status, reason, ok := plainHTTPError(b)
+	if !ok {
+		return c.Conn.Write(b)
+	}
+	if c.l.refused != nil {
+		c.l.refused(status)
+	}
+	body, _ := jsonEnvelope(problem{Status: status, Code: CodeMalformedHTTP, Message: reason})
+	head := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) +
+		"\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := c.Conn.Write(append([]byte(head), body...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// netHTTPErrorHeaders are the headers net/http sends with the plain-text
+// answers it writes itself.
+var netHTTPErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
+
+// plainHTTPError recognises one of net/http's own plain-text answers
+// ("HTTP/1.1 431 Request Header Fields Too Large" + its headers + body)
+// and returns its status and its text, which echoes nothing of the request.
+func plainHTTPError(b []byte) (int, string, bool) {
+	rest, ok := bytes.CutPrefix(b, []byte("HTTP/1.1 "))
+	if !ok || len(rest) < 4 {
+		return 0, "", false
+	}
+	_, body, ok := bytes.Cut(rest, netHTTPErrorHeaders)
+	if !ok {
+		return 0, "", false
+	}
+	status, err := strconv.Atoi(string(rest[:3]))
+	if err != nil || status < 400 || status > 599 {
+		return 0, "", false
+	}
+	reason := string(body)
+	if len(reason) > 200 {
+		reason = reason[:200]
+	}
+	return status, "HTTP request refused: " + reason, true
+}
