@@ -50,6 +50,7 @@ type config struct {
 	userAgent  string
 	retry      retryPolicy
 	now        func() time.Time
+	sleep      func(context.Context, time.Duration) error // between retries
 }
 
 // Option configures a [Client]. Options return an error for a bad value;
@@ -202,6 +203,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		userAgent:  "streamtoken/" + Version + " (+https://github.com/streamtoken/streamtoken)",
 		retry:      defaultRetryPolicy(),
 		now:        time.Now,
+		sleep:      sleep,
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -219,7 +221,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets}
 	ua := cfg.userAgent
-	doer := &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now}
+	doer := &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep}
 	g, err := gen.NewClient(cfg.baseURL,
 		gen.WithHTTPClient(doer),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {

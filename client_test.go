@@ -345,6 +345,13 @@ func TestValidationStopsBeforeTheNetwork(t *testing.T) {
 		{name: "empty account", account: "", video: testVideo, wantPointers: []string{"=account_id"}},
 		{name: "long account", account: strings.Repeat("a", 33), video: testVideo, wantPointers: []string{"=account_id"}},
 		{name: "slash in video", account: testAccount, video: "a/b", wantPointers: []string{"=identifier"}},
+		{name: "dot-dot account and video", account: "..", video: "..", wantPointers: []string{"=account_id", "=identifier"}},
+		{name: "dot account", account: ".", video: testVideo, wantPointers: []string{"=account_id"}},
+		{name: "CRLF in video", account: testAccount, video: "a\r\nb", wantPointers: []string{"=identifier"}},
+		{name: "NUL in account", account: "a\x00", video: testVideo, wantPointers: []string{"=account_id"}},
+		{name: "non-ASCII video", account: testAccount, video: "vidéo", wantPointers: []string{"=identifier"}},
+		{name: "10,000-character key ID", req: streamtoken.TokenRequest{KeyID: strings.Repeat("k", 10000), PEM: testPEM(t)}, wantPointers: []string{"/id"}},
+		{name: "nbf before 1970", req: streamtoken.TokenRequest{NotBefore: time.Unix(-1000000000000001, 0)}, wantPointers: []string{"/nbf"}},
 		{name: "id without pem", req: streamtoken.TokenRequest{KeyID: "k"}, wantPointers: []string{"/pem"}},
 		{name: "pem without id", req: streamtoken.TokenRequest{PEM: testPEM(t)}, wantPointers: []string{"/id"}},
 		{name: "pem not base64", req: streamtoken.TokenRequest{KeyID: "k", PEM: "-----BEGIN RSA PRIVATE KEY-----"}, wantPointers: []string{"/pem"}},
@@ -454,22 +461,54 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// recordSleeps returns an option that records the client's waits between
+// retries instead of spending them, and the record.
+func recordSleeps() (streamtoken.Option, func() []time.Duration) {
+	var mu sync.Mutex
+	var waits []time.Duration
+	opt := streamtoken.WithSleep(func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		waits = append(waits, d)
+		return ctx.Err()
+	})
+	return opt, func() []time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]time.Duration(nil), waits...)
+	}
+}
+
 func TestRetryAfterIsHonoured(t *testing.T) {
-	s := newAPIServer(t,
-		reply(429, `{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}`, "Retry-After", "1"),
-		reply(200, okBody))
-	// The backoff alone would wait about a millisecond; only Retry-After
-	// makes the second try wait a second.
-	c := newClient(t, s, streamtoken.WithBackoff(time.Millisecond, 5*time.Second))
-	if _, err := c.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{}); err != nil {
-		t.Fatalf("CreateToken() error = %v", err)
+	tests := []struct {
+		retryAfter string
+		want       time.Duration
+	}{
+		{"1", time.Second},
+		{"4", 4 * time.Second},
+		// Past the backoff's max: clamped, never an overflow into a
+		// negative wait and an instant retry.
+		{"9300000000", 5 * time.Second},
+		{"99999999999999999999999", 5 * time.Second},
 	}
-	hits := s.Hits()
-	if len(hits) != 2 {
-		t.Fatalf("server received %d requests, want 2", len(hits))
-	}
-	if gap := time.Duration(hits[1].requestedAtNano - hits[0].requestedAtNano); gap < 900*time.Millisecond {
-		t.Errorf("second try came %v after the first, want at least the 1 s of Retry-After", gap)
+	for _, tt := range tests {
+		t.Run(tt.retryAfter, func(t *testing.T) {
+			s := newAPIServer(t,
+				reply(429, `{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}`, "Retry-After", tt.retryAfter),
+				reply(200, okBody))
+			sleeps, waits := recordSleeps()
+			// The backoff alone would wait about a millisecond.
+			c := newClient(t, s, streamtoken.WithBackoff(time.Millisecond, 5*time.Second), sleeps)
+			if _, err := c.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{}); err != nil {
+				t.Fatalf("CreateToken() error = %v", err)
+			}
+			if n := len(s.Hits()); n != 2 {
+				t.Fatalf("server received %d requests, want 2", n)
+			}
+			if got := waits(); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("waits with Retry-After %s = %v, want [%v]", tt.retryAfter, got, tt.want)
+			}
+		})
 	}
 }
 

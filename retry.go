@@ -45,8 +45,8 @@ func retryable(status int) bool {
 // jitter; capped at max either way.
 func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return min(d, p.max)
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now, p.max); ok {
+			return d
 		}
 	}
 	d := p.base << min(n, 30)
@@ -58,19 +58,25 @@ func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Durati
 	return d - rand.N(d/2+1)
 }
 
-// retryAfter parses a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
+// retryAfter parses a Retry-After header, delay seconds or an HTTP date,
+// into a wait of at most limit. The seconds are clamped before they are
+// turned into a Duration, so that a huge value cannot overflow into a
+// negative wait.
+func retryAfter(v string, now time.Time, limit time.Duration) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.Atoi(v); err == nil {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs < 0 {
 			return 0, false
+		}
+		if secs >= int64(limit/time.Second) { // also a value past int64
+			return limit, true
 		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), limit), true
 	}
 	return 0, false
 }
@@ -82,6 +88,9 @@ type retryingDoer struct {
 	client *http.Client
 	policy retryPolicy
 	now    func() time.Time
+	// sleep waits between tries; tests replace it to observe the waits
+	// without spending them.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
@@ -100,7 +109,7 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
 			resp.Body.Close()
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := d.sleep(ctx, wait); err != nil {
 			return nil, err
 		}
 		if req.Body != nil && req.Body != http.NoBody {

@@ -29,6 +29,8 @@ func TestRetryWait(t *testing.T) {
 		{name: "retry-after date passed", n: 0, resp: header(now.Add(-time.Minute).Format(http.TimeFormat)), min: 0, max: 0},
 		{name: "retry-after garbage", n: 0, resp: header("soon"), min: 50 * time.Millisecond, max: 100 * time.Millisecond},
 		{name: "retry-after negative", n: 0, resp: header("-5"), min: 50 * time.Millisecond, max: 100 * time.Millisecond},
+		{name: "retry-after past int64 nanoseconds", n: 0, resp: header("9300000000"), min: 10 * time.Second, max: 10 * time.Second},
+		{name: "retry-after past int64", n: 0, resp: header("99999999999999999999"), min: 10 * time.Second, max: 10 * time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
