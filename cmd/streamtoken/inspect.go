@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +18,7 @@ func newInspectCmd(e env) *cobra.Command {
 		Short: "Decode a token without checking it",
 		Long: `Decode a token's header and claims, with exp and nbf also as RFC 3339
 times. Nothing is checked: not the signature, not the algorithm, not the
-times. Use verify for that.`,
+times. Use verify for that. TOKEN may be - to read it from standard input.`,
 		Example: `  streamtoken inspect "$TOKEN"
   streamtoken inspect "$TOKEN" --output json`,
 		Args: exactArgs(1, "TOKEN"),
@@ -27,7 +26,11 @@ times. Use verify for that.`,
 			if output != "text" && output != "json" {
 				return badInput("--output %q: want text or json", output)
 			}
-			d, err := token.Decode(strings.TrimSpace(args[0]))
+			tok, err := tokenArg(e, args[0])
+			if err != nil {
+				return err
+			}
+			d, err := token.Decode(tok)
 			if err != nil {
 				return badInput("TOKEN: %v", err)
 			}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -46,13 +47,55 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	// draining, when set, is called by a command that has something to
+	// drain on a signal (serve, once it listens): from then on the first
+	// SIGINT or SIGTERM cancels the command's context instead of ending
+	// the process.
+	draining func()
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
-	stop()
+	// Signals are handled before anything is loaded: until a command says
+	// it can drain, a signal ends the process at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	var graceful atomic.Bool
+	go watchSignals(sigs, &graceful, cancel, os.Exit, os.Stderr)
+	code := run(ctx, os.Args[1:], env{
+		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
+		draining: func() { graceful.Store(true) },
+	})
+	cancel()
 	os.Exit(code)
+}
+
+// watchSignals acts on SIGINT and SIGTERM: the first cancels the context
+// when the command can drain (graceful is set), else it exits at once; a
+// second one always exits at once, ending a drain that takes too long.
+func watchSignals(sigs <-chan os.Signal, graceful *atomic.Bool, cancel func(), exit func(int), stderr io.Writer) {
+	for n := 0; ; n++ {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		if n == 0 && graceful.Load() {
+			fmt.Fprintf(stderr, "streamtoken: %v: letting requests in flight finish; send it again to stop at once\n", sig)
+			cancel()
+			continue
+		}
+		fmt.Fprintf(stderr, "streamtoken: %v: stopping at once\n", sig)
+		exit(signalExitCode(sig))
+		return
+	}
+}
+
+// signalExitCode is the shell's code for a process ended by sig.
+func signalExitCode(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return exitFailure
 }
 
 // run executes the command line args and returns the exit code. Errors are

@@ -267,7 +267,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "unknown type", args: sign("--rule", "block ip.dst 1.2.3.4"), want: `unknown type "ip.dst"`},
 		{name: "bad CIDR", args: sign("--rule", "allow ip.src 10.0.0.0/8,10.0.0.0/33"), want: `"10.0.0.0/33" is not an IP address or CIDR`},
 		{name: "3-letter country", args: sign("--rule", "block ip.geoip.country USA"), want: `"USA" is not an assigned ISO 3166-1 alpha-2 country code`},
-		{name: "missing key", args: []string{"sign", "--key", "no-such-key.pem", "--key-id", kid, "--video", video}, want: "--key: open no-such-key.pem"},
+		{name: "missing key", args: []string{"sign", "--key", "no-such-key.pem", "--key-id", kid, "--video", video}, want: "--key: stat no-such-key.pem: no such file or directory"},
 		{name: "short RSA key", args: []string{"sign", "--key", filepath.Join(testdata, "rsa1024.pem"), "--key-id", kid, "--video", video}, want: "RSA key shorter than 2048 bits"},
 		{name: "non-RSA key", args: []string{"sign", "--key", filepath.Join(testdata, "ec-p256.pem"), "--key-id", kid, "--video", video}, want: "not an RSA key"},
 		{name: "exp beyond 24h", args: sign("--exp", "48h"), want: "--exp: must be at most 24h after now"},

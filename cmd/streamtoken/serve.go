@@ -5,11 +5,14 @@ import (
 	"crypto/rand"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/server"
 )
 
@@ -37,6 +40,7 @@ type serveFlags struct {
 	keyID       string
 	keysDir     string
 	logFormat   string
+	maxConns    int
 }
 
 func newServeCmd(e env) *cobra.Command {
@@ -68,7 +72,16 @@ The credentials file (YAML or JSON):
       key: "..."
 
 The keys directory holds one key per account, named <account_id>.pem (or
-.jwk, .json); other accounts use --signing-key.`,
+.jwk, .json; lowercase); other accounts use --signing-key. A key file whose
+name is no valid account ID, or has its extension in capitals, stops the
+start rather than be silently skipped. The accounts with a key of their own
+are logged at start.
+
+Key and credentials files must be regular files of at most 1 MiB; one that
+group or others may read is warned about. --api-token on the command line
+is visible to every user of the machine (ps): prefer the environment or
+--credentials. Connections are capped (--max-connections); idle ones are
+closed to make room for new ones.`,
 		Example: `  streamtoken serve
   streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --signing-key key.pem --signing-key-id 5213cfa121f70b8c1380686ffc371ba3`,
 		Args: cobra.NoArgs,
@@ -79,12 +92,13 @@ The keys directory holds one key per account, named <account_id>.pem (or
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "address to listen on")
-	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable)")
+	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable); visible to other users in ps: prefer STREAMTOKEN_API_TOKENS or --credentials")
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
 	fl.StringVar(&f.signingKey, "signing-key", "", "the default signing key `FILE` (PEM, JWK, or the API's base64 forms)")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: a JWK's kid, or derived from the key)")
 	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys named <account_id>.pem")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
 	return cmd
 }
 
@@ -120,7 +134,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	default:
 		return badInput("--log-format: want text or json, got %q", f.logFormat)
 	}
-	cfg := server.Config{Logger: logger}
+	if f.maxConns < 1 {
+		return badInput("--max-connections %d: want at least 1", f.maxConns)
+	}
+	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
@@ -130,6 +147,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--credentials: %v", err)
 		}
 		cfg.Credentials = append(cfg.Credentials, creds...)
+		warnIfLoose(logger, "--credentials", f.credentials)
 	}
 	var generatedToken string
 	if len(cfg.Credentials) == 0 {
@@ -145,6 +163,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--signing-key: %v", err)
 		}
 		cfg.SigningKey = key
+		warnIfLoose(logger, "--signing-key", f.signingKey)
 	} else {
 		key, err := server.GenerateKey()
 		if err != nil {
@@ -159,6 +178,8 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--keys-dir: %v", err)
 		}
 		cfg.AccountKeys = keys
+		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
+			"others", "the default key "+cfg.SigningKey.ID)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
@@ -172,7 +193,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
 	}
-	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials))
+	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials), "max_connections", f.maxConns)
+	if e.draining != nil {
+		e.draining()
+	}
 	if generatedToken != "" {
 		fmt.Fprintf(e.stdout, `streamtoken token server on %[1]s
 
@@ -189,6 +213,13 @@ Public keys: %[5]s/.well-known/jwks.json
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// warnIfLoose warns about a secret file that group or others may read.
+func warnIfLoose(logger *slog.Logger, flag, path string) {
+	if files.LooseMode(path) {
+		logger.Warn("a secret file is readable by group or others: chmod 600 it", "flag", flag, "file", path)
+	}
 }
 
 func isLoopback(host string) bool {

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -62,7 +62,7 @@ most 5 access rules. It is printed alone on stdout.`,
 // readSigningKey loads a private key file in any form token reads; kid, when
 // given, names it.
 func readSigningKey(path, kid string) (*token.Key, error) {
-	data, err := os.ReadFile(path)
+	data, err := files.Read(path)
 	if err != nil {
 		return nil, badInput("--key: %v", err)
 	}

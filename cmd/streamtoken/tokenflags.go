@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -149,9 +149,9 @@ func readRules(e env, name string) ([]token.Rule, error) {
 	var data []byte
 	var err error
 	if name == "-" {
-		data, err = io.ReadAll(io.LimitReader(e.stdin, 1<<20))
+		data, err = files.ReadAll("standard input", e.stdin)
 	} else {
-		data, err = os.ReadFile(name)
+		data, err = files.Read(name)
 	}
 	if err != nil {
 		return nil, badInput("--rules: %v", err)

@@ -8,12 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
-	"os"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -40,9 +41,14 @@ func newVerifyCmd(e env) *cobra.Command {
 its exp and nbf at --at (default now), and what its access rules decide for
 the viewer given by --ip and --country.
 
+TOKEN may be - to read it from standard input (a token too long for an
+argument, or one kept out of the process list).
+
 --key takes any key form sign takes (a private key serves for its public
 half) or a public key (PEM or JWK). --jwks takes a JWK set from a file or a
-URL, such as a token server's /.well-known/jwks.json.
+URL, such as a token server's /.well-known/jwks.json: https, or http to a
+loopback address only; a redirect to another host or scheme is refused;
+at most 1 MiB.
 
 Exit codes: 0 valid and allowed; 3 invalid (bad signature, malformed, wrong
 algorithm, unknown key); 4 expired or not valid yet; 5 valid but blocked by
@@ -52,7 +58,11 @@ an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
   streamtoken verify "$TOKEN" --key public.pem --at 2026-11-28T15:00:00Z`,
 		Args: exactArgs(1, "TOKEN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return verify(cmd.Context(), cmd.OutOrStdout(), f, strings.TrimSpace(args[0]))
+			tok, err := tokenArg(e, args[0])
+			if err != nil {
+				return err
+			}
+			return verify(cmd.Context(), cmd.OutOrStdout(), f, tok)
 		},
 	}
 	fl := cmd.Flags()
@@ -234,7 +244,7 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 	case f.key != "" && f.jwks != "":
 		return nil, badInput("--key and --jwks: give one or the other")
 	case f.key != "":
-		data, err := os.ReadFile(f.key)
+		data, err := files.Read(f.key)
 		if err != nil {
 			return nil, badInput("--key: %v", err)
 		}
@@ -272,29 +282,85 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 // readJWKS reads a JWK set from a file or fetches it from a URL.
 func readJWKS(ctx context.Context, src string) ([]byte, error) {
 	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		data, err := os.ReadFile(src)
+		data, err := files.Read(src)
 		if err != nil {
 			return nil, badInput("--jwks: %v", err)
 		}
 		return data, nil
 	}
+	u, err := url.Parse(src)
+	if err != nil || u.Host == "" {
+		return nil, badInput("--jwks %q: not a URL", src)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return nil, badInput("--jwks %s: http is for loopback addresses only; use https", u.Redacted())
+	}
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, badInput("--jwks %q: %v", src, err)
+		return nil, badInput("--jwks %q: %v", u.Redacted(), err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := jwksClient.Do(req)
 	if err != nil {
-		return nil, failure(fmt.Errorf("--jwks: %w", err))
+		var urlErr *url.Error // it repeats the URL
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err
+		}
+		return nil, failure(fmt.Errorf("--jwks %s: %w", u.Redacted(), err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, failure(fmt.Errorf("--jwks %s: HTTP %d", src, resp.StatusCode))
+		return nil, failure(fmt.Errorf("--jwks %s: HTTP %d", u.Redacted(), resp.StatusCode))
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	data, err := files.ReadAll("the JWK set", resp.Body)
+	if errors.Is(err, files.ErrTooLarge) {
+		return nil, failure(fmt.Errorf("--jwks %s: the JWK set is too large (over 1 MiB)", u.Redacted()))
+	}
 	if err != nil {
-		return nil, failure(fmt.Errorf("--jwks %s: %w", src, err))
+		return nil, failure(fmt.Errorf("--jwks %s: %w", u.Redacted(), err))
 	}
 	return data, nil
+}
+
+// jwksClient fetches JWK sets: it follows a redirect only to the same
+// scheme and host, at most five times.
+var jwksClient = &http.Client{
+	CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		switch {
+		case len(via) >= 5:
+			return errors.New("more than 5 redirects")
+		case req.URL.Scheme != first.Scheme || req.URL.Host != first.Host:
+			return fmt.Errorf("refused a redirect to another host or scheme (%s://%s)", req.URL.Scheme, req.URL.Host)
+		}
+		return nil
+	},
+}
+
+// isLoopbackHost reports whether host (without a port) is localhost or a
+// loopback address.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// tokenArg is a TOKEN argument: the token itself, or - to read it from
+// standard input (at most 1 MiB).
+func tokenArg(e env, arg string) (string, error) {
+	if arg != "-" {
+		return strings.TrimSpace(arg), nil
+	}
+	data, err := files.ReadAll("standard input", e.stdin)
+	if err != nil {
+		return "", badInput("TOKEN: %v", err)
+	}
+	tok := strings.TrimSpace(string(data))
+	if tok == "" {
+		return "", badInput("TOKEN: standard input is empty")
+	}
+	return tok, nil
 }

@@ -16,7 +16,7 @@ import (
 const MaxSize = 1 << 20
 
 // ErrTooLarge is returned for a file over MaxSize.
-var ErrTooLarge = errors.New("over 1 MiB")
+var ErrTooLarge = errors.New("too large: over 1 MiB")
 
 // Read returns the contents of the regular file at path. A FIFO, a device
 // (such as /dev/zero), a socket or a directory is refused before it is
