@@ -53,16 +53,29 @@ func newLimitListener(ln net.Listener, max int, refused func(int)) *limitListene
 	}
 }
 
+// evictEvery is how often a full listener looks again for a connection to
+// close: silent ones become fair game as they age.
+const evictEvery = 50 * time.Millisecond
+
 func (l *limitListener) Accept() (net.Conn, error) {
-	select {
-	case l.sem <- struct{}{}:
-	default:
-		l.evictIdle()
+	for acquired := false; !acquired; {
 		select {
 		case l.sem <- struct{}{}:
+			acquired = true
+			continue
+		default:
+		}
+		l.evictIdle()
+		t := time.NewTimer(evictEvery)
+		select {
+		case l.sem <- struct{}{}:
+			acquired = true
+		case <-t.C:
 		case <-l.done:
+			t.Stop()
 			return nil, net.ErrClosed
 		}
+		t.Stop()
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {

@@ -501,7 +501,12 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if n := strings.Count(text, `"msg":"request"`); n < 100 {
 		t.Fatalf("log has %d request lines, want one per request (105)", n)
 	}
-	secrets := map[string]string{"API token": apiToken, "global key": globalKey, "pem": userPEMField[:32], "short pem": shortPEMField[:32]}
+	// Key material, not the PEM header's base64 (the same for every key).
+	secrets := map[string]string{
+		"API token": apiToken, "global key": globalKey,
+		"pem": userPEMField[200:240], "short pem": shortPEMField[150:190],
+		"private exponent": userKey.Private.D.Text(16)[:32],
+	}
 	for i, tok := range tokens {
 		secrets[fmt.Sprintf("token %d", i)] = tok[strings.LastIndexByte(tok, '.')+1:]
 	}
