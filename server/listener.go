@@ -151,6 +151,15 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes the connection, as net/http does after it refuses
+// a request, when the connection underneath can.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // Write passes the server's writes through, except net/http's own answer
 // to a request it could not parse, which it writes in one piece straight
 // to the connection: that becomes an envelope.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -178,6 +180,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--keys-dir: %v", err)
 		}
 		cfg.AccountKeys = keys
+		entries, _ := os.ReadDir(f.keysDir) // read once already: no error to expect
+		for _, e := range entries {
+			if keys[strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))] != nil {
+				warnIfLoose(logger, "--keys-dir", filepath.Join(f.keysDir, e.Name()))
+			}
+		}
 		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
 			"others", "the default key "+cfg.SigningKey.ID)
 	}
