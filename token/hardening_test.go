@@ -147,7 +147,7 @@ func TestKeyNeverPrintsItsPrivateHalf(t *testing.T) {
 	}
 	outputs := map[string]string{
 		"%v": fmt.Sprintf("%v", k), "%+v": fmt.Sprintf("%+v", k), "%#v": fmt.Sprintf("%#v", k),
-		"%s": fmt.Sprintf("%s", k), "value %v": fmt.Sprintf("%v", *k), "in a struct": fmt.Sprintf("%+v", struct{ K *token.Key }{k}),
+		"%s": fmt.Sprintf("[%s]", k), "value %v": fmt.Sprintf("%v", *k), "in a struct": fmt.Sprintf("%+v", struct{ K *token.Key }{k}),
 		"slog": logs.String(), "json": string(j),
 	}
 	for how, out := range outputs {
