@@ -19,7 +19,7 @@ const (
 	CodeMalformedJSON   Code = 1001  // 400: the body is not JSON
 	CodeSchema          Code = 1002  // 400: the body breaks the spec's schema (unknown field, wrong type, bad enum, …)
 	CodeInvalidRequest  Code = 1003  // 400: the body breaks the API's rules (times, access rules, id and pem)
-	CodeInvalidPath     Code = 1004  // 400: account_id or identifier is not 1 to 32 characters without "/"
+	CodeInvalidPath     Code = 1004  // 400: account_id or identifier is not 1 to 32 printable ASCII characters without "/", or is "." or ".."
 	CodeBodyTooLarge    Code = 1005  // 413: the body is over 64 KiB
 	CodeUnsupportedType Code = 1006  // 415: a body that is not application/json
 	CodeMalformedHTTP   Code = 1007  // 400, 431, 501: a request net/http cannot parse (bad request line, headers over 32 KiB, unknown transfer coding)

@@ -109,7 +109,9 @@ func schemaErrors(err error) []problem {
 	walk = func(err error, param string) {
 		if len(out) >= token.MaxViolations {
 			// Counted, not described: describing costs more than finding.
-			if _, ok := err.(openapi3.MultiError); !ok {
+			switch err.(type) {
+			case openapi3.MultiError, *openapi3filter.RequestError: // hold the ones to count
+			default:
 				more++
 				return
 			}
