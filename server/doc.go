@@ -5,14 +5,18 @@
 // Teams run it to self-host the endpoint in front of their signing keys
 // (the official clients work unchanged against it); tests run it through
 // package streamtokentest. [New] builds it from a [Config]; [Server.Handler]
-// is the http.Handler; [Server.Serve] runs it with timeouts and a graceful
-// shutdown.
+// is the http.Handler; [Server.Serve] runs it with timeouts, a cap on open
+// connections (the longest idle closed to make room) and a graceful
+// shutdown that closes what is left when it runs out of time.
 //
 // A request goes through, in order: authentication (bearer API tokens or
 // X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
 // of the OpenAPI spec (size, content type, JSON, schema), the API's own
 // rules (times, access rules, the id and pem pair), and signing. Every
 // failure is a Cloudflare envelope with a stable code (see [Code]) and, for
-// a bad field, its JSON pointer. Nothing it logs or answers holds an API
-// token, a key or a token.
+// a bad field, its JSON pointer; at most 20 of them, then one counting the
+// rest. Under Serve, even net/http's own refusals of a request it cannot
+// parse are envelopes. Every key is sized (2048 to 8192 bits) before any
+// RSA work. Nothing it logs or answers holds an API token, a key or a
+// token.
 package server
