@@ -191,3 +191,15 @@ func TestServeRefusesZeroConnections(t *testing.T) {
 		t.Errorf("serve --max-connections 0: %v", r)
 	}
 }
+
+func TestManyViolationsAreCounted(t *testing.T) {
+	ips := make([]string, 25)
+	for i := range ips {
+		ips[i] = fmt.Sprintf(`"x%d"`, i)
+	}
+	rules := `[{"type":"ip.src","action":"allow","ip":[` + strings.Join(ips, ",") + `]}]`
+	r := cli(t, nil, rules, "sign", "--key", keyFile, "--key-id", kid, "--video", video, "--rules", "-")
+	if r.code != exitBadInput || !strings.HasSuffix(strings.TrimSpace(r.stderr), "; and 5 more") || strings.Count(r.stderr, "not an IP address") != 20 {
+		t.Errorf("25 bad addresses: %v, want 20 listed and 5 counted", r)
+	}
+}

@@ -198,9 +198,12 @@ func invalidInput(err error, src ruleSource, keyFlags map[string]string) error {
 	if !errors.As(err, &verr) {
 		return err
 	}
-	parts := make([]string, len(verr.Violations))
+	parts := make([]string, len(verr.Violations), len(verr.Violations)+1)
 	for i, v := range verr.Violations {
 		parts[i] = src.flagOf(v, keyFlags) + ": " + v.Problem
+	}
+	if verr.More > 0 {
+		parts = append(parts, fmt.Sprintf("and %d more", verr.More))
 	}
 	return badInput("%s", strings.Join(parts, "; "))
 }
