@@ -83,6 +83,21 @@ func TestParseKeyRefusesKeysOver8192Bits(t *testing.T) {
 	if _, err := token.ParseJWKS([]byte(set)); !errors.Is(err, token.ErrKeyTooLong) {
 		t.Errorf("ParseJWKS(a 16384-bit key) = %v, want %v", err, token.ErrKeyTooLong)
 	}
+	// The largest size taken, in the forms that are sized before parsing.
+	max := &rsa.PublicKey{N: fakeModulus(token.MaxKeyBits), E: 65537}
+	pkixMax, err := x509.MarshalPKIXPublicKey(max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{
+		"PKIX public":   pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkixMax}),
+		"PKCS#1 public": pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(max)}),
+		"public JWK":    []byte(fmt.Sprintf(`{"kty":"RSA","kid":"k","n":%q,"e":"AQAB"}`, base64.RawURLEncoding.EncodeToString(max.N.Bytes()))),
+	} {
+		if k, err := token.ParseKey(data); err != nil || k.Public.N.BitLen() != token.MaxKeyBits {
+			t.Errorf("ParseKey(%d-bit %s) = %v, want the key", token.MaxKeyBits, name, err)
+		}
+	}
 	big := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: fakeModulus(8200), E: 65537}}
 	if _, err := token.NewKey("k", big); !errors.Is(err, token.ErrKeyTooLong) {
 		t.Errorf("NewKey(8200 bits) = %v, want %v", err, token.ErrKeyTooLong)
@@ -104,9 +119,14 @@ func BenchmarkParseKeyOversized(b *testing.B) {
 func TestParseKeyJWKSKeyCount(t *testing.T) {
 	k := loadKey(t, "rsa2048.pem", testKID)
 	one := string(k.PublicJWK())
-	many := `{"keys":[` + strings.TrimSuffix(strings.Repeat(one+",", token.MaxJWKSKeys+1), ",") + `]}`
-	if _, err := token.ParseJWKS([]byte(many)); err == nil || !strings.Contains(err.Error(), "101 keys") {
+	set := func(n int) []byte {
+		return []byte(`{"keys":[` + strings.TrimSuffix(strings.Repeat(one+",", n), ",") + `]}`)
+	}
+	if _, err := token.ParseJWKS(set(token.MaxJWKSKeys + 1)); err == nil || !strings.Contains(err.Error(), "101 keys") {
 		t.Errorf("ParseJWKS(%d keys) = %v, want an error naming the count", token.MaxJWKSKeys+1, err)
+	}
+	if keys, err := token.ParseJWKS(set(token.MaxJWKSKeys)); err != nil || len(keys) != token.MaxJWKSKeys {
+		t.Errorf("ParseJWKS(%d keys) = %d keys, %v; want them all", token.MaxJWKSKeys, len(keys), err)
 	}
 }
 
@@ -168,6 +188,8 @@ func TestCheckID(t *testing.T) {
 	}{
 		{"ea95132c15732412d22c1476fa83f27a", ""},
 		{"a-b_c.d~", ""},
+		{"!x", ""},
+		{"a b", "must be printable ASCII without spaces, got \" \" at character 2"},
 		{"...", ""},
 		{"", "is required"},
 		{".", `must not be "."`},
@@ -263,6 +285,11 @@ func TestSignedTokensVerify(t *testing.T) {
 }
 
 func TestViolationsAreCapped(t *testing.T) {
+	var e token.ValidationError
+	e.Violations = []token.Violation{{Field: "exp", Problem: "bad"}}
+	if got := e.Error(); strings.Contains(got, "more") {
+		t.Errorf("Error() with nothing uncounted = %q, want no count", got)
+	}
 	ips := make([]string, 30000)
 	for i := range ips {
 		ips[i] = "not-an-ip"
@@ -287,7 +314,7 @@ func TestClaimTimesAreDecimalDigits(t *testing.T) {
 			t.Errorf("Unmarshal(exp %s) = %v, want an error", exp, c.ExpiresAt)
 		}
 	}
-	for exp, want := range map[string]int64{`1795932306`: 1795932306, `"1537460365"`: 1537460365, `-5`: -5} {
+	for exp, want := range map[string]int64{`1795932306`: 1795932306, `"1537460365"`: 1537460365, `-5`: -5, `999999999999999`: 999999999999999} {
 		var c token.Claims
 		if err := json.Unmarshal([]byte(`{"sub":"v","exp":`+exp+`}`), &c); err != nil || c.ExpiresAt.Unix() != want {
 			t.Errorf("Unmarshal(exp %s) = %v, %v, want %d", exp, c.ExpiresAt.Unix(), err, want)

@@ -38,6 +38,7 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "video too long", opts: token.Options{VideoID: strings.Repeat("a", 33)}, want: []string{"identifier: must be at most 32"}},
 		{name: "video with slash", opts: token.Options{VideoID: "../x"}, want: []string{"identifier: must not contain"}},
 		{name: "six rules", opts: token.Options{VideoID: "v", AccessRules: six}, want: []string{"accessRules: must hold at most 5"}},
+		{name: "five rules", opts: token.Options{VideoID: "v", AccessRules: six[:5]}},
 		{name: "unknown action and type", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule("ip.dst", "deny", nil, nil)}},
 			want: []string{"accessRules[0].action: must be", "accessRules[0].type: must be"}},
 		{name: "country rule empty", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, nil, nil)}},
