@@ -7,19 +7,15 @@ package gen
 
 import (
 	"bytes"
-	"compress/flate"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"path"
 	"strings"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/oapi-codegen/runtime"
 )
 
@@ -967,166 +963,4 @@ func (sh *strictHandler) CreateStreamToken(w http.ResponseWriter, r *http.Reques
 	} else if response != nil {
 		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
 	}
-}
-
-// Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
-// Stored as a slice of fixed-width chunks rather than one concatenated
-// const string: with thousands of chunks the chained `+` fold is several
-// times slower for the Go compiler than parsing a slice literal.
-var swaggerSpec = []string{
-	"7HptU9s6t/Zf0ePnnimd4yR23oD0U3jrNuwAhVAKhLOj2CuxwJaMJAOhk/Pbz0iyHYeYlu7Ts2fOzD39",
-	"UOIsS0vr9bqW8t3yWZwwClQKq/fdSjDHMUjg+lPf91lKpbenPgQgfE4SSRi1etYwBITN14gEQCWZEuBI",
-	"4lndsi2iRBIsQ8u2KI7B6lmZ8F8ksGyLw0NKOARWT/IUbEv4IcRY7fIvDlOrZ/3/xlKvhvlWNJbqLBa2",
-	"9ZUEwKpU66PdiKXBNMIcajOgwLGEAKWUPKRQVnbKOMIohoBgRCTEb2i+fONva57rulCKZw8zA4MQZ2kE",
-	"6hMOAqLOgKNTzhLgkoCwelMcCbBfnfGEAvIZNfKIUSRDQI8EnoALxKYII8nugdbRmCR1wf0x4mkEAkVE",
-	"yBHFQcBBCBCIcbTr7Z0JRKgSHX/SL8yAkaSujc3n5VeReUZAjKh6Ixf5hDBFY0wzYRRj6YcgEDwCn2d6",
-	"IUwDvYhAFIgMgddH1LIteMZxkhnAz46Ho4g9KW8kVu/G2m7V3a12vel2606j2bZsq9l2nJ4/cZxer9Fq",
-	"Wre2JeeJ9pU+rbWwraRkwuXKPw2wzB19I7+wreyI62HmnZ+gltvt1lyEoyTEtWZmnTnyWQDCNvFF37Jo",
-	"vXz2G+vi3LKtwTd1FhWLWTZKCVxt9p83/dr17ffm4l9WcVYhOaEzpWP2AHOO5+qzMtuauqePbeVu7/Sx",
-	"i9YDYEXbImBe6fgeRxTKx/j5T6AzGVq9btu2YkLzj+47jmA+v9ddQyWtcmuZnjdmCTt3/TJG2OQOfKk2",
-	"WfP3mtUuQyxRiJMEqECSIZwHs8q3cqhrS9E0Vhvn0TuJmH+vNi5MWHy1en7beq6pl2uPmKuiI9Qq/Ux0",
-	"x6yyou4ws06Fsng1AxntZYlZmZMbGAUwxWkkEZ5K4COqDsZUdpq0/2gvI2JZYz6IPITsivA2ixSS2eMs",
-	"23Mb0bnOb52u+o+VNVatVoi9x2x6Ye/0XL/gnX4G5p3u5qsaK/56U+uhhBMq8SQC1D/f9Tz0RGTIUolE",
-	"gn2TR+PG2B5RVeWy+obG9TGi6pt6ffyq2FlOswWu05m2wYfpFg62fdxy8VZrsxk4fqvTsuxyBrWarzOo",
-	"XBv+X63u1P7r9j8qi8MBJlHK4QxEwqiA6lMDfYSIJWB6xxSTCALk4yhScb1aSoFzZuBBkeo/StIBCIFn",
-	"oDSJCfXMK+56wsdG7m8t/HotDiKNZAUyiJ7wXCCaRhEKgUMpadWzW9tS/ykn5+19rWSIVCfhm2vrbv16",
-	"cf1wWYAmjEWA6VrByte2cxuXrFIcqqqO5aZYV4oivRTKkI4WUz5WCbpESYhnwVHEwbrbVU+rwlpCJ4WN",
-	"AuanMVCFtJSobicyJALdExqoLbUiKw3FdZyWjgoSKzO5juMsGzmVMAOuTpevjNWef6U8qqp8wEHVZw44",
-	"QDHjgPBEZafWoNh5LTfitwynS+kTUImeOKMz0x0TYMmrnmjBc9JDcSokmgDCEsVMSNRsh6acIlpR7VUU",
-	"sZT78M4IPzfCr6NFO2R5hB/ExXmxW5XViAGPamkQUv9tYiYipq2txkHClGt4VSgcnp8co+x7tHF2sIu6",
-	"2477UflFrTolEAXKRrrfrJqxgYveJhpOgyQNd91ui4ojDhXMPYjwTPwqgk6MIJqql7NwBSTIjEKQoee1",
-	"wzNOZoTi6gjUJV+toV9GAvgjCP0gfw09Kh5gF71DckzFlPFYh7YohWi5RFSf+cz462+dWmTUZ+WwaF8D",
-	"A+MlIhDLDFRHF/SesidqvhIjairGNBUQ2Ego52rcERMhEogkGpecOUY+ppRJFBMqc1oyorkFOCjn+ub4",
-	"ukO+xu3FSus2380JkII56ClkKMZzlApYesFGkznyTpdoxTtFHFNVBPmI5sgEDUOYI3UsxW0ClRKMB8A/",
-	"ZXHLhUSMgjlojqNkCCOawagAfKIhv+r+BUakbBWLEYE0/oPgFRi4KVEfAxpLvGOFGixpzipcWti/lT1V",
-	"6JP3WDq3FmWY/z6Arostfs7af2e9ZQfsiUYMB6b5Kk/rKvFGGK9nG44EQzOOqRQZTg2AfRBocNpG+doo",
-	"IvS+MsuULyo40wUlz0iSGNCGAEW3xcesrj+FxA9L2xORZ0QPRVhq1TAdUcqeTEwUnQGFLOUCTTmLVXeo",
-	"oz1zUk0vVJCp75dfrwaK22lttrtOq9uxLVM3TKvstq2qzjnN6+KPnFSqoIo6BtUA0dsz0PBccsCxrhyE",
-	"ztA9zJXe6qOuamjjFU62l7lukPLHOroMgaKEgwAqbTROIB4bA5rmhiRjr9EynjhBG6ab7qzdbnamW4E/",
-	"wdtO22223C235TjOKlxeJ5yrcPktrEwn0/dFwQSmCmT8KAwA84gYRqVoNTwn4zecjWesys+dlvtOPycQ",
-	"r6u9gwV02znYO90f1IAqzBCgs/O+ojOPWIJ2YCZS9qmiU8GITuZoTILxmstIsO4xdKyYJYrYbAaBLq/g",
-	"hyyvdT+k/z9ocu8nLRl6nqbRbycu/wxX+WmSnhnRd7AQRV5ekxD17H+Rg5Q1rPSWefedvtLpVL1OGbTY",
-	"BW7L63327cXZn6JeiSBXJkR6l6rT/P7hcmmCMKI/GiGg904QAG933FbTdzubrWbbbQbNpu+2N7tTvNWa",
-	"Njfxb5ogqHADP+VEzs9VNGbALCH7MSbRD4coHwQCJZTDr09oxkCYRjH+VuunMqwdwXxcDN5DwIEes2ej",
-	"90zG7LTMnYQcgU6e7K9KHSKYYX+OZhGb4Aj1Tz1V2Ko00Kv/VAe1T7UGw+pY7VO9aRanqnAiLNBYLcY4",
-	"edGQv4d2AHPgaJQ6Tss34Fj9CVofnf06W7XUcv9QysRcJhA6ZdXnV+1FpRQ2VwRrnF8rpwEtUaBpmThG",
-	"Zc0RRjTr9zq9hI3MNhMIFK4OVaSqOBdaKKMRnlSt4YlwqKlChiXRIa9Nvtz+g0BJOomICCFApsr1TBfC",
-	"MRgmqT1FqM4Hn8UqQ1Jpj2hKA+BIhIwrnFUUS92zFIkY0X7BZvWulKEJC+Zow0y4IU7kXJnnI5qBFDkp",
-	"MbJKhQx7it6IPuKIBAaNFe066/1EoiesQL1IdQGQJCq1dIUSbbWzYTAjqqep6olEZaxr54Yvdl/mjuJc",
-	"paZs8j8iPmQdMQvQgTfUjYVIXRZKLi6BtRXXWrb1CFyYWHHrTt1RC7AEKE6I1bNadafesnSFCHW2NzKl",
-	"ROP78h5v0TB+b3xflr1Fo6jcCRMVnWCXA5YgluSz0CqrmDrS6ugyq424cKV2oSZdRlz7Lh9eP+IoBWFe",
-	"M/BERY2BlivwLNt1Mte4TK6AHkKFBBzkuVI4whi+yCUvsHqWr89hDGwKgL1yeXpT3c+XIuXbTPunwsUF",
-	"4q3pYCDkDgvmZjBHJVAzCEiSiPhaycadMPcZWb+oYtMijWOsKKa5Y0DyiS0v+GzDVfVDzZiFjSZGzDRz",
-	"qaJImX1t5f+DdHaVfprZr6aES8alqm1eGVatd8yyYYn4lN2umCGKxPeqgi3DtGSx0k3wO7GfGfcsFgbE",
-	"GFysFWk6zi/GAYcpcKBmJrg8R4bSskmwkc+TQXWL4jWUZHiw8H+OrW/yQbEZ5laMbiueleawxV/lGWkx",
-	"ciz+WiifLVH4P7nrEq9nlc6C+WE4+eyTE3J4fvHiucfEE14sk+tdr+vFF53rz17nZLgTnux5zeO76/vr",
-	"vYvW4HLQOm5edY73zsLjy4F79RLee9Spw/zwJbj01FrR1fDeHQwH86uXfff4ZTA/3tufX+956rNz/HId",
-	"Xw1nL9d3Xuvq/G/uR57I9bfwybtjZDC8eDl++dIc7A2ax3q9DrkmXte723cHL75zPBw8H99dkOmX+sl1",
-	"+HDSP+vvUZekk6Pu5yOfNjvhcYte1MLdg4POw/ZTc7c9TxNntx2Qz5t44LEncpac1mCPBVvBpH+YTgQ5",
-	"SIdH/OHUj+e7R5dXgjw6wy8ppPcPky/RweYfuyfu8GuNHXT3o05tMwoO213Yq11/cb7NfO9q/4h/Obk6",
-	"ONgie18mD6dx62z/Muju0Luj6wC+8j9f0jNMzun19sPDQfI57QTTZ+9qu0avj/bSyeEfD7u85cVy0nTd",
-	"r97nvybbg0CebDcP7x7v985r/Hn4V3K/Px1en+Np5J5c1La3+ptHO5/l6fnhHy/N4I+TM49fkGG/y2gb",
-	"vG/Du218EH4mhLf5Oa1x6pzcnZ4N5eHg0tsbsC/z/b+mT/z86mVnc3CavvzZlFvNnUu8P/njejglzztx",
-	"p7/C6lT9MbgbgtUU7efjLlHKSplyqupMZUKuJsq/A/jfAfyPBfCvdrhs1rMwnfZHvL+udmt/+/ar+CeV",
-	"oUKqRmQ1swZECAUEGTdXfsjnoGEtjn7e6ZxyM+mv7GIu06zFm3lI0ygqmU7Pu5UFNPWoULSvf7BjqFug",
-	"KJKiFAnmAn6mZqusZQmx3Ti3dZLcuLc9NLJcp67/NVqtkaUQs1oe09IlSv6boTe6ZdVV3uJXj//u0Hn9",
-	"64Y3gqfgg7g0oZ3goOxlG+HSR3Nuc10zovmYKeMESjTG0ZTxWM86EcmYoiIpNpKMoRjTeb6tYhBfC3fq",
-	"n1ekHATyMeeaiWY3rglw9EhYpMVsBNgPDS/EI7pyuZrdqLLpFGigoja7taNobFxSzyTHmg8rC+jfpJWZ",
-	"+gdhrigVJxb6d4Nqqx5yHcc1ZEtZQG37aURdx2mah3iGFU8yXF07AW2k5QtCO8sfhbBtZeMRBZrGHz+p",
-	"lVvri/RPvQ8i+43hhiSxph46GsxDe0RJoOlcAtkqbe26JRPVHig4qBbpmI3YI/AR7bbREdlBG223ZRbo",
-	"Lg/4umYoqY6WcjuIYwkjGpGYSAjQRru5/fET2lQGikGGLCgHCdpoOx3zdUtf/bFUvbzRdtpmU8dBuKI0",
-	"qPfcTMJ9FYAjmi/+KgDVS62PipgubKvzrkL42/Kpby7wi2sDE0Qb+lcf6hAfzbVp/msToX9yw2So4lQH",
-	"JcVRfWWuaChjMUm7udWUrZgwqnKRT/publUpWVZDM0+onl5lUyvF9vQ92I2VDUS+mue3i/+ZEvrgpsa+",
-	"GnKsTNks2zIcJJQyEb1GAyek7hcidZ/FDT8iQGXjsa0bRaZuMeFZVXtxu/jvAAAA//8=",
-}
-
-// decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
-// after base64-decoding and flate-decompressing the embedded blob.
-func decodeSpec() ([]byte, error) {
-	encoded := strings.Join(swaggerSpec, "")
-	compressed, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		return nil, fmt.Errorf("error base64 decoding spec: %w", err)
-	}
-	zr := flate.NewReader(bytes.NewReader(compressed))
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(zr); err != nil {
-		return nil, fmt.Errorf("read flate: %w", err)
-	}
-	if err := zr.Close(); err != nil {
-		return nil, fmt.Errorf("close flate reader: %w", err)
-	}
-
-	return buf.Bytes(), nil
-}
-
-var rawSpec = decodeSpecCached()
-
-// a naive cache of the decoded OpenAPI spec
-func decodeSpecCached() func() ([]byte, error) {
-	data, err := decodeSpec()
-	return func() ([]byte, error) {
-		return data, err
-	}
-}
-
-// Constructs a synthetic filesystem for resolving external references when loading openapi specifications.
-func PathToRawSpec(pathToFile string) map[string]func() ([]byte, error) {
-	res := make(map[string]func() ([]byte, error))
-	if len(pathToFile) > 0 {
-		res[pathToFile] = rawSpec
-	}
-
-	return res
-}
-
-// GetSpec returns the OpenAPI specification corresponding to the generated
-// code in this file. External references in the spec are resolved through
-// PathToRawSpec; externally-referenced files must be embedded in their
-// corresponding Go packages (via the import-mapping feature). URL-based
-// external refs are not supported.
-func GetSpec() (swagger *openapi3.T, err error) {
-	resolvePath := PathToRawSpec("")
-
-	loader := openapi3.NewLoader()
-	loader.IsExternalRefsAllowed = true
-	loader.ReadFromURIFunc = func(loader *openapi3.Loader, url *url.URL) ([]byte, error) {
-		pathToFile := url.String()
-		pathToFile = path.Clean(pathToFile)
-		getSpec, ok := resolvePath[pathToFile]
-		if !ok {
-			err1 := fmt.Errorf("path not found: %s", pathToFile)
-			return nil, err1
-		}
-		return getSpec()
-	}
-	var specData []byte
-	specData, err = rawSpec()
-	if err != nil {
-		return
-	}
-	swagger, err = loader.LoadFromData(specData)
-	if err != nil {
-		return
-	}
-	return
-}
-
-// GetSpecJSON returns the raw JSON bytes of the embedded OpenAPI
-// specification: decompressed but not unmarshaled. External references
-// are not resolved here; the bytes are the spec exactly as embedded by
-// codegen. The result is cached at package init time, so repeated calls
-// are cheap.
-func GetSpecJSON() ([]byte, error) {
-	return rawSpec()
-}
-
-// GetSwagger returns the OpenAPI specification corresponding to the
-// generated code in this file.
-//
-// Deprecated: GetSwagger predates kin-openapi renaming openapi3.Swagger
-// to openapi3.T. Use [GetSpec] instead. This wrapper is retained for
-// backwards compatibility.
-func GetSwagger() (*openapi3.T, error) {
-	return GetSpec()
 }

@@ -1,198 +1,62 @@
 package server
 
 import (
-	"bytes"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"regexp"
+	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
-
-	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/token"
 )
 
-// Credential is one API credential the server accepts: a bearer API token,
-// or an email with a global API key.
-type Credential struct {
-	// Token is an API token, sent as "Authorization: Bearer <token>".
-	Token string `yaml:"token,omitempty"`
-	// Email and Key are sent as X-Auth-Email and X-Auth-Key.
-	Email string `yaml:"email,omitempty"`
-	Key   string `yaml:"key,omitempty"`
-	// Accounts are the account IDs the credential may create tokens for;
-	// nil means every account, and an empty list is an error.
-	Accounts []string `yaml:"accounts,omitempty"`
+// Caller is who a request authenticated as: what [Authenticator.Middleware]
+// puts in the request's context. It holds no secret.
+type Caller struct {
+	// Email is the email of an email-and-key credential; empty for an API
+	// token.
+	Email string
+	// Accounts are the accounts the caller may act on; nil means every
+	// account.
+	Accounts []string
+	// Index is the credential's position in the list the Authenticator
+	// was made from.
+	Index int
 }
 
-func (c Credential) check() error {
-	switch {
-	case c.Token != "" && (c.Email != "" || c.Key != ""):
-		return errors.New("set token, or email and key, not both")
-	case c.Token == "" && (c.Email == "" || c.Key == ""):
-		return errors.New("set token, or email and key")
-	}
-	for _, f := range []struct{ name, value string }{{"token", c.Token}, {"email", c.Email}, {"key", c.Key}} {
-		// A request's header can never carry them: the credential
-		// would never match.
-		if strings.TrimSpace(f.value) != f.value {
-			return fmt.Errorf("%s has leading or trailing spaces", f.name)
-		}
-		if strings.ContainsFunc(f.value, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-			return fmt.Errorf("%s holds a control character", f.name)
-		}
-	}
-	if c.Accounts != nil && len(c.Accounts) == 0 {
-		return errors.New("accounts is an empty list: leave it out for every account")
-	}
-	for _, a := range c.Accounts {
-		if why := token.CheckID(a); why != "" {
-			return fmt.Errorf("account %q: %s", a, why)
-		}
-	}
-	return nil
+// Allowed reports whether the caller may act on account.
+func (c *Caller) Allowed(account string) bool {
+	return c.Accounts == nil || slices.Contains(c.Accounts, account)
 }
 
-// String describes the credential without its secret: its kind, its email
-// and its accounts. Printing or logging a Credential never shows the token
-// or the key.
-func (c Credential) String() string {
-	accounts := "every account"
-	if c.Accounts != nil {
-		accounts = "accounts " + strings.Join(c.Accounts, ",")
-	}
-	if c.Email != "" || c.Key != "" {
-		return fmt.Sprintf("server.Credential{email %q, key [redacted], %s}", c.Email, accounts)
-	}
-	return fmt.Sprintf("server.Credential{token [redacted], %s}", accounts)
+type callerKey struct{}
+
+// WithCaller returns a context that carries c, as the Authenticator's
+// middleware does; for handlers that authenticate by other means, and tests.
+func WithCaller(ctx context.Context, c *Caller) context.Context {
+	return context.WithValue(ctx, callerKey{}, c)
 }
 
-// GoString is String, for %#v.
-func (c Credential) GoString() string { return c.String() }
-
-// LogValue keeps the credential's secret out of log/slog output.
-func (c Credential) LogValue() slog.Value {
-	attrs := []slog.Attr{slog.String("token", redacted(c.Token)), slog.String("email", c.Email), slog.String("key", redacted(c.Key))}
-	if c.Accounts != nil {
-		attrs = append(attrs, slog.Any("accounts", c.Accounts))
-	}
-	return slog.GroupValue(attrs...)
+// CallerFrom returns the authenticated caller of a request's context, or
+// nil when the request went through no authentication: a handler that
+// needs a caller refuses then (fail closed).
+func CallerFrom(ctx context.Context) *Caller {
+	c, _ := ctx.Value(callerKey{}).(*Caller)
+	return c
 }
 
-// MarshalJSON writes the credential with its secret redacted.
-func (c Credential) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Token    string   `json:"token,omitempty"`
-		Email    string   `json:"email,omitempty"`
-		Key      string   `json:"key,omitempty"`
-		Accounts []string `json:"accounts,omitempty"`
-	}{redacted(c.Token), c.Email, redacted(c.Key), c.Accounts})
-}
-
-func redacted(secret string) string {
-	if secret == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// ParseCredentials reads a credentials file, in YAML or JSON:
-//
-//	credentials:
-//	  - token: "…"                                  # a bearer API token
-//	    accounts: ["023e105f4ecef8ad9ca31a8372d0c353"] # leave out for every account
-//	  - email: user@example.com                     # or an email with a global API key
-//	    key: "…"
-//
-// Unknown fields are an error. Errors name the entry, never a secret.
-func ParseCredentials(data []byte) ([]Credential, error) {
-	var file struct {
-		Credentials []Credential `yaml:"credentials"`
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&file); err != nil {
-		return nil, fmt.Errorf("credentials file: %s", yamlProblem(err))
-	}
-	var more any
-	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
-		return nil, errors.New("credentials file: a second YAML document (after ---): put every credential in one")
-	}
-	if len(file.Credentials) == 0 {
-		return nil, errors.New("credentials file: no credentials")
-	}
-	for i, c := range file.Credentials {
-		if err := c.check(); err != nil {
-			return nil, fmt.Errorf("credentials file: credentials[%d]: %w", i, err)
-		}
-	}
-	return file.Credentials, nil
-}
-
-// LoadCredentials reads a credentials file from disk, a regular file of at
-// most 1 MiB; see ParseCredentials.
-func LoadCredentials(path string) ([]Credential, error) {
-	data, err := files.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseCredentials(data)
-}
-
-// duplicateKey matches yaml.v3's error for a mapping key given twice.
-var duplicateKey = regexp.MustCompile(`^(line \d+): mapping key "([^"]*)" already defined`)
-
-// yamlProblem keeps the line numbers of a YAML error but not the text it
-// quotes, which may be a secret.
-func yamlProblem(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var lines []string
-		for _, e := range te.Errors {
-			if m := duplicateKey.FindStringSubmatch(e); m != nil {
-				// Name the key only if it is one of the file's field
-				// names: another key may be a secret in the wrong place.
-				field := "a key"
-				switch m[2] {
-				case "credentials", "token", "email", "key", "accounts":
-					field = "field " + m[2]
-				}
-				return field + " given twice (" + m[1] + ")"
-			}
-			if i := strings.Index(e, ":"); i > 0 && strings.HasPrefix(e, "line ") {
-				lines = append(lines, e[:i])
-			}
-		}
-		return "unknown field or wrong type at " + strings.Join(lines, ", ")
-	}
-	msg := err.Error()
-	if i := strings.Index(msg, "line "); i >= 0 {
-		end := i + len("line ")
-		for end < len(msg) && msg[end] >= '0' && msg[end] <= '9' {
-			end++
-		}
-		return "not YAML or JSON (" + msg[i:end] + ")"
-	}
-	return "not YAML or JSON"
-}
-
-// authenticator checks requests against the configured credentials. It
-// keeps only SHA-256 digests of them, and compares every one in constant
-// time, so that neither memory dumps nor timing reveal which exist.
-type authenticator struct {
+// Authenticator checks requests against a set of credentials, as
+// Cloudflare's API does: "Authorization: Bearer <API token>", or
+// X-Auth-Email with X-Auth-Key. It keeps only SHA-256 digests of the
+// secrets and compares every one in constant time, so that neither a
+// memory dump nor timing reveals which exist.
+type Authenticator struct {
 	creds []storedCredential
 }
 
 type storedCredential struct {
-	digest   [sha256.Size]byte
-	accounts map[string]bool // nil: every account
+	digest [sha256.Size]byte
+	caller Caller
 }
 
 func bearerDigest(token string) [sha256.Size]byte {
@@ -203,29 +67,31 @@ func keyDigest(email, key string) [sha256.Size]byte {
 	return sha256.Sum256([]byte("key\x00" + email + "\x00" + key))
 }
 
-func newAuthenticator(creds []Credential) (*authenticator, error) {
-	a := &authenticator{}
+// NewAuthenticator checks creds (at least one) and returns an
+// authenticator that accepts them.
+func NewAuthenticator(creds []Credential) (*Authenticator, error) {
+	if len(creds) == 0 {
+		return nil, fmt.Errorf("no credentials: the API would be open to anyone")
+	}
+	a := &Authenticator{}
 	for i, c := range creds {
 		if err := c.check(); err != nil {
 			return nil, fmt.Errorf("credential %d: %w", i, err)
 		}
-		s := storedCredential{digest: bearerDigest(c.Token)}
+		s := storedCredential{digest: bearerDigest(c.Token), caller: Caller{Index: i, Accounts: slices.Clone(c.Accounts)}}
 		if c.Token == "" {
 			s.digest = keyDigest(c.Email, c.Key)
-		}
-		if len(c.Accounts) > 0 {
-			s.accounts = make(map[string]bool, len(c.Accounts))
-			for _, acct := range c.Accounts {
-				s.accounts[acct] = true
-			}
+			s.caller.Email = c.Email
 		}
 		a.creds = append(a.creds, s)
 	}
 	return a, nil
 }
 
-// check authenticates r for account: nil when allowed, else a 401 or 403.
-func (a *authenticator) check(r *http.Request, account string) *problem {
+// Authenticate returns the caller r's credentials name, or a 401 problem
+// when they match none. It does not check the account: see
+// [Caller.Allowed].
+func (a *Authenticator) Authenticate(r *http.Request) (*Caller, *Problem) {
 	var presented [][sha256.Size]byte
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, token, ok := strings.Cut(h, " ")
@@ -245,10 +111,35 @@ func (a *authenticator) check(r *http.Request, account string) *problem {
 		}
 	}
 	if match < 0 {
-		return &problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}
+		return nil, &Problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}
 	}
-	if acc := a.creds[match].accounts; acc != nil && !acc[account] {
-		return &problem{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
+	c := a.creds[match].caller
+	return &c, nil
+}
+
+// Middleware lets through only authenticated requests allowed for the
+// account in the path (the account_id path value), with the [Caller] in
+// their context; it answers the others with a 401 or 403 envelope. Mount it
+// inside the http.ServeMux, as gen.StdHTTPServerOptions.Middlewares does, so
+// that the path values are set.
+func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, p := a.Authenticate(r)
+		if p == nil {
+			p = forbidden(caller, r.PathValue("account_id"))
+		}
+		if p != nil {
+			WriteProblems(w, *p)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), caller)))
+	})
+}
+
+// forbidden is the 403 for a caller not allowed for account, or nil.
+func forbidden(c *Caller, account string) *Problem {
+	if account == "" || c.Allowed(account) {
+		return nil
 	}
-	return nil
+	return &Problem{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
 }

@@ -33,7 +33,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 		_ = json.NewEncoder(w).Encode(map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": map[string]string{"token": tok}})
 	}))
 	defer bare.Close()
-	srv, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey})
+	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -31,38 +31,52 @@ const (
 	CodeForbidden       Code = 10001 // 403: the credential is not allowed for this account
 )
 
-// problem is one entry of a failure envelope's errors[].
-type problem struct {
+// Problem is one entry of a failure envelope's errors[], with the HTTP
+// status it answers with. Its message is for people and never holds a
+// secret.
+type Problem struct {
 	Status  int
 	Code    Code
 	Message string
 	// Pointer is the JSON pointer of the body field at fault, if any.
 	Pointer string
+	// more is set on the entry that counts those not listed.
+	more int
 }
 
-// limit keeps the first token.MaxViolations of errs and adds one entry that
-// counts the rest, with more dropped before: a failure envelope is never
-// many times the size of its request.
-func limit(errs []problem, more int) []problem {
-	if n := len(errs) - token.MaxViolations; n > 0 {
-		more += n
-		errs = errs[:token.MaxViolations:token.MaxViolations]
+// limit keeps the first token.MaxViolations of errs and ends them with one
+// entry that counts the rest, more of which were dropped before: a failure
+// envelope is never many times the size of its request. Limiting a limited
+// list changes nothing.
+func limit(errs []Problem, more int) []Problem {
+	kept := make([]Problem, 0, min(len(errs), token.MaxViolations+1))
+	for _, e := range errs {
+		switch {
+		case e.more > 0: // a count from an earlier limit
+			more += e.more
+		case len(kept) < token.MaxViolations:
+			kept = append(kept, e)
+		default:
+			more++
+		}
 	}
-	if more == 0 || len(errs) == 0 {
-		return errs
+	if more == 0 || len(kept) == 0 {
+		return kept
 	}
-	return append(errs, problem{Status: errs[0].Status, Code: errs[0].Code,
-		Message: fmt.Sprintf("and %d more violations, not listed", more)})
+	return append(kept, Problem{Status: kept[0].Status, Code: kept[0].Code,
+		Message: fmt.Sprintf("and %d more violations, not listed", more), more: more})
 }
 
-// writeError writes a failure envelope with one or more errors; the status
-// is the first error's.
-func writeError(w http.ResponseWriter, errs ...problem) {
+// WriteProblems writes a Cloudflare failure envelope with one or more
+// problems (at most token.MaxViolations of them listed, then one counting
+// the rest); the status is the first problem's.
+func WriteProblems(w http.ResponseWriter, errs ...Problem) {
+	errs = limit(errs, 0)
 	writeJSON(w, errs[0].Status, envelope(errs))
 }
 
 // envelope is the failure envelope of errs.
-func envelope(errs []problem) gen.FailureResponse {
+func envelope(errs []Problem) gen.FailureResponse {
 	env := gen.FailureResponse{
 		Success:  false,
 		Errors:   make([]gen.Message, len(errs)),
@@ -89,7 +103,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // jsonEnvelope is the failure envelope of errs as JSON, with a newline.
-func jsonEnvelope(errs ...problem) ([]byte, error) {
+func jsonEnvelope(errs ...Problem) ([]byte, error) {
 	body, err := json.Marshal(envelope(errs))
 	return append(body, '\n'), err
 }

@@ -16,7 +16,7 @@ func ExampleNew() {
 			{Token: "an-api-token"},
 			{Email: "user@example.com", Key: "a-global-key", Accounts: []string{"023e105f4ecef8ad9ca31a8372d0c353"}},
 		},
-		// SigningKey: nil generates an RSA-2048 key; see LoadKey.
+		// Signer: nil generates an RSA-2048 key; see LoadKey and token.NewSigner.
 	})
 	if err != nil {
 		log.Fatal(err)

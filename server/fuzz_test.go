@@ -27,7 +27,7 @@ func FuzzRequestBody(f *testing.F) {
 		f.Add(seed, "application/json")
 	}
 	f.Add(`{}`, "text/plain")
-	srv, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey})
+	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func FuzzParseCredentials(f *testing.F) {
 			}
 			return
 		}
-		if _, err := server.New(server.Config{Credentials: creds, SigningKey: serverKey}); err != nil {
+		if _, err := server.New(server.Config{Credentials: creds, Signer: signerOf(serverKey)}); err != nil {
 			t.Fatalf("ParseCredentials accepted credentials that New refuses: %v", err)
 		}
 	})

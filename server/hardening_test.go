@@ -33,8 +33,8 @@ func serve(t *testing.T, cfg server.Config) (string, context.CancelFunc, <-chan 
 	if cfg.Credentials == nil {
 		cfg.Credentials = credentials()
 	}
-	if cfg.SigningKey == nil {
-		cfg.SigningKey = serverKey
+	if cfg.Signer == nil {
+		cfg.Signer = signerOf(serverKey)
 	}
 	s, err := server.New(cfg)
 	if err != nil {
@@ -309,7 +309,7 @@ func TestDuplicateKeyIDsAreRefused(t *testing.T) {
 		"the default key's ID":  {otherAcct: sameAsDefault},
 		"two accounts, one key": {account: userKey, otherAcct: userKey},
 	} {
-		_, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey, AccountKeys: accountKeys})
+		_, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), AccountSigners: signersOf(accountKeys)})
 		if err == nil || !strings.Contains(err.Error(), "each key ID must name one key") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("New(%s) = %v, want a one-line refusal", name, err)
 		}
@@ -322,7 +322,7 @@ func TestDuplicateKeyIDsAreRefused(t *testing.T) {
 	}
 	var first []byte
 	for i := 0; i < 20; i++ {
-		base, _ := start(t, server.Config{AccountKeys: map[string]*token.Key{otherAcct: userKey, account: k2}})
+		base, _ := start(t, server.Config{AccountSigners: signersOf(map[string]*token.Key{otherAcct: userKey, account: k2})})
 		r := do(t, http.MethodGet, base+"/.well-known/jwks.json", nil)
 		if first == nil {
 			first = []byte(r.Raw)

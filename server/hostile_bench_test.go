@@ -15,7 +15,7 @@ import (
 // a valid request: compare with benchstat -col /body.
 func BenchmarkHostileBodies(b *testing.B) {
 	keys(b)
-	srv, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey})
+	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 // body of 30,000 wrong types is answered after MaxViolations described and
 // the rest only counted, where kin-openapi builds an error for each. Each
 // problem names its field by JSON pointer. body is valid JSON.
-func checkTypes(body []byte, schema *openapi3.SchemaRef) []problem {
+func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 	if schema == nil {
 		return nil
 	}
@@ -30,7 +30,7 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []problem {
 	if dec.Decode(&v) != nil {
 		return nil // reported as malformed JSON already
 	}
-	var out []problem
+	var out []Problem
 	more := 0
 	var walk func(v any, s *openapi3.Schema, path []any)
 	walk = func(v any, s *openapi3.Schema, path []any) {
@@ -49,7 +49,7 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []problem {
 				return
 			}
 			f := token.FieldViolation(why, path...)
-			out = append(out, problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: f.String(), Pointer: f.Pointer})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: f.String(), Pointer: f.Pointer})
 			return
 		}
 		switch v := v.(type) {

@@ -171,7 +171,7 @@ func (c *limitedConn) Write(b []byte) (int, error) {
 	if c.l.refused != nil {
 		c.l.refused(status)
 	}
-	body, _ := jsonEnvelope(problem{Status: status, Code: CodeMalformedHTTP, Message: reason})
+	body, _ := jsonEnvelope(Problem{Status: status, Code: CodeMalformedHTTP, Message: reason})
 	head := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) +
 		"\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n"

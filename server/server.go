@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,11 +15,10 @@ import (
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -29,15 +29,20 @@ const BasePath = "/client/v4"
 type Config struct {
 	// Credentials are the API credentials the server accepts: at least one.
 	Credentials []Credential
-	// SigningKey signs the tokens of every account without a key of its own
-	// in AccountKeys. Nil: New generates an RSA-2048 key.
-	SigningKey *token.Key
-	// AccountKeys are signing keys by account ID.
-	AccountKeys map[string]*token.Key
+	// Signer signs the tokens of every account without a signer of its own
+	// in AccountSigners: made from a key (token.NewSigner) or from any
+	// crypto.Signer, such as a key in a KMS or an HSM whose private half
+	// never leaves it (token.NewCryptoSigner). Its clock dates the tokens.
+	// Nil: New generates an RSA-2048 key.
+	Signer *token.Signer
+	// AccountSigners are signers by account ID. Each key ID may appear
+	// once among Signer and these.
+	AccountSigners map[string]*token.Signer
 	// Logger gets one line per request and the details of server faults.
 	// Nil: nothing is logged.
 	Logger *slog.Logger
-	// Now is the clock tokens are dated and checked by. Nil: time.Now.
+	// Now is the clock requests are checked by (and that of the signer New
+	// generates). Nil: time.Now.
 	Now func() time.Time
 	// Registry is where the server's metrics are registered and which
 	// /metrics serves. Nil: a registry of the server's own.
@@ -52,34 +57,31 @@ type Config struct {
 	ShutdownTimeout time.Duration
 }
 
-// Server is the token server. Build it with [New].
+// Server is the token server, assembled from the package's building
+// blocks: an [Authenticator], a [RequestChecker], the envelope handlers,
+// and signers. Build it with [New].
 type Server struct {
-	auth     *authenticator
+	auth     *Authenticator
+	checker  *RequestChecker
 	signer   *token.Signer            // the default
 	signers  map[string]*token.Signer // by account
 	public   []*token.Key             // the signing keys' public halves, the default first
 	jwks     []byte                   // public, as served
 	specJSON []byte
 	specYAML []byte
-	route    *routers.Route
-	// bodySchema is the token operation's JSON body schema, for checkTypes.
-	bodySchema *openapi3.SchemaRef
-	log        *slog.Logger
-	now        func() time.Time
-	metrics    *metrics
-	handler    http.Handler
-	maxConns   int           // Serve's cap on open connections
-	drain      time.Duration // Serve's shutdown timeout
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	handler  http.Handler
+	maxConns int           // Serve's cap on open connections
+	drain    time.Duration // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
 
 // New checks cfg and builds a server.
 func New(cfg Config) (*Server, error) {
-	if len(cfg.Credentials) == 0 {
-		return nil, errors.New("server: no credentials: the endpoint would be open to anyone")
-	}
-	auth, err := newAuthenticator(cfg.Credentials)
+	auth, err := NewAuthenticator(cfg.Credentials)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -103,23 +105,26 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	key := cfg.SigningKey
-	if key == nil {
-		if key, err = GenerateKey(); err != nil {
+	if s.signer = cfg.Signer; s.signer == nil {
+		key, err := GenerateKey()
+		if err != nil {
 			return nil, fmt.Errorf("server: generating a signing key: %w", err)
 		}
-	}
-	if s.signer, err = token.NewSigner(key, s.now); err != nil {
-		return nil, fmt.Errorf("server: signing key: %w", err)
+		if s.signer, err = token.NewSigner(key, s.now); err != nil {
+			return nil, fmt.Errorf("server: signing key: %w", err)
+		}
 	}
 	// The JWK set names each kid once, in a stable order: the default key
 	// first, then the accounts' keys by account ID.
 	public := []*token.Key{s.signer.PublicKey()}
 	owner := map[string]string{s.signer.KeyID(): "the default key"}
-	for _, account := range slices.Sorted(maps.Keys(cfg.AccountKeys)) {
-		signer, err := token.NewSigner(cfg.AccountKeys[account], s.now)
-		if err != nil {
-			return nil, fmt.Errorf("server: signing key of account %s: %w", account, err)
+	for _, account := range slices.Sorted(maps.Keys(cfg.AccountSigners)) {
+		signer := cfg.AccountSigners[account]
+		if signer == nil {
+			return nil, fmt.Errorf("server: account %s: nil signer", account)
+		}
+		if why := token.CheckID(account); why != "" {
+			return nil, fmt.Errorf("server: account %q: %s", account, why)
 		}
 		if other, ok := owner[signer.KeyID()]; ok {
 			return nil, fmt.Errorf("server: signing key of account %s has the ID %q of %s: each key ID must name one key", account, signer.KeyID(), other)
@@ -130,25 +135,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.public, s.jwks = public, token.JWKS(public...)
 
-	spec, err := gen.GetSpec()
+	spec, err := openapi.Load()
 	if err != nil {
-		return nil, fmt.Errorf("server: embedded spec: %w", err)
-	}
-	if s.route, err = tokenRoute(spec); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	if rb := s.route.Operation.RequestBody; rb != nil && rb.Value != nil {
-		if mt := rb.Value.Content.Get("application/json"); mt != nil {
-			s.bodySchema = mt.Schema
-		}
+	if s.checker, err = NewRequestChecker(spec, BasePath); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
-	if s.specJSON, err = gen.GetSpecJSON(); err != nil {
-		return nil, fmt.Errorf("server: embedded spec: %w", err)
+	if s.specJSON, err = json.Marshal(spec); err != nil {
+		return nil, fmt.Errorf("server: the spec as JSON: %w", err)
 	}
-	var doc any
-	if err := yaml.Unmarshal(s.specJSON, &doc); err == nil {
-		s.specYAML, _ = yaml.Marshal(doc)
-	}
+	s.specYAML = openapi.YAML()
 
 	reg := cfg.Registry
 	if reg == nil {
@@ -157,7 +154,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(reg); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
-	s.handler = s.routes()
+	s.handler = s.routes(spec)
 	return s, nil
 }
 
@@ -175,28 +172,17 @@ func (s *Server) PublicKeys() []*token.Key {
 	return append([]*token.Key(nil), s.public...)
 }
 
-func (s *Server) routes() http.Handler {
+// routes assembles the server from the blocks a custom server uses too.
+func (s *Server) routes(spec *openapi3.T) http.Handler {
 	mux := http.NewServeMux()
-	strict := gen.NewStrictHandlerWithOptions(s, nil, gen.StrictHTTPServerOptions{
-		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			// Only a body the checks let through but that does not decode.
-			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body does not decode"})
-		},
-		ResponseErrorHandlerFunc: s.internalError,
-	})
-	gen.HandlerWithOptions(strict, gen.StdHTTPServerOptions{
+	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(s, nil, StrictOptions(s.log)), gen.StdHTTPServerOptions{
 		BaseURL:    BasePath,
 		BaseRouter: mux,
 		// The last middleware runs first: authentication before anything.
-		Middlewares: []gen.MiddlewareFunc{s.checkRequest, s.authenticate},
-		ErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "path parameters could not be read"})
-		},
+		Middlewares:      []gen.MiddlewareFunc{s.checker.Middleware, s.auth.Middleware},
+		ErrorHandlerFunc: ParamErrorHandler,
 	})
-	mux.HandleFunc(BasePath+"/accounts/{account_id}/stream/{identifier}/token", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, problem{Status: http.StatusMethodNotAllowed, Code: CodeMethod, Message: "Method " + r.Method + " not allowed: this route takes POST"})
-	})
+	HandleMethodNotAllowed(mux, spec, BasePath)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -214,19 +200,18 @@ func (s *Server) routes() http.Handler {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(s.specYAML)
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, problem{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
-	})
-	return s.observe(s.recoverPanics(s.refuseUncleanPaths(mux)))
+	mux.Handle("/", NotFound())
+	return s.observe(s.recoverPanics(RefuseUncleanPaths(mux)))
 }
 
-// refuseUncleanPaths answers a path with an empty, "." or ".." segment with
-// an envelope, where http.ServeMux would redirect it elsewhere (a request
-// moved by its own path is a trap, not a convenience, on an API).
-func (s *Server) refuseUncleanPaths(next http.Handler) http.Handler {
+// RefuseUncleanPaths answers a path with an empty, "." or ".." segment
+// with a 400 envelope (1008), where http.ServeMux would redirect it
+// elsewhere: on an API, a request moved by its own path is a trap, not a
+// convenience. Wrap the ServeMux in it.
+func RefuseUncleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if uncleanPath(r.URL.EscapedPath()) {
-			writeError(w, problem{Status: http.StatusBadRequest, Code: CodeUncleanPath,
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeUncleanPath,
 				Message: `the path has an empty, "." or ".." segment`})
 			return
 		}
@@ -254,25 +239,6 @@ func uncleanPath(p string) bool {
 	return false
 }
 
-// authenticate lets through only requests with a credential allowed for
-// the path's account.
-func (s *Server) authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if e := s.auth.check(r, r.PathValue("account_id")); e != nil {
-			writeError(w, *e)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// internalError answers a fault of the server: the detail goes to the log,
-// the client learns nothing of it.
-func (s *Server) internalError(w http.ResponseWriter, r *http.Request, err error) {
-	s.log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
-	writeError(w, problem{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error"})
-}
-
 // recoverPanics turns a panic in a handler into a 500 envelope; the server
 // keeps serving.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
@@ -282,7 +248,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.internalError(w, r, fmt.Errorf("panic: %v", v))
+				InternalError(s.log)(w, r, fmt.Errorf("panic: %v", v))
 			}
 		}()
 		next.ServeHTTP(w, r)

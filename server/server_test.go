@@ -67,6 +67,24 @@ func keys(t testing.TB) {
 	})
 }
 
+// signerOf is a signer of a test key, on the real clock.
+func signerOf(k *token.Key) *token.Signer {
+	s, err := token.NewSigner(k, nil)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// signersOf makes a signer of each key.
+func signersOf(keys map[string]*token.Key) map[string]*token.Signer {
+	out := make(map[string]*token.Signer, len(keys))
+	for account, k := range keys {
+		out[account] = signerOf(k)
+	}
+	return out
+}
+
 func credentials() []server.Credential {
 	return []server.Credential{
 		{Token: apiToken},
@@ -83,8 +101,8 @@ func start(t *testing.T, cfg server.Config) (string, *server.Server) {
 	if cfg.Credentials == nil {
 		cfg.Credentials = credentials()
 	}
-	if cfg.SigningKey == nil {
-		cfg.SigningKey = serverKey
+	if cfg.Signer == nil {
+		cfg.Signer = signerOf(serverKey)
 	}
 	s, err := server.New(cfg)
 	if err != nil {
@@ -345,7 +363,7 @@ func TestSignsWithTheRequestKey(t *testing.T) {
 
 func TestAccountKeys(t *testing.T) {
 	keys(t)
-	base, _ := start(t, server.Config{AccountKeys: map[string]*token.Key{otherAcct: userKey}})
+	base, _ := start(t, server.Config{AccountSigners: signersOf(map[string]*token.Key{otherAcct: userKey})})
 	r := do(t, http.MethodPost, base+"/client/v4/accounts/"+otherAcct+"/stream/"+video+"/token", nil, bearer(apiToken)...)
 	d, err := token.Decode(r.Env.Result.Token)
 	if err != nil || d.Claims.KeyID != requestKID {
@@ -391,7 +409,7 @@ func TestConcurrentRequests(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	keys(t)
-	s, err := server.New(server.Config{Credentials: credentials(), SigningKey: serverKey})
+	s, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -522,17 +540,12 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 func TestInternalErrorSaysNothing(t *testing.T) {
 	var logs lockedBuffer
-	calls := 0
-	base, _ := start(t, server.Config{
-		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
-		Now: func() time.Time {
-			calls++
-			if calls > 1 {
-				panic("clock exploded: secret detail")
-			}
-			return time.Now()
-		},
-	})
+	keys(t)
+	exploding, err := token.NewSigner(serverKey, func() time.Time { panic("clock exploded: secret detail") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := start(t, server.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Signer: exploding})
 	r := post(t, base, `{}`)
 	if r.Status != 500 || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != 1000 || strings.Contains(r.Raw, "exploded") {
 		t.Fatalf("got %d %s, want a 500 envelope that says nothing internal", r.Status, r.Raw)
@@ -582,9 +595,11 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	if _, err := server.New(server.Config{Credentials: []server.Credential{{Email: "a@b"}}}); err == nil {
 		t.Error("New(email without key) error = nil")
 	}
-	pub := &token.Key{ID: "x", Public: serverKey.Public}
-	if _, err := server.New(server.Config{Credentials: credentials(), SigningKey: pub}); err == nil {
-		t.Error("New(public signing key) error = nil")
+	if _, err := server.New(server.Config{Credentials: credentials(), AccountSigners: map[string]*token.Signer{account: nil}}); err == nil {
+		t.Error("New(nil account signer) error = nil")
+	}
+	if _, err := server.New(server.Config{Credentials: credentials(), AccountSigners: signersOf(map[string]*token.Key{"..": userKey})}); err == nil {
+		t.Error(`New(a signer for account "..") error = nil`)
 	}
 }
 

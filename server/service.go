@@ -13,8 +13,19 @@ import (
 
 // CreateStreamToken implements gen.StrictServerInterface: it checks the
 // request against the API's rules and signs the token, with the body's id
-// and pem when given, else with the account's key.
+// and pem when given, else with the account's signer. It refuses (401) a
+// request whose context carries no [Caller], and (403) a caller not allowed
+// for the account, whatever the mount.
 func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
+	// Fail closed: mounted without the Authenticator's middleware, the
+	// handler mints nothing.
+	caller := CallerFrom(ctx)
+	if caller == nil {
+		return failure(Problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}), nil
+	}
+	if p := forbidden(caller, req.AccountID); p != nil {
+		return failure(*p), nil
+	}
 	now := s.now()
 	key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now)
 	if err != nil {
@@ -23,7 +34,7 @@ func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamToke
 	signer, source := s.signerFor(req.AccountID), "account"
 	if key != nil {
 		if signer, err = token.NewSigner(key, s.now); err != nil {
-			return failure(problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
+			return failure(Problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
 	}
@@ -56,14 +67,14 @@ func (s *Server) signerFor(account string) *token.Signer {
 // validationErrors maps a *token.ValidationError onto envelope errors: a
 // path parameter is CodeInvalidPath, a body field CodeInvalidRequest with
 // its pointer.
-func validationErrors(err error) []problem {
+func validationErrors(err error) []Problem {
 	var verr *token.ValidationError
 	if !errors.As(err, &verr) {
-		return []problem{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
+		return []Problem{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
 	}
-	out := make([]problem, len(verr.Violations))
+	out := make([]Problem, len(verr.Violations))
 	for i, v := range verr.Violations {
-		out[i] = problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		out[i] = Problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
 		if v.Pointer == "" {
 			out[i].Code = CodeInvalidPath
 		}
@@ -72,6 +83,6 @@ func validationErrors(err error) []problem {
 }
 
 // failure is the strict handler's failure response for errs.
-func failure(errs ...problem) gen.CreateStreamTokenResponseObject {
+func failure(errs ...Problem) gen.CreateStreamTokenResponseObject {
 	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}
 }

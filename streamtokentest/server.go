@@ -130,7 +130,11 @@ func NewServer(opts ...Option) *Server {
 	if err != nil {
 		panic(fmt.Sprintf("streamtokentest: generating a key: %v", err))
 	}
-	st.config.SigningKey = k
+	signer, err := token.NewSigner(k, st.config.Now)
+	if err != nil {
+		panic(fmt.Sprintf("streamtokentest: %v", err))
+	}
+	st.config.Signer = signer
 	s := &Server{failures: st.failures}
 	if st.config.Credentials == nil {
 		s.APIToken = randomToken()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // The environment variables serve reads when the flag is not given.
@@ -159,27 +160,36 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.keyID != "" && f.signingKey == "" {
 		return badInput("--signing-key-id: needs --signing-key")
 	}
+	var key *token.Key
 	if f.signingKey != "" {
-		key, err := server.LoadKey(f.signingKey, f.keyID)
-		if err != nil {
+		var err error
+		if key, err = server.LoadKey(f.signingKey, f.keyID); err != nil {
 			return badInput("--signing-key: %v", err)
 		}
-		cfg.SigningKey = key
 		warnIfLoose(logger, "--signing-key", f.signingKey)
 	} else {
-		key, err := server.GenerateKey()
-		if err != nil {
+		var err error
+		if key, err = server.GenerateKey(); err != nil {
 			return fmt.Errorf("generating a signing key: %w", err)
 		}
-		cfg.SigningKey = key
 		logger.Info("generated a signing key", "key_id", key.ID)
 	}
+	signer, err := token.NewSigner(key, nil)
+	if err != nil {
+		return badInput("--signing-key: %v", err)
+	}
+	cfg.Signer = signer
 	if f.keysDir != "" {
 		keys, err := server.LoadKeysDir(f.keysDir)
 		if err != nil {
 			return badInput("--keys-dir: %v", err)
 		}
-		cfg.AccountKeys = keys
+		cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
+		for account, k := range keys {
+			if cfg.AccountSigners[account], err = token.NewSigner(k, nil); err != nil {
+				return badInput("--keys-dir: account %s: %v", account, err)
+			}
+		}
 		entries, _ := os.ReadDir(f.keysDir) // read once already: no error to expect
 		for _, e := range entries {
 			if keys[strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))] != nil {
@@ -187,7 +197,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			}
 		}
 		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
-			"others", "the default key "+cfg.SigningKey.ID)
+			"others", "the default key "+key.ID)
 	}
 	srv, err := server.New(cfg)
 	if err != nil {

@@ -1,0 +1,261 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// MaxBodyBytes is the largest request body a [RequestChecker] reads.
+const MaxBodyBytes = 64 << 10
+
+// RequestChecker checks requests against an OpenAPI spec before a handler
+// sees them: the body's size (at most MaxBodyBytes), its content type and
+// JSON syntax, the JSON types and integer literals of its fields, then the
+// operation's path parameters and body schema through kin-openapi (unknown
+// fields, wrong types, bad enums, patterns and lengths), every violation at
+// once, each as an envelope entry with its JSON pointer.
+//
+// It finds a request's operation from the spec itself: the generated
+// std-http server registers one http.ServeMux pattern per operation
+// ("POST /client/v4/accounts/{account_id}/stream/{identifier}/token"), and
+// the checker maps that pattern back to the spec's path and method. A new
+// operation in the spec is checked with no new code. It does not
+// authenticate: see [Authenticator].
+type RequestChecker struct {
+	base       string
+	operations map[string]*operation // by "METHOD /path" as in the spec
+}
+
+// operation is what the checker needs of one of the spec's operations.
+type operation struct {
+	route      *routers.Route
+	pathParams []string
+	bodySchema *openapi3.SchemaRef // the JSON body's, or nil
+}
+
+// NewRequestChecker returns a checker of the operations of spec, served
+// under basePath (such as [BasePath]).
+func NewRequestChecker(spec *openapi3.T, basePath string) (*RequestChecker, error) {
+	if spec == nil || spec.Paths == nil {
+		return nil, errors.New("no spec")
+	}
+	c := &RequestChecker{base: strings.TrimSuffix(basePath, "/"), operations: map[string]*operation{}}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			o := &operation{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}}
+			for _, params := range []openapi3.Parameters{item.Parameters, op.Parameters} {
+				for _, p := range params {
+					if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
+						o.pathParams = append(o.pathParams, p.Value.Name)
+					}
+				}
+			}
+			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				if mt := rb.Value.Content.Get("application/json"); mt != nil {
+					o.bodySchema = mt.Schema
+				}
+			}
+			c.operations[method+" "+path] = o
+		}
+	}
+	if len(c.operations) == 0 {
+		return nil, errors.New("the spec has no operations")
+	}
+	return c, nil
+}
+
+// operationOf finds r's operation from the ServeMux pattern that matched
+// it, or nil when the pattern is none of the spec's.
+func (c *RequestChecker) operationOf(r *http.Request) *operation {
+	method, path, ok := strings.Cut(r.Pattern, " ")
+	if !ok {
+		return nil
+	}
+	if i := strings.IndexByte(path, '/'); i > 0 { // a pattern with a host
+		path = path[i:]
+	}
+	path, ok = strings.CutPrefix(path, c.base)
+	if !ok {
+		return nil
+	}
+	return c.operations[method+" "+path]
+}
+
+// Middleware checks each request of one of the spec's operations and
+// answers a bad one with an envelope (400, 413 or 415); the handler gets
+// the body back intact. Mount it inside the http.ServeMux, as
+// gen.StdHTTPServerOptions.Middlewares does: it reads the matched pattern
+// and the path values. A request of a pattern the spec does not describe
+// passes unchecked.
+func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := c.operationOf(r)
+		if op == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+					Message: fmt.Sprintf("request body is over %d KiB", MaxBodyBytes>>10)})
+				return
+			}
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body could not be read"})
+			return
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			body = nil // an empty body means the defaults, whatever its type
+		} else {
+			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+				WriteProblems(w, Problem{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
+					Message: "request body must be application/json"})
+				return
+			}
+			if why := jsonProblem(body); why != "" {
+				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
+				return
+			}
+			if errs := checkTypes(body, op.bodySchema); len(errs) > 0 {
+				WriteProblems(w, errs...)
+				return
+			}
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		params := make(map[string]string, len(op.pathParams))
+		for _, name := range op.pathParams {
+			params[name] = r.PathValue(name)
+		}
+		input := &openapi3filter.RequestValidationInput{
+			Request:    r,
+			PathParams: params,
+			Route:      op.route,
+			Options:    &validationOptions,
+		}
+		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
+			WriteProblems(w, schemaErrors(err)...)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// validationOptions are kin-openapi's options for every request: all
+// violations at once, the body left as sent, authentication already done.
+var validationOptions = openapi3filter.Options{
+	AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
+	MultiError:          true,
+	SkipSettingDefaults: true,
+}
+
+// jsonProblem describes what makes body invalid JSON, without quoting it.
+func jsonProblem(body []byte) string {
+	if json.Valid(body) {
+		return ""
+	}
+	var v any
+	err := json.Unmarshal(body, &v)
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
+		return "syntax error at byte " + strconv.FormatInt(syntax.Offset, 10)
+	}
+	return "unexpected end of input"
+}
+
+var unsupportedProperty = regexp.MustCompile(`^property ("(?:[^"\\]|\\.)*") is unsupported$`)
+
+// schemaErrors turns kin-openapi's validation errors into envelope errors:
+// one per violation, each with the field's JSON pointer.
+func schemaErrors(err error) []Problem {
+	var out []Problem
+	more := 0
+	var walk func(err error, param string)
+	walk = func(err error, param string) {
+		if len(out) >= token.MaxViolations {
+			// Counted, not described: describing costs more than finding.
+			switch err.(type) {
+			case openapi3.MultiError, *openapi3filter.RequestError: // hold the ones to count
+			default:
+				more++
+				return
+			}
+		}
+		// Match the outermost error first: a RequestError unwraps to a
+		// MultiError, and must be seen as itself to keep its parameter.
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, param)
+			}
+		case *openapi3filter.RequestError:
+			if e.Parameter != nil {
+				param = e.Parameter.Name
+			}
+			if e.Err != nil {
+				walk(e.Err, param)
+				return
+			}
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request body: " + e.Reason})
+		case *openapi3.SchemaError:
+			if param != "" {
+				out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": " + e.Reason})
+				return
+			}
+			path := e.JSONPointer()
+			reason := e.Reason
+			if m := unsupportedProperty.FindStringSubmatch(reason); m != nil {
+				if name, err := strconv.Unquote(m[1]); err == nil {
+					path = append(path, name)
+					reason = "unknown field"
+				}
+			}
+			v := token.FieldViolation(reason, pointerSegments(path)...)
+			if v.Field == "" {
+				v.Field = "request body"
+			}
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: v.String(), Pointer: v.Pointer})
+		default:
+			if param != "" {
+				out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": invalid"})
+				return
+			}
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+		}
+	}
+	walk(err, "")
+	if len(out) == 0 {
+		out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+	}
+	return limit(out, more)
+}
+
+// pointerSegments turns JSON pointer segments into FieldViolation's path:
+// array indexes as ints.
+func pointerSegments(path []string) []any {
+	segs := make([]any, len(path))
+	for i, p := range path {
+		if n, err := strconv.Atoi(p); err == nil && !strings.HasPrefix(p, "+") && !strings.HasPrefix(p, "-") {
+			segs[i] = n
+		} else {
+			segs[i] = p
+		}
+	}
+	return segs
+}
