@@ -186,8 +186,17 @@ var unsupportedProperty = regexp.MustCompile(`^property ("(?:[^"\\]|\\.)*") is u
 func schemaErrors(err error) []Problem {
 	var out []Problem
 	more := 0
-	var walk func(err error, param string)
-	walk = func(err error, param string) {
+	// paramProblem is the problem with a parameter: a path parameter is
+	// CodeInvalidPath, a query or header parameter CodeSchema.
+	paramProblem := func(p *openapi3.Parameter, reason string) Problem {
+		code := CodeSchema
+		if p.In == openapi3.ParameterInPath {
+			code = CodeInvalidPath
+		}
+		return Problem{Status: http.StatusBadRequest, Code: code, Message: p.Name + ": " + reason}
+	}
+	var walk func(err error, param *openapi3.Parameter)
+	walk = func(err error, param *openapi3.Parameter) {
 		if len(out) >= token.MaxViolations {
 			// Counted, not described: describing costs more than finding.
 			switch err.(type) {
@@ -206,16 +215,20 @@ func schemaErrors(err error) []Problem {
 			}
 		case *openapi3filter.RequestError:
 			if e.Parameter != nil {
-				param = e.Parameter.Name
+				param = e.Parameter
 			}
 			if e.Err != nil {
 				walk(e.Err, param)
 				return
 			}
+			if param != nil {
+				out = append(out, paramProblem(param, e.Reason))
+				return
+			}
 			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request body: " + e.Reason})
 		case *openapi3.SchemaError:
-			if param != "" {
-				out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": " + e.Reason})
+			if param != nil {
+				out = append(out, paramProblem(param, e.Reason))
 				return
 			}
 			path := e.JSONPointer()
@@ -232,14 +245,14 @@ func schemaErrors(err error) []Problem {
 			}
 			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: v.String(), Pointer: v.Pointer})
 		default:
-			if param != "" {
-				out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: param + ": invalid"})
+			if param != nil {
+				out = append(out, paramProblem(param, "invalid"))
 				return
 			}
 			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
 		}
 	}
-	walk(err, "")
+	walk(err, nil)
 	if len(out) == 0 {
 		out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
 	}

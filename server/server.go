@@ -63,6 +63,7 @@ type Config struct {
 type Server struct {
 	auth     *Authenticator
 	checker  *RequestChecker
+	tokens   TokenService
 	signer   *token.Signer            // the default
 	signers  map[string]*token.Signer // by account
 	public   []*token.Key             // the signing keys' public halves, the default first
@@ -154,6 +155,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(reg); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
+	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
 	s.handler = s.routes(spec)
 	return s, nil
 }

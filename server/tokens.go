@@ -5,20 +5,37 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// CreateStreamToken implements gen.StrictServerInterface: it checks the
-// request against the API's rules and signs the token, with the body's id
-// and pem when given, else with the account's signer. It refuses (401) a
-// request whose context carries no [Caller], and (403) a caller not allowed
-// for the account, whatever the mount.
-func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
-	// Fail closed: mounted without the Authenticator's middleware, the
-	// handler mints nothing.
+// TokenService is the token operation as a building block: the API's
+// rules (IDs, times, access rules, the id and pem pair), signing with the
+// body's id and pem when given or else with the account's signer, and the
+// answers as envelopes. A custom gen.StrictServerInterface delegates its
+// CreateStreamToken to it; [Server] does.
+type TokenService struct {
+	// Signer returns the signer of an account's tokens: from a key
+	// (token.NewSigner) or any crypto.Signer (token.NewCryptoSigner), such
+	// as a KMS key. Required.
+	Signer func(accountID string) *token.Signer
+	// Now is the clock requests are checked by, and that of the signer of
+	// a request's own pem. Nil: time.Now.
+	Now func() time.Time
+	// Signed, when set, is called after each token is signed with whose
+	// key signed it: "account" or "request".
+	Signed func(key string)
+}
+
+// CreateStreamToken answers a token request. It fails closed: it refuses
+// (401) a request whose context carries no [Caller] (the [Authenticator]'s
+// middleware puts it there) and (403) a caller not allowed for the account,
+// whatever the mount. It does not check the body against the schema: mount
+// a [RequestChecker] for that. An error is a fault of the server.
+func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
 	caller := CallerFrom(ctx)
 	if caller == nil {
 		return failure(Problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}), nil
@@ -26,17 +43,26 @@ func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamToke
 	if p := forbidden(caller, req.AccountID); p != nil {
 		return failure(*p), nil
 	}
-	now := s.now()
-	key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now)
+	now := time.Now
+	if ts.Now != nil {
+		now = ts.Now
+	}
+	key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now())
 	if err != nil {
 		return failure(validationErrors(err)...), nil
 	}
-	signer, source := s.signerFor(req.AccountID), "account"
+	source := "account"
+	var signer *token.Signer
 	if key != nil {
-		if signer, err = token.NewSigner(key, s.now); err != nil {
+		if signer, err = token.NewSigner(key, now); err != nil {
 			return failure(Problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
+	} else if ts.Signer != nil {
+		signer = ts.Signer(req.AccountID)
+	}
+	if signer == nil {
+		return nil, fmt.Errorf("no signer for account %s", req.AccountID)
 	}
 	// Sign checks the options again: microseconds next to the RSA
 	// signature, and it keeps Sign safe on its own.
@@ -48,13 +74,21 @@ func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamToke
 		}
 		return nil, fmt.Errorf("signing with the %s key: %w", source, err)
 	}
-	s.metrics.signed.WithLabelValues(source).Inc()
+	if ts.Signed != nil {
+		ts.Signed(source)
+	}
 	return gen.CreateStreamToken200JSONResponse{
 		Success:  true,
 		Errors:   []gen.Message{},
 		Messages: []gen.Message{},
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
+}
+
+// CreateStreamToken implements gen.StrictServerInterface with the server's
+// [TokenService].
+func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
+	return s.tokens.CreateStreamToken(ctx, req)
 }
 
 func (s *Server) signerFor(account string) *token.Signer {

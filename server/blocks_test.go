@@ -1,0 +1,102 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/openapi"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Mounted bare, as the generated code allows, our strict implementation
+// mints nothing: no authenticated caller, no token.
+func TestStrictImplementationMountedBareFailsClosed(t *testing.T) {
+	keys(t)
+	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	gen.HandlerWithOptions(gen.NewStrictHandler(srv, nil), gen.StdHTTPServerOptions{BaseURL: server.BasePath, BaseRouter: mux})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	for name, headers := range map[string][]string{
+		"no credentials":    nil,
+		"a good credential": bearer(apiToken), // no middleware checked it: still refused
+	} {
+		r := do(t, http.MethodPost, ts.URL+tokenPath, strings.NewReader(`{}`), append(headers, "Content-Type", "application/json")...)
+		if r.Status != http.StatusUnauthorized || r.Env.Result != nil || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(server.CodeAuthentication) {
+			t.Errorf("%s: %d %.200s, want a 401 envelope and no token", name, r.Status, r.Raw)
+		}
+	}
+	// A scoped caller put in the context by other means is held to its
+	// accounts by the handler too.
+	tokens := server.TokenService{Signer: func(string) *token.Signer { return signerOf(serverKey) }}
+	ctx := server.WithCaller(t.Context(), &server.Caller{Accounts: []string{otherAcct}})
+	resp, err := tokens.CreateStreamToken(ctx, gen.CreateStreamTokenRequestObject{AccountID: account, Identifier: video})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := resp.(gen.CreateStreamToken4XXJSONResponse); !ok || r.StatusCode != http.StatusForbidden {
+		t.Errorf("a caller scoped to another account got %#v, want a 403", resp)
+	}
+}
+
+// A spec extended with an operation of the user's own is checked with no
+// new checking code: the checker finds the operation from the spec.
+func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
+	spec, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	accountParam := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("account_id").
+		WithSchema(spec.Components.Schemas["AccountID"].Value)}
+	limitParam := &openapi3.ParameterRef{Value: openapi3.NewQueryParameter("limit").
+		WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(100))}
+	op := openapi3.NewOperation()
+	op.OperationID = "listSigningKeys"
+	op.Parameters = openapi3.Parameters{accountParam, limitParam}
+	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("the keys")}))
+	spec.AddOperation("/accounts/{account_id}/stream/keys", http.MethodGet, op)
+	if err := spec.Validate(t.Context()); err != nil {
+		t.Fatalf("the extended spec is invalid: %v", err)
+	}
+	checker, err := server.NewRequestChecker(spec, server.BasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	reached := 0
+	mux.Handle("GET "+server.BasePath+"/accounts/{account_id}/stream/keys", checker.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached++
+		w.WriteHeader(http.StatusOK)
+	})))
+	server.HandleMethodNotAllowed(mux, spec, server.BasePath)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	tests := []struct {
+		name, method, path string
+		status             int
+		code               server.Code
+	}{
+		{"valid", http.MethodGet, "/accounts/" + account + "/stream/keys?limit=10", http.StatusOK, 0},
+		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/keys", http.StatusBadRequest, server.CodeInvalidPath},
+		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/keys?limit=1000", http.StatusBadRequest, server.CodeSchema},
+		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/keys", http.StatusMethodNotAllowed, server.CodeMethod},
+	}
+	for _, tt := range tests {
+		r := do(t, tt.method, ts.URL+server.BasePath+tt.path, nil)
+		if r.Status != tt.status || (tt.code != 0 && (len(r.Env.Errors) == 0 || server.Code(r.Env.Errors[0].Code) != tt.code)) {
+			t.Errorf("%s: %d %.200s, want %d with code %d", tt.name, r.Status, r.Raw, tt.status, tt.code)
+		}
+	}
+	if reached != 1 {
+		t.Errorf("the handler was reached %d times, want once (the valid request)", reached)
+	}
+}
