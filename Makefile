@@ -19,7 +19,7 @@ generate:
 
 ## check-generated: fail if gen/ is not what the spec and config produce
 check-generated: generate
-	@git diff --exit-code --stat -- gen/ || { echo "gen/ is stale: run 'make generate' and commit the result" >&2; exit 1; }
+	@git diff --exit-code --stat -- gen/ || { echo "gen/ differs from what is committed: commit the regenerated files with the spec (or, if you did not change the spec, run 'make generate' and commit)" >&2; exit 1; }
 	@untracked=$$(git ls-files --others --exclude-standard -- gen/); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
 

@@ -9,6 +9,12 @@
 // connections (the longest idle closed to make room) and a graceful
 // shutdown that closes what is left when it runs out of time.
 //
+// The server is assembled from building blocks that a server of one's own,
+// built on the generated gen.StrictServerInterface, uses the same way:
+// [Authenticator], [RequestChecker], [TokenService], [StrictOptions],
+// [ParamErrorHandler], [HandleMethodNotAllowed], [NotFound],
+// [RefuseUncleanPaths] and [WriteProblems]. See the custom-server example.
+//
 // A request goes through, in order: authentication (bearer API tokens or
 // X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
 // of the OpenAPI spec (size, content type, JSON, schema), the API's own

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -572,7 +573,8 @@ func TestOperationalEndpoints(t *testing.T) {
 		}},
 		{path: "/.well-known/jwks.json", wantType: "application/jwk-set+json", want: []string{`"kid":"` + serverKID + `"`, `"kty":"RSA"`}},
 		{path: "/openapi.json", wantType: "application/json", want: []string{`"operationId":"createStreamToken"`}},
-		{path: "/openapi.yaml", wantType: "application/yaml", want: []string{"operationId: createStreamToken"}},
+		// The file as written: its comments, its order, its line breaks.
+		{path: "/openapi.yaml", wantType: "application/yaml", want: []string{string(openapi.YAML())}},
 	}
 	for _, tt := range tests {
 		r := do(t, http.MethodGet, base+tt.path, nil)

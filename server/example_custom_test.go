@@ -1,0 +1,140 @@
+package server_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/openapi"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// kmsKey stands for a key in a KMS or an HSM: a crypto.Signer whose
+// private half the program never holds. (Here it wraps a key in memory.)
+type kmsKey struct{ key *rsa.PrivateKey }
+
+func (k kmsKey) Public() crypto.PublicKey { return &k.key.PublicKey }
+func (k kmsKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return k.key.Sign(r, digest, opts)
+}
+
+// tokenServer implements the generated strict interface with its own
+// logging, and leaves the token operation to server.TokenService.
+type tokenServer struct {
+	tokens server.TokenService
+	log    *slog.Logger
+}
+
+var _ gen.StrictServerInterface = (*tokenServer)(nil)
+
+func (s *tokenServer) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
+	s.log.InfoContext(ctx, "token request", "account", req.AccountID, "video", req.Identifier)
+	return s.tokens.CreateStreamToken(ctx, req)
+}
+
+// newTokenServer assembles a server from the generated stubs and the
+// package's blocks: every answer an envelope, the spec's checks, the
+// credentials' checks, and a signer of one's choosing.
+func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slog.Logger) (http.Handler, error) {
+	spec, err := openapi.Load()
+	if err != nil {
+		return nil, err
+	}
+	auth, err := server.NewAuthenticator(creds)
+	if err != nil {
+		return nil, err
+	}
+	checker, err := server.NewRequestChecker(spec, server.BasePath)
+	if err != nil {
+		return nil, err
+	}
+	impl := &tokenServer{log: logger, tokens: server.TokenService{
+		Signer: func(accountID string) *token.Signer { return signer },
+	}}
+	mux := http.NewServeMux()
+	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
+		BaseURL:    server.BasePath,
+		BaseRouter: mux,
+		// The last runs first: authentication, then the spec's checks.
+		Middlewares:      []gen.MiddlewareFunc{checker.Middleware, auth.Middleware},
+		ErrorHandlerFunc: server.ParamErrorHandler,
+	})
+	server.HandleMethodNotAllowed(mux, spec, server.BasePath)
+	mux.Handle("/", server.NotFound())
+	return server.RefuseUncleanPaths(mux), nil
+}
+
+// A custom token server: the generated strict interface implemented with
+// the package's blocks, signing with a key held behind a crypto.Signer.
+func Example_customServer() {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := token.NewCryptoSigner("kms-key-1", kmsKey{priv}, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	h, err := newTokenServer(signer, []server.Credential{{Token: "an-api-token"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		log.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+
+	// The typed client gets a token the KMS key signed.
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("an-api-token"), streamtoken.WithBaseURL(ts.URL+server.BasePath))
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := c.CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a", streamtoken.TokenRequest{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	v, err := token.NewVerifier([]*token.Key{signer.PublicKey()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := v.Verify(tok.Value)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed by", claims.KeyID)
+
+	// What the bare stubs would let through, or answer in plain text.
+	url := ts.URL + server.BasePath + "/accounts/023e105f4ecef8ad9ca31a8372d0c353/stream/ea95132c15732412d22c1476fa83f27a/token"
+	for _, r := range []struct{ name, method, auth, body string }{
+		{"misspelt field", http.MethodPost, "Bearer an-api-token", `{"accesRules":[{"type":"any","action":"block"}]}`},
+		{"no credential", http.MethodPost, "", `{}`},
+		{"wrong method", http.MethodGet, "Bearer an-api-token", ``},
+	} {
+		req, _ := http.NewRequest(r.method, url, strings.NewReader(r.body))
+		req.Header.Set("Content-Type", "application/json")
+		if r.auth != "" {
+			req.Header.Set("Authorization", r.auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Printf("%s: %d %s", r.name, resp.StatusCode, body) // the body ends in a newline
+	}
+	// Output:
+	// signed by kms-key-1
+	// misspelt field: 400 {"errors":[{"code":1002,"message":"accesRules: unknown field","source":{"pointer":"/accesRules"}}],"messages":[],"result":null,"success":false}
+	// no credential: 401 {"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null,"success":false}
+	// wrong method: 405 {"errors":[{"code":7001,"message":"Method GET not allowed: this route takes POST"}],"messages":[],"result":null,"success":false}
+}
