@@ -29,17 +29,7 @@ import (
 // returns its address and the channel Serve's result arrives on.
 func serve(t *testing.T, cfg server.Config) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
-	keys(t)
-	if cfg.Credentials == nil {
-		cfg.Credentials = credentials()
-	}
-	if cfg.Signer == nil {
-		cfg.Signer = signerOf(serverKey)
-	}
-	s, err := server.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newServer(t, cfg)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

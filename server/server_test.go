@@ -94,9 +94,9 @@ func credentials() []server.Credential {
 	}
 }
 
-// start runs a server on loopback and returns its base URL (without
-// /client/v4).
-func start(t *testing.T, cfg server.Config) (string, *server.Server) {
+// newServer builds a server of cfg, with the test credentials and the
+// server key where cfg has none.
+func newServer(t *testing.T, cfg server.Config) *server.Server {
 	t.Helper()
 	keys(t)
 	if cfg.Credentials == nil {
@@ -109,6 +109,14 @@ func start(t *testing.T, cfg server.Config) (string, *server.Server) {
 	if err != nil {
 		t.Fatalf("server.New() error = %v", err)
 	}
+	return s
+}
+
+// start runs a server on loopback and returns its base URL (without
+// /client/v4).
+func start(t *testing.T, cfg server.Config) (string, *server.Server) {
+	t.Helper()
+	s := newServer(t, cfg)
 	ts := httptest.NewServer(s.Handler())
 	t.Cleanup(ts.Close)
 	return ts.URL, s
