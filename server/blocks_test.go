@@ -100,3 +100,23 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 		t.Errorf("the handler was reached %d times, want once (the valid request)", reached)
 	}
 }
+
+// Mounted outside a ServeMux, the checker cannot tell the operation: it
+// refuses rather than let the request through unchecked.
+func TestRequestCheckerOutsideAServeMuxRefuses(t *testing.T) {
+	spec, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := server.NewRequestChecker(spec, server.BasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	ts := httptest.NewServer(checker.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })))
+	defer ts.Close()
+	r := do(t, http.MethodPost, ts.URL+tokenPath, strings.NewReader(`{"accesRules":[]}`), "Content-Type", "application/json")
+	if reached || r.Status != http.StatusInternalServerError || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(server.CodeInternal) {
+		t.Errorf("got %d %.200s (handler reached: %v), want a 500 envelope", r.Status, r.Raw, reached)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"net/http"
 	"regexp"
@@ -100,9 +101,15 @@ func (c *RequestChecker) operationOf(r *http.Request) *operation {
 // the body back intact. Mount it inside the http.ServeMux, as
 // gen.StdHTTPServerOptions.Middlewares does: it reads the matched pattern
 // and the path values. A request of a pattern the spec does not describe
-// passes unchecked.
+// passes unchecked; a request no ServeMux routed (no pattern: the checker
+// mounted outside one) is refused with a 500, and logged to slog's default
+// logger, rather than let through unchecked.
 func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Pattern == "" {
+			InternalError(slog.Default())(w, r, errors.New("server.RequestChecker: the request has no ServeMux pattern: mount the checker inside an http.ServeMux (gen.StdHTTPServerOptions.Middlewares)"))
+			return
+		}
 		op := c.operationOf(r)
 		if op == nil {
 			next.ServeHTTP(w, r)
