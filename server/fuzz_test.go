@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,9 +13,11 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// FuzzRequestBody sends arbitrary bodies to the token endpoint: the server
-// must answer every one with a Cloudflare envelope and a 200 or a 4xx, never
-// a 5xx, and a 200 must carry a token that verifies.
+// FuzzRequestBody sends arbitrary bodies, for arbitrary account IDs, to the
+// token endpoint: the server must answer every one with a Cloudflare
+// envelope and a 200 or a 4xx, never a 5xx; a 200 must carry a token that
+// verifies, for a valid account ID only; a refusal is never many times the
+// size of its request.
 func FuzzRequestBody(f *testing.F) {
 	keys(f)
 	for _, seed := range []string{
@@ -23,10 +26,15 @@ func FuzzRequestBody(f *testing.F) {
 		`{"accessRules":[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8","::ffff:1.2.3.4/128"]},{"type":"any","action":"block"}]}`,
 		`{"accessRules":[{"type":"ip.geoip.country","action":"block","country":["US","ZZ"]}]}`,
 		`{"id":"k","pem":"LS0tLS1CRUdJTg=="}`, `{"acessRules":[]}`, `{"a":` + strings.Repeat("[", 10000),
+		`{"exp":1e18}`, `{"exp":1795932306.0}`, `{"nbf":-1000000000000001}`, `{"id":"a\r\nb","pem":"x"}`,
+		`{"accessRules":[{"type":"ip.src","action":"allow","ip":[` + strings.Repeat("0,", 100) + `0]}]}`,
 	} {
-		f.Add(seed, "application/json")
+		f.Add(seed, "application/json", account)
 	}
-	f.Add(`{}`, "text/plain")
+	f.Add(`{}`, "text/plain", account)
+	for _, acct := range []string{"..", ".", "a b", "a\x00", "é", "%2E%2E", strings.Repeat("a", 33)} {
+		f.Add(`{}`, "application/json", acct)
+	}
 	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
 	if err != nil {
 		f.Fatal(err)
@@ -36,8 +44,12 @@ func FuzzRequestBody(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, body, contentType string) {
-		req := httptest.NewRequest(http.MethodPost, tokenPath, strings.NewReader(body))
+	f.Fuzz(func(t *testing.T, body, contentType, acct string) {
+		path := server.BasePath + "/accounts/" + url.PathEscape(acct) + "/stream/" + video + "/token"
+		req, err := http.NewRequest(http.MethodPost, path, strings.NewReader(body))
+		if err != nil {
+			return // not a request a client can send
+		}
 		req.Header.Set("Authorization", "Bearer "+apiToken)
 		req.Header.Set("Content-Type", contentType)
 		rec := httptest.NewRecorder()
@@ -58,6 +70,9 @@ func FuzzRequestBody(f *testing.F) {
 			t.Fatalf("status %d, not an envelope: %q", rec.Code, unsigned(rec.Body.String()))
 		}
 		if rec.Code == 200 {
+			if why := token.CheckID(acct); why != "" {
+				t.Fatalf("200 for account %q, which is invalid: %s", acct, why)
+			}
 			if !*env.Success || env.Result == nil {
 				t.Fatalf("200 without a token: %s", rec.Body)
 			}
@@ -68,6 +83,9 @@ func FuzzRequestBody(f *testing.F) {
 		}
 		if *env.Success || len(env.Errors) == 0 || env.Errors[0].Code < 1000 {
 			t.Fatalf("status %d with envelope %s", rec.Code, rec.Body)
+		}
+		if len(env.Errors) > token.MaxViolations+1 || rec.Body.Len() > 8<<10 {
+			t.Fatalf("a %d-byte request got %d errors in %d bytes", len(body), len(env.Errors), rec.Body.Len())
 		}
 	})
 }
