@@ -98,6 +98,8 @@ func unsigned(s string) string { return tokenSignature.ReplaceAllString(s, "${1}
 // FuzzParseCredentials: any file either parses into credentials that pass
 // their own checks, or fails with an error that quotes none of it.
 func FuzzParseCredentials(f *testing.F) {
+	keys(f)
+	signer := signerOf(serverKey)
 	f.Add([]byte("credentials:\n  - token: abc\n  - email: a@example.com\n    key: k\n    accounts: [x]\n"))
 	f.Add([]byte(`{"credentials":[{"token":"supersecret"}]}`))
 	f.Add([]byte("credentials: [\n  supersecret"))
@@ -110,7 +112,7 @@ func FuzzParseCredentials(f *testing.F) {
 			}
 			return
 		}
-		if _, err := server.New(server.Config{Credentials: creds, Signer: signerOf(serverKey)}); err != nil {
+		if _, err := server.New(server.Config{Credentials: creds, Signer: signer}); err != nil {
 			t.Fatalf("ParseCredentials accepted credentials that New refuses: %v", err)
 		}
 	})
