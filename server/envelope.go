@@ -71,12 +71,13 @@ func limit(errs []Problem, more int) []Problem {
 // problems (at most token.MaxViolations of them listed, then one counting
 // the rest); the status is the first problem's.
 func WriteProblems(w http.ResponseWriter, errs ...Problem) {
-	errs = limit(errs, 0)
 	writeJSON(w, errs[0].Status, envelope(errs))
 }
 
-// envelope is the failure envelope of errs.
+// envelope is the failure envelope of errs, limited: every envelope the
+// package writes goes through here.
 func envelope(errs []Problem) gen.FailureResponse {
+	errs = limit(errs, 0)
 	env := gen.FailureResponse{
 		Success:  false,
 		Errors:   make([]gen.Message, len(errs)),

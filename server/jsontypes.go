@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -54,9 +56,11 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 		}
 		switch v := v.(type) {
 		case map[string]any:
-			for name, sub := range s.Properties {
-				if x, ok := v[name]; ok && sub != nil {
-					walk(x, sub.Value, append(path, name))
+			// In the order of the names, so that the same body always gets
+			// the same answer.
+			for _, name := range slices.Sorted(maps.Keys(s.Properties)) {
+				if x, ok := v[name]; ok && s.Properties[name] != nil {
+					walk(x, s.Properties[name].Value, append(path, name))
 				}
 			}
 		case []any:

@@ -85,6 +85,16 @@ type problems struct {
 // then skip building their messages.
 func (p *problems) full() bool { return len(p.list) >= MaxViolations }
 
+// skip counts a violation without describing it once the list is full,
+// and reports whether it did: describing costs more than finding.
+func (p *problems) skip() bool {
+	if !p.full() {
+		return false
+	}
+	p.more++
+	return true
+}
+
 // add records a problem with the body field at path, given as JSON pointer
 // segments: add("bad", "accessRules", 0, "ip", 1).
 func (p *problems) add(problem string, path ...any) {
@@ -267,20 +277,12 @@ func checkRules(p *problems, rules []Rule) {
 			p.add(fmt.Sprintf("must be %q, %q or %q, got %s", RuleAny, RuleIPSrc, RuleCountry, quote(string(r.Type))), "accessRules", i, "type")
 		}
 		for j, s := range r.IP {
-			if _, ok := parsePrefix(s); !ok {
-				if p.full() { // counted, not described
-					p.more++
-					continue
-				}
-				p.add(fmt.Sprintf("%s is not an IP address or CIDR", quote(s)), "accessRules", i, "ip", j)
+			if _, ok := parsePrefix(s); !ok && !p.skip() {
+				p.add(notAnIP(s), "accessRules", i, "ip", j)
 			}
 		}
 		for j, c := range r.Country {
-			if !IsCountry(c) {
-				if p.full() {
-					p.more++
-					continue
-				}
+			if !IsCountry(c) && !p.skip() {
 				p.add(fmt.Sprintf("%s is not an assigned ISO 3166-1 alpha-2 country code", quote(c)), "accessRules", i, "country", j)
 			}
 		}
@@ -293,10 +295,12 @@ func checkRules(p *problems, rules []Rule) {
 func ParsePrefix(s string) (netip.Prefix, error) {
 	pfx, ok := parsePrefix(s)
 	if !ok {
-		return netip.Prefix{}, fmt.Errorf("%s is not an IP address or CIDR", quote(s))
+		return netip.Prefix{}, errors.New(notAnIP(s))
 	}
 	return pfx, nil
 }
+
+func notAnIP(s string) string { return quote(s) + " is not an IP address or CIDR" }
 
 // parsePrefix is ParsePrefix without building an error.
 func parsePrefix(s string) (netip.Prefix, bool) {
