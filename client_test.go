@@ -3,18 +3,15 @@ package streamtoken_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -135,11 +132,10 @@ var (
 func testPEM(t *testing.T) string {
 	t.Helper()
 	keyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		block, err := os.ReadFile("token/testdata/rsa2048.pem")
 		if err != nil {
 			panic(err)
 		}
-		block := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
 		keyPEM = base64.StdEncoding.EncodeToString(block)
 	})
 	return keyPEM
@@ -290,10 +286,10 @@ func TestRequestBodyOnTheWire(t *testing.T) {
 			req: streamtoken.TokenRequest{
 				KeyID: "ab0d4ef71g4425f8dcba9041231813000", PEM: pemField,
 				ExpiresAt: exp, NotBefore: nbf, Downloadable: true, Original: true,
-				AccessRules: []streamtoken.AccessRule{
-					{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US", "MX"}},
-					{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
-					{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock},
+				AccessRules: []token.Rule{
+					{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US", "MX"}},
+					{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
+					{Type: token.RuleAny, Action: token.ActionBlock},
 				},
 			},
 			want: fmt.Sprintf(`{"id":"ab0d4ef71g4425f8dcba9041231813000","pem":%q,"exp":%d,"nbf":%d,"downloadable":true,"flags":{"original":true},
@@ -331,10 +327,10 @@ func TestRequestBodyOnTheWire(t *testing.T) {
 
 func TestValidationStopsBeforeTheNetwork(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-	rule := func(typ streamtoken.AccessRuleType, action streamtoken.AccessRuleAction, country, ip []string) streamtoken.AccessRule {
-		return streamtoken.AccessRule{Type: typ, Action: action, Country: country, IP: ip}
+	rule := func(typ token.RuleType, action token.Action, country, ip []string) token.Rule {
+		return token.Rule{Type: typ, Action: action, Country: country, IP: ip}
 	}
-	any := rule(streamtoken.AccessRuleTypeAny, streamtoken.AccessRuleActionAllow, nil, nil)
+	any := rule(token.RuleAny, token.ActionAllow, nil, nil)
 	tests := []struct {
 		name         string
 		account      string
@@ -359,20 +355,20 @@ func TestValidationStopsBeforeTheNetwork(t *testing.T) {
 		{name: "exp in the past", req: streamtoken.TokenRequest{ExpiresAt: now.Add(-time.Second)}, wantPointers: []string{"/exp"}},
 		{name: "exp 48h", req: streamtoken.TokenRequest{ExpiresAt: now.Add(48 * time.Hour)}, wantPointers: []string{"/exp"}},
 		{name: "nbf after exp", req: streamtoken.TokenRequest{ExpiresAt: now.Add(time.Hour), NotBefore: now.Add(2 * time.Hour)}, wantPointers: []string{"/nbf"}},
-		{name: "six rules", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{any, any, any, any, any, any}}, wantPointers: []string{"/accessRules"}},
-		{name: "bad action", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeAny, "deny", nil, nil)}}, wantPointers: []string{"/accessRules/0/action"}},
-		{name: "bad type", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule("ip.dst", streamtoken.AccessRuleActionBlock, nil, nil)}}, wantPointers: []string{"/accessRules/0/type"}},
-		{name: "ip.src without ip", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPSrc, streamtoken.AccessRuleActionBlock, nil, nil)}}, wantPointers: []string{"/accessRules/0/ip"}},
-		{name: "ip.src with country", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPSrc, streamtoken.AccessRuleActionBlock, []string{"US"}, []string{"10.0.0.0/8"})}}, wantPointers: []string{"/accessRules/0/country"}},
-		{name: "country rule with ip", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPGeoIPCountry, streamtoken.AccessRuleActionBlock, []string{"US"}, []string{"10.0.0.0/8"})}}, wantPointers: []string{"/accessRules/0/ip"}},
-		{name: "any with country", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeAny, streamtoken.AccessRuleActionBlock, []string{"US"}, nil)}}, wantPointers: []string{"/accessRules/0/country"}},
-		{name: "bad CIDR", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPSrc, streamtoken.AccessRuleActionAllow, nil, []string{"10.0.0.0/8", "10.0.0.0/33"})}}, wantPointers: []string{"/accessRules/0/ip/1"}},
-		{name: "3-letter country", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPGeoIPCountry, streamtoken.AccessRuleActionBlock, []string{"USA"}, nil)}}, wantPointers: []string{"/accessRules/0/country/0"}},
-		{name: "unassigned country", req: streamtoken.TokenRequest{AccessRules: []streamtoken.AccessRule{rule(streamtoken.AccessRuleTypeIPGeoIPCountry, streamtoken.AccessRuleActionBlock, []string{"MX", "ZZ"}, nil)}}, wantPointers: []string{"/accessRules/0/country/1"}},
+		{name: "six rules", req: streamtoken.TokenRequest{AccessRules: []token.Rule{any, any, any, any, any, any}}, wantPointers: []string{"/accessRules"}},
+		{name: "bad action", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleAny, "deny", nil, nil)}}, wantPointers: []string{"/accessRules/0/action"}},
+		{name: "bad type", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule("ip.dst", token.ActionBlock, nil, nil)}}, wantPointers: []string{"/accessRules/0/type"}},
+		{name: "ip.src without ip", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionBlock, nil, nil)}}, wantPointers: []string{"/accessRules/0/ip"}},
+		{name: "ip.src with country", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionBlock, []string{"US"}, []string{"10.0.0.0/8"})}}, wantPointers: []string{"/accessRules/0/country"}},
+		{name: "country rule with ip", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"US"}, []string{"10.0.0.0/8"})}}, wantPointers: []string{"/accessRules/0/ip"}},
+		{name: "any with country", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleAny, token.ActionBlock, []string{"US"}, nil)}}, wantPointers: []string{"/accessRules/0/country"}},
+		{name: "bad CIDR", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionAllow, nil, []string{"10.0.0.0/8", "10.0.0.0/33"})}}, wantPointers: []string{"/accessRules/0/ip/1"}},
+		{name: "3-letter country", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"USA"}, nil)}}, wantPointers: []string{"/accessRules/0/country/0"}},
+		{name: "unassigned country", req: streamtoken.TokenRequest{AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"MX", "ZZ"}, nil)}}, wantPointers: []string{"/accessRules/0/country/1"}},
 		{
 			name: "every violation at once",
-			req: streamtoken.TokenRequest{KeyID: "k", ExpiresAt: now.Add(48 * time.Hour), AccessRules: []streamtoken.AccessRule{
-				rule(streamtoken.AccessRuleTypeIPSrc, streamtoken.AccessRuleActionAllow, nil, []string{"nope"}),
+			req: streamtoken.TokenRequest{KeyID: "k", ExpiresAt: now.Add(48 * time.Hour), AccessRules: []token.Rule{
+				rule(token.RuleIPSrc, token.ActionAllow, nil, []string{"nope"}),
 			}},
 			wantPointers: []string{"/pem", "/exp", "/accessRules/0/ip/0"},
 		},
@@ -436,7 +432,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newAPIServer(t, tt.responses...)
 			c := newClient(t, s, streamtoken.WithMaxRetries(tt.maxRetries))
-			req := streamtoken.TokenRequest{Downloadable: true, AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionAllow}}}
+			req := streamtoken.TokenRequest{Downloadable: true, AccessRules: []token.Rule{{Type: token.RuleAny, Action: token.ActionAllow}}}
 			tok, err := c.CreateToken(context.Background(), testAccount, testVideo, req)
 			hits := s.Hits()
 			if len(hits) != tt.wantHits {
@@ -745,10 +741,10 @@ func TestRequestsFitTheOfficialSchema(t *testing.T) {
 		{
 			KeyID: "ab0d4ef71g4425f8dcba9041231813000", PEM: testPEM(t),
 			ExpiresAt: now.Add(3 * time.Hour), NotBefore: now.Add(-time.Minute), Downloadable: true, Original: true,
-			AccessRules: []streamtoken.AccessRule{
-				{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US", "MX"}},
-				{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
-				{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock},
+			AccessRules: []token.Rule{
+				{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US", "MX"}},
+				{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
+				{Type: token.RuleAny, Action: token.ActionBlock},
 			},
 		},
 	}
@@ -772,12 +768,12 @@ func TestCreateTokenAgainstTheTokenServer(t *testing.T) {
 	defer srv.Close()
 	now := time.Now()
 	exp := now.Add(3 * time.Hour).Truncate(time.Second)
-	rules := []streamtoken.AccessRule{
-		{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US", "MX"}},
-		{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
-		{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock},
+	rules := []token.Rule{
+		{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US", "MX"}},
+		{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"93.184.216.0/24", "2400:cb00::/32"}},
+		{Type: token.RuleAny, Action: token.ActionBlock},
 	}
-	tok, err := srv.Client.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{
+	tok, err := srv.NewClient().CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{
 		ExpiresAt: exp, Downloadable: true, Original: true, AccessRules: rules,
 	})
 	if err != nil {
@@ -833,16 +829,16 @@ func TestClientAndServerAgree(t *testing.T) {
 		{KeyID: "k"},
 		{PEM: pemField},
 		{KeyID: "k", PEM: base64.StdEncoding.EncodeToString([]byte("not a key"))},
-		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"10.0.0.0/33", "::1/129"}}}},
-		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"ZZ"}, IP: []string{"10.0.0.1"}}}},
-		{AccessRules: []streamtoken.AccessRule{{Type: streamtoken.AccessRuleTypeAny, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US"}}}},
+		{AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"10.0.0.0/33", "::1/129"}}}},
+		{AccessRules: []token.Rule{{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"ZZ"}, IP: []string{"10.0.0.1"}}}},
+		{AccessRules: []token.Rule{{Type: token.RuleAny, Action: token.ActionBlock, Country: []string{"US"}}}},
 	}
 	raw, err := streamtoken.NewClient(streamtoken.WithAPIToken(srv.APIToken), streamtoken.WithBaseURL(srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, req := range bad {
-		_, err := srv.Client.CreateToken(context.Background(), testAccount, testVideo, req)
+		_, err := srv.NewClient().CreateToken(context.Background(), testAccount, testVideo, req)
 		var verr *token.ValidationError
 		if !errors.As(err, &verr) {
 			t.Fatalf("request %d: client error = %v, want a *token.ValidationError", i, err)
@@ -890,6 +886,8 @@ func requestBody(req streamtoken.TokenRequest) gen.TokenRequest {
 		nbf := req.NotBefore.Unix()
 		b.Nbf = &nbf
 	}
-	b.AccessRules = req.AccessRules
+	for _, r := range req.AccessRules {
+		b.AccessRules = append(b.AccessRules, gen.AccessRule{Type: gen.AccessRuleType(r.Type), Action: gen.AccessRuleAction(r.Action), Country: r.Country, IP: r.IP})
+	}
 	return b
 }

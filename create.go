@@ -17,30 +17,13 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// The generated types a caller needs, re-exported.
-type (
-	// AccessRule is one access rule of a token: see [gen.AccessRule].
-	AccessRule = gen.AccessRule
-	// AccessRuleAction is what a rule does to a viewer it matches.
-	AccessRuleAction = gen.AccessRuleAction
-	// AccessRuleType is what a rule matches on.
-	AccessRuleType = gen.AccessRuleType
-)
-
-// The values of [AccessRuleAction] and [AccessRuleType].
-const (
-	AccessRuleActionAllow        = gen.AccessRuleActionAllow
-	AccessRuleActionBlock        = gen.AccessRuleActionBlock
-	AccessRuleTypeAny            = gen.AccessRuleTypeAny
-	AccessRuleTypeIPSrc          = gen.AccessRuleTypeIPSrc
-	AccessRuleTypeIPGeoIPCountry = gen.AccessRuleTypeIPGeoIPCountry
-)
-
 // maxResponseBytes bounds how much of a response body the client reads.
 const maxResponseBytes = 1 << 20
 
 // TokenRequest is the body of a token request. Every field is optional and
-// its zero value means "not set": the API then applies its default.
+// its zero value means "not set": the API then applies its default. The
+// fields are those of [token.Request], the video aside (it is a path
+// parameter of [Client.CreateToken]), and the key to sign with.
 type TokenRequest struct {
 	// KeyID and PEM name a Stream signing key for the API to sign with
 	// (the id and pem fields): both or neither. PEM is base64 of the
@@ -57,37 +40,22 @@ type TokenRequest struct {
 	Downloadable bool
 	// AccessRules restrict who may use the token: at most five, the first
 	// that matches a viewer decides.
-	AccessRules []AccessRule
+	AccessRules []token.Rule
 	// Original is flags.original: serve the original video, without
 	// transformations.
 	Original bool
 }
 
-// body is the request's wire form: only what is set.
-func (r TokenRequest) body() gen.TokenRequest {
-	var b gen.TokenRequest
-	if r.KeyID != "" {
-		b.ID = &r.KeyID
+// request is what the token is to grant.
+func (r TokenRequest) request(videoID string) token.Request {
+	return token.Request{
+		VideoID:      videoID,
+		ExpiresAt:    r.ExpiresAt,
+		NotBefore:    r.NotBefore,
+		Downloadable: r.Downloadable,
+		AccessRules:  r.AccessRules,
+		Original:     r.Original,
 	}
-	if r.PEM != "" {
-		b.PEM = &r.PEM
-	}
-	if !r.ExpiresAt.IsZero() {
-		exp := r.ExpiresAt.Unix()
-		b.Exp = &exp
-	}
-	if !r.NotBefore.IsZero() {
-		nbf := r.NotBefore.Unix()
-		b.Nbf = &nbf
-	}
-	if r.Downloadable {
-		b.Downloadable = &r.Downloadable
-	}
-	if r.Original {
-		b.Flags = &gen.TokenFlags{Original: &r.Original}
-	}
-	b.AccessRules = r.AccessRules
-	return b
 }
 
 // Token is a signed token the API created.
@@ -126,17 +94,18 @@ func (t Token) LogValue() slog.Value {
 // It retries as [WithMaxRetries] says. An answer other than a token is an
 // [*APIError].
 func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req TokenRequest) (*Token, error) {
-	body := req.body()
+	body := wire.Body(req.request(videoID), req.KeyID, req.PEM)
 	if _, err := wire.Check(accountID, videoID, &body, c.now()); err != nil {
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
+	ctx, attempts := countAttempts(ctx)
 	resp, err := c.gen.CreateStreamToken(ctx, accountID, videoID, body)
 	if err != nil {
 		var urlErr *url.Error // it repeats the URL: keep what went wrong
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
-		return nil, fmt.Errorf("streamtoken: POST %s: %w", c.endpoint(accountID, videoID), err)
+		return nil, fmt.Errorf("streamtoken: POST %s: %w%s", c.endpoint(accountID, videoID), err, attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
@@ -146,6 +115,7 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 	if len(raw) > maxResponseBytes {
 		e := c.apiError(resp, accountID, videoID, nil, nil)
 		e.Excerpt = "response body over 1 MiB"
+		e.Attempts = *attempts
 		return nil, e
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
@@ -154,7 +124,9 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 			return &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}, nil
 		}
 	}
-	return nil, c.apiError(resp, accountID, videoID, envelopeOf(raw), raw)
+	e := c.apiError(resp, accountID, videoID, envelopeOf(raw), raw)
+	e.Attempts = *attempts
+	return nil, e
 }
 
 // envelopeOf decodes a failure envelope, or returns nil if raw is none.
@@ -185,7 +157,23 @@ func (c *Client) apiError(resp *http.Response, accountID, videoID string, env *g
 	default:
 		e.Excerpt = c.redact(excerpt(raw))
 	}
+	if resp.StatusCode == http.StatusNotFound {
+		e.Hint = c.notFoundHint(env)
+	}
 	return e
+}
+
+// notFoundHint names the likely cause of a 404 that does not look like the
+// API's: a base URL without the API's /client/v4, or an answer that is no
+// Cloudflare envelope (another server, or a proxy's page).
+func (c *Client) notFoundHint(env *gen.FailureResponse) string {
+	if !strings.HasSuffix(c.baseURL, "/client/v4") {
+		return "the base URL " + c.redactedBase() + ` does not end in /client/v4, as the API's does: see WithBaseURL`
+	}
+	if env == nil {
+		return "the answer is no Cloudflare API envelope: is the base URL the API's?"
+	}
+	return ""
 }
 
 // redact removes the client's own credentials from text a server sent back,
@@ -201,7 +189,7 @@ func (c *Client) redact(s string) string {
 func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	out := make([]ResponseInfo, len(msgs))
 	for i, m := range msgs {
-		out[i] = ResponseInfo{Code: m.Code, Message: c.redact(m.Message)}
+		out[i] = ResponseInfo{Code: Code(m.Code), Message: c.redact(m.Message)}
 		if m.DocumentationURL != nil {
 			out[i].DocumentationURL = *m.DocumentationURL
 		}
@@ -215,9 +203,13 @@ func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 // endpoint is the operation's URL for errors, with any credentials in the
 // base URL redacted.
 func (c *Client) endpoint(accountID, videoID string) string {
-	base := c.baseURL
-	if u, err := url.Parse(base); err == nil {
-		base = u.Redacted()
+	return c.redactedBase() + "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(videoID) + "/token"
+}
+
+// redactedBase is the base URL without any credentials in it.
+func (c *Client) redactedBase() string {
+	if u, err := url.Parse(c.baseURL); err == nil {
+		return u.Redacted()
 	}
-	return base + "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(videoID) + "/token"
+	return c.baseURL
 }

@@ -11,8 +11,8 @@
 //	...
 //	tok, err := c.CreateToken(ctx, accountID, videoID, streamtoken.TokenRequest{
 //		ExpiresAt: time.Now().Add(2 * time.Hour),
-//		AccessRules: []streamtoken.AccessRule{
-//			{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US"}},
+//		AccessRules: []token.Rule{
+//			{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US"}},
 //		},
 //	})
 //

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"unicode"
 
@@ -18,7 +17,8 @@ var (
 	// ErrAuthentication: the credentials are missing, wrong, or not allowed
 	// for the account (401, 403, or error code 10000).
 	ErrAuthentication = errors.New("streamtoken: authentication failed")
-	// ErrNotFound: no such account or video (404).
+	// ErrNotFound: a 404: no such account or video, or no such route when
+	// the base URL is not the API's (then [APIError.Hint] says so).
 	ErrNotFound = errors.New("streamtoken: not found")
 	// ErrRateLimited: too many requests (429), even after the retries.
 	ErrRateLimited = errors.New("streamtoken: rate limited")
@@ -28,12 +28,9 @@ var (
 	ErrInvalid = token.ErrInvalid
 )
 
-// CodeAuthentication is Cloudflare's error code for an authentication error.
-const CodeAuthentication = 10000
-
 // ResponseInfo is one entry of a response envelope's errors or messages.
 type ResponseInfo struct {
-	Code             int    `json:"code"`
+	Code             Code   `json:"code"`
 	Message          string `json:"message"`
 	DocumentationURL string `json:"documentation_url,omitempty"`
 	// Pointer is source.pointer: the JSON pointer of the request field at
@@ -44,7 +41,7 @@ type ResponseInfo struct {
 // String is the entry as "CODE MESSAGE", with the pointer when the message
 // does not already name it.
 func (r ResponseInfo) String() string {
-	s := strconv.Itoa(r.Code) + " " + r.Message
+	s := r.Code.String() + " " + r.Message
 	if r.Pointer != "" && !strings.Contains(r.Message, r.Pointer) {
 		s += " (at " + r.Pointer + ")"
 	}
@@ -66,6 +63,11 @@ type APIError struct {
 	Excerpt string
 	// Method and URL are the request's, the URL without credentials.
 	Method, URL string
+	// Attempts is how many times the request was sent, retries included.
+	Attempts int
+	// Hint, when set, names a likely cause the client can see, such as a
+	// 404 from a base URL that lacks the API's /client/v4.
+	Hint string
 }
 
 // Error describes the failure on one line: method, URL (without
@@ -84,6 +86,12 @@ func (e *APIError) Error() string {
 	}
 	if len(e.Errors) == 0 && e.Excerpt != "" {
 		fmt.Fprintf(&b, ": %q", e.Excerpt)
+	}
+	if e.Hint != "" {
+		b.WriteString(" (hint: " + e.Hint + ")")
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)
 	}
 	if e.RayID != "" {
 		b.WriteString(" (cf-ray " + e.RayID + ")")

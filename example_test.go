@@ -29,8 +29,8 @@ func ExampleClient_CreateToken() {
 		streamtoken.TokenRequest{
 			ExpiresAt:    time.Now().Add(2 * time.Hour),
 			Downloadable: true,
-			AccessRules: []streamtoken.AccessRule{
-				{Type: streamtoken.AccessRuleTypeIPGeoIPCountry, Action: streamtoken.AccessRuleActionBlock, Country: []string{"US", "MX"}},
+			AccessRules: []token.Rule{
+				{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US", "MX"}},
 			},
 		})
 	if err != nil {
@@ -84,8 +84,8 @@ func ExampleClient_CreateToken_validation() {
 	_, err = c.CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a",
 		streamtoken.TokenRequest{
 			ExpiresAt: time.Now().Add(48 * time.Hour),
-			AccessRules: []streamtoken.AccessRule{
-				{Type: streamtoken.AccessRuleTypeIPSrc, Action: streamtoken.AccessRuleActionAllow, IP: []string{"10.0.0.0/33"}},
+			AccessRules: []token.Rule{
+				{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"10.0.0.0/33"}},
 			},
 		})
 	var invalid *token.ValidationError

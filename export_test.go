@@ -13,3 +13,6 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 		return nil
 	}
 }
+
+// SetJWKSClock replaces the clock that ages a JWKS's set. Tests only.
+func SetJWKSClock(j *JWKS, now func() time.Time) { j.now = now }

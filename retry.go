@@ -93,9 +93,31 @@ type retryingDoer struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// attemptsKey keys the counter of a call's tries in its context.
+type attemptsKey struct{}
+
+// countAttempts returns a context in which the retrying doer counts the
+// tries of one call into the returned int.
+func countAttempts(ctx context.Context) (context.Context, *int) {
+	n := new(int)
+	return context.WithValue(ctx, attemptsKey{}, n), n
+}
+
+// attemptsNote says how many tries a failed call made, when more than one.
+func attemptsNote(n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return " (after " + strconv.Itoa(n) + " attempts)"
+}
+
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
+	attempts, _ := ctx.Value(attemptsKey{}).(*int)
 	for n := 0; ; n++ {
+		if attempts != nil {
+			*attempts = n + 1
+		}
 		resp, err := d.client.Do(req)
 		if n >= d.policy.maxRetries || ctx.Err() != nil || (err == nil && !retryable(resp.StatusCode)) {
 			return resp, err

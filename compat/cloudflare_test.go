@@ -22,7 +22,7 @@ func newSDK(srv *streamtokentest.Server, opts ...option.RequestOption) *cloudfla
 	return cloudflare.NewClient(append([]option.RequestOption{
 		option.WithAPIToken(srv.APIToken),
 		option.WithBaseURL(srv.URL),
-		option.WithHTTPClient(srv.HTTPClient()),
+		option.WithHTTPClient(srv.Client()),
 		option.WithMaxRetries(0),
 	}, opts...)...)
 }

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/streamtoken/streamtoken"
 )
 
 // Caller is who a request authenticated as: what [Authenticator.Middleware]
@@ -111,7 +113,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, *Problem) {
 		}
 	}
 	if match < 0 {
-		return nil, &Problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}
+		return nil, &Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}
 	}
 	c := a.creds[match].caller
 	return &c, nil
@@ -141,5 +143,5 @@ func forbidden(c *Caller, account string) *Problem {
 	if account == "" || c.Allowed(account) {
 		return nil
 	}
-	return &Problem{Status: http.StatusForbidden, Code: CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
+	return &Problem{Status: http.StatusForbidden, Code: streamtoken.CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
 }

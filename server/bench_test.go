@@ -18,13 +18,13 @@ import (
 // with the same key. Compare with benchstat -col /impl.
 func BenchmarkTokenEndpoint(b *testing.B) {
 	keys(b)
-	signer, err := token.NewSigner(serverKey, nil)
+	signer, err := token.NewSigner(serverKey)
 	if err != nil {
 		b.Fatal(err)
 	}
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
-		tok, _, err := signer.Sign(token.Options{VideoID: video})
+		tok, _, err := signer.Sign(token.Request{VideoID: video})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

@@ -17,6 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -119,23 +121,23 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge,
+				WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: streamtoken.CodeBodyTooLarge,
 					Message: fmt.Sprintf("request body is over %d KiB", MaxBodyBytes>>10)})
 				return
 			}
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body could not be read"})
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body could not be read"})
 			return
 		}
 		if len(bytes.TrimSpace(body)) == 0 {
 			body = nil // an empty body means the defaults, whatever its type
 		} else {
 			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-				WriteProblems(w, Problem{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedType,
+				WriteProblems(w, Problem{Status: http.StatusUnsupportedMediaType, Code: streamtoken.CodeUnsupportedType,
 					Message: "request body must be application/json"})
 				return
 			}
 			if why := jsonProblem(body); why != "" {
-				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
+				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
 				return
 			}
 			if errs := checkTypes(body, op.bodySchema); len(errs) > 0 {
@@ -194,11 +196,11 @@ func schemaErrors(err error) []Problem {
 	var out []Problem
 	more := 0
 	// paramProblem is the problem with a parameter: a path parameter is
-	// CodeInvalidPath, a query or header parameter CodeSchema.
+	// streamtoken.CodeInvalidPath, a query or header parameter streamtoken.CodeSchema.
 	paramProblem := func(p *openapi3.Parameter, reason string) Problem {
-		code := CodeSchema
+		code := streamtoken.CodeSchema
 		if p.In == openapi3.ParameterInPath {
-			code = CodeInvalidPath
+			code = streamtoken.CodeInvalidPath
 		}
 		return Problem{Status: http.StatusBadRequest, Code: code, Message: p.Name + ": " + reason}
 	}
@@ -232,7 +234,7 @@ func schemaErrors(err error) []Problem {
 				out = append(out, paramProblem(param, e.Reason))
 				return
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request body: " + e.Reason})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request body: " + e.Reason})
 		case *openapi3.SchemaError:
 			if param != nil {
 				out = append(out, paramProblem(param, e.Reason))
@@ -246,22 +248,22 @@ func schemaErrors(err error) []Problem {
 					reason = "unknown field"
 				}
 			}
-			v := token.FieldViolation(reason, pointerSegments(path)...)
+			v := wire.FieldViolation(reason, pointerSegments(path)...)
 			if v.Field == "" {
 				v.Field = "request body"
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: v.String(), Pointer: v.Pointer})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: v.String(), Pointer: v.Pointer})
 		default:
 			if param != nil {
 				out = append(out, paramProblem(param, "invalid"))
 				return
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request does not match the API's schema"})
 		}
 	}
 	walk(err, nil)
 	if len(out) == 0 {
-		out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: "request does not match the API's schema"})
+		out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request does not match the API's schema"})
 	}
 	return limit(out, more)
 }

@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/token"
+	"github.com/streamtoken/streamtoken/internal/wire"
 )
 
 // Credential is one API credential the server accepts: a bearer API token,
@@ -50,7 +50,7 @@ func (c Credential) check() error {
 		return errors.New("accounts is an empty list: leave it out for every account")
 	}
 	for _, a := range c.Accounts {
-		if why := token.CheckID(a); why != "" {
+		if why := wire.CheckID(a); why != "" {
 			return fmt.Errorf("account %q: %s", a, why)
 		}
 	}
@@ -143,8 +143,17 @@ func LoadCredentials(path string) ([]Credential, error) {
 	return ParseCredentials(data)
 }
 
-// duplicateKey matches yaml.v3's error for a mapping key given twice.
-var duplicateKey = regexp.MustCompile(`^(line \d+): mapping key "([^"]*)" already defined`)
+// The errors of yaml.v3 this file names the field of: a mapping key given
+// twice, and an unknown one.
+var (
+	duplicateKey = regexp.MustCompile(`^(line \d+): mapping key "([^"]*)" already defined`)
+	unknownKey   = regexp.MustCompile(`^(line \d+): field (.*) not found in type`)
+)
+
+// fieldName is a key worth naming in an error: one that looks like a field
+// name (up to 20 letters, digits, '_' or '-', from a letter), which no API
+// token or key does. Any other key may be a secret in the wrong place.
+var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,19}$`)
 
 // yamlProblem keeps the line numbers of a YAML error but not the text it
 // quotes, which may be a secret.
@@ -163,11 +172,19 @@ func yamlProblem(err error) string {
 				}
 				return field + " given twice (" + m[1] + ")"
 			}
+			if m := unknownKey.FindStringSubmatch(e); m != nil {
+				if fieldName.MatchString(m[2]) {
+					lines = append(lines, fmt.Sprintf("unknown field %q at %s", m[2], m[1]))
+				} else {
+					lines = append(lines, "an unknown field at "+m[1])
+				}
+				continue
+			}
 			if i := strings.Index(e, ":"); i > 0 && strings.HasPrefix(e, "line ") {
-				lines = append(lines, e[:i])
+				lines = append(lines, "a wrong type at "+e[:i])
 			}
 		}
-		return "unknown field or wrong type at " + strings.Join(lines, ", ")
+		return strings.Join(lines, "; ") + " (want token, email, key, accounts)"
 	}
 	msg := err.Error()
 	if i := strings.Index(msg, "line "); i >= 0 {

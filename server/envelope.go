@@ -5,30 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/token"
-)
-
-// Code is an error code of the envelope's errors[]: stable, documented, at
-// least 1000.
-type Code int
-
-// The codes the server answers with.
-const (
-	CodeInternal        Code = 1000  // 500: a fault of the server; the detail is only logged
-	CodeMalformedJSON   Code = 1001  // 400: the body is not JSON
-	CodeSchema          Code = 1002  // 400: the body breaks the spec's schema (unknown field, wrong type, bad enum, …)
-	CodeInvalidRequest  Code = 1003  // 400: the body breaks the API's rules (times, access rules, id and pem)
-	CodeInvalidPath     Code = 1004  // 400: account_id or identifier is not 1 to 32 printable ASCII characters without "/", or is "." or ".."
-	CodeBodyTooLarge    Code = 1005  // 413: the body is over 64 KiB
-	CodeUnsupportedType Code = 1006  // 415: a body that is not application/json
-	CodeMalformedHTTP   Code = 1007  // 400, 431, 501: a request net/http cannot parse (bad request line, headers over 32 KiB, unknown transfer coding)
-	CodeUncleanPath     Code = 1008  // 400: a path with an empty, "." or ".." segment
-	CodeRateLimited     Code = 1015  // 429: too many requests (injected by streamtokentest)
-	CodeMethod          Code = 7001  // 405: the route takes POST only
-	CodeNoRoute         Code = 7003  // 404: no such route
-	CodeAuthentication  Code = 10000 // 401: credentials missing or wrong (Cloudflare's own code)
-	CodeForbidden       Code = 10001 // 403: the credential is not allowed for this account
 )
 
 // Problem is one entry of a failure envelope's errors[], with the HTTP
@@ -36,7 +15,7 @@ const (
 // secret.
 type Problem struct {
 	Status  int
-	Code    Code
+	Code    streamtoken.Code
 	Message string
 	// Pointer is the JSON pointer of the body field at fault, if any.
 	Pointer string

@@ -82,7 +82,7 @@ func Example_customServer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	signer, err := token.NewCryptoSigner("kms-key-1", kmsKey{priv}, nil)
+	signer, err := token.NewCryptoSigner("kms-key-1", kmsKey{priv})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 )
 
@@ -20,7 +21,7 @@ import (
 func StrictOptions(log *slog.Logger) gen.StrictHTTPServerOptions {
 	return gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeMalformedJSON, Message: "request body does not decode"})
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body does not decode"})
 		},
 		ResponseErrorHandlerFunc: InternalError(log),
 	}
@@ -34,7 +35,7 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
-		WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "Internal error"})
+		WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: streamtoken.CodeInternal, Message: "Internal error"})
 	}
 }
 
@@ -42,14 +43,14 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 // envelope: a path parameter the generated wrapper could not read is a 400
 // (1004).
 func ParamErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeInvalidPath, Message: "path parameters could not be read"})
+	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "path parameters could not be read"})
 }
 
 // NotFound answers every request with a 404 envelope (7003): mount it at
 // "/" so that no route answers in plain text.
 func NotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: CodeNoRoute, Message: "No route for the URI"})
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute, Message: "No route for the URI"})
 	})
 }
 
@@ -64,7 +65,7 @@ func HandleMethodNotAllowed(mux *http.ServeMux, spec *openapi3.T, basePath strin
 		allow := strings.Join(methods, ", ")
 		mux.HandleFunc(base+path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: CodeMethod,
+			WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: streamtoken.CodeMethod,
 				Message: "Method " + r.Method + " not allowed: this route takes " + allow})
 		})
 	}

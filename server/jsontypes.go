@@ -11,6 +11,8 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -50,8 +52,8 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 				more++
 				return
 			}
-			f := token.FieldViolation(why, path...)
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: CodeSchema, Message: f.String(), Pointer: f.Pointer})
+			f := wire.FieldViolation(why, path...)
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: f.String(), Pointer: f.Pointer})
 			return
 		}
 		switch v := v.(type) {

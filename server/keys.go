@@ -1,26 +1,15 @@
 package server
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/streamtoken/streamtoken/internal/files"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
-
-// GenerateKey makes a new RSA-2048 signing key, with an ID derived from its
-// public key.
-func GenerateKey() (*token.Key, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
-	return token.NewKey(token.KeyID(&priv.PublicKey), priv)
-}
 
 // LoadKey reads a signing key file in any form token.ParseKey reads: a
 // regular file of at most 1 MiB. The ID is id when given, else the key's
@@ -71,7 +60,7 @@ func LoadKeysDir(dir string) (map[string]*token.Key, error) {
 			return nil, fmt.Errorf("%q: the extension must be lowercase (%s), or the key is never used", e.Name(), strings.ToLower(ext))
 		}
 		account := strings.TrimSuffix(e.Name(), ext)
-		if why := token.CheckID(account); why != "" {
+		if why := wire.CheckID(account); why != "" {
 			return nil, fmt.Errorf("%q: the file name must be an account ID: %s", e.Name(), why)
 		}
 		if lower := strings.ToLower(account); lower != account && isHex32(lower) {

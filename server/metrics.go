@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -17,7 +18,10 @@ type metrics struct {
 	handler  http.Handler
 }
 
-func newMetrics(reg *prometheus.Registry) (*metrics, error) {
+// newMetrics registers the server's metrics with reg, or takes those a
+// server before it registered there (two servers sharing a registry count
+// together), and serves what gather gathers.
+func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamtoken_http_requests_total",
@@ -32,14 +36,32 @@ func newMetrics(reg *prometheus.Registry) (*metrics, error) {
 			Name: "streamtoken_tokens_signed_total",
 			Help: "Tokens signed, by whose key: the account's or one sent in the request.",
 		}, []string{"key"}),
-		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
+		handler: promhttp.HandlerFor(gather, promhttp.HandlerOpts{}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.signed} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
+	var err error
+	if m.requests, err = register(reg, m.requests); err != nil {
+		return nil, err
+	}
+	if m.duration, err = register(reg, m.duration); err != nil {
+		return nil, err
+	}
+	if m.signed, err = register(reg, m.signed); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// register registers c, or returns the collector of the same description
+// already registered.
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	err := reg.Register(c)
+	var already prometheus.AlreadyRegisteredError
+	if errors.As(err, &already) {
+		if existing, ok := already.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
 }
 
 // statusRecorder remembers the status a handler wrote.
@@ -65,8 +87,8 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // observe counts, times and logs every request: one line with the method,
-// the route pattern (not the raw path), the status, the duration and the
-// account. Nothing else of the request is logged.
+// the route pattern (not the raw path), the status, the duration in
+// milliseconds and the account. Nothing else of the request is logged.
 func (s *Server) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -87,7 +109,7 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", rec.status),
-			slog.Duration("duration", elapsed),
+			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		}
 		if account := r.PathValue("account_id"); account != "" {
 			attrs = append(attrs, slog.String("account", account))

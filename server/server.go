@@ -17,7 +17,9 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -44,9 +46,13 @@ type Config struct {
 	// Now is the clock requests are checked by (and that of the signer New
 	// generates). Nil: time.Now.
 	Now func() time.Time
-	// Registry is where the server's metrics are registered and which
-	// /metrics serves. Nil: a registry of the server's own.
-	Registry *prometheus.Registry
+	// Registerer is where the server's metrics are registered. Servers
+	// that share one count together. Nil: a registry of the server's own,
+	// which /metrics then serves.
+	Registerer prometheus.Registerer
+	// Gatherer is what /metrics serves. Nil: Registerer, when it is also
+	// a Gatherer (a *prometheus.Registry is both).
+	Gatherer prometheus.Gatherer
 	// MaxConnections caps the connections [Server.Serve] holds open at
 	// once; when full, the longest-idle one is closed to make room. Zero:
 	// DefaultMaxConnections.
@@ -107,11 +113,11 @@ func New(cfg Config) (*Server, error) {
 		s.now = time.Now
 	}
 	if s.signer = cfg.Signer; s.signer == nil {
-		key, err := GenerateKey()
+		key, err := token.GenerateKey()
 		if err != nil {
 			return nil, fmt.Errorf("server: generating a signing key: %w", err)
 		}
-		if s.signer, err = token.NewSigner(key, s.now); err != nil {
+		if s.signer, err = token.NewSigner(key, token.WithClock(s.now)); err != nil {
 			return nil, fmt.Errorf("server: signing key: %w", err)
 		}
 	}
@@ -124,7 +130,7 @@ func New(cfg Config) (*Server, error) {
 		if signer == nil {
 			return nil, fmt.Errorf("server: account %s: nil signer", account)
 		}
-		if why := token.CheckID(account); why != "" {
+		if why := wire.CheckID(account); why != "" {
 			return nil, fmt.Errorf("server: account %q: %s", account, why)
 		}
 		if other, ok := owner[signer.KeyID()]; ok {
@@ -148,11 +154,21 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.specYAML = openapi.YAML()
 
-	reg := cfg.Registry
+	reg, gather := cfg.Registerer, cfg.Gatherer
 	if reg == nil {
-		reg = prometheus.NewRegistry()
+		own := prometheus.NewRegistry()
+		reg = own
+		if gather == nil {
+			gather = own
+		}
 	}
-	if s.metrics, err = newMetrics(reg); err != nil {
+	if gather == nil {
+		var ok bool
+		if gather, ok = reg.(prometheus.Gatherer); !ok {
+			return nil, errors.New("server: Registerer is no Gatherer: set Gatherer for /metrics")
+		}
+	}
+	if s.metrics, err = newMetrics(reg, gather); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
@@ -213,7 +229,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 func RefuseUncleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if uncleanPath(r.URL.EscapedPath()) {
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: CodeUncleanPath,
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeUncleanPath,
 				Message: `the path has an empty, "." or ".." segment`})
 			return
 		}

@@ -3,8 +3,6 @@ package server_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -47,30 +45,38 @@ var (
 	shortPEMField      string
 )
 
+// testKey reads a key of token/testdata, made once with openssl: tests
+// generate no RSA keys.
+func testKey(t testing.TB, name, kid string) (*token.Key, string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "token", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := token.ParseKey(data)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	k.ID = kid
+	return k, base64.StdEncoding.EncodeToString(data)
+}
+
 func keys(t testing.TB) {
 	t.Helper()
 	keysOnce.Do(func() {
-		gen := func(bits int) *rsa.PrivateKey {
-			k, err := rsa.GenerateKey(rand.Reader, bits)
-			if err != nil {
-				panic(err)
-			}
-			return k
+		serverKey, _ = testKey(t, "rsa2048.pem", serverKID)
+		userKey, userPEMField = testKey(t, "rsa2048-b.pem", requestKID)
+		short, err := os.ReadFile(filepath.Join("..", "token", "testdata", "rsa1024.pem"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		pemField := func(k *rsa.PrivateKey) string {
-			return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
-		}
-		sk, uk := gen(2048), gen(2048)
-		serverKey, _ = token.NewKey(serverKID, sk)
-		userKey, _ = token.NewKey(requestKID, uk)
-		userPEMField = pemField(uk)
-		shortPEMField = pemField(gen(1024))
+		shortPEMField = base64.StdEncoding.EncodeToString(short)
 	})
 }
 
 // signerOf is a signer of a test key, on the real clock.
 func signerOf(k *token.Key) *token.Signer {
-	s, err := token.NewSigner(k, nil)
+	s, err := token.NewSigner(k)
 	if err != nil {
 		panic(err)
 	}
@@ -550,7 +556,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 func TestInternalErrorSaysNothing(t *testing.T) {
 	var logs lockedBuffer
 	keys(t)
-	exploding, err := token.NewSigner(serverKey, func() time.Time { panic("clock exploded: secret detail") })
+	exploding, err := token.NewSigner(serverKey, token.WithClock(func() time.Time { panic("clock exploded: secret detail") }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -622,7 +628,9 @@ func TestParseCredentials(t *testing.T) {
 	}{
 		{name: "yaml", in: "credentials:\n  - token: abc\n  - email: a@example.com\n    key: k\n    accounts: [" + account + "]\n", want: 2},
 		{name: "json", in: `{"credentials":[{"token":"abc","accounts":["` + account + `"]}]}`, want: 1},
-		{name: "unknown field", in: "credentials:\n  - tokn: abc\n", wantErr: "unknown field or wrong type at line 2"},
+		{name: "unknown field", in: "credentials:\n  - tokn: abc\n", wantErr: `unknown field "tokn" at line 2`},
+		{name: "a secret as a field", in: "credentials:\n  - token: a\n    Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY: 1\n", wantErr: "an unknown field at line 3"},
+		{name: "wrong type", in: "credentials:\n  - token: a\n    accounts: 5\n", wantErr: "a wrong type at line 3"},
 		{name: "empty", in: "credentials: []\n", wantErr: "no credentials"},
 		{name: "token and key", in: "credentials:\n  - token: abc\n    email: a@b\n    key: k\n", wantErr: "credentials[0]: set token, or email and key, not both"},
 		{name: "bad account", in: "credentials:\n  - token: abc\n    accounts: [\"a/b\"]\n", wantErr: "credentials[0]: account"},

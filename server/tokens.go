@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
@@ -38,7 +39,7 @@ type TokenService struct {
 func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
 	caller := CallerFrom(ctx)
 	if caller == nil {
-		return failure(Problem{Status: http.StatusUnauthorized, Code: CodeAuthentication, Message: "Authentication error"}), nil
+		return failure(Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}), nil
 	}
 	if p := forbidden(caller, req.AccountID); p != nil {
 		return failure(*p), nil
@@ -54,8 +55,8 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	source := "account"
 	var signer *token.Signer
 	if key != nil {
-		if signer, err = token.NewSigner(key, now); err != nil {
-			return failure(Problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
+		if signer, err = token.NewSigner(key, token.WithClock(now)); err != nil {
+			return failure(Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
 	} else if ts.Signer != nil {
@@ -66,7 +67,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	}
 	// Sign checks the options again: microseconds next to the RSA
 	// signature, and it keeps Sign safe on its own.
-	tok, _, err := signer.Sign(wire.Options(req.Identifier, req.Body))
+	tok, _, err := signer.Sign(wire.Request(req.Identifier, req.Body))
 	if err != nil {
 		var verr *token.ValidationError
 		if errors.As(err, &verr) { // the clock moved past exp since the check
@@ -99,18 +100,18 @@ func (s *Server) signerFor(account string) *token.Signer {
 }
 
 // validationErrors maps a *token.ValidationError onto envelope errors: a
-// path parameter is CodeInvalidPath, a body field CodeInvalidRequest with
+// path parameter is streamtoken.CodeInvalidPath, a body field streamtoken.CodeInvalidRequest with
 // its pointer.
 func validationErrors(err error) []Problem {
 	var verr *token.ValidationError
 	if !errors.As(err, &verr) {
-		return []Problem{{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: "invalid request"}}
+		return []Problem{{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: "invalid request"}}
 	}
 	out := make([]Problem, len(verr.Violations))
 	for i, v := range verr.Violations {
-		out[i] = Problem{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		out[i] = Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
 		if v.Pointer == "" {
-			out[i].Code = CodeInvalidPath
+			out[i].Code = streamtoken.CodeInvalidPath
 		}
 	}
 	return limit(out, verr.More)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/streamtokentest"
@@ -14,8 +15,8 @@ func ExampleNewServer() {
 	srv := streamtokentest.NewServer()
 	defer srv.Close()
 
-	// srv.Client is ready; any client works with srv.URL and srv.APIToken.
-	tok, err := srv.Client.CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a",
+	// srv.NewClient is ready; any client works with srv.URL and srv.APIToken.
+	tok, err := srv.NewClient().CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a",
 		streamtoken.TokenRequest{Downloadable: true})
 	if err != nil {
 		log.Fatal(err)
@@ -32,8 +33,8 @@ func ExampleServer_FailNext() {
 	srv := streamtokentest.NewServer()
 	defer srv.Close()
 
-	srv.FailNext(1, streamtokentest.RateLimited)
-	_, err := srv.Client.CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a", streamtoken.TokenRequest{})
+	srv.FailNext(1, streamtokentest.RateLimited(time.Second))
+	_, err := srv.NewClient().CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a", streamtoken.TokenRequest{})
 	fmt.Println(errors.Is(err, streamtoken.ErrRateLimited))
 	// Output: true
 }

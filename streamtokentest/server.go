@@ -1,11 +1,12 @@
 // Package streamtokentest runs a real token server on loopback for tests,
 // in the manner of net/http/httptest: the same code as the self-hosted
-// server, with a generated signing key and API token, and ways to make it
-// fail on purpose.
+// server, with a signing key and an API token of its own, and ways to make
+// it fail on purpose.
 //
 //	srv := streamtokentest.NewServer()
 //	defer srv.Close()
-//	tok, err := srv.Client.CreateToken(ctx, "023e105f4ecef8ad9ca31a8372d0c353", videoID, streamtoken.TokenRequest{})
+//	c := srv.NewClient() // or any client, with srv.URL and srv.APIToken
+//	tok, err := c.CreateToken(ctx, "023e105f4ecef8ad9ca31a8372d0c353", videoID, streamtoken.TokenRequest{})
 //	claims, err := srv.Verifier.Verify(tok.Value)
 package streamtokentest
 
@@ -13,10 +14,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,22 +32,27 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// Server is a token server on a loopback port.
+// Server is a token server on a loopback port. Its exported fields are set
+// by [NewServer] and are not to be changed.
 type Server struct {
 	// URL is the API's base URL, ending in /client/v4: give it to
 	// streamtoken.WithBaseURL or to any Cloudflare client.
 	URL string
-	// APIToken is the bearer token the server accepts.
+	// APIToken is a bearer token the server accepts for every account;
+	// empty when [WithCredentials] gave none such.
 	APIToken string
-	// Client is a client of the server, set up with URL and APIToken,
-	// retries off, so that injected failures reach the test as they are.
-	Client *streamtoken.Client
-	// Key is the signing key's public half; Verifier verifies what the
-	// server signs with it.
-	Key      *token.Key
+	// Key is the public half of the server's default signing key.
+	Key *token.Key
+	// Verifier verifies what the server signs, with the default key and
+	// every account's key, on the server's clock.
 	Verifier *token.Verifier
+	// TokenServer is the server that answers, as httptest.Server's Config
+	// is the http.Server: for its PublicKeys, its KeyID, or its Handler
+	// mounted elsewhere.
+	TokenServer *server.Server
 
 	ts        *httptest.Server
+	clientOps []streamtoken.Option
 	mu        sync.Mutex
 	failures  []Failure
 	requests  atomic.Int64
@@ -54,130 +63,195 @@ type Server struct {
 type Failure struct {
 	// Status is the HTTP status; Code and Message the envelope's error.
 	Status  int
-	Code    int
+	Code    streamtoken.Code
 	Message string
 	// RetryAfter, when positive, is sent as a Retry-After header (in
 	// whole seconds, at least 1).
 	RetryAfter time.Duration
 }
 
-// RateLimited is a 429 with a Retry-After of one second.
-var RateLimited = Failure{Status: http.StatusTooManyRequests, Code: int(server.CodeRateLimited), Message: "Rate limited: please wait and consider throttling your request speed", RetryAfter: time.Second}
-
-// InternalError is a 500.
-var InternalError = Failure{Status: http.StatusInternalServerError, Code: int(server.CodeInternal), Message: "Internal error"}
-
-// Option configures a Server.
-type Option func(*settings)
-
-type settings struct {
-	config   server.Config
-	failures []Failure
-	clientOp []streamtoken.Option
+// RateLimited is a 429 envelope, as Cloudflare's, with a Retry-After of
+// retryAfter (none when it is zero).
+func RateLimited(retryAfter time.Duration) Failure {
+	return Failure{Status: http.StatusTooManyRequests, Code: streamtoken.CodeRateLimited,
+		Message: "Rate limited: please wait and consider throttling your request speed", RetryAfter: retryAfter}
 }
 
-// WithFailures makes the first n token requests fail with f.
-func WithFailures(n int, f Failure) Option {
-	return func(s *settings) {
-		for range n {
-			s.failures = append(s.failures, f)
+// InternalError is a 500 envelope that says nothing more.
+func InternalError() Failure {
+	return Failure{Status: http.StatusInternalServerError, Code: streamtoken.CodeInternal, Message: "Internal error"}
+}
+
+// Option configures a [Server]. An option returns an error for a bad value,
+// and NewServer panics with it, as httptest.NewServer does when it cannot
+// start.
+type Option func(*config) error
+
+type config struct {
+	server      server.Config
+	signingKey  *token.Key
+	accountKeys map[string]*token.Key
+	failures    []Failure
+	clientOps   []streamtoken.Option
+}
+
+// WithSigningKey signs with k (a private key with an ID) the tokens of
+// every account without a key of its own. Without it, each server
+// generates an RSA-2048 key, so that no two servers vouch for each other's
+// tokens.
+func WithSigningKey(k *token.Key) Option {
+	return func(c *config) error {
+		if k == nil || k.Private == nil {
+			return errors.New("WithSigningKey: want a private key")
 		}
+		c.signingKey = k
+		return nil
+	}
+}
+
+// WithAccountKey signs the tokens of one account with k (a private key
+// with an ID of its own), as serve --keys-dir does.
+func WithAccountKey(accountID string, k *token.Key) Option {
+	return func(c *config) error {
+		if k == nil || k.Private == nil {
+			return fmt.Errorf("WithAccountKey(%q): want a private key", accountID)
+		}
+		if c.accountKeys == nil {
+			c.accountKeys = map[string]*token.Key{}
+		}
+		c.accountKeys[accountID] = k
+		return nil
+	}
+}
+
+// WithCredentials replaces the generated API token with these credentials
+// (tokens or email and key, each for every account or for some). APIToken
+// and NewClient then use the first token allowed for every account; with
+// none, APIToken is empty and NewClient's requests fail authentication.
+func WithCredentials(creds ...server.Credential) Option {
+	return func(c *config) error {
+		if len(creds) == 0 {
+			return errors.New("WithCredentials: no credentials")
+		}
+		c.server.Credentials = creds
+		return nil
+	}
+}
+
+// WithClock sets the server's clock, which checks requests and dates
+// tokens, and that of Verifier and of NewClient's validation.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		c.server.Now = now
+		c.clientOps = append(c.clientOps, streamtoken.WithClock(now))
+		return nil
 	}
 }
 
 // WithLogger sends the server's request log to l (by default it is
 // discarded).
 func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) { s.config.Logger = l }
-}
-
-// WithClock sets the server's clock (and its client's validation clock).
-func WithClock(now func() time.Time) Option {
-	return func(s *settings) {
-		s.config.Now = now
-		s.clientOp = append(s.clientOp, streamtoken.WithClock(now))
+	return func(c *config) error {
+		c.server.Logger = l
+		return nil
 	}
 }
 
-// WithCredentials replaces the generated API token with these credentials.
-// APIToken and Client then use the first token allowed for every account;
-// with none, APIToken is empty and Client's requests fail authentication.
-func WithCredentials(creds ...server.Credential) Option {
-	return func(s *settings) { s.config.Credentials = creds }
-}
-
-var (
-	keyOnce sync.Once
-	key     *token.Key
-	keyErr  error
-)
-
-// sharedKey is one RSA key for every server of a test binary: making a key
-// takes long enough to slow a suite that starts many servers.
-func sharedKey() (*token.Key, error) {
-	keyOnce.Do(func() { key, keyErr = server.GenerateKey() })
-	return key, keyErr
+// WithFailures makes the first n token requests fail with f.
+func WithFailures(n int, f Failure) Option {
+	return func(c *config) error {
+		if n < 0 {
+			return fmt.Errorf("WithFailures: %d is negative", n)
+		}
+		for range n {
+			c.failures = append(c.failures, f)
+		}
+		return nil
+	}
 }
 
 // NewServer starts a server on 127.0.0.1 and returns it; Close stops it. It
-// panics if it cannot start, as httptest.NewServer does.
+// panics if an option is invalid or the server cannot start, as
+// httptest.NewServer does.
 func NewServer(opts ...Option) *Server {
-	var st settings
+	var cfg config
 	for _, opt := range opts {
-		opt(&st)
+		if opt == nil {
+			continue
+		}
+		if err := opt(&cfg); err != nil {
+			panic("streamtokentest: " + err.Error())
+		}
 	}
-	k, err := sharedKey()
+	s, err := newServer(cfg)
 	if err != nil {
-		panic(fmt.Sprintf("streamtokentest: generating a key: %v", err))
+		panic("streamtokentest: " + err.Error())
 	}
-	signer, err := token.NewSigner(k, st.config.Now)
+	return s
+}
+
+func newServer(cfg config) (*Server, error) {
+	clock := token.WithClock(time.Now)
+	if cfg.server.Now != nil {
+		clock = token.WithClock(cfg.server.Now)
+	}
+	key := cfg.signingKey
+	if key == nil {
+		var err error
+		if key, err = token.GenerateKey(); err != nil {
+			return nil, fmt.Errorf("generating a key: %w", err)
+		}
+	}
+	signer, err := token.NewSigner(key, clock)
 	if err != nil {
-		panic(fmt.Sprintf("streamtokentest: %v", err))
+		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	st.config.Signer = signer
-	s := &Server{failures: st.failures}
-	if st.config.Credentials == nil {
+	cfg.server.Signer = signer
+	for _, account := range slices.Sorted(maps.Keys(cfg.accountKeys)) {
+		signer, err := token.NewSigner(cfg.accountKeys[account], clock)
+		if err != nil {
+			return nil, fmt.Errorf("account %s's key: %w", account, err)
+		}
+		if cfg.server.AccountSigners == nil {
+			cfg.server.AccountSigners = map[string]*token.Signer{}
+		}
+		cfg.server.AccountSigners[account] = signer
+	}
+	s := &Server{failures: cfg.failures}
+	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()
-		st.config.Credentials = []server.Credential{{Token: s.APIToken}}
+		cfg.server.Credentials = []server.Credential{{Token: s.APIToken}}
 	} else {
-		for _, c := range st.config.Credentials {
+		for _, c := range cfg.server.Credentials {
 			if c.Token != "" && len(c.Accounts) == 0 {
 				s.APIToken = c.Token
 				break
 			}
 		}
 	}
-	srv, err := server.New(st.config)
-	if err != nil {
-		panic(fmt.Sprintf("streamtokentest: %v", err))
+	if s.TokenServer, err = server.New(cfg.server); err != nil {
+		return nil, err
 	}
-	s.ts = httptest.NewServer(s.inject(srv.Handler()))
+	s.Key = s.TokenServer.PublicKeys()[0]
+	if s.Verifier, err = token.NewVerifier(s.TokenServer.PublicKeys(), clock); err != nil {
+		return nil, err
+	}
+	s.ts = httptest.NewServer(s.inject(s.TokenServer.Handler()))
 	s.URL = s.ts.URL + server.BasePath
-	s.Key = srv.PublicKeys()[0]
-	if s.Verifier, err = token.NewVerifier([]*token.Key{s.Key}, verifierClock(st.config.Now)...); err != nil {
-		panic(fmt.Sprintf("streamtokentest: %v", err))
-	}
-	clientOpts := append([]streamtoken.Option{
-		streamtoken.WithBaseURL(s.URL),
-		streamtoken.WithHTTPClient(s.ts.Client()),
-		streamtoken.WithMaxRetries(0),
-	}, st.clientOp...)
 	clientToken := s.APIToken
 	if clientToken == "" { // WithCredentials gave no token for every account
 		clientToken = "no-unrestricted-credential"
 	}
-	clientOpts = append(clientOpts, streamtoken.WithAPIToken(clientToken))
-	if s.Client, err = streamtoken.NewClient(clientOpts...); err != nil {
-		panic(fmt.Sprintf("streamtokentest: %v", err))
-	}
-	return s
-}
-
-func verifierClock(now func() time.Time) []token.VerifierOption {
-	if now == nil {
-		return nil
-	}
-	return []token.VerifierOption{token.WithClock(now)}
+	s.clientOps = append([]streamtoken.Option{
+		streamtoken.WithBaseURL(s.URL),
+		streamtoken.WithHTTPClient(s.ts.Client()),
+		streamtoken.WithMaxRetries(0),
+		streamtoken.WithAPIToken(clientToken),
+	}, cfg.clientOps...)
+	return s, nil
 }
 
 func randomToken() string {
@@ -185,6 +259,22 @@ func randomToken() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// NewClient returns a client of the server: its URL, its APIToken, its
+// clock, and retries off so that injected failures reach the test as they
+// are; opts come after these and can change them (WithMaxRetries(3) to test
+// retries). It panics if an option is invalid.
+func (s *Server) NewClient(opts ...streamtoken.Option) *streamtoken.Client {
+	c, err := streamtoken.NewClient(append(slices.Clone(s.clientOps), opts...)...)
+	if err != nil {
+		panic("streamtokentest: NewClient: " + err.Error())
+	}
+	return c
+}
+
+// Client returns an *http.Client for raw requests to the server, as
+// httptest.Server's Client does.
+func (s *Server) Client() *http.Client { return s.ts.Client() }
 
 // FailNext makes the next n token requests fail with f, after any failures
 // already queued.
@@ -199,10 +289,6 @@ func (s *Server) FailNext(n int, f Failure) {
 // Requests returns how many token requests the server has received,
 // failed ones included.
 func (s *Server) Requests() int { return int(s.requests.Load()) }
-
-// HTTPClient returns an *http.Client for the server, like
-// httptest.Server.Client.
-func (s *Server) HTTPClient() *http.Client { return s.ts.Client() }
 
 // Close shuts the server down, blocking until every request is done. It is
 // safe to call more than once.
@@ -231,7 +317,7 @@ func (s *Server) inject(next http.Handler) http.Handler {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(f.RetryAfter.Round(time.Second)/time.Second))))
 		}
 		body, _ := json.Marshal(gen.FailureResponse{
-			Errors:   []gen.Message{{Code: f.Code, Message: f.Message}},
+			Errors:   []gen.Message{{Code: int(f.Code), Message: f.Message}},
 			Messages: []gen.Message{},
 		})
 		w.Header().Set("Content-Type", "application/json")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 const (
@@ -29,7 +32,7 @@ func TestServerSignsAndVerifies(t *testing.T) {
 	if srv.APIToken == "" {
 		t.Error("APIToken is empty")
 	}
-	tok, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{Downloadable: true})
+	tok, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{Downloadable: true})
 	if err != nil {
 		t.Fatalf("CreateToken() error = %v", err)
 	}
@@ -65,7 +68,7 @@ func TestCloseTwice(t *testing.T) {
 	srv := streamtokentest.NewServer()
 	srv.Close()
 	srv.Close()
-	if _, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err == nil {
+	if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err == nil {
 		t.Error("CreateToken() after Close() succeeded")
 	}
 }
@@ -78,8 +81,8 @@ func TestInjectedFailures(t *testing.T) {
 		wantIs     error
 		wantRetry  string
 	}{
-		{name: "rate limited", failure: streamtokentest.RateLimited, wantStatus: 429, wantIs: streamtoken.ErrRateLimited, wantRetry: "1"},
-		{name: "internal error", failure: streamtokentest.InternalError, wantStatus: 500},
+		{name: "rate limited", failure: streamtokentest.RateLimited(time.Second), wantStatus: 429, wantIs: streamtoken.ErrRateLimited, wantRetry: "1"},
+		{name: "internal error", failure: streamtokentest.InternalError(), wantStatus: 500},
 		{name: "chosen envelope", failure: streamtokentest.Failure{Status: 404, Code: 10003, Message: "video not found"}, wantStatus: 404, wantIs: streamtoken.ErrNotFound},
 	}
 	for _, tt := range tests {
@@ -87,7 +90,7 @@ func TestInjectedFailures(t *testing.T) {
 			srv := streamtokentest.NewServer(streamtokentest.WithFailures(2, tt.failure))
 			defer srv.Close()
 			for i := range 2 {
-				_, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+				_, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
 				var apiErr *streamtoken.APIError
 				if !errors.As(err, &apiErr) || apiErr.StatusCode != tt.wantStatus || apiErr.Errors[0].Code != tt.failure.Code {
 					t.Fatalf("request %d: error = %v, want status %d code %d", i, err, tt.wantStatus, tt.failure.Code)
@@ -96,13 +99,13 @@ func TestInjectedFailures(t *testing.T) {
 					t.Errorf("errors.Is(%v, %v) = false", err, tt.wantIs)
 				}
 			}
-			if _, err := srv.Client.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
+			if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
 				t.Fatalf("third request: %v, want a token: only two were to fail", err)
 			}
 			if tt.wantRetry != "" {
 				srv.FailNext(1, tt.failure)
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/accounts/"+account+"/stream/"+video+"/token", nil)
-				resp, err := srv.HTTPClient().Do(req)
+				resp, err := srv.Client().Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -158,5 +161,105 @@ func TestOptions(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "status=200") {
 		t.Errorf("log = %q, want the request", logs.String())
+	}
+}
+
+// testKey reads a key of token/testdata: tests generate no RSA keys.
+func testKey(t *testing.T, name, kid string) *token.Key {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "token", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := token.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ID = kid
+	return k
+}
+
+func TestServersDoNotVouchForEachOther(t *testing.T) {
+	a, b := streamtokentest.NewServer(), streamtokentest.NewServer()
+	defer a.Close()
+	defer b.Close()
+	if a.Key.ID == b.Key.ID {
+		t.Fatalf("two servers share the signing key %s", a.Key.ID)
+	}
+	tok, err := b.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Verifier.Verify(tok.Value); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("server a's Verifier on server b's token: %v, want ErrUnknownKey", err)
+	}
+}
+
+func TestKeysPerServerAndAccount(t *testing.T) {
+	def := testKey(t, "rsa2048.pem", "default-key")
+	acct := testKey(t, "rsa2048-b.pem", "account-key")
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(def), streamtokentest.WithAccountKey(account, acct))
+	defer srv.Close()
+	if srv.Key.ID != "default-key" || srv.Key.Private != nil {
+		t.Errorf("Key = %v, want the public half of default-key", srv.Key)
+	}
+	if got := srv.TokenServer.KeyID(); got != "default-key" {
+		t.Errorf("TokenServer.KeyID() = %q, want default-key", got)
+	}
+	c := srv.NewClient()
+	for acc, want := range map[string]string{account: "account-key", "9a7806061c88ada191ed06f989cc3dac": "default-key"} {
+		tok, err := c.CreateToken(context.Background(), acc, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims, err := srv.Verifier.Verify(tok.Value)
+		if err != nil || claims.KeyID != want {
+			t.Errorf("account %s: Verify() = %+v, %v; want a token of %s", acc, claims, err, want)
+		}
+	}
+}
+
+func TestNewClientTakesOptions(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")), streamtokentest.WithFailures(1, streamtokentest.InternalError()))
+	defer srv.Close()
+	c := srv.NewClient(streamtoken.WithMaxRetries(1), streamtoken.WithBackoff(time.Millisecond, time.Millisecond))
+	if _, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Fatalf("CreateToken() with a retry = %v, want a token", err)
+	}
+	if srv.Requests() != 2 {
+		t.Errorf("Requests() = %d, want 2", srv.Requests())
+	}
+}
+
+func TestInvalidOptionsPanic(t *testing.T) {
+	for name, opt := range map[string]streamtokentest.Option{
+		"public signing key": streamtokentest.WithSigningKey(&token.Key{ID: "x"}),
+		"nil account key":    streamtokentest.WithAccountKey(account, nil),
+		"no credentials":     streamtokentest.WithCredentials(),
+		"nil clock":          streamtokentest.WithClock(nil),
+		"negative failures":  streamtokentest.WithFailures(-1, streamtokentest.InternalError()),
+		"bad account ID":     streamtokentest.WithAccountKey("../x", testKey(t, "rsa2048-b.pem", "x")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if s, ok := r.(string); !ok || !strings.HasPrefix(s, "streamtokentest: ") {
+					t.Errorf("NewServer(%s) panicked with %v, want a streamtokentest: message", name, r)
+				}
+			}()
+			srv := streamtokentest.NewServer(opt)
+			srv.Close()
+		})
+	}
+}
+
+func TestFailureConstructorsAreFresh(t *testing.T) {
+	f := streamtokentest.RateLimited(time.Second)
+	f.Status = 500
+	if got := streamtokentest.RateLimited(time.Second); got.Status != http.StatusTooManyRequests || got.Code != streamtoken.CodeRateLimited {
+		t.Errorf("RateLimited() = %+v after a caller changed its copy", got)
+	}
+	if got := streamtokentest.InternalError(); got.Status != 500 || got.Code != streamtoken.CodeInternal {
+		t.Errorf("InternalError() = %+v", got)
 	}
 }

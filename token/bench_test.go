@@ -23,7 +23,7 @@ import (
 // Targets: Sign within 1.05x of bare, Verify within 1.10x.
 
 // minimalOptions are the options of most tokens: a video and the defaults.
-var minimalOptions = token.Options{VideoID: testVideo}
+var minimalOptions = token.Request{VideoID: testVideo}
 
 func BenchmarkSign(b *testing.B) {
 	s := newSigner(b)
@@ -126,7 +126,7 @@ func BenchmarkEvaluate(b *testing.B) {
 	viewer := token.Viewer{IP: netip.MustParseAddr("::ffff:192.0.2.1"), Country: "DE"}
 	b.ReportAllocs()
 	for b.Loop() {
-		if d := p.Evaluate(viewer); d.Rule != 4 {
+		if d := p.Evaluate(viewer); d.RuleIndex != 4 {
 			b.Fatalf("Evaluate() = %v, want rule 4", d)
 		}
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// Claims are the claims of a Stream token.
+// Claims are the claims of a Stream token, as [Signer.Sign] makes them and
+// [Verifier.Verify] returns them. A token always has an exp: claims with a
+// zero ExpiresAt do not marshal.
 type Claims struct {
 	// VideoID is sub: the video the token grants.
 	VideoID string
@@ -20,7 +22,8 @@ type Claims struct {
 	ExpiresAt, NotBefore time.Time
 	// Downloadable grants the MP4 download links too.
 	Downloadable bool
-	// AccessRules decide which viewers may use the token; see [Evaluate].
+	// AccessRules decide which viewers may use the token; see
+	// [Claims.Evaluate].
 	AccessRules []Rule
 	// Original is flags.original.
 	Original bool
@@ -132,8 +135,17 @@ func (t *unixTime) numeric() *jwt.NumericDate {
 	return jwt.NewNumericDate(t.time())
 }
 
-// MarshalJSON writes the claims as they appear in a token.
-func (c Claims) MarshalJSON() ([]byte, error) { return json.Marshal(c.wire()) }
+// errNoExpiry is what marshalling claims without an exp says.
+var errNoExpiry = errors.New("claims without ExpiresAt: a Stream token needs an exp")
+
+// MarshalJSON writes the claims as they appear in a token. Claims with a
+// zero ExpiresAt are an error rather than an exp in year 1.
+func (c Claims) MarshalJSON() ([]byte, error) {
+	if c.ExpiresAt.IsZero() {
+		return nil, errNoExpiry
+	}
+	return json.Marshal(c.wire())
+}
 
 // UnmarshalJSON reads claims as they appear in a token.
 func (c *Claims) UnmarshalJSON(b []byte) error {

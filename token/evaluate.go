@@ -16,27 +16,31 @@ type Viewer struct {
 type Decision struct {
 	// Allowed is whether the viewer may watch.
 	Allowed bool
-	// Rule is the index of the rule that decided, or -1 when none matched
-	// (and the viewer is allowed).
-	Rule int
+	// RuleIndex is the index in the access rules (counted from 0) of the
+	// rule that decided, or -1 when none matched and the viewer is allowed.
+	RuleIndex int
+	// Rules is how many access rules there were.
+	Rules int
 }
 
-// String says "allowed" or "blocked" and by which rule, or that no rule
-// matched.
+// String says "allowed" or "blocked" and by which rule, counted from 1 as
+// people count: "blocked by rule 3 (of 5)", or "allowed: no rule matched
+// (of 2)".
 func (d Decision) String() string {
 	verdict := "allowed"
 	if !d.Allowed {
 		verdict = "blocked"
 	}
-	if d.Rule < 0 {
-		return verdict + ": no rule matched"
+	if d.RuleIndex < 0 {
+		return fmt.Sprintf("%s: no rule matched (of %d)", verdict, d.Rules)
 	}
-	return fmt.Sprintf("%s by rule %d", verdict, d.Rule)
+	return fmt.Sprintf("%s by rule %d (of %d)", verdict, d.RuleIndex+1, d.Rules)
 }
 
 // Policy is a list of access rules made ready for evaluation: addresses
 // parsed once, so that [Policy.Evaluate] neither parses nor allocates. It is
-// safe for concurrent use.
+// safe for concurrent use. The zero Policy has no rules, and so allows every
+// viewer, as a token without access rules does.
 type Policy struct {
 	rules []compiledRule
 }
@@ -59,7 +63,7 @@ func NewPolicy(rules []Rule) (*Policy, error) {
 	for i, r := range rules {
 		c := compiledRule{typ: r.Type, allow: r.Action == ActionAllow, countries: r.Country}
 		for _, s := range r.IP {
-			pfx, _ := ParsePrefix(s) // checked above
+			pfx, _ := parsePrefix(s) // checked above
 			c.prefixes = append(c.prefixes, pfx)
 		}
 		policy.rules[i] = c
@@ -79,10 +83,10 @@ func (p *Policy) Evaluate(v Viewer) Decision {
 	for i := range p.rules {
 		r := &p.rules[i]
 		if r.matches(ip, v.Country) {
-			return Decision{Allowed: r.allow, Rule: i}
+			return Decision{Allowed: r.allow, RuleIndex: i, Rules: len(p.rules)}
 		}
 	}
-	return Decision{Allowed: true, Rule: -1}
+	return Decision{Allowed: true, RuleIndex: -1, Rules: len(p.rules)}
 }
 
 func (r *compiledRule) matches(ip netip.Addr, country string) bool {

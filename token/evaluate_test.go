@@ -61,7 +61,7 @@ func TestEvaluate(t *testing.T) {
 				t.Fatalf("NewPolicy() error = %v", err)
 			}
 			got := p.Evaluate(token.Viewer{IP: ip, Country: tt.country})
-			if got.Allowed != tt.wantAllow || got.Rule != tt.wantRule {
+			if got.Allowed != tt.wantAllow || got.RuleIndex != tt.wantRule {
 				t.Errorf("Evaluate(%s, %q) = %v, want allowed=%v rule=%d", tt.ip, tt.country, got, tt.wantAllow, tt.wantRule)
 			}
 		})

@@ -23,11 +23,11 @@ func ExampleSigner_Sign() {
 	}
 	key.ID = "e9db990a82666dd571c77f944a5c5c8d" // the signing key's id
 	now := func() time.Time { return time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC) }
-	signer, err := token.NewSigner(key, now)
+	signer, err := token.NewSigner(key, token.WithClock(now))
 	if err != nil {
 		log.Fatal(err)
 	}
-	tok, claims, err := signer.Sign(token.Options{
+	tok, claims, err := signer.Sign(token.Request{
 		VideoID:   "ea95132c15732412d22c1476fa83f27a",
 		ExpiresAt: now().Add(2 * time.Hour),
 		AccessRules: []token.Rule{
@@ -57,8 +57,8 @@ func ExampleVerifier_Verify() {
 		log.Fatal(err)
 	}
 	key.ID = "e9db990a82666dd571c77f944a5c5c8d"
-	signer, _ := token.NewSigner(key, now)
-	tok, _, err := signer.Sign(token.Options{VideoID: "ea95132c15732412d22c1476fa83f27a"})
+	signer, _ := token.NewSigner(key, token.WithClock(now))
+	tok, _, err := signer.Sign(token.Request{VideoID: "ea95132c15732412d22c1476fa83f27a"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -101,10 +101,10 @@ func ExamplePolicy_Evaluate() {
 		fmt.Printf("%s from %s: %v\n", v.IP, v.Country, policy.Evaluate(v))
 	}
 	// Output:
-	// 93.184.216.34 from US: blocked by rule 0
-	// ::ffff:93.184.216.34 from GB: allowed by rule 1
-	// 2400:cb00::1 from JP: allowed by rule 1
-	// 198.51.100.1 from DE: blocked by rule 2
+	// 93.184.216.34 from US: blocked by rule 1 (of 3)
+	// ::ffff:93.184.216.34 from GB: allowed by rule 2 (of 3)
+	// 2400:cb00::1 from JP: allowed by rule 2 (of 3)
+	// 198.51.100.1 from DE: blocked by rule 3 (of 3)
 }
 
 func ExampleSignedURLs() {

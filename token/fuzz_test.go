@@ -107,7 +107,7 @@ func FuzzRules(f *testing.F) {
 			return
 		}
 		p, err := token.NewPolicy(rules)
-		optsErr := token.Options{VideoID: "v", AccessRules: rules}.Validate(fixedNow)
+		optsErr := token.Request{VideoID: "v", AccessRules: rules}.Validate(fixedNow)
 		if (err == nil) != (optsErr == nil) {
 			t.Fatalf("NewPolicy() error = %v but Options.Validate() = %v: the two must agree", err, optsErr)
 		}
@@ -116,11 +116,11 @@ func FuzzRules(f *testing.F) {
 		}
 		addr, _ := netip.ParseAddr(ip)
 		d := p.Evaluate(token.Viewer{IP: addr, Country: country})
-		if d.Rule < -1 || d.Rule >= len(rules) || (d.Rule == -1 && !d.Allowed) {
+		if d.RuleIndex < -1 || d.RuleIndex >= len(rules) || (d.RuleIndex == -1 && !d.Allowed) {
 			t.Fatalf("Evaluate() = %+v for %d rules", d, len(rules))
 		}
-		if d.Rule >= 0 && d.Allowed != (rules[d.Rule].Action == token.ActionAllow) {
-			t.Fatalf("Evaluate() = %+v, but rule %d's action is %s", d, d.Rule, rules[d.Rule].Action)
+		if d.RuleIndex >= 0 && d.Allowed != (rules[d.RuleIndex].Action == token.ActionAllow) {
+			t.Fatalf("Evaluate() = %+v, but rule %d's action is %s", d, d.RuleIndex, rules[d.RuleIndex].Action)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -53,6 +54,16 @@ type Key struct {
 	ID      string
 	Private *rsa.PrivateKey
 	Public  *rsa.PublicKey
+}
+
+// GenerateKey makes a new RSA signing key of [MinKeyBits] bits, with an ID
+// derived from its public key (see [KeyID]).
+func GenerateKey() (*Key, error) {
+	priv, err := rsa.GenerateKey(rand.Reader, MinKeyBits)
+	if err != nil {
+		return nil, err
+	}
+	return NewKey(KeyID(&priv.PublicKey), priv)
 }
 
 // NewKey wraps an RSA private key and its ID, checking its size.

@@ -22,27 +22,33 @@ type Signer struct {
 }
 
 // NewSigner returns a signer for a private key with an ID (the Stream
-// signing key's id). now is the clock that defaults and checks exp and nbf;
-// nil means time.Now.
-func NewSigner(key *Key, now func() time.Time) (*Signer, error) {
+// signing key's id). It takes [WithClock].
+func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 	if key == nil {
 		return nil, errors.New("nil key")
 	}
 	if key.Private == nil {
 		return nil, ErrNotPrivate
 	}
-	return NewCryptoSigner(key.ID, key.Private, now)
+	return NewCryptoSigner(key.ID, key.Private, opts...)
 }
 
 // NewCryptoSigner returns a signer for any crypto.Signer whose public key is
 // RSA of at least [MinKeyBits], such as a key held in a KMS or an HSM. It
-// signs RSASSA-PKCS1-v1_5 with SHA-256.
-func NewCryptoSigner(kid string, key crypto.Signer, now func() time.Time) (*Signer, error) {
+// signs RSASSA-PKCS1-v1_5 with SHA-256. It takes [WithClock].
+func NewCryptoSigner(kid string, key crypto.Signer, opts ...Option) (*Signer, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.leewaySet {
+		return nil, errors.New("WithLeeway: a signer takes no leeway")
+	}
 	if kid == "" {
 		return nil, ErrNoKeyID
 	}
-	if problem := CheckKeyID(kid); problem != "" {
-		return nil, fmt.Errorf("key ID %s", problem)
+	if err := CheckKeyID(kid); err != nil {
+		return nil, fmt.Errorf("key ID %w", err)
 	}
 	if key == nil {
 		return nil, errors.New("nil crypto.Signer")
@@ -55,10 +61,7 @@ func NewCryptoSigner(kid string, key crypto.Signer, now func() time.Time) (*Sign
 	if err != nil {
 		return nil, err
 	}
-	if now == nil {
-		now = time.Now
-	}
-	return &Signer{kid: kid, key: key, public: public, now: now}, nil
+	return &Signer{kid: kid, key: key, public: public, now: cfg.now}, nil
 }
 
 // KeyID returns the ID of the signer's key: the kid of its tokens.
@@ -68,24 +71,24 @@ func (s *Signer) KeyID() string { return s.kid }
 // or a JWK set.
 func (s *Signer) PublicKey() *Key { return s.public }
 
-// Sign checks o against the API's rules at the signer's time (see
-// [Options.Validate]), fills in the defaults (exp one hour from now, nbf one
+// Sign checks r against the API's rules at the signer's time (see
+// [Request.Validate]), fills in the defaults (exp one hour from now, nbf one
 // hour ago) and returns the signed token with its claims. The header is
 // exactly {"alg":"RS256","kid":KID}.
-func (s *Signer) Sign(o Options) (string, *Claims, error) {
+func (s *Signer) Sign(r Request) (string, *Claims, error) {
 	now := s.now()
-	if err := o.Validate(now); err != nil {
+	if err := r.Validate(now); err != nil {
 		return "", nil, err
 	}
-	exp, nbf := resolveTimes(now, o.ExpiresAt, o.NotBefore)
+	exp, nbf := resolveTimes(now, r.ExpiresAt, r.NotBefore)
 	c := &Claims{
-		VideoID:      o.VideoID,
+		VideoID:      r.VideoID,
 		KeyID:        s.kid,
 		ExpiresAt:    time.Unix(exp.Unix(), 0),
 		NotBefore:    time.Unix(nbf.Unix(), 0),
-		Downloadable: o.Downloadable,
-		AccessRules:  o.AccessRules,
-		Original:     o.Original,
+		Downloadable: r.Downloadable,
+		AccessRules:  r.AccessRules,
+		Original:     r.Original,
 	}
 	t := jwt.NewWithClaims(rs256Signer{}, c.wire())
 	// The library adds "typ": Stream's tokens carry alg and kid alone.

@@ -51,23 +51,23 @@ func loadKey(t testing.TB, name, kid string) *token.Key {
 
 func newSigner(t testing.TB) *token.Signer {
 	t.Helper()
-	s, err := token.NewSigner(loadKey(t, "rsa2048.pem", testKID), clock(fixedNow))
+	s, err := token.NewSigner(loadKey(t, "rsa2048.pem", testKID), token.WithClock(clock(fixedNow)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func newVerifier(t testing.TB, at time.Time, opts ...token.VerifierOption) *token.Verifier {
+func newVerifier(t testing.TB, at time.Time, opts ...token.Option) *token.Verifier {
 	t.Helper()
-	v, err := token.NewVerifier([]*token.Key{loadKey(t, "rsa2048.pem", testKID)}, append([]token.VerifierOption{token.WithClock(clock(at))}, opts...)...)
+	v, err := token.NewVerifier([]*token.Key{loadKey(t, "rsa2048.pem", testKID)}, append([]token.Option{token.WithClock(clock(at))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
 
-var fullOptions = token.Options{
+var fullOptions = token.Request{
 	VideoID:      testVideo,
 	ExpiresAt:    fixedNow.Add(2 * time.Hour),
 	NotBefore:    fixedNow.Add(-5 * time.Minute),
@@ -122,7 +122,7 @@ func normalize(c *token.Claims) token.Claims {
 }
 
 func TestHeaderIsExact(t *testing.T) {
-	tok, _, err := newSigner(t).Sign(token.Options{VideoID: testVideo})
+	tok, _, err := newSigner(t).Sign(token.Request{VideoID: testVideo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,17 +134,17 @@ func TestHeaderIsExact(t *testing.T) {
 func TestClaimsJSON(t *testing.T) {
 	tests := []struct {
 		name string
-		opts token.Options
+		opts token.Request
 		want string
 	}{
 		{
 			name: "defaults",
-			opts: token.Options{VideoID: testVideo},
+			opts: token.Request{VideoID: testVideo},
 			want: `{"sub":"` + testVideo + `","kid":"` + testKID + `","exp":` + itoa(fixedNow.Add(time.Hour).Unix()) + `,"nbf":` + itoa(fixedNow.Add(-time.Hour).Unix()) + `}`,
 		},
 		{
 			name: "every option",
-			opts: token.Options{VideoID: testVideo, ExpiresAt: fixedNow.Add(90 * time.Minute), NotBefore: fixedNow, Downloadable: true, Original: true,
+			opts: token.Request{VideoID: testVideo, ExpiresAt: fixedNow.Add(90 * time.Minute), NotBefore: fixedNow, Downloadable: true, Original: true,
 				AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"10.0.0.0/8"}}, {Type: token.RuleAny, Action: token.ActionBlock}}},
 			want: `{"sub":"` + testVideo + `","kid":"` + testKID + `","exp":` + itoa(fixedNow.Add(90*time.Minute).Unix()) + `,"nbf":` + itoa(fixedNow.Unix()) +
 				`,"accessRules":[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8"]},{"type":"any","action":"block"}],"downloadable":true,"flags":{"original":true}}`,
@@ -213,21 +213,21 @@ func (h hsmKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 
 func TestCryptoSigner(t *testing.T) {
 	k := loadKey(t, "rsa2048.pem", testKID)
-	s, err := token.NewCryptoSigner(testKID, hsmKey{k.Private}, clock(fixedNow))
+	s, err := token.NewCryptoSigner(testKID, hsmKey{k.Private}, token.WithClock(clock(fixedNow)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, _, err := s.Sign(token.Options{VideoID: testVideo})
+	tok, _, err := s.Sign(token.Request{VideoID: testVideo})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := newVerifier(t, fixedNow).Verify(tok); err != nil {
 		t.Errorf("Verify(token signed through crypto.Signer) error = %v", err)
 	}
-	if _, err := token.NewCryptoSigner("", hsmKey{k.Private}, nil); !errors.Is(err, token.ErrNoKeyID) {
+	if _, err := token.NewCryptoSigner("", hsmKey{k.Private}); !errors.Is(err, token.ErrNoKeyID) {
 		t.Errorf("NewCryptoSigner(no kid) error = %v, want ErrNoKeyID", err)
 	}
-	if _, err := token.NewSigner(loadKey(t, "rsa2048-public.pem", testKID), nil); !errors.Is(err, token.ErrNotPrivate) {
+	if _, err := token.NewSigner(loadKey(t, "rsa2048-public.pem", testKID)); !errors.Is(err, token.ErrNotPrivate) {
 		t.Errorf("NewSigner(public key) error = %v, want ErrNotPrivate", err)
 	}
 }
@@ -236,12 +236,12 @@ func TestSignRefusesInvalidOptions(t *testing.T) {
 	s := newSigner(t)
 	tests := []struct {
 		name string
-		opts token.Options
+		opts token.Request
 		want string
 	}{
-		{name: "exp 48h", opts: token.Options{VideoID: testVideo, ExpiresAt: fixedNow.Add(48 * time.Hour)}, want: "/exp"},
-		{name: "no video", opts: token.Options{}, want: ""},
-		{name: "bad CIDR", opts: token.Options{VideoID: testVideo, AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"1.2.3.4/40"}}}}, want: "/accessRules/0/ip/0"},
+		{name: "exp 48h", opts: token.Request{VideoID: testVideo, ExpiresAt: fixedNow.Add(48 * time.Hour)}, want: "/exp"},
+		{name: "no video", opts: token.Request{}, want: "/sub"},
+		{name: "bad CIDR", opts: token.Request{VideoID: testVideo, AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"1.2.3.4/40"}}}}, want: "/accessRules/0/ip/0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -346,7 +346,7 @@ func tamper(tok string) string {
 }
 
 func TestLeeway(t *testing.T) {
-	tok, _, err := newSigner(t).Sign(token.Options{VideoID: testVideo, ExpiresAt: fixedNow.Add(time.Hour)})
+	tok, _, err := newSigner(t).Sign(token.Request{VideoID: testVideo, ExpiresAt: fixedNow.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,8 @@ const (
 	DefaultBackdate = time.Hour
 	// MaxRules is the largest number of access rules a token may carry.
 	MaxRules = 5
-	// MaxIDLength is the longest account or video ID the API takes.
-	MaxIDLength = 32
+	// MaxVideoIDLength is the longest video ID (sub) a token may carry.
+	MaxVideoIDLength = 32
 	// MaxKeyIDLength is the longest signing key ID (id, kid) taken.
 	MaxKeyIDLength = 64
 	// MaxViolations is the most violations a [ValidationError] lists;
@@ -39,10 +39,13 @@ var ErrInvalid = errors.New("invalid token request")
 // Violation is one broken rule of a token request.
 type Violation struct {
 	// Field names the field at fault for people, such as "exp",
-	// "accessRules[0].ip[1]" or "identifier".
+	// "accessRules[0].ip[1]", or "VideoID" for the video.
 	Field string
-	// Pointer is the field's JSON pointer (RFC 6901) in the API's request
-	// body, such as "/accessRules/0/ip/1"; empty for a path parameter.
+	// Pointer is the field's JSON pointer (RFC 6901) in the token's claims,
+	// which are also the API's request body: "/exp", "/accessRules/0/ip/1".
+	// The video, a path parameter in the API, is "/sub". A violation that
+	// comes from elsewhere (the client's or server's own checks) may have
+	// none.
 	Pointer string
 	// Problem says what is wrong, without repeating the field.
 	Problem string
@@ -98,7 +101,7 @@ func (p *problems) skip() bool {
 // add records a problem with the body field at path, given as JSON pointer
 // segments: add("bad", "accessRules", 0, "ip", 1).
 func (p *problems) add(problem string, path ...any) {
-	p.addViolation(FieldViolation(problem, path...))
+	p.addViolation(fieldViolation(problem, path...))
 }
 
 func (p *problems) addViolation(v Violation) {
@@ -138,13 +141,10 @@ func Join(errs ...error) *ValidationError {
 	return &ValidationError{Violations: p.list, More: p.more}
 }
 
-// pointerEscaper escapes a JSON pointer segment (RFC 6901, section 3).
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-// FieldViolation returns a violation of the body field at path, given as
-// JSON pointer segments (strings and ints): FieldViolation("is required",
-// "pem") or FieldViolation(problem, "accessRules", 0, "ip", 1).
-func FieldViolation(problem string, path ...any) Violation {
+// fieldViolation returns a violation of the claim at path, given as JSON
+// pointer segments (claim names, which need no escaping, and indexes):
+// fieldViolation(problem, "accessRules", 0, "ip", 1).
+func fieldViolation(problem string, path ...any) Violation {
 	var field, pointer strings.Builder
 	for _, seg := range path {
 		switch s := seg.(type) {
@@ -157,34 +157,21 @@ func FieldViolation(problem string, path ...any) Violation {
 				field.WriteByte('.')
 			}
 			field.WriteString(s)
-			pointer.WriteString("/" + pointerEscaper.Replace(s))
+			pointer.WriteString("/" + s)
 		}
 	}
 	return Violation{Field: field.String(), Pointer: pointer.String(), Problem: problem}
 }
 
-// CheckID reports what is wrong with an account or video ID, or "" when
-// nothing is: 1 to 32 printable ASCII characters (no space, no control
-// character), no "/", and neither "." nor "..", which would move a request
-// to another path.
-func CheckID(id string) string {
-	if problem := checkPrintable(id, MaxIDLength); problem != "" {
-		return problem
+// CheckKeyID reports what is wrong with a signing key's ID (the API's id
+// field, a token's kid), or nil when nothing is: 1 to [MaxKeyIDLength]
+// printable ASCII characters, no space or control character. The error
+// says what is wrong without naming the field.
+func CheckKeyID(id string) error {
+	if problem := checkPrintable(id, MaxKeyIDLength); problem != "" {
+		return errors.New(problem)
 	}
-	switch {
-	case strings.Contains(id, "/"):
-		return `must not contain "/"`
-	case id == "." || id == "..":
-		return fmt.Sprintf("must not be %q", id)
-	}
-	return ""
-}
-
-// CheckKeyID reports what is wrong with a signing key's ID (the id field,
-// a token's kid), or "" when nothing is: 1 to 64 printable ASCII
-// characters, no space or control character.
-func CheckKeyID(id string) string {
-	return checkPrintable(id, MaxKeyIDLength)
+	return nil
 }
 
 // checkPrintable checks that s is 1 to max characters of printable ASCII

@@ -3,7 +3,6 @@ package token_test
 import (
 	"errors"
 	"net/netip"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,33 +21,33 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		opts token.Options
+		opts token.Request
 		want []string // "field: problem" prefixes, in order
 	}{
-		{name: "defaults", opts: token.Options{VideoID: "v"}},
-		{name: "exp exactly 24h", opts: token.Options{VideoID: "v", ExpiresAt: now.Add(24 * time.Hour)}},
-		{name: "exp one second past 24h", opts: token.Options{VideoID: "v", ExpiresAt: now.Add(24*time.Hour + time.Second)}, want: []string{"exp: must be at most 24h"}},
-		{name: "exp 48h", opts: token.Options{VideoID: "v", ExpiresAt: now.Add(48 * time.Hour)}, want: []string{"exp: must be at most 24h"}},
-		{name: "exp now", opts: token.Options{VideoID: "v", ExpiresAt: now}, want: []string{"exp: must be after now"}},
-		{name: "exp zero unix", opts: token.Options{VideoID: "v", ExpiresAt: time.Unix(0, 0)}, want: []string{"exp: must be after now"}},
-		{name: "nbf equals exp", opts: token.Options{VideoID: "v", ExpiresAt: now.Add(time.Hour), NotBefore: now.Add(time.Hour)}, want: []string{"nbf: must be before exp"}},
-		{name: "nbf in the future before exp", opts: token.Options{VideoID: "v", ExpiresAt: now.Add(3 * time.Hour), NotBefore: now.Add(time.Hour)}},
-		{name: "nbf after default exp", opts: token.Options{VideoID: "v", NotBefore: now.Add(2 * time.Hour)}, want: []string{"nbf: must be before exp"}},
-		{name: "no video", opts: token.Options{}, want: []string{"identifier: is required"}},
-		{name: "video too long", opts: token.Options{VideoID: strings.Repeat("a", 33)}, want: []string{"identifier: must be at most 32"}},
-		{name: "video with slash", opts: token.Options{VideoID: "../x"}, want: []string{"identifier: must not contain"}},
-		{name: "six rules", opts: token.Options{VideoID: "v", AccessRules: six}, want: []string{"accessRules: must hold at most 5"}},
-		{name: "five rules", opts: token.Options{VideoID: "v", AccessRules: six[:5]}},
-		{name: "unknown action and type", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule("ip.dst", "deny", nil, nil)}},
+		{name: "defaults", opts: token.Request{VideoID: "v"}},
+		{name: "exp exactly 24h", opts: token.Request{VideoID: "v", ExpiresAt: now.Add(24 * time.Hour)}},
+		{name: "exp one second past 24h", opts: token.Request{VideoID: "v", ExpiresAt: now.Add(24*time.Hour + time.Second)}, want: []string{"exp: must be at most 24h"}},
+		{name: "exp 48h", opts: token.Request{VideoID: "v", ExpiresAt: now.Add(48 * time.Hour)}, want: []string{"exp: must be at most 24h"}},
+		{name: "exp now", opts: token.Request{VideoID: "v", ExpiresAt: now}, want: []string{"exp: must be after now"}},
+		{name: "exp zero unix", opts: token.Request{VideoID: "v", ExpiresAt: time.Unix(0, 0)}, want: []string{"exp: must be after now"}},
+		{name: "nbf equals exp", opts: token.Request{VideoID: "v", ExpiresAt: now.Add(time.Hour), NotBefore: now.Add(time.Hour)}, want: []string{"nbf: must be before exp"}},
+		{name: "nbf in the future before exp", opts: token.Request{VideoID: "v", ExpiresAt: now.Add(3 * time.Hour), NotBefore: now.Add(time.Hour)}},
+		{name: "nbf after default exp", opts: token.Request{VideoID: "v", NotBefore: now.Add(2 * time.Hour)}, want: []string{"nbf: must be before exp"}},
+		{name: "no video", opts: token.Request{}, want: []string{"VideoID: is required"}},
+		{name: "video too long", opts: token.Request{VideoID: strings.Repeat("a", 33)}, want: []string{"VideoID: must be at most 32"}},
+		{name: "video with space", opts: token.Request{VideoID: "a b"}, want: []string{"VideoID: must be printable ASCII"}},
+		{name: "six rules", opts: token.Request{VideoID: "v", AccessRules: six}, want: []string{"accessRules: must hold at most 5"}},
+		{name: "five rules", opts: token.Request{VideoID: "v", AccessRules: six[:5]}},
+		{name: "unknown action and type", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule("ip.dst", "deny", nil, nil)}},
 			want: []string{"accessRules[0].action: must be", "accessRules[0].type: must be"}},
-		{name: "country rule empty", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, nil, nil)}},
+		{name: "country rule empty", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, nil, nil)}},
 			want: []string{"accessRules[0].country: an ip.geoip.country rule needs"}},
-		{name: "lower-case country", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"us"}, nil)}},
+		{name: "lower-case country", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"us"}, nil)}},
 			want: []string{`accessRules[0].country[0]: "us" is not`}},
-		{name: "zone in address", opts: token.Options{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionBlock, nil, []string{"fe80::1%eth0"})}},
+		{name: "zone in address", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionBlock, nil, []string{"fe80::1%eth0"})}},
 			want: []string{`accessRules[0].ip[0]: "fe80::1%eth0" is not`}},
-		{name: "many problems in one", opts: token.Options{ExpiresAt: now.Add(-time.Hour), AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionAllow, []string{"US"}, []string{"300.1.1.1"})}},
-			want: []string{"identifier:", "exp:", "accessRules[0].country: an ip.src rule takes no countries", "accessRules[0].ip[0]:"}},
+		{name: "many problems in one", opts: token.Request{ExpiresAt: now.Add(-time.Hour), AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionAllow, []string{"US"}, []string{"300.1.1.1"})}},
+			want: []string{"VideoID:", "exp:", "accessRules[0].country: an ip.src rule takes no countries", "accessRules[0].ip[0]:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -123,23 +122,13 @@ func TestParsePrefix(t *testing.T) {
 	}
 }
 
-func TestFieldViolation(t *testing.T) {
-	got := token.FieldViolation("bad", "accessRules", 2, "ip", 0)
-	want := token.Violation{Field: "accessRules[2].ip[0]", Pointer: "/accessRules/2/ip/0", Problem: "bad"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("FieldViolation() = %+v, want %+v", got, want)
-	}
-	if got := token.FieldViolation("x", "a/b~c").Pointer; got != "/a~1b~0c" {
-		t.Errorf("FieldViolation(a/b~c).Pointer = %q, want /a~1b~0c", got)
-	}
-}
-
 func TestSignedURLs(t *testing.T) {
-	urls, err := token.SignedURLs("f33zs165nr7gyfy4", "TOKEN")
+	const tok = "eyJhbGciOiJSUzI1NiJ9.e30.c2ln-_"
+	urls, err := token.SignedURLs("f33zs165nr7gyfy4", tok)
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := "https://customer-f33zs165nr7gyfy4.cloudflarestream.com/TOKEN/"
+	base := "https://customer-f33zs165nr7gyfy4.cloudflarestream.com/" + tok + "/"
 	want := token.URLs{
 		Iframe: base + "iframe", Watch: base + "watch", HLS: base + "manifest/video.m3u8", DASH: base + "manifest/video.mpd",
 		Thumbnail: base + "thumbnails/thumbnail.jpg", Download: base + "downloads/default.mp4",
@@ -147,9 +136,60 @@ func TestSignedURLs(t *testing.T) {
 	if urls != want {
 		t.Errorf("SignedURLs() = %+v\nwant %+v", urls, want)
 	}
-	for _, code := range []string{"", "Upper", "a.b", "x/y", "a b"} {
-		if _, err := token.SignedURLs(code, "T"); !errors.Is(err, token.ErrCustomerCode) {
-			t.Errorf("SignedURLs(%q) error = %v, want ErrCustomerCode", code, err)
+}
+
+func TestCheckCustomerCode(t *testing.T) {
+	tests := []struct {
+		code string
+		ok   bool
+	}{
+		{"f33zs165nr7gyfy4", true},
+		{"a", true},
+		{"0", true},
+		{"z9", true},
+		{strings.Repeat("a", 53), true},
+		{strings.Repeat("a", 54), true},
+		{strings.Repeat("a", 55), false},
+		{strings.Repeat("a", 63), false},
+		{"", false},
+		{"Upper", false},
+		{"a.b", false},
+		{"x/y", false},
+		{"a b", false},
+		{"a-b", false},
+		{"`", false}, // just below a
+		{"{", false}, // just above z
+		{"/", false}, // just below 0
+		{":", false}, // just above 9
+	}
+	for _, tt := range tests {
+		t.Run(tt.code, func(t *testing.T) {
+			err := token.CheckCustomerCode(tt.code)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, token.ErrCustomerCode)) {
+				t.Errorf("CheckCustomerCode(%q) = %v, want ok %v", tt.code, err, tt.ok)
+			}
+			_, err = token.SignedURLs(tt.code, "a.b.c")
+			if (err == nil) != tt.ok {
+				t.Errorf("SignedURLs(%q, a.b.c) = %v, want ok %v", tt.code, err, tt.ok)
+			}
+		})
+	}
+}
+
+func TestSignedURLsRefuseWhatIsNoToken(t *testing.T) {
+	for _, tok := range []string{
+		"", "a", "a.b", "a.b.c.d", ".b.c", "a..c", "a.b.", "/../../x?y=#/iframe",
+		"a.b.c/..", "a.b.c?x", "a.b.c#", "a.b=.c", "a.b+c.d", "a b.c.d", "a.b.c\n", "é.b.c",
+	} {
+		if _, err := token.SignedURLs("abc", tok); !errors.Is(err, token.ErrMalformed) {
+			t.Errorf("SignedURLs(abc, %q) = %v, want ErrMalformed", tok, err)
+		} else if len(tok) > 3 && strings.Contains(err.Error(), tok) {
+			t.Errorf("SignedURLs(abc, %q) error %q holds the token", tok, err)
+		}
+	}
+	for _, tok := range []string{"a.b.c", "AZaz09-_.AZaz09-_.AZaz09-_"} {
+		if _, err := token.SignedURLs("abc", tok); err != nil {
+			t.Errorf("SignedURLs(abc, %q) = %v, want nil", tok, err)
 		}
 	}
 }

@@ -38,44 +38,20 @@ const (
 
 // Verifier checks Stream tokens against a set of public keys: RS256 only,
 // the key chosen by kid, exp required and nbf honoured. It is safe for
-// concurrent use. It does not evaluate access rules: see [Evaluate].
+// concurrent use. It does not evaluate access rules: see [Policy] and
+// [Claims.Evaluate].
 type Verifier struct {
 	keys   map[string]*rsa.PublicKey
 	parser *jwt.Parser
 }
 
-// VerifierOption configures a [Verifier].
-type VerifierOption func(*verifierConfig)
-
-type verifierConfig struct {
-	leeway time.Duration
-	now    func() time.Time
-}
-
-// WithLeeway forgives clock skew of up to d when checking exp and nbf:
-// between 0 and [MaxLeeway]; the default is [DefaultLeeway].
-func WithLeeway(d time.Duration) VerifierOption {
-	return func(c *verifierConfig) { c.leeway = d }
-}
-
-// WithClock sets the clock exp and nbf are checked against; the default is
-// time.Now.
-func WithClock(now func() time.Time) VerifierOption {
-	return func(c *verifierConfig) { c.now = now }
-}
-
 // NewVerifier returns a verifier for keys (public or private; only the
-// public half is used), each with a distinct, non-empty ID.
-func NewVerifier(keys []*Key, opts ...VerifierOption) (*Verifier, error) {
-	cfg := verifierConfig{leeway: DefaultLeeway, now: time.Now}
-	for _, opt := range opts {
-		opt(&cfg)
-	}
-	if cfg.leeway < 0 || cfg.leeway > MaxLeeway {
-		return nil, fmt.Errorf("leeway %v: want between 0 and %v", cfg.leeway, MaxLeeway)
-	}
-	if cfg.now == nil {
-		return nil, errors.New("nil clock")
+// public half is used), each with a distinct, non-empty ID. It takes
+// [WithClock] and [WithLeeway].
+func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("no keys to verify with")

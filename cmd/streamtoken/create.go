@@ -28,8 +28,8 @@ another server on the same wire, such as "streamtoken serve".
 
 Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
 CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY. The request is checked before it is
-sent; only the fields asked for are sent. The token is printed alone on
-stdout. With --key-id and --pem, the API signs with that signing key.`,
+sent; only the fields asked for are sent. The token is printed on stdout,
+as --output says. With --key-id and --pem, the API signs with that signing key.`,
 		Example: `  export CLOUDFLARE_API_TOKEN=...
   streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a
   streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a \
@@ -44,13 +44,7 @@ stdout. With --key-id and --pem, the API signs with that signing key.`,
 			}
 			req := streamtoken.TokenRequest{
 				ExpiresAt: opts.ExpiresAt, NotBefore: opts.NotBefore,
-				Downloadable: opts.Downloadable,
-			}
-			for _, r := range opts.AccessRules {
-				req.AccessRules = append(req.AccessRules, streamtoken.AccessRule{
-					Type: streamtoken.AccessRuleType(r.Type), Action: streamtoken.AccessRuleAction(r.Action),
-					Country: r.Country, IP: r.IP,
-				})
+				Downloadable: opts.Downloadable, AccessRules: opts.AccessRules,
 			}
 			if pemFile != "" {
 				if req.PEM, req.KeyID, err = pemField(pemFile, keyID); err != nil {

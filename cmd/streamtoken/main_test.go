@@ -87,11 +87,11 @@ func TestSignThenVerify(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		{name: "allowed by an ip rule", args: []string{"--ip", "93.184.216.34", "--country", "GB"}, wantCode: 0, wantOut: "allowed by rule 1"},
-		{name: "IPv4-mapped IPv6 viewer", args: []string{"--ip", "::ffff:93.184.216.34"}, wantCode: 0, wantOut: "allowed by rule 1"},
-		{name: "IPv6 viewer", args: []string{"--ip", "2400:cb00::1"}, wantCode: 0, wantOut: "allowed by rule 1"},
-		{name: "blocked by country", args: []string{"--ip", "93.184.216.34", "--country", "us"}, wantCode: exitBlocked, wantOut: "blocked by rule 0"},
-		{name: "blocked by the last rule", args: []string{"--ip", "198.51.100.1"}, wantCode: exitBlocked, wantOut: "blocked by rule 2"},
+		{name: "allowed by an ip rule", args: []string{"--ip", "93.184.216.34", "--country", "GB"}, wantCode: 0, wantOut: "allowed by rule 2 (of 3)"},
+		{name: "IPv4-mapped IPv6 viewer", args: []string{"--ip", "::ffff:93.184.216.34"}, wantCode: 0, wantOut: "allowed by rule 2 (of 3)"},
+		{name: "IPv6 viewer", args: []string{"--ip", "2400:cb00::1"}, wantCode: 0, wantOut: "allowed by rule 2 (of 3)"},
+		{name: "blocked by country", args: []string{"--ip", "93.184.216.34", "--country", "us"}, wantCode: exitBlocked, wantOut: "blocked by rule 1 (of 3)"},
+		{name: "blocked by the last rule", args: []string{"--ip", "198.51.100.1"}, wantCode: exitBlocked, wantOut: "blocked by rule 3 (of 3)"},
 		{name: "expired", args: []string{"--at", "3h"}, wantCode: exitTime, wantOut: "token has expired"},
 		{name: "not yet valid", args: []string{"--at", "-2h"}, wantCode: exitTime, wantOut: "not valid yet"},
 		{name: "wrong key", args: []string{"--key", filepath.Join(testdata, "rsa3072.pem")}, wantCode: exitInvalid, wantOut: "signature is invalid"},

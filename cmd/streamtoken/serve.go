@@ -169,12 +169,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		warnIfLoose(logger, "--signing-key", f.signingKey)
 	} else {
 		var err error
-		if key, err = server.GenerateKey(); err != nil {
+		if key, err = token.GenerateKey(); err != nil {
 			return fmt.Errorf("generating a signing key: %w", err)
 		}
 		logger.Info("generated a signing key", "key_id", key.ID)
 	}
-	signer, err := token.NewSigner(key, nil)
+	signer, err := token.NewSigner(key)
 	if err != nil {
 		return badInput("--signing-key: %v", err)
 	}
@@ -186,7 +186,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		}
 		cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
 		for account, k := range keys {
-			if cfg.AccountSigners[account], err = token.NewSigner(k, nil); err != nil {
+			if cfg.AccountSigners[account], err = token.NewSigner(k); err != nil {
 				return badInput("--keys-dir: account %s: %v", account, err)
 			}
 		}

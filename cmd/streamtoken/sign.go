@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/internal/files"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -23,7 +24,7 @@ func newSignCmd(e env) *cobra.Command {
 The key may be a PEM file (PKCS#1 or PKCS#8), the API's pem field (base64
 of a PEM), or its jwk field (base64 of a JWK, whose kid is the key ID). The
 token follows the API's rules: exp at most 24h ahead, nbf before exp, at
-most 5 access rules. It is printed alone on stdout.`,
+most 5 access rules. It is printed on stdout, as --output says.`,
 		Example: `  streamtoken sign --key key.pem --key-id 5213cfa121f70b8c1380686ffc371ba3 --video ea95132c15732412d22c1476fa83f27a --exp 2h
   streamtoken sign --key key.jwk --video ea95132c15732412d22c1476fa83f27a \
       --rule "block ip.geoip.country US,MX" --rule "allow ip.src 93.184.216.0/24,2400:cb00::/32" --rule "block any" \
@@ -39,13 +40,16 @@ most 5 access rules. It is printed alone on stdout.`,
 			if err != nil {
 				return err
 			}
-			signer, err := token.NewSigner(key, func() time.Time { return now })
+			if problem := wire.CheckID(video); problem != "" {
+				return badInput("--video: %s", problem)
+			}
+			signer, err := token.NewSigner(key, token.WithClock(func() time.Time { return now }))
 			if err != nil {
 				return badInput("--key: %v", err)
 			}
 			tok, _, err := signer.Sign(opts)
 			if err != nil {
-				return invalidInput(err, src, map[string]string{"identifier": "--video"})
+				return invalidInput(err, src, map[string]string{"VideoID": "--video"})
 			}
 			return tf.printToken(cmd.OutOrStdout(), tok)
 		},

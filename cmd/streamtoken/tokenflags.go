@@ -30,10 +30,10 @@ func (f *tokenFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.exp, "exp", "", "when the token expires: RFC 3339, unix seconds, or a duration from now such as 2h (default 1h, at most 24h)")
 	fl.StringVar(&f.nbf, "nbf", "", "when the token starts to work, in the same forms (default 1h ago)")
 	fl.BoolVar(&f.downloadable, "downloadable", false, "allow the MP4 download link too")
-	fl.StringArrayVar(&f.rules, "rule", nil, `an access rule "ACTION TYPE [VALUES]", such as "allow ip.src 10.0.0.0/8,2001:db8::/32" or "block any" (repeatable, tried in order)`)
+	fl.StringArrayVar(&f.rules, "rule", nil, `an access rule "ACTION TYPE [VALUES]", such as "allow ip.src 10.0.0.0/8, 2001:db8::/32" or "block any" (repeatable, tried in order)`)
 	fl.StringVar(&f.rulesFile, "rules", "", "access rules as a JSON array in the API's form, from `FILE` or - for stdin")
 	fl.StringVar(&f.customerCode, "customer-code", "", "your customer-<CODE>.cloudflarestream.com code: also print the signed URLs")
-	fl.StringVar(&f.output, "output", "text", "text (the token alone) or json (token, claims, URLs)")
+	fl.StringVar(&f.output, "output", "text", "text (the token on one line; with --customer-code, then one line per signed URL: NAME URL) or json (token, claims, URLs)")
 }
 
 // timeValue parses a time flag: RFC 3339, unix seconds, or a duration from
@@ -55,8 +55,8 @@ func timeValue(flag, s string, now time.Time) (time.Time, error) {
 type ruleSource []string
 
 // options builds the token options the flags ask for.
-func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Options, ruleSource, error) {
-	o := token.Options{VideoID: videoID, Downloadable: f.downloadable}
+func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Request, ruleSource, error) {
+	o := token.Request{VideoID: videoID, Downloadable: f.downloadable}
 	var err error
 	if f.exp != "" {
 		if o.ExpiresAt, err = timeValue("exp", f.exp, now); err != nil {
@@ -74,8 +74,8 @@ func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Option
 		return o, nil, badInput("--output %q: want text or json", f.output)
 	}
 	if f.customerCode != "" {
-		if _, err := token.SignedURLs(f.customerCode, "x"); err != nil {
-			return o, nil, badInput("--customer-code %q: lowercase letters and digits only", f.customerCode)
+		if err := token.CheckCustomerCode(f.customerCode); err != nil {
+			return o, nil, badInput("--customer-code: %v", err)
 		}
 	}
 	var src ruleSource
@@ -102,10 +102,11 @@ func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Option
 }
 
 // parseRule reads "ACTION TYPE [VALUES]": VALUES is a comma-separated list
-// of addresses or CIDRs for ip.src, of country codes for ip.geoip.country.
+// of addresses or CIDRs for ip.src, of country codes for ip.geoip.country,
+// with or without spaces after the commas.
 func parseRule(s string) (token.Rule, error) {
 	fields := strings.Fields(s)
-	if len(fields) < 2 || len(fields) > 3 {
+	if len(fields) < 2 {
 		return token.Rule{}, errors.New(`want "ACTION TYPE [VALUES]", such as "block ip.geoip.country US,MX"`)
 	}
 	r := token.Rule{Action: token.Action(fields[0]), Type: token.RuleType(fields[1])}
@@ -115,11 +116,14 @@ func parseRule(s string) (token.Rule, error) {
 		return r, fmt.Errorf("unknown action %q: want allow or block", fields[0])
 	}
 	var values []string
-	if len(fields) == 3 {
-		for _, v := range strings.Split(fields[2], ",") {
-			if v = strings.TrimSpace(v); v != "" {
-				values = append(values, v)
-			}
+	for v := range strings.SplitSeq(strings.Join(fields[2:], " "), ",") {
+		v = strings.TrimSpace(v)
+		switch {
+		case v == "":
+		case strings.ContainsAny(v, " \t"):
+			return r, fmt.Errorf("%q: separate values with commas, such as \"10.0.0.0/8, 192.168.0.0/16\"", v)
+		default:
+			values = append(values, v)
 		}
 	}
 	switch r.Type {
@@ -235,8 +239,8 @@ type tokenOutput struct {
 	URLs *token.URLs `json:"urls,omitempty"`
 }
 
-// printToken prints a token as the flags ask: the token alone (and the URLs
-// after it, with --customer-code), or JSON.
+// printToken prints a token as the flags ask: the token on its own line
+// (then, with --customer-code, one line per signed URL), or JSON.
 func (f *tokenFlags) printToken(w io.Writer, tok string) error {
 	var urls *token.URLs
 	if f.customerCode != "" {

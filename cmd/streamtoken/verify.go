@@ -6,14 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -100,7 +99,7 @@ type verifyReport struct {
 	CheckedAt    string       `json:"checked_at"`
 	ViewerIP     string       `json:"viewer_ip,omitempty"`
 	Country      string       `json:"viewer_country,omitempty"`
-	Rule         *int         `json:"rule,omitempty"`
+	Rule         *int         `json:"rule,omitempty"` // the deciding rule, counted from 1 as in the text
 	RuleText     string       `json:"rule_text,omitempty"`
 	Rules        []token.Rule `json:"access_rules,omitempty"`
 }
@@ -169,9 +168,9 @@ func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error
 		}
 		r.Allowed = decision.Allowed
 		r.Reason = decision.String()
-		if decision.Rule >= 0 {
-			i := decision.Rule
-			r.Rule, r.RuleText = &i, ruleText(claims.AccessRules[i])
+		if decision.RuleIndex >= 0 {
+			n := decision.RuleIndex + 1 // as people count, as in the text
+			r.Rule, r.RuleText = &n, ruleText(claims.AccessRules[decision.RuleIndex])
 		}
 		if !decision.Allowed {
 			outcome = &exitError{code: exitBlocked, err: fmt.Errorf("viewer %s", decision)}
@@ -265,10 +264,20 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 			}
 		}
 		return []*token.Key{key}, nil
-	case f.jwks != "":
-		data, err := readJWKS(ctx, f.jwks)
+	case strings.HasPrefix(f.jwks, "http://"), strings.HasPrefix(f.jwks, "https://"):
+		set, err := streamtoken.NewJWKS(f.jwks)
 		if err != nil {
-			return nil, err
+			return nil, badInput("--jwks: %v", trimPrefix(err))
+		}
+		keys, err := set.Keys(ctx)
+		if err != nil {
+			return nil, failure(fmt.Errorf("--jwks: %v", trimPrefix(err)))
+		}
+		return keys, nil
+	case f.jwks != "":
+		data, err := files.Read(f.jwks)
+		if err != nil {
+			return nil, badInput("--jwks: %v", err)
 		}
 		keys, err := token.ParseJWKS(data)
 		if err != nil {
@@ -279,73 +288,10 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 	return nil, badInput("--key or --jwks: one is required")
 }
 
-// readJWKS reads a JWK set from a file or fetches it from a URL.
-func readJWKS(ctx context.Context, src string) ([]byte, error) {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		data, err := files.Read(src)
-		if err != nil {
-			return nil, badInput("--jwks: %v", err)
-		}
-		return data, nil
-	}
-	u, err := url.Parse(src)
-	if err != nil || u.Host == "" {
-		return nil, badInput("--jwks %q: not a URL", src)
-	}
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
-		return nil, badInput("--jwks %s: http is for loopback addresses only; use https", u.Redacted())
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, badInput("--jwks %q: %v", u.Redacted(), err)
-	}
-	resp, err := jwksClient.Do(req)
-	if err != nil {
-		var urlErr *url.Error // it repeats the URL
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err
-		}
-		return nil, failure(fmt.Errorf("--jwks %s: %w", u.Redacted(), err))
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, failure(fmt.Errorf("--jwks %s: HTTP %d", u.Redacted(), resp.StatusCode))
-	}
-	data, err := files.ReadAll("the JWK set", resp.Body)
-	if errors.Is(err, files.ErrTooLarge) {
-		return nil, failure(fmt.Errorf("--jwks %s: the JWK set is too large (over 1 MiB)", u.Redacted()))
-	}
-	if err != nil {
-		return nil, failure(fmt.Errorf("--jwks %s: %w", u.Redacted(), err))
-	}
-	return data, nil
-}
-
-// jwksClient fetches JWK sets: it follows a redirect only to the same
-// scheme and host, at most five times.
-var jwksClient = &http.Client{
-	CheckRedirect: func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		switch {
-		case len(via) >= 5:
-			return errors.New("more than 5 redirects")
-		case req.URL.Scheme != first.Scheme || req.URL.Host != first.Host:
-			return fmt.Errorf("refused a redirect to another host or scheme (%s://%s)", req.URL.Scheme, req.URL.Host)
-		}
-		return nil
-	},
-}
-
-// isLoopbackHost reports whether host (without a port) is localhost or a
-// loopback address.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
+// trimPrefix drops the library's "streamtoken: " from an error: the CLI
+// says its name once, first.
+func trimPrefix(err error) string {
+	return strings.TrimPrefix(err.Error(), "streamtoken: ")
 }
 
 // tokenArg is a TOKEN argument: the token itself, or - to read it from

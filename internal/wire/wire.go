@@ -1,56 +1,132 @@
 // Package wire holds what the client and the server both need to know about
-// the API's request body beyond its schema: the conversion to token options
-// and the one implementation of the API's validation rules.
+// the token request beyond its schema: the API's rules for its path, the
+// conversions between its wire form (package gen) and the token package's
+// [token.Request], and the one implementation of the API's validation.
 package wire
 
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// Options converts a request body (nil for none) for a video into the
-// options of the token it asks for. Absent times stay zero: the defaults
-// are the token package's.
-func Options(videoID string, body *gen.TokenRequest) token.Options {
-	o := token.Options{VideoID: videoID}
+// MaxIDLength is the longest account or video ID the API takes.
+const MaxIDLength = 32
+
+// CheckID reports what is wrong with an account or video ID in a request's
+// path, or "" when nothing is: 1 to MaxIDLength printable ASCII characters
+// (no space, no control character), no "/", and neither "." nor "..",
+// which would move the request to another path. It is stricter than the
+// token package's rule for a video ID, which it includes.
+func CheckID(id string) string {
+	switch n := utf8.RuneCountInString(id); {
+	case id == "":
+		return "is required"
+	case n > MaxIDLength:
+		return fmt.Sprintf("must be at most %d characters, got %d", MaxIDLength, n)
+	}
+	for i, r := range id {
+		if r < '!' || r > '~' {
+			return fmt.Sprintf("must be printable ASCII without spaces, got %s at character %d", strconv.Quote(string(r)), utf8.RuneCountInString(id[:i])+1)
+		}
+	}
+	switch {
+	case strings.Contains(id, "/"):
+		return `must not contain "/"`
+	case id == "." || id == "..":
+		return fmt.Sprintf("must not be %q", id)
+	}
+	return ""
+}
+
+// Request converts a request body (nil for none) for a video into what the
+// token is asked to grant. Absent times stay zero: the defaults are the
+// token package's.
+func Request(videoID string, body *gen.TokenRequest) token.Request {
+	r := token.Request{VideoID: videoID}
 	if body == nil {
-		return o
+		return r
 	}
 	if body.Exp != nil {
-		o.ExpiresAt = time.Unix(*body.Exp, 0)
+		r.ExpiresAt = time.Unix(*body.Exp, 0)
 	}
 	if body.Nbf != nil {
-		o.NotBefore = time.Unix(*body.Nbf, 0)
+		r.NotBefore = time.Unix(*body.Nbf, 0)
 	}
-	o.Downloadable = body.Downloadable != nil && *body.Downloadable
-	o.Original = body.Flags != nil && body.Flags.Original != nil && *body.Flags.Original
+	r.Downloadable = body.Downloadable != nil && *body.Downloadable
+	r.Original = body.Flags != nil && body.Flags.Original != nil && *body.Flags.Original
 	if len(body.AccessRules) > 0 {
-		o.AccessRules = make([]token.Rule, len(body.AccessRules))
-		for i, r := range body.AccessRules {
-			o.AccessRules[i] = token.Rule{
-				Type:    token.RuleType(r.Type),
-				Action:  token.Action(r.Action),
-				Country: r.Country,
-				IP:      r.IP,
+		r.AccessRules = make([]token.Rule, len(body.AccessRules))
+		for i, a := range body.AccessRules {
+			r.AccessRules[i] = token.Rule{
+				Type:    token.RuleType(a.Type),
+				Action:  token.Action(a.Action),
+				Country: a.Country,
+				IP:      a.IP,
 			}
 		}
 	}
-	return o
+	return r
+}
+
+// Body is the wire form of a token request: r's fields that are set (its
+// VideoID goes in the path, not the body) and the signing key's id and pem
+// when they are not empty.
+func Body(r token.Request, keyID, pem string) gen.TokenRequest {
+	var b gen.TokenRequest
+	if keyID != "" {
+		b.ID = &keyID
+	}
+	if pem != "" {
+		b.PEM = &pem
+	}
+	if !r.ExpiresAt.IsZero() {
+		exp := r.ExpiresAt.Unix()
+		b.Exp = &exp
+	}
+	if !r.NotBefore.IsZero() {
+		nbf := r.NotBefore.Unix()
+		b.Nbf = &nbf
+	}
+	if r.Downloadable {
+		b.Downloadable = &r.Downloadable
+	}
+	if r.Original {
+		b.Flags = &gen.TokenFlags{Original: &r.Original}
+	}
+	if len(r.AccessRules) > 0 {
+		b.AccessRules = make([]gen.AccessRule, len(r.AccessRules))
+		for i, a := range r.AccessRules {
+			b.AccessRules[i] = gen.AccessRule{
+				Type:    gen.AccessRuleType(a.Type),
+				Action:  gen.AccessRuleAction(a.Action),
+				Country: a.Country,
+				IP:      a.IP,
+			}
+		}
+	}
+	return b
 }
 
 // Check checks a whole token request at the time now: the path's account
-// and video IDs, the id and pem pair, and the token's options (times and
-// access rules). It returns the key the body asks to be signed with (nil for
-// none) or a *token.ValidationError listing every violation. It never puts
-// the pem, or anything decoded from it, in an error.
+// and video IDs, the id and pem pair, and what the token is to grant (times
+// and access rules). It returns the key the body asks to be signed with
+// (nil for none) or a *token.ValidationError listing every violation. It
+// never puts the pem, or anything decoded from it, in an error.
 func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var errs []error
-	if problem := token.CheckID(accountID); problem != "" {
+	if problem := CheckID(accountID); problem != "" {
 		errs = append(errs, invalid(token.Violation{Field: "account_id", Problem: problem}))
+	}
+	if problem := CheckID(videoID); problem != "" {
+		errs = append(errs, invalid(token.Violation{Field: "identifier", Problem: problem}))
 	}
 	var key *token.Key
 	if body != nil {
@@ -58,11 +134,27 @@ func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*t
 		key, err = SigningKey(body)
 		errs = append(errs, err)
 	}
-	errs = append(errs, Options(videoID, body).Validate(now))
+	errs = append(errs, withoutVideo(Request(videoID, body).Validate(now)))
 	if verr := token.Join(errs...); verr != nil {
 		return nil, verr
 	}
 	return key, nil
+}
+
+// withoutVideo drops the token package's verdict on the video ID from err:
+// CheckID, which includes its rule, has judged the path's identifier.
+func withoutVideo(err error) error {
+	verr, ok := err.(*token.ValidationError)
+	if !ok {
+		return err
+	}
+	kept := &token.ValidationError{More: verr.More}
+	for _, v := range verr.Violations {
+		if v.Field != "VideoID" {
+			kept.Violations = append(kept.Violations, v)
+		}
+	}
+	return kept
 }
 
 // SigningKey returns the key a request body asks to be signed with (its id
@@ -76,16 +168,16 @@ func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
 	case !hasID && !hasPEM:
 		return nil, nil
 	case hasID && !hasPEM:
-		return nil, invalid(token.FieldViolation("is required when id is set", "pem"))
+		return nil, invalid(FieldViolation("is required when id is set", "pem"))
 	case hasPEM && !hasID:
-		return nil, invalid(token.FieldViolation("is required when pem is set", "id"))
+		return nil, invalid(FieldViolation("is required when pem is set", "id"))
 	}
-	if problem := token.CheckKeyID(*body.ID); problem != "" {
-		return nil, invalid(token.FieldViolation(problem, "id"))
+	if err := token.CheckKeyID(*body.ID); err != nil {
+		return nil, invalid(FieldViolation(err.Error(), "id"))
 	}
 	key, problem := parsePEMField(*body.PEM)
 	if problem != "" {
-		return nil, invalid(token.FieldViolation(problem, "pem"))
+		return nil, invalid(FieldViolation(problem, "pem"))
 	}
 	key.ID = *body.ID
 	return key, nil
@@ -110,4 +202,30 @@ func parsePEMField(s string) (*token.Key, string) {
 
 func invalid(v token.Violation) error {
 	return &token.ValidationError{Violations: []token.Violation{v}}
+}
+
+// pointerEscaper escapes a JSON pointer segment (RFC 6901, section 3).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
+
+// FieldViolation returns a violation of the body field at path, given as
+// JSON pointer segments (strings and ints): FieldViolation("is required",
+// "pem") or FieldViolation(problem, "accessRules", 0, "ip", 1). Segments
+// are escaped as RFC 6901 says, so that any property name can be named.
+func FieldViolation(problem string, path ...any) token.Violation {
+	var name, pointer strings.Builder
+	for _, seg := range path {
+		switch s := seg.(type) {
+		case int:
+			n := strconv.Itoa(s)
+			name.WriteString("[" + n + "]")
+			pointer.WriteString("/" + n)
+		case string:
+			if name.Len() > 0 {
+				name.WriteByte('.')
+			}
+			name.WriteString(s)
+			pointer.WriteString("/" + pointerEscaper.Replace(s))
+		}
+	}
+	return token.Violation{Field: name.String(), Pointer: pointer.String(), Problem: problem}
 }

@@ -1,13 +1,11 @@
 package wire
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
+	"os"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,9 +15,9 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func TestOptions(t *testing.T) {
-	if got := Options("v", nil); !reflect.DeepEqual(got, token.Options{VideoID: "v"}) {
-		t.Errorf("Options(nil body) = %+v, want only the video", got)
+func TestRequest(t *testing.T) {
+	if got := Request("v", nil); !reflect.DeepEqual(got, token.Request{VideoID: "v"}) {
+		t.Errorf("Request(nil body) = %+v, want only the video", got)
 	}
 	body := &gen.TokenRequest{
 		Exp: ptr(int64(1800000000)), Nbf: ptr(int64(1790000000)), Downloadable: ptr(true),
@@ -29,32 +27,97 @@ func TestOptions(t *testing.T) {
 			{Type: gen.AccessRuleTypeAny, Action: gen.AccessRuleActionAllow},
 		},
 	}
-	want := token.Options{
+	want := token.Request{
 		VideoID: "v", ExpiresAt: time.Unix(1800000000, 0), NotBefore: time.Unix(1790000000, 0), Downloadable: true, Original: true,
 		AccessRules: []token.Rule{
 			{Type: token.RuleCountry, Action: token.ActionBlock, Country: []string{"US"}},
 			{Type: token.RuleAny, Action: token.ActionAllow},
 		},
 	}
-	if got := Options("v", body); !reflect.DeepEqual(got, want) {
-		t.Errorf("Options() = %+v\nwant %+v", got, want)
+	if got := Request("v", body); !reflect.DeepEqual(got, want) {
+		t.Errorf("Request() = %+v\nwant %+v", got, want)
 	}
 	// An explicit exp of 0 is a time (and refused later), not "unset".
-	if got := Options("v", &gen.TokenRequest{Exp: ptr(int64(0))}); got.ExpiresAt.IsZero() {
-		t.Error("Options(exp: 0) left exp unset")
+	if got := Request("v", &gen.TokenRequest{Exp: ptr(int64(0))}); got.ExpiresAt.IsZero() {
+		t.Error("Request(exp: 0) left exp unset")
+	}
+	// Body is the way back: everything but the video, which is the path's.
+	want.VideoID = ""
+	back := Body(want, "", "")
+	if !reflect.DeepEqual(&back, body) {
+		t.Errorf("Body(Request(body)) = %+v\nwant %+v", back, *body)
+	}
+}
+
+func TestBodySendsOnlyWhatIsSet(t *testing.T) {
+	if got := Body(token.Request{VideoID: "v"}, "", ""); !reflect.DeepEqual(got, gen.TokenRequest{}) {
+		t.Errorf("Body(only a video) = %+v, want an empty body", got)
+	}
+	got := Body(token.Request{}, "kid", "PEM")
+	if got.ID == nil || *got.ID != "kid" || got.PEM == nil || *got.PEM != "PEM" {
+		t.Errorf("Body(key) = %+v, want id and pem", got)
+	}
+	// A lone id is sent as it is, for the checks to name what is missing.
+	if got := Body(token.Request{}, "kid", ""); got.ID == nil || got.PEM != nil {
+		t.Errorf("Body(lone id) = %+v, want the id alone", got)
+	}
+	if got := Body(token.Request{}, "", "PEM"); got.ID != nil || got.PEM == nil {
+		t.Errorf("Body(lone pem) = %+v, want the pem alone", got)
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	tests := []struct {
+		id, want string // want: a prefix of the problem, "" for none
+	}{
+		{"ea95132c15732412d22c1476fa83f27a", ""},
+		{"a-b_c.d~", ""},
+		{"!x", ""},
+		{"...", ""},
+		{"~", ""},
+		{strings.Repeat("a", 31), ""},
+		{strings.Repeat("a", 32), ""},
+		{"a b", `must be printable ASCII without spaces, got " " at character 2`},
+		{"", "is required"},
+		{".", `must not be "."`},
+		{"..", `must not be ".."`},
+		{"a/b", `must not contain "/"`},
+		{"/", `must not contain "/"`},
+		{"a\r\nb", "must be printable ASCII"},
+		{"a\x00", "must be printable ASCII"},
+		{"\x7f", "must be printable ASCII"},
+		{"vidéo", `must be printable ASCII without spaces, got "é" at character 4`},
+		{strings.Repeat("a", 33), "must be at most 32 characters, got 33"},
+		{strings.Repeat("é", 20), "must be printable ASCII"},
+		{strings.Repeat("é", 32), "must be printable ASCII"},
+		{strings.Repeat("é", 33), "must be at most 32 characters, got 33"}, // characters, not 66 bytes
+	}
+	for _, tt := range tests {
+		t.Run(tt.id, func(t *testing.T) {
+			got := CheckID(tt.id)
+			if (tt.want == "") != (got == "") || !strings.HasPrefix(got, tt.want) {
+				t.Errorf("CheckID(%q) = %q, want %q", tt.id, got, tt.want)
+			}
+		})
 	}
 }
 
 func TestCheck(t *testing.T) {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	pemFile, err := os.ReadFile("../../token/testdata/rsa2048.pem")
 	if err != nil {
 		t.Fatal(err)
 	}
-	pemField := base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+	pemField := base64.StdEncoding.EncodeToString(pemFile)
+	publicFile, err := os.ReadFile("../../token/testdata/rsa2048-public.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicField := base64.StdEncoding.EncodeToString(publicFile)
 	now := time.Now()
 	tests := []struct {
 		name    string
 		account string
+		video   string // "video" when empty and the test is not about it
 		body    *gen.TokenRequest
 		want    []string // fields of the violations
 		wantKey string
@@ -65,10 +128,21 @@ func TestCheck(t *testing.T) {
 		{name: "pem as plain PEM text", account: "a", body: &gen.TokenRequest{ID: ptr("k"), PEM: ptr("-----BEGIN RSA PRIVATE KEY-----")}, want: []string{"pem"}},
 		{name: "pem of base64 not PEM", account: "a", body: &gen.TokenRequest{ID: ptr("k"), PEM: ptr(base64.StdEncoding.EncodeToString([]byte(`{"kty":"RSA"}`)))}, want: []string{"pem"}},
 		{name: "everything wrong", account: "", body: &gen.TokenRequest{ID: ptr("k"), Exp: ptr(now.Add(-time.Hour).Unix())}, want: []string{"account_id", "pem", "exp"}},
+		{name: "a dot segment as video", account: "a", video: "..", want: []string{"identifier"}},
+		{name: "no video, said once", account: "a", video: "", want: []string{"identifier"}},
+		{name: "a 33-character video, said once", account: "a", video: strings.Repeat("v", 33), want: []string{"identifier"}},
+		{name: "a bad id", account: "a", body: &gen.TokenRequest{ID: ptr("a b"), PEM: &pemField}, want: []string{"id"}},
+		{name: "a pem not base64", account: "a", body: &gen.TokenRequest{ID: ptr("k"), PEM: ptr("!!")}, want: []string{"pem"}},
+		{name: "a public key as pem", account: "a", body: &gen.TokenRequest{ID: ptr("k"), PEM: &publicField}, want: []string{"pem"}},
+		{name: "a lone pem", account: "a", body: &gen.TokenRequest{PEM: &pemField}, want: []string{"id"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			key, err := Check(tt.account, "video", tt.body, now)
+			video := tt.video
+			if video == "" && !strings.Contains(tt.name, "no video") {
+				video = "video"
+			}
+			key, err := Check(tt.account, video, tt.body, now)
 			var verr *token.ValidationError
 			if len(tt.want) == 0 {
 				if err != nil {
@@ -90,5 +164,16 @@ func TestCheck(t *testing.T) {
 				t.Errorf("Check() violations at %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestFieldViolation(t *testing.T) {
+	got := FieldViolation("bad", "accessRules", 2, "ip", 0)
+	want := token.Violation{Field: "accessRules[2].ip[0]", Pointer: "/accessRules/2/ip/0", Problem: "bad"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("FieldViolation() = %+v, want %+v", got, want)
+	}
+	if got := FieldViolation("x", "a/b~c").Pointer; got != "/a~1b~0c" {
+		t.Errorf("FieldViolation(a/b~c).Pointer = %q, want /a~1b~0c", got)
 	}
 }
