@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -424,7 +425,14 @@ func TestConcurrentRequests(t *testing.T) {
 
 func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	keys(t)
-	s, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
+	// The handler is hooked where it signs: the test knows the request is
+	// in a handler, and holds it there until the shutdown has begun.
+	gate := &gatedSigner{Signer: serverKey.Private, entered: make(chan struct{}), release: make(chan struct{})}
+	signer, err := token.NewCryptoSigner(serverKID, gate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Config{Credentials: credentials(), Signer: signer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,12 +444,6 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, ln) }()
 
-	// A slow request: its body arrives in two parts, with the shutdown
-	// starting in between.
-	pr, pw := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+tokenPath, pr)
-	req.Header.Set("Authorization", "Bearer "+apiToken)
-	req.Header.Set("Content-Type", "application/json")
 	type result struct {
 		status int
 		body   string
@@ -449,6 +451,9 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+ln.Addr().String()+tokenPath, strings.NewReader(`{"downloadable":true}`))
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			done <- result{err: err}
@@ -458,16 +463,26 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		done <- result{status: resp.StatusCode, body: string(b)}
 	}()
-	if _, err := pw.Write([]byte(`{"downloadable":`)); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond) // the request is in flight
+	<-gate.entered // the request is in the handler
 	cancel()
-	time.Sleep(200 * time.Millisecond) // the shutdown has begun
-	if _, err := pw.Write([]byte(`true}`)); err != nil {
-		t.Fatal(err)
+	// The shutdown has begun once the listener refuses connections; only
+	// then may the handler finish, so the request must be drained.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the listener still accepts 5 s after the shutdown began")
+		}
 	}
-	pw.Close()
+	select {
+	case err := <-served:
+		t.Fatalf("Serve() = %v before the request in flight finished", err)
+	default:
+	}
+	close(gate.release)
 	r := <-done
 	if r.err != nil || r.status != 200 || !strings.Contains(r.body, `"token":"`) {
 		t.Fatalf("in-flight request: %d %q %v, want 200 with a token", r.status, r.body, r.err)
@@ -480,9 +495,20 @@ func TestGracefulShutdownFinishesInFlightRequests(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve() did not return after the shutdown")
 	}
-	if _, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second); err == nil {
-		t.Error("the server still accepts connections after the shutdown")
-	}
+}
+
+// gatedSigner signs with Signer once release is closed, and closes entered
+// when a signature is first asked for.
+type gatedSigner struct {
+	crypto.Signer
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gatedSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	g.once.Do(func() { close(g.entered) })
+	<-g.release
+	return g.Signer.Sign(rand, digest, opts)
 }
 
 // lockedBuffer is a log destination for concurrent handlers.

@@ -83,10 +83,14 @@ func TestIsCountry(t *testing.T) {
 		"US": true, "MX": true, "GB": true, "AQ": true, "KP": true, "BQ": true,
 		"USA": false, "us": false, "U": false, "": false, "UK": false, "XK": false, "ZZ": false,
 		"AA": false, "EU": false, "UN": false, "T1": false, "XX": false, "DD": false, "12": false,
+		"@A": false, "[A": false, "A@": false, "A[": false, // just outside A to Z on each side
+		"AZ": true, "ZA": true, "ZW": true, "AD": true,
 	} {
-		if got := token.IsCountry(c); got != want {
-			t.Errorf("IsCountry(%q) = %v, want %v", c, got, want)
-		}
+		t.Run(c, func(t *testing.T) {
+			if got := token.IsCountry(c); got != want {
+				t.Errorf("IsCountry(%q) = %v, want %v", c, got, want)
+			}
+		})
 	}
 }
 
@@ -107,18 +111,25 @@ func TestParsePrefix(t *testing.T) {
 		{"fe80::1%eth0", ""},
 		{"", ""},
 		{"example.com", ""},
+		{"::ffff:0.0.0.0/96", "0.0.0.0/0"},   // exactly the mapped range: unmapped
+		{"::ffff:0.0.0.0/95", "::fffe:0:0/95"}, // wider than it: left as IPv6
+		{"::ffff:1.2.3.4/128", "1.2.3.4/32"},
 	}
 	for _, tt := range tests {
-		got, err := token.ParsePrefix(tt.in)
-		if tt.want == "" {
-			if err == nil {
-				t.Errorf("ParsePrefix(%q) = %v, want an error", tt.in, got)
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := token.ParsePrefix(tt.in)
+			if tt.want == "" {
+				if err == nil {
+					t.Errorf("ParsePrefix(%q) = %v, want an error", tt.in, got)
+				} else if !strings.Contains(err.Error(), "is not an IP address or CIDR") {
+					t.Errorf("ParsePrefix(%q) error = %q, want it to say what is wrong", tt.in, err)
+				}
+				return
 			}
-			continue
-		}
-		if err != nil || got != netip.MustParsePrefix(tt.want) {
-			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
-		}
+			if err != nil || got != netip.MustParsePrefix(tt.want) {
+				t.Errorf("ParsePrefix(%q) = %v, %v; want %s", tt.in, got, err, tt.want)
+			}
+		})
 	}
 }
 

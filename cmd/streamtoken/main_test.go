@@ -361,7 +361,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--signing-key", keyFile, "--signing-key-id", kid}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
 	}()
 	curl := regexp.MustCompile(`curl -sS -X POST -H "Authorization: Bearer (\S+)" (\S+)`)
 	var m []string
