@@ -111,7 +111,7 @@ func TestParsePrefix(t *testing.T) {
 		{"fe80::1%eth0", ""},
 		{"", ""},
 		{"example.com", ""},
-		{"::ffff:0.0.0.0/96", "0.0.0.0/0"},   // exactly the mapped range: unmapped
+		{"::ffff:0.0.0.0/96", "0.0.0.0/0"},     // exactly the mapped range: unmapped
 		{"::ffff:0.0.0.0/95", "::fffe:0:0/95"}, // wider than it: left as IPv6
 		{"::ffff:1.2.3.4/128", "1.2.3.4/32"},
 	}
