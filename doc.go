@@ -20,6 +20,11 @@
 // signing key instead: see package [github.com/streamtoken/streamtoken/token],
 // which signs, verifies and evaluates tokens with no API call.
 //
+// Failures carry a [Code], the one type of the envelope's codes that the
+// server and streamtokentest answer with too. A [JWKS] verifies tokens
+// against a JWK set that a server publishes, fetched when needed, cached and
+// bounded.
+//
 // The client is a thin layer over the code that oapi-codegen generates from
 // openapi/stream-token.yaml, in package
 // [github.com/streamtoken/streamtoken/gen]; [Client.Generated] reaches it.

@@ -7,7 +7,9 @@
 // package streamtokentest. [New] builds it from a [Config]; [Server.Handler]
 // is the http.Handler; [Server.Serve] runs it with timeouts, a cap on open
 // connections (the longest idle closed to make room) and a graceful
-// shutdown that closes what is left when it runs out of time.
+// shutdown that closes what is left when it runs out of time. Like
+// net/http's Server, it is configured by a struct: a server's settings are
+// data an operator gives (files, flags), read in one place.
 //
 // The server is assembled from building blocks that a server of one's own,
 // built on the generated gen.StrictServerInterface, uses the same way:
@@ -19,7 +21,8 @@
 // X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
 // of the OpenAPI spec (size, content type, JSON, schema), the API's own
 // rules (times, access rules, the id and pem pair), and signing. Every
-// failure is a Cloudflare envelope with a stable code (see [Code]) and, for
+// failure is a Cloudflare envelope with a stable code (a
+// [github.com/streamtoken/streamtoken.Code], the type the client reads) and, for
 // a bad field, its JSON pointer; at most 20 of them, then one counting the
 // rest. Under Serve, even net/http's own refusals of a request it cannot
 // parse are envelopes. Every key is sized (2048 to 8192 bits) before any

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
@@ -560,6 +562,15 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	if n := strings.Count(text, `"msg":"request"`); n < 100 {
 		t.Fatalf("log has %d request lines, want one per request (105)", n)
 	}
+	// The duration is for people: milliseconds, a number, never bare
+	// nanoseconds.
+	var line struct {
+		DurationMS *float64 `json:"duration_ms"`
+		Duration   any      `json:"duration"`
+	}
+	if err := json.Unmarshal([]byte(text[:strings.IndexByte(text, '\n')]), &line); err != nil || line.DurationMS == nil || *line.DurationMS < 0 || *line.DurationMS > 60000 || line.Duration != nil {
+		t.Errorf("first log line %q: want duration_ms in milliseconds and no bare duration (%v)", text[:strings.IndexByte(text, '\n')], err)
+	}
 	// Key material, not the PEM header's base64 (the same for every key).
 	secrets := map[string]string{
 		"API token": apiToken, "global key": globalKey,
@@ -703,5 +714,39 @@ func TestLoadKeysDir(t *testing.T) {
 	}
 	if _, err := server.LoadKeysDir(dir); err == nil || !strings.Contains(err.Error(), "bad.pem") {
 		t.Errorf("LoadKeysDir(with a bad key) error = %v, want one naming bad.pem", err)
+	}
+}
+
+func TestServersShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, _ := start(t, server.Config{Registerer: reg})
+	b, _ := start(t, server.Config{Registerer: reg}) // no AlreadyRegistered
+	post(t, a, `{}`)
+	post(t, b, `{}`)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed float64
+	for _, f := range families {
+		if f.GetName() == "streamtoken_tokens_signed_total" {
+			for _, m := range f.GetMetric() {
+				signed += m.GetCounter().GetValue()
+			}
+		}
+	}
+	if signed != 2 {
+		t.Errorf("tokens signed in the shared registry = %v, want 2 (both servers)", signed)
+	}
+	// A Registerer that is no Gatherer needs a Gatherer for /metrics.
+	other := prometheus.NewRegistry()
+	wrapped := prometheus.WrapRegistererWith(prometheus.Labels{"replica": "a"}, other)
+	if _, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), Registerer: wrapped}); err == nil || !strings.Contains(err.Error(), "set Gatherer") {
+		t.Errorf("New(Registerer without Gatherer) = %v, want a refusal", err)
+	}
+	base, _ := start(t, server.Config{Registerer: wrapped, Gatherer: other})
+	post(t, base, `{}`)
+	if r := do(t, http.MethodGet, base+"/metrics", nil); !strings.Contains(r.Raw, `replica="a"`) {
+		t.Errorf("/metrics lacks the wrapped registerer's label")
 	}
 }

@@ -276,6 +276,11 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "no key ID", args: []string{"sign", "--key", keyFile, "--video", video}, want: "--key-id: no key ID"},
 		{name: "video too long", args: sign("--video", strings.Repeat("v", 33)), want: "--video: must be at most 32 characters"},
 		{name: "rules and rule", args: sign("--rules", "x.json", "--rule", "block any"), want: "--rules and --rule"},
+		{name: "values without commas", args: sign("--rule", "allow ip.src 10.0.0.0/8 192.168.0.0/16"), want: `separate values with commas`},
+		{name: "a dot segment as video", args: sign("--video", ".."), want: `--video: must not be ".."`},
+		{name: "a slash in the video", args: sign("--video", "a/b"), want: `--video: must not contain "/"`},
+		{name: "customer code of 55", args: sign("--customer-code", strings.Repeat("a", 55)), want: "--customer-code: " + `"` + strings.Repeat("a", 48)},
+		{name: "customer code in capitals", args: sign("--customer-code", "ABC"), want: "customer code must be 1 to 54 lowercase letters and digits"},
 		{name: "unknown flag", args: sign("--expires", "1h"), want: "unknown flag: --expires"},
 		{name: "missing video", args: []string{"sign", "--key", keyFile, "--key-id", kid}, want: `required flag(s) "video" not set`},
 		{name: "no credentials", args: []string{"create", "--account", account, "--video", video}, want: "no credentials: set CLOUDFLARE_API_TOKEN"},
@@ -404,8 +409,8 @@ func TestServe(t *testing.T) {
 	if strings.Contains(logs, apiToken) || strings.Contains(logs, env.Result.Token) {
 		t.Error("the log holds the API token or the token")
 	}
-	if !strings.Contains(logs, "generated a signing key") || !strings.Contains(logs, "status=200") {
-		t.Errorf("log = %q", logs)
+	if !strings.Contains(logs, "msg=serving") || !strings.Contains(logs, "key_id="+kid) || !strings.Contains(logs, "status=200") {
+		t.Errorf("log = %q, want the key's ID and the request", logs)
 	}
 	sc := bufio.NewScanner(strings.NewReader(stdout.String()))
 	n := 0
@@ -416,5 +421,52 @@ func TestServe(t *testing.T) {
 	}
 	if n != 2 { // the token line and the curl line
 		t.Errorf("stdout shows the API token on %d lines, want 2", n)
+	}
+}
+
+func TestRuleValuesMayHaveSpacesAfterCommas(t *testing.T) {
+	for _, rule := range []string{
+		"allow ip.src 10.0.0.0/8, 192.168.0.0/16",
+		"allow ip.src 10.0.0.0/8 ,192.168.0.0/16",
+		"allow  ip.src  10.0.0.0/8,  192.168.0.0/16 ",
+		"allow ip.src 10.0.0.0/8,192.168.0.0/16,",
+	} {
+		r := cli(t, nil, "", "sign", "--key", keyFile, "--key-id", kid, "--video", video, "--rule", rule)
+		if r.code != 0 {
+			t.Errorf("--rule %q: %v", rule, r)
+			continue
+		}
+		d, err := token.Decode(strings.TrimSpace(r.stdout))
+		if err != nil || len(d.Claims.AccessRules) != 1 || strings.Join(d.Claims.AccessRules[0].IP, " ") != "10.0.0.0/8 192.168.0.0/16" {
+			t.Errorf("--rule %q: claims %+v, %v", rule, d.Claims, err)
+		}
+	}
+}
+
+// With --customer-code, text output is what --help says: the token on the
+// first line, then one NAME URL line per signed URL.
+func TestSignTextOutputMatchesItsHelp(t *testing.T) {
+	code := strings.Repeat("c", 54) // the longest code
+	r := cli(t, nil, "", "sign", "--key", keyFile, "--key-id", kid, "--video", video, "--customer-code", code)
+	if r.code != 0 {
+		t.Fatalf("sign --customer-code: %v", r)
+	}
+	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("%d lines, want the token and 6 URLs:\n%s", len(lines), unsigned(r.stdout))
+	}
+	tok := lines[0]
+	if _, err := token.Decode(tok); err != nil || strings.ContainsAny(tok, " \t") {
+		t.Errorf("line 1 is not the token alone: %v", err)
+	}
+	for i, name := range []string{"iframe", "watch", "hls", "dash", "thumbnail", "download"} {
+		f := strings.Fields(lines[i+1])
+		if len(f) != 2 || f[0] != name || !strings.HasPrefix(f[1], "https://customer-"+code+".cloudflarestream.com/"+tok+"/") {
+			t.Errorf("line %d = %q, want %s and its URL", i+2, unsigned(lines[i+1]), name)
+		}
+	}
+	help := cli(t, nil, "", "sign", "--help")
+	if !strings.Contains(help.stdout, "with --customer-code, then one line per signed URL") {
+		t.Errorf("sign --help does not say what text output holds:\n%s", help.stdout)
 	}
 }
