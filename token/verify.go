@@ -199,7 +199,8 @@ type Decoded struct {
 func Decode(token string) (*Decoded, error) {
 	var w wireClaims
 	t, _, err := jwt.NewParser().ParseUnverified(token, &w)
-	if err != nil && (t == nil || t.Header == nil || errors.Is(err, jwt.ErrTokenMalformed)) {
+	// An unknown alg is worth showing; anything else wrong is malformed.
+	if err != nil && !errors.Is(err, jwt.ErrTokenUnverifiable) {
 		return nil, fmt.Errorf("%w: %s", ErrMalformed, reason(err))
 	}
 	d := &Decoded{Header: t.Header, Claims: w.claims()}

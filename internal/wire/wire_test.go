@@ -19,6 +19,9 @@ func TestRequest(t *testing.T) {
 	if got := Request("v", nil); !reflect.DeepEqual(got, token.Request{VideoID: "v"}) {
 		t.Errorf("Request(nil body) = %+v, want only the video", got)
 	}
+	if got := Request("v", &gen.TokenRequest{AccessRules: []gen.AccessRule{}}); !reflect.DeepEqual(got, token.Request{VideoID: "v"}) {
+		t.Errorf("Request(empty body) = %#v, want only the video (no empty rule list)", got)
+	}
 	body := &gen.TokenRequest{
 		Exp: ptr(int64(1800000000)), Nbf: ptr(int64(1790000000)), Downloadable: ptr(true),
 		Flags: &gen.TokenFlags{Original: ptr(true)},
