@@ -764,7 +764,7 @@ func TestRequestsFitTheOfficialSchema(t *testing.T) {
 // Against the real token server: every field makes it through the wire and
 // into the signed claims.
 func TestCreateTokenAgainstTheTokenServer(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
 	now := time.Now()
 	exp := now.Add(3 * time.Hour).Truncate(time.Second)
@@ -792,7 +792,7 @@ func TestCreateTokenAgainstTheTokenServer(t *testing.T) {
 // What the server refuses comes back as an *APIError carrying its codes and
 // pointers; the generated client skips the client's own checks to get there.
 func TestServerValidationErrorsReachTheCaller(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
 	exp := time.Now().Add(48 * time.Hour).Unix()
 	body := gen.TokenRequest{Exp: &exp, AccessRules: []gen.AccessRule{{Type: gen.AccessRuleTypeIPSrc, Action: gen.AccessRuleActionAllow, IP: []string{"10.0.0.0/33"}}}}
@@ -819,7 +819,7 @@ func TestServerValidationErrorsReachTheCaller(t *testing.T) {
 // reports when the request reaches it (sent raw through the generated
 // client).
 func TestClientAndServerAgree(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
 	now := time.Now()
 	pemField := testPEM(t)

@@ -3,6 +3,7 @@ package compat
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/stream"
 
 	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 const (
@@ -28,7 +30,7 @@ func newSDK(srv *streamtokentest.Server, opts ...option.RequestOption) *cloudfla
 }
 
 func TestSDKGetsTokens(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t)))
 	defer srv.Close()
 	sdk := newSDK(srv)
 	exp := time.Now().Add(2 * time.Hour).Unix()
@@ -86,7 +88,7 @@ func TestSDKGetsTokens(t *testing.T) {
 }
 
 func TestSDKGetsOurErrors(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t)))
 	defer srv.Close()
 	tests := []struct {
 		name        string
@@ -146,4 +148,20 @@ func TestSDKGetsOurErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// testKey is a key of the main module's token/testdata: tests generate no
+// RSA keys.
+func testKey(t *testing.T) *token.Key {
+	t.Helper()
+	data, err := os.ReadFile("../token/testdata/rsa2048.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := token.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ID = "compat-key"
+	return k
 }

@@ -24,7 +24,7 @@ const (
 )
 
 func TestServerSignsAndVerifies(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer() // a generated key, as users get by default
 	defer srv.Close()
 	if !strings.HasSuffix(srv.URL, "/client/v4") || !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Errorf("URL = %q, want http://127.0.0.1:PORT/client/v4", srv.URL)
@@ -49,7 +49,8 @@ func TestServerSignsAndVerifies(t *testing.T) {
 }
 
 func TestEachServerHasItsOwnToken(t *testing.T) {
-	a, b := streamtokentest.NewServer(), streamtokentest.NewServer()
+	k := streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k"))
+	a, b := streamtokentest.NewServer(k), streamtokentest.NewServer(k)
 	defer a.Close()
 	defer b.Close()
 	if a.APIToken == b.APIToken {
@@ -65,7 +66,7 @@ func TestEachServerHasItsOwnToken(t *testing.T) {
 }
 
 func TestCloseTwice(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")))
 	srv.Close()
 	srv.Close()
 	if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err == nil {
@@ -87,7 +88,7 @@ func TestInjectedFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			srv := streamtokentest.NewServer(streamtokentest.WithFailures(2, tt.failure))
+			srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")), streamtokentest.WithFailures(2, tt.failure))
 			defer srv.Close()
 			for i := range 2 {
 				_, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
@@ -120,7 +121,7 @@ func TestInjectedFailures(t *testing.T) {
 
 // A client with retries rides out injected rate limiting.
 func TestClientRetriesInjectedRateLimits(t *testing.T) {
-	srv := streamtokentest.NewServer(streamtokentest.WithFailures(2, streamtokentest.Failure{Status: 429, Code: 1015, Message: "slow down"}))
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")), streamtokentest.WithFailures(2, streamtokentest.Failure{Status: 429, Code: 1015, Message: "slow down"}))
 	defer srv.Close()
 	c, err := streamtoken.NewClient(streamtoken.WithAPIToken(srv.APIToken), streamtoken.WithBaseURL(srv.URL),
 		streamtoken.WithBackoff(time.Millisecond, 10*time.Millisecond))
@@ -139,6 +140,7 @@ func TestOptions(t *testing.T) {
 	var logs bytes.Buffer
 	at := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	srv := streamtokentest.NewServer(
+		streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")),
 		streamtokentest.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		streamtokentest.WithClock(func() time.Time { return at }),
 		streamtokentest.WithCredentials(server.Credential{Token: "scoped", Accounts: []string{account}}),

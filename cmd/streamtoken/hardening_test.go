@@ -89,7 +89,7 @@ func TestTokenFromStandardInput(t *testing.T) {
 }
 
 func TestJWKSURLPolicy(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testSigningKey(t)))
 	defer srv.Close()
 	jwks := strings.TrimSuffix(srv.URL, "/client/v4") + "/.well-known/jwks.json"
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -134,7 +134,7 @@ func TestEncryptedKeySaysSo(t *testing.T) {
 }
 
 func TestDotIDsAreRefusedBeforeSending(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testSigningKey(t)))
 	defer srv.Close()
 	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
 	for _, acct := range []string{"..", "."} {

@@ -153,7 +153,7 @@ func TestInspectSeedToken(t *testing.T) {
 }
 
 func TestCreateAgainstTheTokenServer(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testSigningKey(t)))
 	defer srv.Close()
 	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
 	rulesJSON := `[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8"]},{"type":"any","action":"block"}]`
@@ -249,7 +249,7 @@ func TestCreateAgainstTheTokenServer(t *testing.T) {
 }
 
 func TestBadInputIsOneLine(t *testing.T) {
-	srv := streamtokentest.NewServer()
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testSigningKey(t)))
 	defer srv.Close()
 	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
 	sign := func(extra ...string) []string {
@@ -469,4 +469,20 @@ func TestSignTextOutputMatchesItsHelp(t *testing.T) {
 	if !strings.Contains(help.stdout, "with --customer-code, then one line per signed URL") {
 		t.Errorf("sign --help does not say what text output holds:\n%s", help.stdout)
 	}
+}
+
+// testSigningKey is the key of keyFile, for fake servers: tests generate
+// no RSA keys.
+func testSigningKey(t *testing.T) *token.Key {
+	t.Helper()
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := token.ParsePrivateKey(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.ID = kid
+	return k
 }
