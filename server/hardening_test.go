@@ -95,6 +95,7 @@ func envelopeCodes(t *testing.T, body string) []int {
 }
 
 func TestIdleConnectionsCannotLockOutARealRequest(t *testing.T) {
+	t.Parallel() // mostly waiting on timers: let other tests run meanwhile
 	const max = 16
 	addr, _, _ := serve(t, server.Config{MaxConnections: max})
 	// Three times the cap of keep-alive connections, each idle after one
@@ -131,6 +132,7 @@ func TestIdleConnectionsCannotLockOutARealRequest(t *testing.T) {
 }
 
 func TestNetHTTPRefusalsAreEnvelopes(t *testing.T) {
+	t.Parallel() // mostly waiting on timers: let other tests run meanwhile
 	addr, _, _ := serve(t, server.Config{})
 	tests := []struct {
 		name, request, status string
@@ -186,6 +188,7 @@ func TestUncleanPathsAreEnvelopes(t *testing.T) {
 }
 
 func TestServeClosesWhatIsLeftAfterTheDrain(t *testing.T) {
+	t.Parallel() // mostly waiting on timers: let other tests run meanwhile
 	addr, cancel, served := serve(t, server.Config{ShutdownTimeout: 200 * time.Millisecond})
 	// A request whose body never comes keeps its handler busy.
 	c, err := net.Dial("tcp", addr)

@@ -112,6 +112,17 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	// Cheap checks first: a bad config costs no key generation.
+	accounts := slices.Sorted(maps.Keys(cfg.AccountSigners))
+	for _, account := range accounts {
+		signer := cfg.AccountSigners[account]
+		if signer == nil {
+			return nil, fmt.Errorf("server: account %s: nil signer", account)
+		}
+		if why := wire.CheckID(account); why != "" {
+			return nil, fmt.Errorf("server: account %q: %s", account, why)
+		}
+	}
 	if s.signer = cfg.Signer; s.signer == nil {
 		key, err := token.GenerateKey()
 		if err != nil {
@@ -125,14 +136,8 @@ func New(cfg Config) (*Server, error) {
 	// first, then the accounts' keys by account ID.
 	public := []*token.Key{s.signer.PublicKey()}
 	owner := map[string]string{s.signer.KeyID(): "the default key"}
-	for _, account := range slices.Sorted(maps.Keys(cfg.AccountSigners)) {
+	for _, account := range accounts {
 		signer := cfg.AccountSigners[account]
-		if signer == nil {
-			return nil, fmt.Errorf("server: account %s: nil signer", account)
-		}
-		if why := wire.CheckID(account); why != "" {
-			return nil, fmt.Errorf("server: account %q: %s", account, why)
-		}
 		if other, ok := owner[signer.KeyID()]; ok {
 			return nil, fmt.Errorf("server: signing key of account %s has the ID %q of %s: each key ID must name one key", account, signer.KeyID(), other)
 		}

@@ -4,7 +4,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
-	"math/bits"
+	"math/big"
 )
 
 // oidRSA is rsaEncryption (RFC 8017, appendix A.1).
@@ -80,13 +80,6 @@ func pkcs1PublicModulus(der []byte) ([]byte, bool) {
 	return k.N.Bytes, true
 }
 
-// bitLen is the length in bits of a big-endian unsigned integer.
-func bitLen(b []byte) int {
-	for len(b) > 0 && b[0] == 0 {
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return 0
-	}
-	return (len(b)-1)*8 + bits.Len8(b[0])
-}
+// bitLen is the length in bits of a big-endian unsigned integer: linear
+// in its bytes, which the caller has bounded, and no RSA work.
+func bitLen(b []byte) int { return new(big.Int).SetBytes(b).BitLen() }
