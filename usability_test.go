@@ -7,13 +7,13 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -240,23 +240,5 @@ func TestJWKSBounds(t *testing.T) {
 
 // serverTestKey and otherTestKey are keys of token/testdata, so that tests
 // generate no RSA keys.
-func serverTestKey(t *testing.T) *token.Key {
-	return fileKey(t, "token/testdata/rsa2048.pem", "server-key")
-}
-func otherTestKey(t *testing.T) *token.Key {
-	return fileKey(t, "token/testdata/rsa2048-b.pem", "other-key")
-}
-
-func fileKey(t *testing.T, path, kid string) *token.Key {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := token.ParsePrivateKey(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ID = kid
-	return k
-}
+func serverTestKey(t *testing.T) *token.Key { return testkey.Load(t, "rsa2048.pem", "server-key") }
+func otherTestKey(t *testing.T) *token.Key  { return testkey.Load(t, "rsa2048-b.pem", "other-key") }

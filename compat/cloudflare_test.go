@@ -3,7 +3,6 @@ package compat
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/option"
 	"github.com/cloudflare/cloudflare-go/v6/stream"
 
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -152,16 +152,4 @@ func TestSDKGetsOurErrors(t *testing.T) {
 
 // testKey is a key of the main module's token/testdata: tests generate no
 // RSA keys.
-func testKey(t *testing.T) *token.Key {
-	t.Helper()
-	data, err := os.ReadFile("../token/testdata/rsa2048.pem")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := token.ParsePrivateKey(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ID = "compat-key"
-	return k
-}
+func testKey(t *testing.T) *token.Key { return testkey.Load(t, "rsa2048.pem", "compat-key") }

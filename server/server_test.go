@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
@@ -48,20 +49,10 @@ var (
 	shortPEMField      string
 )
 
-// testKey reads a key of token/testdata, made once with openssl: tests
-// generate no RSA keys.
+// testKey is a key of token/testdata with the API's pem field of it.
 func testKey(t testing.TB, name, kid string) (*token.Key, string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "token", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := token.ParseKey(data)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	k.ID = kid
-	return k, base64.StdEncoding.EncodeToString(data)
+	return testkey.Load(t, name, kid), base64.StdEncoding.EncodeToString(testkey.Read(t, name))
 }
 
 func keys(t testing.TB) {
@@ -69,11 +60,7 @@ func keys(t testing.TB) {
 	keysOnce.Do(func() {
 		serverKey, _ = testKey(t, "rsa2048.pem", serverKID)
 		userKey, userPEMField = testKey(t, "rsa2048-b.pem", requestKID)
-		short, err := os.ReadFile(filepath.Join("..", "token", "testdata", "rsa1024.pem"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		shortPEMField = base64.StdEncoding.EncodeToString(short)
+		shortPEMField = base64.StdEncoding.EncodeToString(testkey.Read(t, "rsa1024.pem"))
 	})
 }
 

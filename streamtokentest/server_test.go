@@ -6,13 +6,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
@@ -166,20 +165,8 @@ func TestOptions(t *testing.T) {
 	}
 }
 
-// testKey reads a key of token/testdata: tests generate no RSA keys.
-func testKey(t *testing.T, name, kid string) *token.Key {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "token", "testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := token.ParsePrivateKey(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ID = kid
-	return k
-}
+// testKey is a key of token/testdata: tests generate no RSA keys.
+func testKey(t *testing.T, name, kid string) *token.Key { return testkey.Load(t, name, kid) }
 
 func TestServersDoNotVouchForEachOther(t *testing.T) {
 	a, b := streamtokentest.NewServer(), streamtokentest.NewServer()

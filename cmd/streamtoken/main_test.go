@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
@@ -473,16 +474,4 @@ func TestSignTextOutputMatchesItsHelp(t *testing.T) {
 
 // testSigningKey is the key of keyFile, for fake servers: tests generate
 // no RSA keys.
-func testSigningKey(t *testing.T) *token.Key {
-	t.Helper()
-	data, err := os.ReadFile(keyFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := token.ParsePrivateKey(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k.ID = kid
-	return k
-}
+func testSigningKey(t *testing.T) *token.Key { return testkey.Load(t, "rsa2048.pem", kid) }
