@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -222,5 +223,29 @@ func TestGenerateKey(t *testing.T) {
 	}
 	if _, _, err := s.Sign(token.Request{VideoID: testVideo}); err != nil {
 		t.Errorf("a generated key does not sign: %v", err)
+	}
+}
+
+func TestJoinCapsWhatItLists(t *testing.T) {
+	many := func(n, more int) *token.ValidationError {
+		e := &token.ValidationError{More: more}
+		for i := range n {
+			e.Violations = append(e.Violations, token.Violation{Field: "f" + strconv.Itoa(i), Problem: "bad"})
+		}
+		return e
+	}
+	for _, tt := range []struct {
+		a, b                 *token.ValidationError
+		wantListed, wantMore int
+	}{
+		{many(10, 0), many(9, 0), 19, 0},
+		{many(10, 0), many(10, 0), 20, 0},
+		{many(10, 0), many(11, 0), 20, 1},
+		{many(15, 2), many(15, 3), 20, 15},
+	} {
+		got := token.Join(tt.a, tt.b)
+		if len(got.Violations) != tt.wantListed || got.More != tt.wantMore || len(got.Violations) > token.MaxViolations {
+			t.Errorf("Join(%d+%d, %d+%d) = %d listed, %d more; want %d, %d", len(tt.a.Violations), tt.a.More, len(tt.b.Violations), tt.b.More, len(got.Violations), got.More, tt.wantListed, tt.wantMore)
+		}
 	}
 }

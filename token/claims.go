@@ -109,18 +109,19 @@ func (t *unixTime) UnmarshalJSON(b []byte) error {
 	if len(b) >= 2 && b[0] == '"' && b[len(b)-1] == '"' {
 		b = b[1 : len(b)-1]
 	}
-	digits := bytes.TrimPrefix(b, []byte("-"))
+	digits, negative := bytes.CutPrefix(b, []byte("-"))
 	if len(digits) == 0 || len(digits) > maxUnixDigits {
 		return errNumericDate
 	}
+	var n int64 // 15 digits cannot overflow it
 	for _, c := range digits {
 		if c < '0' || c > '9' {
 			return errNumericDate
 		}
+		n = n*10 + int64(c-'0')
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return errNumericDate
+	if negative {
+		n = -n
 	}
 	*t = unixTime(n)
 	return nil

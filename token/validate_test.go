@@ -40,6 +40,12 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "five rules", opts: token.Request{VideoID: "v", AccessRules: six[:5]}},
 		{name: "unknown action and type", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule("ip.dst", "deny", nil, nil)}},
 			want: []string{"accessRules[0].action: must be", "accessRules[0].type: must be"}},
+		{name: "ip.src rule empty", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleIPSrc, token.ActionAllow, nil, nil)}},
+			want: []string{"accessRules[0].ip: an ip.src rule needs"}},
+		{name: "any rule with values", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleAny, token.ActionAllow, []string{"US"}, []string{"10.0.0.0/8"})}},
+			want: []string{"accessRules[0].ip: an any rule takes no addresses", "accessRules[0].country: an any rule takes no countries"}},
+		{name: "country rule with addresses", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionAllow, []string{"US"}, []string{"10.0.0.0/8"})}},
+			want: []string{"accessRules[0].ip: an ip.geoip.country rule takes no addresses"}},
 		{name: "country rule empty", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, nil, nil)}},
 			want: []string{"accessRules[0].country: an ip.geoip.country rule needs"}},
 		{name: "lower-case country", opts: token.Request{VideoID: "v", AccessRules: []token.Rule{rule(token.RuleCountry, token.ActionBlock, []string{"us"}, nil)}},
@@ -85,6 +91,7 @@ func TestIsCountry(t *testing.T) {
 		"AA": false, "EU": false, "UN": false, "T1": false, "XX": false, "DD": false, "12": false,
 		"@A": false, "[A": false, "A@": false, "A[": false, // just outside A to Z on each side
 		"AZ": true, "ZA": true, "ZW": true, "AD": true,
+		"JJ": false, "BX": false, // well-formed, unknown to the region table
 	} {
 		t.Run(c, func(t *testing.T) {
 			if got := token.IsCountry(c); got != want {
