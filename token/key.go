@@ -79,9 +79,12 @@ func NewKey(id string, priv *rsa.PrivateKey) (*Key, error) {
 
 // ParseKey reads a key in any form Cloudflare hands out or a user keeps: a
 // PEM file (PKCS#1 or PKCS#8 private key, PKIX or PKCS#1 public key), the
-// API's pem field (base64 of a PEM), a JWK, or the API's jwk field (base64
-// of a JWK). A JWK's kid becomes the key's ID; for PEM forms the ID is empty
-// and the caller sets it. Errors name the problem, never the key.
+// API's pem field (base64 of a PEM), a JWK, the API's jwk field (base64 of
+// a JWK), or the API's whole create-key result {"id", "pem", "jwk",
+// "created"} (alone or in its envelope), as "streamtoken keys create --out"
+// saves it. A JWK's kid, or the result's id, becomes the key's ID; for the
+// other PEM forms the ID is empty and the caller sets it. Errors name the
+// problem, never the key.
 func ParseKey(data []byte) (*Key, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
@@ -91,7 +94,7 @@ func ParseKey(data []byte) (*Key, error) {
 	case bytes.HasPrefix(data, []byte("-----BEGIN")):
 		return parsePEM(data)
 	case data[0] == '{':
-		return parseJWK(data)
+		return parseObject(data, 0)
 	}
 	decoded, err := decodeBase64(string(data))
 	if err != nil {
@@ -309,8 +312,10 @@ func JWKS(keys ...*Key) []byte {
 	return b
 }
 
-// MaxJWKSKeys is the most keys [ParseJWKS] reads from one set.
-const MaxJWKSKeys = 100
+// MaxJWKSKeys is the most keys [ParseJWKS] reads from one set: room for a
+// server's own keys and the 1,000 an account may create, while a set of
+// 2048-bit keys that size stays under 1 MiB.
+const MaxJWKSKeys = 2000
 
 // ParseJWKS reads a JWK set of RSA public (or private) keys, at most
 // [MaxJWKSKeys] of them. Keys of other types are skipped, as RFC 7517 asks;
