@@ -20,6 +20,8 @@ const (
 	CodeUnsupportedType Code = 1006  // 415: a body that is not application/json
 	CodeMalformedHTTP   Code = 1007  // 400, 431, 501: a request net/http cannot parse (bad request line, headers over 32 KiB, unknown transfer coding)
 	CodeUncleanPath     Code = 1008  // 400: a path with an empty, "." or ".." segment
+	CodeKeyLimit        Code = 1009  // 400: the account holds 1,000 signing keys, the most it may
+	CodeNoSuchKey       Code = 1010  // 404: the account has no signing key of that ID
 	CodeRateLimited     Code = 1015  // 429: too many requests
 	CodeMethod          Code = 7001  // 405: the route does not take the method
 	CodeNoRoute         Code = 7003  // 404: no such route

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/oapi-codegen/runtime"
 )
@@ -58,6 +59,21 @@ func (e AccessRuleType) Valid() bool {
 	}
 }
 
+// Defines values for DeletedResponseSuccess.
+const (
+	DeletedResponseSuccessTrue DeletedResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the DeletedResponseSuccess enum.
+func (e DeletedResponseSuccess) Valid() bool {
+	switch e {
+	case DeletedResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FailureResponseSuccess.
 const (
 	FailureResponseSuccessFalse FailureResponseSuccess = false
@@ -67,6 +83,36 @@ const (
 func (e FailureResponseSuccess) Valid() bool {
 	switch e {
 	case FailureResponseSuccessFalse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SigningKeyListResponseSuccess.
+const (
+	SigningKeyListResponseSuccessTrue SigningKeyListResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the SigningKeyListResponseSuccess enum.
+func (e SigningKeyListResponseSuccess) Valid() bool {
+	switch e {
+	case SigningKeyListResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SigningKeyResponseSuccess.
+const (
+	SigningKeyResponseSuccessTrue SigningKeyResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the SigningKeyResponseSuccess enum.
+func (e SigningKeyResponseSuccess) Valid() bool {
+	switch e {
+	case SigningKeyResponseSuccessTrue:
 		return true
 	default:
 		return false
@@ -136,6 +182,25 @@ type AccessRuleType string
 // Example: 023e105f4ecef8ad9ca31a8372d0c353
 type AccountID = string
 
+// DeletedResponse The envelope of a deletion.
+type DeletedResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Result What was done.
+	//
+	// Example: ok
+	Result  string                 `json:"result"`
+	Success DeletedResponseSuccess `json:"success"`
+}
+
+// DeletedResponseSuccess defines model for DeletedResponse.Success.
+type DeletedResponseSuccess bool
+
+// EmptyRequest No fields. An absent body, an empty one, `{}` and `null` are all
+// taken; any field is refused.
+type EmptyRequest = map[string]interface{}
+
 // FailureResponse The envelope of a failed call.
 type FailureResponse struct {
 	Errors   []Message `json:"errors"`
@@ -177,6 +242,73 @@ type MessageSource struct {
 	// Example: /accessRules/0/ip/1
 	Pointer *string `json:"pointer,omitempty"`
 }
+
+// SigningKey A signing key as created, private half included.
+type SigningKey struct {
+	// Created When the key was created.
+	//
+	// Example: 2014-01-02T02:20:00Z
+	Created time.Time `json:"created"`
+
+	// ID The key's ID, the kid of the tokens it signs.
+	//
+	// Example: 5213cfa121f70b8c1380686ffc371ba3
+	ID string `json:"id"`
+
+	// JWK Base64 of the private key as a JWK, whose kid is `id`.
+	JWK string `json:"jwk"`
+
+	// PEM Base64 of the PEM-encoded (PKCS#1) RSA private key.
+	PEM string `json:"pem"`
+}
+
+// SigningKeyID The ID of a signing key: printable ASCII without spaces or `/`, and
+// neither `.` nor `..`.
+//
+// Example: 5213cfa121f70b8c1380686ffc371ba3
+type SigningKeyID = string
+
+// SigningKeyInfo A signing key as listed, without its private half.
+type SigningKeyInfo struct {
+	// Created When the key was created.
+	//
+	// Example: 2014-01-02T02:20:00Z
+	Created time.Time `json:"created"`
+
+	// ID The key's ID.
+	//
+	// Example: 5213cfa121f70b8c1380686ffc371ba3
+	ID string `json:"id"`
+
+	// KeyID The key's ID again, as the newer API lists it.
+	//
+	// Example: 5213cfa121f70b8c1380686ffc371ba3
+	KeyID string `json:"key_id"`
+}
+
+// SigningKeyListResponse The envelope of a list of keys.
+type SigningKeyListResponse struct {
+	Errors   []Message                     `json:"errors"`
+	Messages []Message                     `json:"messages"`
+	Result   []SigningKeyInfo              `json:"result"`
+	Success  SigningKeyListResponseSuccess `json:"success"`
+}
+
+// SigningKeyListResponseSuccess defines model for SigningKeyListResponse.Success.
+type SigningKeyListResponseSuccess bool
+
+// SigningKeyResponse The envelope of a created key.
+type SigningKeyResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Result A signing key as created, private half included.
+	Result  SigningKey                `json:"result"`
+	Success SigningKeyResponseSuccess `json:"success"`
+}
+
+// SigningKeyResponseSuccess defines model for SigningKeyResponse.Success.
+type SigningKeyResponseSuccess bool
 
 // TokenFlags Optional flags for the signed token.
 type TokenFlags struct {
@@ -256,6 +388,18 @@ type TokenResult struct {
 // Example: ea95132c15732412d22c1476fa83f27a
 type VideoID = string
 
+// Failure The envelope of a failed call.
+type Failure = FailureResponse
+
+// ServerFault The envelope of a failed call.
+type ServerFault = FailureResponse
+
+// CreateSigningKeyJSONRequestBody defines body for CreateSigningKey for application/json ContentType.
+type CreateSigningKeyJSONRequestBody = EmptyRequest
+
+// DeleteSigningKeyJSONRequestBody defines body for DeleteSigningKey for application/json ContentType.
+type DeleteSigningKeyJSONRequestBody = EmptyRequest
+
 // CreateStreamTokenJSONRequestBody defines body for CreateStreamToken for application/json ContentType.
 type CreateStreamTokenJSONRequestBody = TokenRequest
 
@@ -333,6 +477,58 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListSigningKeys List signing keys
+	//
+	// Lists the account's signing keys: their IDs and when they were
+	// created. Their private halves are shown only once, when created.
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/keys (the `ListSigningKeys` operationId).
+	ListSigningKeys(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSigningKeyWithBody Create signing keys
+	//
+	// Creates an RSA signing key and returns it, private half included, in
+	// PEM and JWK forms (each base64-encoded): the only time they are
+	// shown. Keys are created, used and deleted independently of videos,
+	// and every key can sign any video. An account has at most 1,000.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+	CreateSigningKeyWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateSigningKey Create signing keys
+	//
+	// Creates an RSA signing key and returns it, private half included, in
+	// PEM and JWK forms (each base64-encoded): the only time they are
+	// shown. Keys are created, used and deleted independently of videos,
+	// and every key can sign any video. An account has at most 1,000.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+	CreateSigningKey(ctx context.Context, accountID AccountID, body CreateSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSigningKeyWithBody Delete signing keys
+	//
+	// Deletes a signing key: tokens signed with it stop verifying against
+	// the server's keys at once.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+	DeleteSigningKeyWithBody(ctx context.Context, accountID AccountID, identifier SigningKeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteSigningKey Delete signing keys
+	//
+	// Deletes a signing key: tokens signed with it stop verifying against
+	// the server's keys at once.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+	DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateStreamTokenWithBody Create signed URL tokens for videos
 	//
 	// Creates a signed URL token for a video. Without a request body the
@@ -354,6 +550,108 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /accounts/{account_id}/stream/{identifier}/token (the `CreateStreamToken` operationId).
 	CreateStreamToken(ctx context.Context, accountID AccountID, identifier VideoID, body CreateStreamTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListSigningKeys List signing keys
+//
+// Lists the account's signing keys: their IDs and when they were
+// created. Their private halves are shown only once, when created.
+//
+// Corresponds with GET /accounts/{account_id}/stream/keys (the `ListSigningKeys` operationId).
+func (c *Client) ListSigningKeys(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListSigningKeysRequest(c.Server, accountID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSigningKeyWithBody Create signing keys
+//
+// Creates an RSA signing key and returns it, private half included, in
+// PEM and JWK forms (each base64-encoded): the only time they are
+// shown. Keys are created, used and deleted independently of videos,
+// and every key can sign any video. An account has at most 1,000.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+func (c *Client) CreateSigningKeyWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSigningKeyRequestWithBody(c.Server, accountID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateSigningKey Create signing keys
+//
+// Creates an RSA signing key and returns it, private half included, in
+// PEM and JWK forms (each base64-encoded): the only time they are
+// shown. Keys are created, used and deleted independently of videos,
+// and every key can sign any video. An account has at most 1,000.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+func (c *Client) CreateSigningKey(ctx context.Context, accountID AccountID, body CreateSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateSigningKeyRequest(c.Server, accountID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSigningKeyWithBody Delete signing keys
+//
+// Deletes a signing key: tokens signed with it stop verifying against
+// the server's keys at once.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+func (c *Client) DeleteSigningKeyWithBody(ctx context.Context, accountID AccountID, identifier SigningKeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSigningKeyRequestWithBody(c.Server, accountID, identifier, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteSigningKey Delete signing keys
+//
+// Deletes a signing key: tokens signed with it stop verifying against
+// the server's keys at once.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+func (c *Client) DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteSigningKeyRequest(c.Server, accountID, identifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // CreateStreamTokenWithBody Create signed URL tokens for videos
@@ -396,6 +694,141 @@ func (c *Client) CreateStreamToken(ctx context.Context, accountID AccountID, ide
 		return nil, err
 	}
 	return c.Client.Do(req)
+}
+
+// NewListSigningKeysRequest constructs an http.Request for the ListSigningKeys method
+func NewListSigningKeysRequest(server string, accountID AccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateSigningKeyRequest calls the generic CreateSigningKey builder with application/json body
+func NewCreateSigningKeyRequest(server string, accountID AccountID, body CreateSigningKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateSigningKeyRequestWithBody(server, accountID, "application/json", bodyReader)
+}
+
+// NewCreateSigningKeyRequestWithBody constructs an http.Request for the CreateSigningKey method, with any body, and a specified content type
+func NewCreateSigningKeyRequestWithBody(server string, accountID AccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/keys", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteSigningKeyRequest calls the generic DeleteSigningKey builder with application/json body
+func NewDeleteSigningKeyRequest(server string, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteSigningKeyRequestWithBody(server, accountID, identifier, "application/json", bodyReader)
+}
+
+// NewDeleteSigningKeyRequestWithBody constructs an http.Request for the DeleteSigningKey method, with any body, and a specified content type
+func NewDeleteSigningKeyRequestWithBody(server string, accountID AccountID, identifier SigningKeyID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "identifier", identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/keys/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
 }
 
 // NewCreateStreamTokenRequest calls the generic CreateStreamToken builder with application/json body
@@ -496,6 +929,60 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListSigningKeysWithResponse List signing keys
+	//
+	// Lists the account's signing keys: their IDs and when they were
+	// created. Their private halves are shown only once, when created.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/keys (the `ListSigningKeys` operationId).
+	ListSigningKeysWithResponse(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*ListSigningKeysResponse, error)
+
+	// CreateSigningKeyWithBodyWithResponse Create signing keys
+	//
+	// Creates an RSA signing key and returns it, private half included, in
+	// PEM and JWK forms (each base64-encoded): the only time they are
+	// shown. Keys are created, used and deleted independently of videos,
+	// and every key can sign any video. An account has at most 1,000.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+	CreateSigningKeyWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSigningKeyResponse, error)
+
+	// CreateSigningKeyWithResponse Create signing keys
+	//
+	// Creates an RSA signing key and returns it, private half included, in
+	// PEM and JWK forms (each base64-encoded): the only time they are
+	// shown. Keys are created, used and deleted independently of videos,
+	// and every key can sign any video. An account has at most 1,000.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+	CreateSigningKeyWithResponse(ctx context.Context, accountID AccountID, body CreateSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSigningKeyResponse, error)
+
+	// DeleteSigningKeyWithBodyWithResponse Delete signing keys
+	//
+	// Deletes a signing key: tokens signed with it stop verifying against
+	// the server's keys at once.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+	DeleteSigningKeyWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error)
+
+	// DeleteSigningKeyWithResponse Delete signing keys
+	//
+	// Deletes a signing key: tokens signed with it stop verifying against
+	// the server's keys at once.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+	DeleteSigningKeyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error)
+
 	// CreateStreamTokenWithBodyWithResponse Create signed URL tokens for videos
 	//
 	// Creates a signed URL token for a video. Without a request body the
@@ -517,6 +1004,171 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /accounts/{account_id}/stream/{identifier}/token (the `CreateStreamToken` operationId).
 	CreateStreamTokenWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body CreateStreamTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStreamTokenResponse, error)
+}
+
+type ListSigningKeysResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SigningKeyListResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListSigningKeysResponse) GetJSON200() *SigningKeyListResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r ListSigningKeysResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r ListSigningKeysResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r ListSigningKeysResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListSigningKeysResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListSigningKeysResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListSigningKeysResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateSigningKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SigningKeyResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateSigningKeyResponse) GetJSON200() *SigningKeyResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r CreateSigningKeyResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r CreateSigningKeyResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateSigningKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateSigningKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateSigningKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateSigningKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteSigningKeyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletedResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteSigningKeyResponse) GetJSON200() *DeletedResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r DeleteSigningKeyResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r DeleteSigningKeyResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteSigningKeyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteSigningKeyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteSigningKeyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteSigningKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type CreateStreamTokenResponse struct {
@@ -574,6 +1226,90 @@ func (r CreateStreamTokenResponse) ContentType() string {
 	return ""
 }
 
+// ListSigningKeysWithResponse List signing keys
+//
+// Lists the account's signing keys: their IDs and when they were
+// created. Their private halves are shown only once, when created.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream/keys (the `ListSigningKeys` operationId).
+func (c *ClientWithResponses) ListSigningKeysWithResponse(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*ListSigningKeysResponse, error) {
+	rsp, err := c.ListSigningKeys(ctx, accountID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListSigningKeysResponse(rsp)
+}
+
+// CreateSigningKeyWithBodyWithResponse Create signing keys
+//
+// Creates an RSA signing key and returns it, private half included, in
+// PEM and JWK forms (each base64-encoded): the only time they are
+// shown. Keys are created, used and deleted independently of videos,
+// and every key can sign any video. An account has at most 1,000.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+func (c *ClientWithResponses) CreateSigningKeyWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateSigningKeyResponse, error) {
+	rsp, err := c.CreateSigningKeyWithBody(ctx, accountID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSigningKeyResponse(rsp)
+}
+
+// CreateSigningKeyWithResponse Create signing keys
+//
+// Creates an RSA signing key and returns it, private half included, in
+// PEM and JWK forms (each base64-encoded): the only time they are
+// shown. Keys are created, used and deleted independently of videos,
+// and every key can sign any video. An account has at most 1,000.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/keys (the `CreateSigningKey` operationId).
+func (c *ClientWithResponses) CreateSigningKeyWithResponse(ctx context.Context, accountID AccountID, body CreateSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateSigningKeyResponse, error) {
+	rsp, err := c.CreateSigningKey(ctx, accountID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateSigningKeyResponse(rsp)
+}
+
+// DeleteSigningKeyWithBodyWithResponse Delete signing keys
+//
+// Deletes a signing key: tokens signed with it stop verifying against
+// the server's keys at once.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+func (c *ClientWithResponses) DeleteSigningKeyWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error) {
+	rsp, err := c.DeleteSigningKeyWithBody(ctx, accountID, identifier, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSigningKeyResponse(rsp)
+}
+
+// DeleteSigningKeyWithResponse Delete signing keys
+//
+// Deletes a signing key: tokens signed with it stop verifying against
+// the server's keys at once.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
+func (c *ClientWithResponses) DeleteSigningKeyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error) {
+	rsp, err := c.DeleteSigningKey(ctx, accountID, identifier, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteSigningKeyResponse(rsp)
+}
+
 // CreateStreamTokenWithBodyWithResponse Create signed URL tokens for videos
 //
 // Creates a signed URL token for a video. Without a request body the
@@ -606,6 +1342,126 @@ func (c *ClientWithResponses) CreateStreamTokenWithResponse(ctx context.Context,
 		return nil, err
 	}
 	return ParseCreateStreamTokenResponse(rsp)
+}
+
+// ParseListSigningKeysResponse parses an HTTP response from a ListSigningKeysWithResponse call
+func ParseListSigningKeysResponse(rsp *http.Response) (*ListSigningKeysResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListSigningKeysResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SigningKeyListResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateSigningKeyResponse parses an HTTP response from a CreateSigningKeyWithResponse call
+func ParseCreateSigningKeyResponse(rsp *http.Response) (*CreateSigningKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateSigningKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SigningKeyResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteSigningKeyResponse parses an HTTP response from a DeleteSigningKeyWithResponse call
+func ParseDeleteSigningKeyResponse(rsp *http.Response) (*DeleteSigningKeyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteSigningKeyResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletedResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
 }
 
 // ParseCreateStreamTokenResponse parses an HTTP response from a CreateStreamTokenWithResponse call
@@ -650,6 +1506,15 @@ func ParseCreateStreamTokenResponse(rsp *http.Response) (*CreateStreamTokenRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListSigningKeys List signing keys
+	// (GET /accounts/{account_id}/stream/keys)
+	ListSigningKeys(w http.ResponseWriter, r *http.Request, accountID AccountID)
+	// CreateSigningKey Create signing keys
+	// (POST /accounts/{account_id}/stream/keys)
+	CreateSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID)
+	// DeleteSigningKey Delete signing keys
+	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
+	DeleteSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier SigningKeyID)
 	// CreateStreamToken Create signed URL tokens for videos
 	// (POST /accounts/{account_id}/stream/{identifier}/token)
 	CreateStreamToken(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
@@ -663,6 +1528,93 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// ListSigningKeys operation middleware
+func (siw *ServerInterfaceWrapper) ListSigningKeys(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListSigningKeys(w, r, accountID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateSigningKey operation middleware
+func (siw *ServerInterfaceWrapper) CreateSigningKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateSigningKey(w, r, accountID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// DeleteSigningKey operation middleware
+func (siw *ServerInterfaceWrapper) DeleteSigningKey(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "identifier" -------------
+	var identifier SigningKeyID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "identifier", r.PathValue("identifier"), &identifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteSigningKey(w, r, accountID, identifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // CreateStreamToken operation middleware
 func (siw *ServerInterfaceWrapper) CreateStreamToken(w http.ResponseWriter, r *http.Request) {
@@ -819,9 +1771,187 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 		ErrorHandlerFunc:   options.ErrorHandlerFunc,
 	}
 
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.ListSigningKeys)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.CreateSigningKey)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/keys/{identifier}", wrapper.DeleteSigningKey)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}/token", wrapper.CreateStreamToken)
 
 	return m
+}
+
+type FailureJSONResponse FailureResponse
+
+type ServerFaultJSONResponse FailureResponse
+
+type ListSigningKeysRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+}
+
+type ListSigningKeysResponseObject interface {
+	VisitListSigningKeysResponse(w http.ResponseWriter) error
+}
+
+type ListSigningKeys200JSONResponse SigningKeyListResponse
+
+func (response ListSigningKeys200JSONResponse) VisitListSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSigningKeys4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListSigningKeys4XXJSONResponse) VisitListSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSigningKeys5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListSigningKeys5XXJSONResponse) VisitListSigningKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSigningKeyRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Body      *CreateSigningKeyJSONRequestBody
+}
+
+type CreateSigningKeyResponseObject interface {
+	VisitCreateSigningKeyResponse(w http.ResponseWriter) error
+}
+
+type CreateSigningKey200JSONResponse SigningKeyResponse
+
+func (response CreateSigningKey200JSONResponse) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSigningKey4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response CreateSigningKey4XXJSONResponse) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateSigningKey5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response CreateSigningKey5XXJSONResponse) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSigningKeyRequestObject struct {
+	AccountID  AccountID    `json:"account_id"`
+	Identifier SigningKeyID `json:"identifier"`
+	Body       *DeleteSigningKeyJSONRequestBody
+}
+
+type DeleteSigningKeyResponseObject interface {
+	VisitDeleteSigningKeyResponse(w http.ResponseWriter) error
+}
+
+type DeleteSigningKey200JSONResponse DeletedResponse
+
+func (response DeleteSigningKey200JSONResponse) VisitDeleteSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSigningKey4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteSigningKey4XXJSONResponse) VisitDeleteSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteSigningKey5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteSigningKey5XXJSONResponse) VisitDeleteSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
 }
 
 type CreateStreamTokenRequestObject struct {
@@ -884,6 +2014,15 @@ func (response CreateStreamToken5XXJSONResponse) VisitCreateStreamTokenResponse(
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListSigningKeys List signing keys
+	// (GET /accounts/{account_id}/stream/keys)
+	ListSigningKeys(ctx context.Context, request ListSigningKeysRequestObject) (ListSigningKeysResponseObject, error)
+	// CreateSigningKey Create signing keys
+	// (POST /accounts/{account_id}/stream/keys)
+	CreateSigningKey(ctx context.Context, request CreateSigningKeyRequestObject) (CreateSigningKeyResponseObject, error)
+	// DeleteSigningKey Delete signing keys
+	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
+	DeleteSigningKey(ctx context.Context, request DeleteSigningKeyRequestObject) (DeleteSigningKeyResponseObject, error)
 	// CreateStreamToken Create signed URL tokens for videos
 	// (POST /accounts/{account_id}/stream/{identifier}/token)
 	CreateStreamToken(ctx context.Context, request CreateStreamTokenRequestObject) (CreateStreamTokenResponseObject, error)
@@ -926,6 +2065,105 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// ListSigningKeys operation middleware
+func (sh *strictHandler) ListSigningKeys(w http.ResponseWriter, r *http.Request, accountID AccountID) {
+	var request ListSigningKeysRequestObject
+
+	request.AccountID = accountID
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSigningKeys(ctx, request.(ListSigningKeysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSigningKeys")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListSigningKeysResponseObject); ok {
+		if err := validResponse.VisitListSigningKeysResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateSigningKey operation middleware
+func (sh *strictHandler) CreateSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID) {
+	var request CreateSigningKeyRequestObject
+
+	request.AccountID = accountID
+
+	var body CreateSigningKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateSigningKey(ctx, request.(CreateSigningKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateSigningKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateSigningKeyResponseObject); ok {
+		if err := validResponse.VisitCreateSigningKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteSigningKey operation middleware
+func (sh *strictHandler) DeleteSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier SigningKeyID) {
+	var request DeleteSigningKeyRequestObject
+
+	request.AccountID = accountID
+	request.Identifier = identifier
+
+	var body DeleteSigningKeyJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteSigningKey(ctx, request.(DeleteSigningKeyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteSigningKey")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteSigningKeyResponseObject); ok {
+		if err := validResponse.VisitDeleteSigningKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // CreateStreamToken operation middleware

@@ -61,10 +61,10 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 	limitParam := &openapi3.ParameterRef{Value: openapi3.NewQueryParameter("limit").
 		WithSchema(openapi3.NewIntegerSchema().WithMin(1).WithMax(100))}
 	op := openapi3.NewOperation()
-	op.OperationID = "listSigningKeys"
+	op.OperationID = "getStreamUsage"
 	op.Parameters = openapi3.Parameters{accountParam, limitParam}
-	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("the keys")}))
-	spec.AddOperation("/accounts/{account_id}/stream/keys", http.MethodGet, op)
+	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("the usage")}))
+	spec.AddOperation("/accounts/{account_id}/stream/usage", http.MethodGet, op)
 	if err := spec.Validate(t.Context()); err != nil {
 		t.Fatalf("the extended spec is invalid: %v", err)
 	}
@@ -74,11 +74,11 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 	}
 	mux := http.NewServeMux()
 	reached := 0
-	mux.Handle("GET "+server.BasePath+"/accounts/{account_id}/stream/keys", checker.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET "+server.BasePath+"/accounts/{account_id}/stream/usage", checker.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reached++
 		w.WriteHeader(http.StatusOK)
 	})))
-	server.HandleMethodNotAllowed(mux, spec, server.BasePath)
+	mux.Handle("/", server.NoRoute(spec, server.BasePath))
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
 	tests := []struct {
@@ -86,10 +86,11 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 		status             int
 		code               streamtoken.Code
 	}{
-		{"valid", http.MethodGet, "/accounts/" + account + "/stream/keys?limit=10", http.StatusOK, 0},
-		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/keys", http.StatusBadRequest, streamtoken.CodeInvalidPath},
-		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/keys?limit=1000", http.StatusBadRequest, streamtoken.CodeSchema},
-		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/keys", http.StatusMethodNotAllowed, streamtoken.CodeMethod},
+		{"valid", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=10", http.StatusOK, 0},
+		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/usage", http.StatusBadRequest, streamtoken.CodeInvalidPath},
+		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=1000", http.StatusBadRequest, streamtoken.CodeSchema},
+		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/usage", http.StatusMethodNotAllowed, streamtoken.CodeMethod},
+		{"no such path", http.MethodGet, "/accounts/" + account + "/stream/usage/x", http.StatusNotFound, streamtoken.CodeNoRoute},
 	}
 	for _, tt := range tests {
 		r := do(t, tt.method, ts.URL+server.BasePath+tt.path, nil)

@@ -14,7 +14,7 @@
 // The server is assembled from building blocks that a server of one's own,
 // built on the generated gen.StrictServerInterface, uses the same way:
 // [Authenticator], [RequestChecker], [TokenService], [StrictOptions],
-// [ParamErrorHandler], [HandleMethodNotAllowed], [NotFound],
+// [KeyService], [ParamErrorHandler], [NoRoute],
 // [RefuseUncleanPaths] and [WriteProblems]. See the custom-server example.
 //
 // A request goes through, in order: authentication (bearer API tokens or

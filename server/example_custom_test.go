@@ -30,8 +30,10 @@ func (k kmsKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 }
 
 // tokenServer implements the generated strict interface with its own
-// logging, and leaves the token operation to server.TokenService.
+// logging, and leaves the token operation to server.TokenService and the
+// signing-keys operations to server.KeyService.
 type tokenServer struct {
+	*server.KeyService
 	tokens server.TokenService
 	log    *slog.Logger
 }
@@ -61,7 +63,7 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 	}
 	impl := &tokenServer{log: logger, tokens: server.TokenService{
 		Signer: func(accountID string) *token.Signer { return signer },
-	}}
+	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()}}
 	mux := http.NewServeMux()
 	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
 		BaseURL:    server.BasePath,
@@ -70,8 +72,7 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 		Middlewares:      []gen.MiddlewareFunc{checker.Middleware, auth.Middleware},
 		ErrorHandlerFunc: server.ParamErrorHandler,
 	})
-	server.HandleMethodNotAllowed(mux, spec, server.BasePath)
-	mux.Handle("/", server.NotFound())
+	mux.Handle("/", server.NoRoute(spec, server.BasePath))
 	return server.RefuseUncleanPaths(mux), nil
 }
 

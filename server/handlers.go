@@ -46,27 +46,46 @@ func ParamErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
 	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "path parameters could not be read"})
 }
 
-// NotFound answers every request with a 404 envelope (7003): mount it at
-// "/" so that no route answers in plain text.
-func NotFound() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute, Message: "No route for the URI"})
-	})
-}
-
-// HandleMethodNotAllowed registers on mux, for each path of spec served
-// under basePath, a handler that answers the methods the spec does not give
-// that path with a 405 envelope (7001) and an Allow header. The patterns
-// carry no method, so the generated ones (which do) take precedence.
-func HandleMethodNotAllowed(mux *http.ServeMux, spec *openapi3.T, basePath string) {
-	base := strings.TrimSuffix(basePath, "/")
-	for path, item := range spec.Paths.Map() {
-		methods := slices.Sorted(maps.Keys(item.Operations()))
-		allow := strings.Join(methods, ", ")
-		mux.HandleFunc(base+path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: streamtoken.CodeMethod,
-				Message: "Method " + r.Method + " not allowed: this route takes " + allow})
-		})
+// NoRoute answers what no route of a ServeMux took, in envelopes: a path
+// of spec (served under basePath) asked with a method the spec does not
+// give it is a 405 (7001) with an Allow header; any other path a 404
+// (7003). Mount it at "/". It matches the spec's paths itself, segment by
+// segment, because method-less ServeMux patterns for them would conflict
+// with the generated ones (POST .../stream/{identifier}/token against
+// DELETE .../stream/keys/{identifier}).
+func NoRoute(spec *openapi3.T, basePath string) http.Handler {
+	type route struct {
+		segments []string // "" for a parameter
+		methods  []string
 	}
+	var routes []route
+	for path, item := range spec.Paths.Map() {
+		segs := strings.Split(strings.Trim(strings.TrimSuffix(basePath, "/")+path, "/"), "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+				segs[i] = ""
+			}
+		}
+		routes = append(routes, route{segs, slices.Collect(maps.Keys(item.Operations()))})
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		segs := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
+		var allow []string
+		for _, rt := range routes {
+			if len(rt.segments) == len(segs) && slices.EqualFunc(rt.segments, segs, func(want, got string) bool {
+				return want == "" || want == got
+			}) {
+				allow = append(allow, rt.methods...)
+			}
+		}
+		if len(allow) == 0 {
+			WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute, Message: "No route for the URI"})
+			return
+		}
+		slices.Sort(allow)
+		allowed := strings.Join(slices.Compact(allow), ", ")
+		w.Header().Set("Allow", allowed)
+		WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: streamtoken.CodeMethod,
+			Message: "Method " + r.Method + " not allowed: this route takes " + allowed})
+	})
 }

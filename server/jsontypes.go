@@ -38,7 +38,7 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 	more := 0
 	var walk func(v any, s *openapi3.Schema, path []any)
 	walk = func(v any, s *openapi3.Schema, path []any) {
-		if s == nil {
+		if s == nil || (v == nil && s.Nullable) {
 			return
 		}
 		why := typeProblem(v, s.Type)
@@ -53,6 +53,9 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 				return
 			}
 			f := wire.FieldViolation(why, path...)
+			if len(path) == 0 {
+				f.Field = "body" // the whole document: pointer ""
+			}
 			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: f.String(), Pointer: f.Pointer})
 			return
 		}

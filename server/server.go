@@ -40,6 +40,11 @@ type Config struct {
 	// AccountSigners are signers by account ID. Each key ID may appear
 	// once among Signer and these.
 	AccountSigners map[string]*token.Signer
+	// KeyStore keeps the signing keys created through the keys API; the
+	// JWK set lists them beside the server's own. Nil: a
+	// [MemoryKeyStore], whose keys go with the process; a [DirKeyStore]
+	// keeps them on disk.
+	KeyStore KeyStore
 	// Logger gets one line per request and the details of server faults.
 	// Nil: nothing is logged.
 	Logger *slog.Logger
@@ -73,7 +78,7 @@ type Server struct {
 	signer   *token.Signer            // the default
 	signers  map[string]*token.Signer // by account
 	public   []*token.Key             // the signing keys' public halves, the default first
-	jwks     []byte                   // public, as served
+	keys     KeyService
 	specJSON []byte
 	specYAML []byte
 	log      *slog.Logger
@@ -145,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 		s.signers[account] = signer
 		public = append(public, signer.PublicKey())
 	}
-	s.public, s.jwks = public, token.JWKS(public...)
+	s.public = public
 
 	spec, err := openapi.Load()
 	if err != nil {
@@ -177,6 +182,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	store := cfg.KeyStore
+	if store == nil {
+		store = NewMemoryKeyStore()
+	}
+	s.keys = KeyService{Store: store, Now: s.now}
 	s.handler = s.routes(spec)
 	return s, nil
 }
@@ -189,10 +199,50 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // KeyID returns the ID of the default signing key.
 func (s *Server) KeyID() string { return s.signer.KeyID() }
 
-// PublicKeys returns the public halves of the server's signing keys, the
-// default first: what /.well-known/jwks.json serves.
+// PublicKeys returns the public halves of the server's own signing keys,
+// the default first: those its token endpoint signs with.
+// /.well-known/jwks.json serves them and then the keys of its KeyStore.
 func (s *Server) PublicKeys() []*token.Key {
 	return append([]*token.Key(nil), s.public...)
+}
+
+// JWKS returns every public key the server vouches for, each kid once, in
+// a stable order: its own (as PublicKeys), then those of its KeyStore by
+// account ID and age. A deleted key is not among them.
+func (s *Server) JWKS(ctx context.Context) ([]*token.Key, error) {
+	stored, err := s.keys.Store.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	keys := s.PublicKeys()
+	seen := make(map[string]bool, len(keys)+len(stored))
+	for _, k := range keys {
+		seen[k.ID] = true
+	}
+	for _, k := range stored {
+		if !seen[k.Key.ID] {
+			seen[k.Key.ID] = true
+			keys = append(keys, &token.Key{ID: k.Key.ID, Public: k.Key.Public})
+		}
+	}
+	return keys, nil
+}
+
+// The keys API, delegated to the KeyService block.
+
+// ListSigningKeys implements gen.StrictServerInterface.
+func (s *Server) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
+	return s.keys.ListSigningKeys(ctx, req)
+}
+
+// CreateSigningKey implements gen.StrictServerInterface.
+func (s *Server) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyRequestObject) (gen.CreateSigningKeyResponseObject, error) {
+	return s.keys.CreateSigningKey(ctx, req)
+}
+
+// DeleteSigningKey implements gen.StrictServerInterface.
+func (s *Server) DeleteSigningKey(ctx context.Context, req gen.DeleteSigningKeyRequestObject) (gen.DeleteSigningKeyResponseObject, error) {
+	return s.keys.DeleteSigningKey(ctx, req)
 }
 
 // routes assembles the server from the blocks a custom server uses too.
@@ -205,15 +255,20 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		Middlewares:      []gen.MiddlewareFunc{s.checker.Middleware, s.auth.Middleware},
 		ErrorHandlerFunc: ParamErrorHandler,
 	})
-	HandleMethodNotAllowed(mux, spec, BasePath)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
+		keys, err := s.JWKS(r.Context())
+		if err != nil {
+			InternalError(s.log)(w, r, fmt.Errorf("the JWK set: %w", err))
+			return
+		}
 		w.Header().Set("Content-Type", "application/jwk-set+json")
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		_, _ = w.Write(s.jwks)
+		// A deleted key must leave at once: caches revalidate.
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(token.JWKS(keys...))
 	})
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -223,7 +278,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(s.specYAML)
 	})
-	mux.Handle("/", NotFound())
+	mux.Handle("/", NoRoute(spec, BasePath))
 	return s.observe(s.recoverPanics(RefuseUncleanPaths(mux)))
 }
 

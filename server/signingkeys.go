@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// KeyService is the signing-keys operations as a building block: create
+// (an RSA-2048 key, answered once with its private half), list and delete,
+// per account, on a [KeyStore]. A custom gen.StrictServerInterface
+// delegates its ListSigningKeys, CreateSigningKey and DeleteSigningKey to
+// it; [Server] does. Like [TokenService], it fails closed: no [Caller] in
+// the context is a 401, a caller not allowed for the account a 403.
+type KeyService struct {
+	// Store keeps the keys. Required.
+	Store KeyStore
+	// Now dates created keys. Nil: time.Now.
+	Now func() time.Time
+	// Generate makes a key. Nil: token.GenerateKey.
+	Generate func() (*token.Key, error)
+	// MaxPerAccount caps the keys of an account. Zero: MaxKeysPerAccount.
+	MaxPerAccount int
+}
+
+// ListSigningKeys answers the account's keys, oldest first, without their
+// private halves.
+func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
+	if ps := ks.refuse(ctx, req.AccountID); ps != nil {
+		return gen.ListSigningKeys4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+	}
+	keys, err := ks.Store.List(ctx, req.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the keys of account %s: %w", req.AccountID, err)
+	}
+	result := make([]gen.SigningKeyInfo, len(keys))
+	for i, k := range keys {
+		result[i] = gen.SigningKeyInfo{ID: k.Key.ID, KeyID: k.Key.ID, Created: k.Created.UTC()}
+	}
+	return gen.ListSigningKeys200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
+}
+
+// CreateSigningKey makes a key, keeps it, and answers it in the API's
+// forms: base64 of its PEM and of its JWK (whose kid is its ID). It is the
+// only answer that holds the private half.
+func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyRequestObject) (gen.CreateSigningKeyResponseObject, error) {
+	fail := func(ps ...Problem) gen.CreateSigningKeyResponseObject {
+		return gen.CreateSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ks.refuse(ctx, req.AccountID); ps != nil {
+		return fail(ps...), nil
+	}
+	max := ks.MaxPerAccount
+	if max <= 0 {
+		max = MaxKeysPerAccount
+	}
+	// Counted before the key is made: a full account costs no RSA work.
+	if held, err := ks.Store.List(ctx, req.AccountID); err != nil {
+		return nil, fmt.Errorf("listing the keys of account %s: %w", req.AccountID, err)
+	} else if len(held) >= max {
+		return fail(keyLimit(max)), nil
+	}
+	generate := token.GenerateKey
+	if ks.Generate != nil {
+		generate = ks.Generate
+	}
+	key, err := generate()
+	if err != nil {
+		return nil, fmt.Errorf("generating a key: %w", err)
+	}
+	now := time.Now
+	if ks.Now != nil {
+		now = ks.Now
+	}
+	stored := StoredKey{AccountID: req.AccountID, Key: key, Created: now().UTC().Truncate(time.Second)}
+	switch err := ks.Store.Add(ctx, stored, max); {
+	case errors.Is(err, ErrKeyLimit):
+		return fail(keyLimit(max)), nil
+	case err != nil:
+		return nil, fmt.Errorf("keeping a key of account %s: %w", req.AccountID, err)
+	}
+	pemBytes, err := key.PrivatePEM()
+	if err != nil {
+		return nil, err
+	}
+	jwkBytes, err := key.PrivateJWK()
+	if err != nil {
+		return nil, err
+	}
+	return gen.CreateSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: gen.SigningKey{
+		ID:      key.ID,
+		PEM:     base64.StdEncoding.EncodeToString(pemBytes),
+		JWK:     base64.StdEncoding.EncodeToString(jwkBytes),
+		Created: stored.Created,
+	}}, nil
+}
+
+// DeleteSigningKey deletes an account's key: it leaves the JWK set at once.
+func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSigningKeyRequestObject) (gen.DeleteSigningKeyResponseObject, error) {
+	fail := func(ps ...Problem) gen.DeleteSigningKeyResponseObject {
+		return gen.DeleteSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ks.refuse(ctx, req.AccountID, req.Identifier); ps != nil {
+		return fail(ps...), nil
+	}
+	switch err := ks.Store.Delete(ctx, req.AccountID, req.Identifier); {
+	case errors.Is(err, ErrNoSuchKey):
+		return fail(Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchKey,
+			Message: fmt.Sprintf("account %s has no signing key %s", req.AccountID, req.Identifier)}), nil
+	case err != nil:
+		return nil, fmt.Errorf("deleting a key of account %s: %w", req.AccountID, err)
+	}
+	return gen.DeleteSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: "ok"}, nil
+}
+
+// refuse is what is wrong with a request for an account's keys, if
+// anything: no caller, a caller not allowed for the account, or a path ID
+// (the account's, the key's) that breaks the API's rules.
+func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...string) []Problem {
+	caller := CallerFrom(ctx)
+	if caller == nil {
+		return []Problem{{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}}
+	}
+	if p := forbidden(caller, accountID); p != nil {
+		return []Problem{*p}
+	}
+	var ps []Problem
+	check := func(name, id string) {
+		if why := wire.CheckID(id); why != "" {
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: name + ": " + why})
+		}
+	}
+	check("account_id", accountID)
+	for _, id := range keyID {
+		check("identifier", id)
+	}
+	return ps
+}
+
+func keyLimit(max int) Problem {
+	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeKeyLimit,
+		Message: fmt.Sprintf("the account holds %d signing keys, the most it may: delete one first", max)}
+}
