@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,12 +106,22 @@ func TestSpecExamplesFitTheirSchemas(t *testing.T) {
 	for name, s := range doc.Components.Schemas {
 		collectExamples("#/components/schemas/"+name, s, seen, &checks)
 	}
-	op := doc.Paths.Find(tokenPath).Post
-	media := map[string]*openapi3.MediaType{"request": op.RequestBody.Value.Content.Get("application/json")}
-	for code, r := range op.Responses.Map() {
-		media["response "+code] = r.Value.Content.Get("application/json")
+	media := map[string]*openapi3.MediaType{}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			where := method + " " + path
+			if op.RequestBody != nil {
+				media[where+" request"] = op.RequestBody.Value.Content.Get("application/json")
+			}
+			for code, r := range op.Responses.Map() {
+				media[where+" response "+code] = r.Value.Content.Get("application/json")
+			}
+		}
 	}
 	for where, mt := range media {
+		if mt == nil {
+			continue
+		}
 		for name, ex := range mt.Examples {
 			checks = append(checks, exampleCheck{where + " example " + name, mt.Schema.Value, ex.Value.Value})
 		}
@@ -326,5 +337,88 @@ func TestGeneratedTypesMatchTheWire(t *testing.T) {
 	}
 	if failure.Success || len(failure.Errors) != 1 || failure.Errors[0].Code != 10000 {
 		t.Errorf("decoded failure = %+v", failure)
+	}
+}
+
+const keysSpec = "cloudflare-stream-keys-official-excerpt.json"
+
+// The keys operations are the official ones: the same paths, methods,
+// parameters and security, and each side's examples fit the other's
+// schemas.
+func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
+	path := filepath.Join(referenceDir, keysSpec)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
+	}
+	official, err := openapi3.NewLoader().LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := loadSpec(t)
+	for _, op := range []struct{ path, method string }{
+		{"/accounts/{account_id}/stream/keys", http.MethodGet},
+		{"/accounts/{account_id}/stream/keys", http.MethodPost},
+		{"/accounts/{account_id}/stream/keys/{identifier}", http.MethodDelete},
+	} {
+		theirs := official.Paths.Find(op.path).GetOperation(op.method)
+		mine := ours.Paths.Find(op.path).GetOperation(op.method)
+		if theirs == nil || mine == nil {
+			t.Fatalf("%s %s: official %v, ours %v", op.method, op.path, theirs != nil, mine != nil)
+		}
+		params := func(o *openapi3.Operation) []string {
+			var out []string
+			for _, p := range o.Parameters {
+				out = append(out, p.Value.In+":"+p.Value.Name)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if !slices.Equal(params(theirs), params(mine)) {
+			t.Errorf("%s %s: parameters %v, official %v", op.method, op.path, params(mine), params(theirs))
+		}
+		if mine.Responses.Status(200) == nil || mine.Responses.Map()["4XX"] == nil {
+			t.Errorf("%s %s: want a 200 and a 4XX answer, as the official", op.method, op.path)
+		}
+		if mine.RequestBody != nil && mine.RequestBody.Value.Required {
+			t.Errorf("%s %s: a required body; an empty one must do", op.method, op.path)
+		}
+		if mine.Security == nil || len(*mine.Security) == 0 {
+			t.Errorf("%s %s: no security", op.method, op.path)
+		}
+	}
+
+	schema := func(doc *openapi3.T, name string) *openapi3.Schema { return doc.Components.Schemas[name].Value }
+	example := func(name string) any { return schema(official, name).Example }
+	// The official key example, whole, is a key our schema takes.
+	created := schema(official, "stream_signing_key_created").Example
+	key := map[string]any{"id": schema(official, "stream_schemas-identifier").Example, "pem": example("stream_pem"), "jwk": example("stream_jwk"), "created": created}
+	envelope := func(result any) map[string]any {
+		return map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": result}
+	}
+	checks := []struct {
+		what         string
+		value        any
+		ours, theirs string
+	}{
+		{"a created key", envelope(key), "SigningKeyResponse", "stream_key_generation_response"},
+		{"a list (2024: no key_id)", envelope([]any{map[string]any{"id": key["id"], "created": created}}), "SigningKeyListResponse", "stream_key_response_collection"},
+		{"a list (2026: key_id)", envelope([]any{map[string]any{"id": key["id"], "key_id": key["id"], "created": created}}), "SigningKeyListResponse", "stream_key_response_collection"},
+		{"a deletion", envelope("ok"), "DeletedResponse", "stream_deleted_response"},
+	}
+	// Our own examples go the other way.
+	for _, ex := range ours.Paths.Find("/accounts/{account_id}/stream/keys").Get.Responses.Status(200).Value.Content.Get("application/json").Examples {
+		checks = append(checks, struct {
+			what         string
+			value        any
+			ours, theirs string
+		}{"our list example", ex.Value.Value, "SigningKeyListResponse", "stream_key_response_collection"})
+	}
+	for _, c := range checks {
+		if err := schema(ours, c.ours).VisitJSON(c.value); err != nil {
+			t.Errorf("%s: rejected by our %s: %v", c.what, c.ours, err)
+		}
+		if err := schema(official, c.theirs).VisitJSON(c.value); err != nil {
+			t.Errorf("%s: rejected by the official %s: %v", c.what, c.theirs, err)
+		}
 	}
 }

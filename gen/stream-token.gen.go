@@ -268,7 +268,8 @@ type SigningKey struct {
 // Example: 5213cfa121f70b8c1380686ffc371ba3
 type SigningKeyID = string
 
-// SigningKeyInfo A signing key as listed, without its private half.
+// SigningKeyInfo A signing key as listed, without its private half. Older answers of
+// the API lack `key_id`; this server always sends it.
 type SigningKeyInfo struct {
 	// Created When the key was created.
 	//
@@ -283,7 +284,7 @@ type SigningKeyInfo struct {
 	// KeyID The key's ID again, as the newer API lists it.
 	//
 	// Example: 5213cfa121f70b8c1380686ffc371ba3
-	KeyID string `json:"key_id"`
+	KeyID *string `json:"key_id,omitempty"`
 }
 
 // SigningKeyListResponse The envelope of a list of keys.

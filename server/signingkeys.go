@@ -43,7 +43,7 @@ func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKe
 	}
 	result := make([]gen.SigningKeyInfo, len(keys))
 	for i, k := range keys {
-		result[i] = gen.SigningKeyInfo{ID: k.Key.ID, KeyID: k.Key.ID, Created: k.Created.UTC()}
+		result[i] = gen.SigningKeyInfo{ID: k.Key.ID, KeyID: &k.Key.ID, Created: k.Created.UTC()}
 	}
 	return gen.ListSigningKeys200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
 }
