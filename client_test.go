@@ -578,7 +578,7 @@ func TestAPIErrors(t *testing.T) {
 			name:       "200 without a token",
 			respond:    reply(200, `{"success":true,"errors":[],"messages":[],"result":{}}`),
 			wantStatus: 200,
-			wantInText: []string{"without success: true and a token"},
+			wantInText: []string{"without success: true and a result"},
 		},
 		{
 			name:       "HTML 502 from a proxy",

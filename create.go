@@ -8,7 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
+	neturl "net/url"
 	"strings"
 	"time"
 
@@ -98,35 +98,62 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 	if _, err := wire.Check(accountID, videoID, &body, c.now()); err != nil {
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
+	var tok *Token
+	err := c.exchange(ctx, http.MethodPost, c.endpoint(accountID, videoID),
+		func(ctx context.Context) (*http.Response, error) {
+			return c.gen.CreateStreamToken(ctx, accountID, videoID, body)
+		},
+		func(raw []byte) bool {
+			var env gen.TokenResponse
+			if json.Unmarshal(raw, &env) != nil || !env.Success || env.Result.Token == "" {
+				return false
+			}
+			tok = &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}
+			return true
+		})
+	return tok, err
+}
+
+// exchange sends one call (and its retries) and reads the answer through
+// the 1 MiB limit. A 2xx answer that success takes is the call's result;
+// anything else is an *APIError: by the envelope's errors when it has some,
+// else by a short excerpt of a body that is not 2xx (a 2xx body may hold a
+// token or a key, and is never quoted). url names the call in errors.
+func (c *Client) exchange(ctx context.Context, method, url string, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
 	ctx, attempts := countAttempts(ctx)
-	resp, err := c.gen.CreateStreamToken(ctx, accountID, videoID, body)
+	resp, err := send(ctx)
 	if err != nil {
-		var urlErr *url.Error // it repeats the URL: keep what went wrong
+		var urlErr *neturl.Error // it repeats the URL: keep what went wrong
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
-		return nil, fmt.Errorf("streamtoken: POST %s: %w%s", c.endpoint(accountID, videoID), err, attemptsNote(*attempts))
+		return fmt.Errorf("streamtoken: %s %s: %w%s", method, url, err, attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("streamtoken: POST %s: reading the response: %w", c.endpoint(accountID, videoID), err)
+		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", method, url, err)
 	}
-	if len(raw) > maxResponseBytes {
-		e := c.apiError(resp, accountID, videoID, nil, nil)
+	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: method, URL: url, Attempts: *attempts}
+	env := envelopeOf(raw)
+	switch {
+	case len(raw) > maxResponseBytes:
 		e.Excerpt = "response body over 1 MiB"
-		e.Attempts = *attempts
-		return nil, e
+		return e
+	case resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw):
+		return nil
+	case env != nil && len(env.Errors) > 0:
+		e.Errors = c.infos(env.Errors)
+		e.Messages = c.infos(env.Messages)
+	case resp.StatusCode < 300:
+		e.Excerpt = "a success status without success: true and a result"
+	default:
+		e.Excerpt = c.redact(excerpt(raw))
 	}
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		var env gen.TokenResponse
-		if json.Unmarshal(raw, &env) == nil && env.Success && env.Result.Token != "" {
-			return &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}, nil
-		}
+	if resp.StatusCode == http.StatusNotFound {
+		e.Hint = c.notFoundHint(env)
 	}
-	e := c.apiError(resp, accountID, videoID, envelopeOf(raw), raw)
-	e.Attempts = *attempts
-	return nil, e
+	return e
 }
 
 // envelopeOf decodes a failure envelope, or returns nil if raw is none.
@@ -136,31 +163,6 @@ func envelopeOf(raw []byte) *gen.FailureResponse {
 		return nil
 	}
 	return &env
-}
-
-// apiError describes a response that holds no token: by its envelope's
-// errors when it has some, else by a short excerpt of its body (never of a
-// 2xx body, which may hold a token).
-func (c *Client) apiError(resp *http.Response, accountID, videoID string, env *gen.FailureResponse, raw []byte) *APIError {
-	e := &APIError{
-		StatusCode: resp.StatusCode,
-		RayID:      resp.Header.Get("Cf-Ray"),
-		Method:     http.MethodPost,
-		URL:        c.endpoint(accountID, videoID),
-	}
-	switch {
-	case env != nil && len(env.Errors) > 0:
-		e.Errors = c.infos(env.Errors)
-		e.Messages = c.infos(env.Messages)
-	case resp.StatusCode < 300:
-		e.Excerpt = "a success status without success: true and a token"
-	default:
-		e.Excerpt = c.redact(excerpt(raw))
-	}
-	if resp.StatusCode == http.StatusNotFound {
-		e.Hint = c.notFoundHint(env)
-	}
-	return e
 }
 
 // notFoundHint names the likely cause of a 404 that does not look like the
@@ -200,15 +202,25 @@ func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	return out
 }
 
-// endpoint is the operation's URL for errors, with any credentials in the
-// base URL redacted.
+// endpoint is the token operation's URL for errors, with any credentials
+// in the base URL redacted.
 func (c *Client) endpoint(accountID, videoID string) string {
-	return c.redactedBase() + "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(videoID) + "/token"
+	return c.urlFor("accounts", accountID, "stream", videoID, "token")
+}
+
+// urlFor is an operation's URL for errors: the base URL without
+// credentials, then the path segments, escaped.
+func (c *Client) urlFor(segments ...string) string {
+	u := c.redactedBase()
+	for _, s := range segments {
+		u += "/" + neturl.PathEscape(s)
+	}
+	return u
 }
 
 // redactedBase is the base URL without any credentials in it.
 func (c *Client) redactedBase() string {
-	if u, err := url.Parse(c.baseURL); err == nil {
+	if u, err := neturl.Parse(c.baseURL); err == nil {
 		return u.Redacted()
 	}
 	return c.baseURL

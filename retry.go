@@ -5,8 +5,10 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 )
 
@@ -93,8 +95,30 @@ type retryingDoer struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// attemptsKey keys the counter of a call's tries in its context.
-type attemptsKey struct{}
+// attemptsKey keys the counter of a call's tries in its context;
+// noReplayKey marks a call that must not be sent twice.
+type (
+	attemptsKey struct{}
+	noReplayKey struct{}
+)
+
+// withoutReplay marks a call that is not idempotent (a create, a delete):
+// it is retried only when it cannot have been processed, on a refused
+// connection or a 429, never after a timeout, a reset or a 5xx, which may
+// come after the server acted.
+func withoutReplay(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noReplayKey{}, true)
+}
+
+// unprocessed reports whether a try surely did nothing on the server: the
+// connection was refused (the request never left), or a 429.
+func unprocessed(resp *http.Response, err error) bool {
+	if err != nil {
+		var op *net.OpError
+		return errors.As(err, &op) && op.Op == "dial" && errors.Is(err, syscall.ECONNREFUSED)
+	}
+	return resp.StatusCode == http.StatusTooManyRequests
+}
 
 // countAttempts returns a context in which the retrying doer counts the
 // tries of one call into the returned int.
@@ -114,12 +138,14 @@ func attemptsNote(n int) string {
 func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	attempts, _ := ctx.Value(attemptsKey{}).(*int)
+	noReplay, _ := ctx.Value(noReplayKey{}).(bool)
 	for n := 0; ; n++ {
 		if attempts != nil {
 			*attempts = n + 1
 		}
 		resp, err := d.client.Do(req)
-		if n >= d.policy.maxRetries || ctx.Err() != nil || (err == nil && !retryable(resp.StatusCode)) {
+		if n >= d.policy.maxRetries || ctx.Err() != nil || (err == nil && !retryable(resp.StatusCode)) ||
+			(noReplay && !unprocessed(resp, err)) {
 			return resp, err
 		}
 		// A transport error (refused, reset, timed out) is retried while

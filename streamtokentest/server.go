@@ -11,6 +11,7 @@
 package streamtokentest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -38,6 +39,10 @@ type Server struct {
 	// URL is the API's base URL, ending in /client/v4: give it to
 	// streamtoken.WithBaseURL or to any Cloudflare client.
 	URL string
+	// JWKSURL is where the server publishes every key it vouches for, its
+	// own and those created through its keys API: give it to
+	// streamtoken.NewJWKS or "streamtoken verify --jwks".
+	JWKSURL string
 	// APIToken is a bearer token the server accepts for every account;
 	// empty when [WithCredentials] gave none such.
 	APIToken string
@@ -91,6 +96,7 @@ type config struct {
 	server      server.Config
 	signingKey  *token.Key
 	accountKeys map[string]*token.Key
+	stored      []server.StoredKey
 	failures    []Failure
 	clientOps   []streamtoken.Option
 }
@@ -120,6 +126,21 @@ func WithAccountKey(accountID string, k *token.Key) Option {
 			c.accountKeys = map[string]*token.Key{}
 		}
 		c.accountKeys[accountID] = k
+		return nil
+	}
+}
+
+// WithStoredKeys puts keys (private, each with an ID) in the account's
+// keys API, as if created through it on the server's clock: they are
+// listed, can be deleted, and are in the JWK set.
+func WithStoredKeys(accountID string, keys ...*token.Key) Option {
+	return func(c *config) error {
+		for _, k := range keys {
+			if k == nil || k.Private == nil || k.ID == "" {
+				return fmt.Errorf("WithStoredKeys(%q): want private keys with IDs", accountID)
+			}
+			c.stored = append(c.stored, server.StoredKey{AccountID: accountID, Key: k})
+		}
 		return nil
 	}
 }
@@ -220,6 +241,18 @@ func newServer(cfg config) (*Server, error) {
 		}
 		cfg.server.AccountSigners[account] = signer
 	}
+	store := server.NewMemoryKeyStore()
+	now := time.Now
+	if cfg.server.Now != nil {
+		now = cfg.server.Now
+	}
+	for _, k := range cfg.stored {
+		k.Created = now().UTC().Truncate(time.Second)
+		if err := store.Add(context.Background(), k, server.MaxKeysPerAccount); err != nil {
+			return nil, fmt.Errorf("stored key %s of account %s: %w", k.Key.ID, k.AccountID, err)
+		}
+	}
+	cfg.server.KeyStore = store
 	s := &Server{failures: cfg.failures}
 	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()
@@ -241,6 +274,7 @@ func newServer(cfg config) (*Server, error) {
 	}
 	s.ts = httptest.NewServer(s.inject(s.TokenServer.Handler()))
 	s.URL = s.ts.URL + server.BasePath
+	s.JWKSURL = s.ts.URL + "/.well-known/jwks.json"
 	clientToken := s.APIToken
 	if clientToken == "" { // WithCredentials gave no token for every account
 		clientToken = "no-unrestricted-credential"
