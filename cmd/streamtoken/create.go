@@ -67,7 +67,7 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 			}
 			tok, err := c.CreateToken(cmd.Context(), account, video, req)
 			if err != nil {
-				return apiFailure(err, src)
+				return apiFailure(err, src, map[string]string{"account_id": "--account", "identifier": "--video", "/id": "--key-id", "/pem": "--pem"})
 			}
 			return tf.printToken(cmd.OutOrStdout(), tok.Value)
 		},
@@ -124,8 +124,7 @@ func unwrapExit(err error) error {
 
 // apiFailure maps a client error onto an exit code: a request the client or
 // the API found invalid is bad input; the rest is an API or network failure.
-func apiFailure(err error, src ruleSource) error {
-	keyFlags := map[string]string{"account_id": "--account", "identifier": "--video", "/id": "--key-id", "/pem": "--pem"}
+func apiFailure(err error, src ruleSource, keyFlags map[string]string) error {
 	if errors.Is(err, streamtoken.ErrInvalid) {
 		var apiErr *streamtoken.APIError
 		if errors.As(err, &apiErr) {

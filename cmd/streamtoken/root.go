@@ -16,6 +16,7 @@ func newRootCmd(e env) *cobra.Command {
   sign     sign a token locally with a Stream signing key
   verify   check a token's signature, times and access rules
   inspect  decode a token without checking it
+  keys     create, list and delete the signing keys that sign locally
   serve    run a Cloudflare-compatible token server
 
 Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
@@ -24,6 +25,6 @@ Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
-	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newServeCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newServeCmd(e))
 	return root
 }

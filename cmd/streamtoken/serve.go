@@ -51,10 +51,13 @@ func newServeCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
-		Long: `Serve POST /client/v4/accounts/{account_id}/stream/{identifier}/token on the
-same wire as the Cloudflare API, signing with your own keys. Also serves
-GET /healthz, /metrics (Prometheus), /.well-known/jwks.json (the public keys)
-and /openapi.json.
+		Long: `Serve POST /client/v4/accounts/{account_id}/stream/{identifier}/token and
+the signing-keys API (GET, POST /client/v4/accounts/{account_id}/stream/keys,
+DELETE .../keys/{identifier}) on the same wire as the Cloudflare API,
+signing tokens with your own keys. Also serves GET /healthz, /metrics
+(Prometheus), /.well-known/jwks.json (every public key it vouches for: its
+own and those created through the keys API, until deleted) and
+/openapi.json.
 
 With no credentials, an API token is generated and printed once. With no
 signing key, an RSA-2048 key is generated and its ID logged. Binds to
@@ -74,9 +77,21 @@ The credentials file (YAML or JSON):
     - email: user@example.com                        # or an email with a global API key
       key: "..."
 
-The keys directory holds one key per account, named <account_id>.pem (or
-.jwk, .json; lowercase); other accounts use --signing-key. A key file whose
-name is no valid account ID, or has its extension in capitals, stops the
+The keys directory (--keys-dir DIR) holds two things:
+
+  DIR/<account_id>.pem (or .jwk, .json)   the server's own key for that
+      account, which its token endpoint signs with; other accounts use
+      --signing-key. A .json file may be a key as the API hands it out
+      ("keys create --out"): it keeps its kid.
+  DIR/created/<account_id>/<key_id>.json  the keys created through the keys
+      API, one file each, mode 0600, written whole or not at all, read
+      again on every request: a restart loses none, and servers sharing
+      DIR see each other's keys and deletions. Keys in Cloudflare's form
+      may be dropped there too (any name ending in .json).
+
+Without --keys-dir, created keys live in memory and go with the process. A
+file or directory in DIR that could never be used (a name that is no
+account ID, an extension in capitals, a file that is no key) stops the
 start rather than be silently skipped. The accounts with a key of their own
 are logged at start.
 
@@ -97,9 +112,9 @@ closed to make room for new ones.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "address to listen on")
 	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable); visible to other users in ps: prefer STREAMTOKEN_API_TOKENS or --credentials")
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
-	fl.StringVar(&f.signingKey, "signing-key", "", "the default signing key `FILE` (PEM, JWK, or the API's base64 forms)")
-	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: a JWK's kid, or derived from the key)")
-	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys named <account_id>.pem")
+	fl.StringVar(&f.signingKey, "signing-key", "", "the default signing key `FILE` (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it)")
+	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
+	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys (<account_id>.pem) and of the keys created through the keys API (created/)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
 	return cmd
@@ -180,6 +195,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	cfg.Signer = signer
 	if f.keysDir != "" {
+		if err := os.MkdirAll(f.keysDir, 0o700); err != nil {
+			return badInput("--keys-dir: %v", err)
+		}
 		keys, err := server.LoadKeysDir(f.keysDir)
 		if err != nil {
 			return badInput("--keys-dir: %v", err)
@@ -196,6 +214,13 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 				warnIfLoose(logger, "--keys-dir", filepath.Join(f.keysDir, e.Name()))
 			}
 		}
+		store, err := server.NewDirKeyStore(filepath.Join(f.keysDir, "created"))
+		if err != nil {
+			return badInput("--keys-dir: %v", err)
+		}
+		cfg.KeyStore = store
+		created, _ := store.All(ctx)
+		logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
 		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
 			"others", "the default key "+key.ID)
 	}

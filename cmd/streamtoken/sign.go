@@ -21,11 +21,14 @@ func newSignCmd(e env) *cobra.Command {
 		Short: "Sign a token locally with a Stream signing key",
 		Long: `Sign a token locally with a Stream signing key: no API call, no rate limit.
 
-The key may be a PEM file (PKCS#1 or PKCS#8), the API's pem field (base64
-of a PEM), or its jwk field (base64 of a JWK, whose kid is the key ID). The
+The key may be a key as "streamtoken keys create --out" saves it (the API's
+answer: its id is the kid), a PEM file (PKCS#1 or PKCS#8), the API's pem
+field (base64 of a PEM), or its jwk field (base64 of a JWK, whose kid is
+the key ID). The
 token follows the API's rules: exp at most 24h ahead, nbf before exp, at
 most 5 access rules. It is printed on stdout, as --output says.`,
-		Example: `  streamtoken sign --key key.pem --key-id 5213cfa121f70b8c1380686ffc371ba3 --video ea95132c15732412d22c1476fa83f27a --exp 2h
+		Example: `  streamtoken sign --key key.json --video ea95132c15732412d22c1476fa83f27a --exp 2h
+  streamtoken sign --key key.pem --key-id 5213cfa121f70b8c1380686ffc371ba3 --video ea95132c15732412d22c1476fa83f27a
   streamtoken sign --key key.jwk --video ea95132c15732412d22c1476fa83f27a \
       --rule "block ip.geoip.country US,MX" --rule "allow ip.src 93.184.216.0/24,2400:cb00::/32" --rule "block any" \
       --customer-code f33zs165nr7gyfy4 --output json`,
@@ -55,7 +58,7 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 		},
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the signing key `FILE`")
-	cmd.Flags().StringVar(&kid, "key-id", "", "the key's `ID` (the token's kid); needed unless the key is a JWK with a kid")
+	cmd.Flags().StringVar(&kid, "key-id", "", "the key's `ID` (the token's kid); needed unless the key carries one (a JWK, or a key saved by keys create)")
 	cmd.Flags().StringVar(&video, "video", "", "the video `ID`")
 	tf.register(cmd)
 	_ = cmd.MarkFlagRequired("key")

@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken"
+)
+
+// apiFlags are the flags of every command that calls the API.
+type apiFlags struct {
+	account, base string
+}
+
+func (f *apiFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.account, "account", "", "the account `ID`")
+	cmd.Flags().StringVar(&f.base, "base-url", "", "the API's base `URL` (default "+streamtoken.DefaultBaseURL+")")
+	_ = cmd.MarkFlagRequired("account")
+}
+
+// client is a client with the environment's credentials and --base-url.
+func (f *apiFlags) client(e env) (*streamtoken.Client, error) {
+	creds, err := credentialsFromEnv(e)
+	if err != nil {
+		return nil, err
+	}
+	opts := []streamtoken.Option{creds}
+	if f.base != "" {
+		opts = append(opts, streamtoken.WithBaseURL(f.base))
+	}
+	c, err := streamtoken.NewClient(opts...)
+	if err != nil {
+		return nil, badInput("--base-url: %v", err)
+	}
+	return c, nil
+}
+
+// keysFailure maps a keys-API error onto an exit code and one line.
+func keysFailure(err error) error {
+	return apiFailure(err, nil, map[string]string{"account_id": "--account", "identifier": "KEY_ID"})
+}
+
+func newKeysCmd(e env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "keys",
+		Short: "Create, list and delete Stream signing keys",
+		Long: `Create, list and delete the Stream signing keys that sign tokens locally
+("streamtoken sign"): POST, GET /accounts/{account_id}/stream/keys and
+DELETE /accounts/{account_id}/stream/keys/{identifier}. --base-url points
+them at another server on the same wire, such as "streamtoken serve".
+
+Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
+CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY.
+
+Rotation: create a second key and sign with it; once the first key's tokens
+have expired (24 hours at most), delete it: its tokens stop working at once.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(newKeysCreateCmd(e), newKeysListCmd(e), newKeysDeleteCmd(e))
+	return cmd
+}
+
+func newKeysCreateCmd(e env) *cobra.Command {
+	var (
+		f   apiFlags
+		out string
+	)
+	cmd := &cobra.Command{
+		Use:   "create --account ID --out FILE",
+		Short: "Create a signing key and save it",
+		Long: `Create a signing key and save it to --out as the API hands it out (its
+id, pem, jwk and created), mode 0600: the only time its private half is
+shown. The file is never overwritten. "streamtoken sign --key FILE" and
+"streamtoken serve --signing-key FILE" read it, kid included. Prints the
+key's ID alone.`,
+		Example: `  streamtoken keys create --account 023e105f4ecef8ad9ca31a8372d0c353 --out key.json --base-url http://127.0.0.1:8787/client/v4`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// The file first: a key the API made is never lost to a bad --out.
+			file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+			if errors.Is(err, fs.ErrExist) {
+				return badInput("--out %s: the file exists: a key is never written over another", out)
+			}
+			if err != nil {
+				return badInput("--out: %v", err)
+			}
+			written := false
+			defer func() {
+				file.Close()
+				if !written {
+					os.Remove(out)
+				}
+			}()
+			c, err := f.client(e)
+			if err != nil {
+				return err
+			}
+			key, err := c.CreateSigningKey(cmd.Context(), f.account)
+			if err != nil {
+				return keysFailure(err)
+			}
+			if _, err := file.Write(append(key.Export(), '\n')); err != nil {
+				return failure(fmt.Errorf("--out %s: %w (key %s was created: delete it, or create another)", out, err, key.ID))
+			}
+			if err := file.Sync(); err != nil {
+				return failure(fmt.Errorf("--out %s: %w (key %s was created: delete it, or create another)", out, err, key.ID))
+			}
+			written = true
+			fmt.Fprintln(cmd.OutOrStdout(), key.ID)
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&out, "out", "", "the `FILE` to save the key in (mode 0600; must not exist)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func newKeysListCmd(e env) *cobra.Command {
+	var (
+		f      apiFlags
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "list --account ID",
+		Short: "List the account's signing keys",
+		Long:  `List the account's signing keys: ID and creation time, one a line (or --output json). No private half is ever listed.`,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "text" && output != "json" {
+				return badInput("--output %q: want text or json", output)
+			}
+			c, err := f.client(e)
+			if err != nil {
+				return err
+			}
+			keys, err := c.ListSigningKeys(cmd.Context(), f.account)
+			if err != nil {
+				return keysFailure(err)
+			}
+			if output == "json" {
+				if keys == nil {
+					keys = []streamtoken.SigningKeyInfo{}
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(keys)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCREATED")
+			for _, k := range keys {
+				fmt.Fprintf(tw, "%s\t%s\n", k.ID, k.Created.UTC().Format(time.RFC3339))
+			}
+			return tw.Flush()
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	return cmd
+}
+
+func newKeysDeleteCmd(e env) *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "delete KEY_ID --account ID",
+		Short: "Delete a signing key: its tokens stop working",
+		Args:  exactArgs(1, "KEY_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client(e)
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteSigningKey(cmd.Context(), f.account, args[0]); err != nil {
+				return keysFailure(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
