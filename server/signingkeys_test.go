@@ -399,3 +399,25 @@ func TestDirKeyStoreTakesOperatorKeysAndRefusesJunk(t *testing.T) {
 }
 
 func b64std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// A key saved as the API hands it out serves with its kid, as the
+// default key (--signing-key) and as an account's (--keys-dir).
+func TestSavedKeysKeepTheirKid(t *testing.T) {
+	keys(t)
+	k := &token.Key{ID: "5213cfa121f70b8c1380686ffc371ba3", Private: userKey.Private, Public: userKey.Public}
+	pemBytes, _ := k.PrivatePEM()
+	jwkBytes, _ := k.PrivateJWK()
+	saved, _ := json.Marshal(map[string]string{"id": k.ID, "pem": b64std(pemBytes), "jwk": b64std(jwkBytes), "created": "2026-11-29T08:00:00Z"})
+	dir := t.TempDir()
+	file := filepath.Join(dir, account+".json")
+	if err := os.WriteFile(file, saved, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := server.LoadKey(file, ""); err != nil || got.ID != k.ID {
+		t.Errorf("LoadKey(saved key) = %v, %v; want kid %s", got, err, k.ID)
+	}
+	perAccount, err := server.LoadKeysDir(dir)
+	if err != nil || perAccount[account] == nil || perAccount[account].ID != k.ID {
+		t.Errorf("LoadKeysDir() = %v, %v; want account %s's key with kid %s", perAccount, err, account, k.ID)
+	}
+}

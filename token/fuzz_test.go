@@ -73,6 +73,13 @@ func FuzzParseKey(f *testing.F) {
 	f.Add([]byte(k.PublicJWK()))
 	f.Add(token.JWKS(k))
 	f.Add([]byte(`{"kty":"RSA","n":"AQAB","e":"AQAB","d":"AQAB","p":"AQ","q":"AQ"}`))
+	// The API's create-key answer, alone and in its envelope.
+	pemBytes, _ := k.PrivatePEM()
+	jwkBytes, _ := k.PrivateJWK()
+	result := `{"id":"kid","pem":"` + base64.StdEncoding.EncodeToString(pemBytes) + `","jwk":"` + base64.StdEncoding.EncodeToString(jwkBytes) + `","created":"2026-11-29T08:00:00Z"}`
+	f.Add([]byte(result))
+	f.Add([]byte(`{"success":true,"result":` + result + `}`))
+	f.Add([]byte(`{"id":"k","pem":"","jwk":""}`))
 	f.Add([]byte("-----BEGIN RSA PRIVATE KEY-----\n-----END RSA PRIVATE KEY-----\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		k, err := token.ParseKey(data)
@@ -86,6 +93,9 @@ func FuzzParseKey(f *testing.F) {
 			if err := k.Private.Validate(); err != nil {
 				t.Fatalf("ParseKey() returned an inconsistent private key: %v", err)
 			}
+		}
+		if k.ID != "" && token.CheckKeyID(k.ID) != nil && strings.HasPrefix(strings.TrimSpace(string(data)), "{") && !strings.Contains(string(data), `"kty"`) {
+			t.Fatalf("ParseKey() took the API's key with a bad id %q", k.ID)
 		}
 		_, _ = token.ParseJWKS(data)
 	})
