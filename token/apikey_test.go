@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -98,32 +96,5 @@ func TestAPIKeyResultRefusals(t *testing.T) {
 	}
 	if _, err := pub.PrivateJWK(); !errors.Is(err, token.ErrNotPrivate) {
 		t.Errorf("PrivateJWK(public) = %v", err)
-	}
-}
-
-// The official schema's example pem and jwk, put together as the API's
-// result, parse as one key with the example's kid.
-func TestOfficialExampleResult(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "reference", "cloudflare-stream-keys-official-excerpt.json")
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only)", path)
-	}
-	var doc struct {
-		Components struct {
-			Schemas map[string]struct {
-				Example any `json:"example"`
-			} `json:"schemas"`
-		} `json:"components"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
-	s := doc.Components.Schemas
-	example := func(name string) string { e, _ := s[name].Example.(string); return e }
-	result, _ := json.Marshal(map[string]string{"id": "5213cfa121f70b8c1380686ffc371ba3", "pem": example("stream_pem"), "jwk": example("stream_jwk"), "created": "2014-01-02T02:20:00Z"})
-	k, err := token.ParsePrivateKey(result)
-	if err != nil || k.ID != "5213cfa121f70b8c1380686ffc371ba3" {
-		t.Errorf("ParsePrivateKey(official example result) = %v, %v", k, err)
 	}
 }

@@ -164,7 +164,8 @@ func TestKeyID(t *testing.T) {
 }
 
 // The keys of Cloudflare's official schema examples (the pem and jwk fields
-// of a created signing key) must parse.
+// of a created signing key) must parse, alone and put together as the API's
+// create-key answer, with the example's kid.
 func TestOfficialExampleKeys(t *testing.T) {
 	path := filepath.Join("..", "..", "shared", "reference", "cloudflare-stream-tokens-official-excerpt.json")
 	raw, err := os.ReadFile(path)
@@ -194,5 +195,10 @@ func TestOfficialExampleKeys(t *testing.T) {
 		if name == "stream_jwk" && k.ID == "" {
 			t.Errorf("%s example: no kid", name)
 		}
+	}
+	example := func(name string) string { e, _ := doc.Components.Schemas[name].Example.(string); return e }
+	result, _ := json.Marshal(map[string]string{"id": "5213cfa121f70b8c1380686ffc371ba3", "pem": example("stream_pem"), "jwk": example("stream_jwk"), "created": "2014-01-02T02:20:00Z"})
+	if k, err := ParsePrivateKey(result); err != nil || k.ID != "5213cfa121f70b8c1380686ffc371ba3" {
+		t.Errorf("ParsePrivateKey(official example answer) = %v, %v", k, err)
 	}
 }
