@@ -248,8 +248,9 @@ API token (generated for this run, shown once): %[2]s
 Try it:
   curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s/accounts/%[3]s/stream/%[4]s/token
 
-A signing key of your own, to sign tokens locally ("streamtoken sign --key key.json"):
-  CLOUDFLARE_API_TOKEN=%[2]s streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
+A signing key of your own, to sign tokens locally ("streamtoken sign --key key.json"),
+with CLOUDFLARE_API_TOKEN set to the API token above:
+  streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
 
 Public keys: %[5]s/.well-known/jwks.json
 `, base, generatedToken, exampleAccount, exampleVideo, strings.TrimSuffix(base, server.BasePath))
