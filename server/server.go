@@ -79,6 +79,7 @@ type Server struct {
 	signers  map[string]*token.Signer // by account
 	public   []*token.Key             // the signing keys' public halves, the default first
 	keys     KeyService
+	jwks     jwksCache // the last JWK set served, encoded
 	specJSON []byte
 	specYAML []byte
 	log      *slog.Logger
@@ -268,7 +269,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		w.Header().Set("Content-Type", "application/jwk-set+json")
 		// A deleted key must leave at once: caches revalidate.
 		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(token.JWKS(keys...))
+		_, _ = w.Write(s.jwks.encode(keys))
 	})
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

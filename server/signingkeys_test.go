@@ -203,7 +203,7 @@ func TestSigningKeysBodiesAndScopes(t *testing.T) {
 
 // copies returns n stored keys of one RSA key under distinct IDs: a full
 // account without generating a thousand keys.
-func copies(t *testing.T, accountID string, n int) []server.StoredKey {
+func copies(t testing.TB, accountID string, n int) []server.StoredKey {
 	keys(t)
 	out := make([]server.StoredKey, n)
 	for i := range out {
