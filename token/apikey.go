@@ -26,8 +26,9 @@ type apiKey struct {
 	Result json.RawMessage `json:"result"`
 }
 
-// parseObject reads a JSON object: a JWK, or the API's key result.
-func parseObject(data []byte, depth int) (*Key, error) {
+// parseObject reads a JSON object: a JWK, or the API's key result, alone
+// or (when not already inside one) in the API's envelope.
+func parseObject(data []byte, inEnvelope bool) (*Key, error) {
 	var a apiKey
 	if err := json.Unmarshal(data, &a); err != nil {
 		return nil, fmt.Errorf("malformed JSON key: %w", ErrKeyFormat)
@@ -35,8 +36,8 @@ func parseObject(data []byte, depth int) (*Key, error) {
 	switch {
 	case a.Kty != "":
 		return parseJWK(data)
-	case len(a.Result) > 0 && a.Result[0] == '{' && depth == 0:
-		return parseObject(a.Result, depth+1) // the API's whole answer
+	case len(a.Result) > 0 && a.Result[0] == '{' && !inEnvelope:
+		return parseObject(a.Result, true) // the API's whole answer
 	case a.JWK == "" && a.PEM == "":
 		return nil, fmt.Errorf("a JSON object that is neither a JWK nor the API's key (id, pem, jwk): %w", ErrKeyFormat)
 	}

@@ -94,7 +94,7 @@ func ParseKey(data []byte) (*Key, error) {
 	case bytes.HasPrefix(data, []byte("-----BEGIN")):
 		return parsePEM(data)
 	case data[0] == '{':
-		return parseObject(data, 0)
+		return parseObject(data, false)
 	}
 	decoded, err := decodeBase64(string(data))
 	if err != nil {
