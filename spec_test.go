@@ -406,12 +406,26 @@ func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
 		{"a deletion", envelope("ok"), "DeletedResponse", "stream_deleted_response"},
 	}
 	// Our own examples go the other way.
-	for _, ex := range ours.Paths.Find("/accounts/{account_id}/stream/keys").Get.Responses.Status(200).Value.Content.Get("application/json").Examples {
-		checks = append(checks, struct {
-			what         string
-			value        any
-			ours, theirs string
-		}{"our list example", ex.Value.Value, "SigningKeyListResponse", "stream_key_response_collection"})
+	keysItem := ours.Paths.Find("/accounts/{account_id}/stream/keys")
+	for _, o := range []struct {
+		op           *openapi3.Operation
+		ours, theirs string
+	}{
+		{keysItem.Get, "SigningKeyListResponse", "stream_key_response_collection"},
+		{keysItem.Post, "SigningKeyResponse", "stream_key_generation_response"},
+		{ours.Paths.Find("/accounts/{account_id}/stream/keys/{identifier}").Delete, "DeletedResponse", "stream_deleted_response"},
+	} {
+		examples := o.op.Responses.Status(200).Value.Content.Get("application/json").Examples
+		if len(examples) == 0 {
+			t.Errorf("%s: no example of the answer", o.ours)
+		}
+		for name, ex := range examples {
+			checks = append(checks, struct {
+				what         string
+				value        any
+				ours, theirs string
+			}{"our example " + name, ex.Value.Value, o.ours, o.theirs})
+		}
 	}
 	for _, c := range checks {
 		if err := schema(ours, c.ours).VisitJSON(c.value); err != nil {

@@ -256,9 +256,13 @@ type SigningKey struct {
 	ID string `json:"id"`
 
 	// JWK Base64 of the private key as a JWK, whose kid is `id`.
+	//
+	// Example: eyJ1c2UiOiJzaWciLCJrdHkiOiJSU0EiLCJraWQiOiI1MjEzY2ZhMTIxZjcwYjhjMTM4MDY4NmZmYzM3MWJhMyIsImFsZyI6IlJTMjU2In0=
 	JWK string `json:"jwk"`
 
 	// PEM Base64 of the PEM-encoded (PKCS#1) RSA private key.
+	//
+	// Example: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFcGdJQkFBS0NBUUVBMFRqd2pPaVpXbUo0M3ZmM1RvNERvWG1YV3RKR05HeVhmaHl0dExhQmdGMStFUVdRCg==
 	PEM string `json:"pem"`
 }
 
