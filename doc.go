@@ -17,8 +17,11 @@
 //	})
 //
 // Above about a thousand tokens a day, sign them yourself with a Stream
-// signing key instead: see package [github.com/streamtoken/streamtoken/token],
-// which signs, verifies and evaluates tokens with no API call.
+// signing key instead: [Client.CreateSigningKey] gets one (a [SigningKey]
+// that signs at once and prints no secret), [Client.ListSigningKeys] and
+// [Client.DeleteSigningKey] manage and rotate them, and package
+// [github.com/streamtoken/streamtoken/token] signs, verifies and evaluates
+// tokens with no API call.
 //
 // Failures carry a [Code], the one type of the envelope's codes that the
 // server and streamtokentest answer with too. A [JWKS] verifies tokens
