@@ -24,7 +24,7 @@
 // tokens with no API call.
 //
 // Failures carry a [Code], the one type of the envelope's codes that the
-// server and streamtokentest answer with too. A [JWKS] verifies tokens
+// server and streamtokentest answer with too. A [KeySet] verifies tokens
 // against a JWK set that a server publishes, fetched when needed, cached and
 // bounded.
 //

@@ -14,5 +14,5 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	}
 }
 
-// SetJWKSClock replaces the clock that ages a JWKS's set. Tests only.
-func SetJWKSClock(j *JWKS, now func() time.Time) { j.now = now }
+// SetKeySetClock replaces the clock that ages a KeySet. Tests only.
+func SetKeySetClock(j *KeySet, now func() time.Time) { j.now = now }

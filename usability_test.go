@@ -91,7 +91,7 @@ func jwksURL(srv *streamtokentest.Server) string {
 func TestJWKSVerifiesWhatTheServerSigns(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
-	set, err := streamtoken.NewJWKS(jwksURL(srv))
+	set, err := streamtoken.NewKeySet(jwksURL(srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,11 +148,11 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	}))
 	defer ts.Close()
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	set, err := streamtoken.NewJWKS(ts.URL + "/jwks.json")
+	set, err := streamtoken.NewKeySet(ts.URL + "/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamtoken.SetJWKSClock(set, func() time.Time { return now })
+	streamtoken.SetKeySetClock(set, func() time.Time { return now })
 	tokenOf := func(srv *streamtokentest.Server) string {
 		tok, err := srv.NewClient().CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{})
 		if err != nil {
@@ -172,13 +172,13 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	if count() != 1 {
 		t.Fatalf("fetches = %d after 5 tokens, want 1", count())
 	}
-	// The source rotates to the second key. Within JWKSMinRefresh of the
+	// The source rotates to the second key. Within KeySetMinRefresh of the
 	// last fetch, unknown kids cost no fetch.
 	mu.Lock()
 	serving = "second"
 	mu.Unlock()
 	b := tokenOf(second)
-	now = now.Add(streamtoken.JWKSMinRefresh - time.Second)
+	now = now.Add(streamtoken.KeySetMinRefresh - time.Second)
 	for range 5 {
 		if err := verify(b); !errors.Is(err, token.ErrUnknownKey) {
 			t.Fatalf("Verify(new key, too soon) = %v, want ErrUnknownKey", err)
@@ -190,7 +190,7 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	// Past it, one unknown kid fetches once, and the new key verifies.
 	now = now.Add(2 * time.Second)
 	if err := verify(b); err != nil {
-		t.Errorf("Verify(new key) after JWKSMinRefresh = %v, want nil", err)
+		t.Errorf("Verify(new key) after KeySetMinRefresh = %v, want nil", err)
 	}
 	if err := verify(a); !errors.Is(err, token.ErrUnknownKey) {
 		t.Errorf("Verify(dropped key) = %v, want ErrUnknownKey", err)
@@ -198,8 +198,8 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	if count() != 2 {
 		t.Errorf("fetches = %d, want 2", count())
 	}
-	// The set ages out after JWKSMaxAge; a failing source keeps the old set.
-	now = now.Add(streamtoken.JWKSMaxAge + time.Second)
+	// The set ages out after KeySetMaxAge; a failing source keeps the old set.
+	now = now.Add(streamtoken.KeySetMaxAge + time.Second)
 	ts.Close()
 	if err := verify(b); err != nil {
 		t.Errorf("Verify() with the source down = %v, want the set in use", err)
@@ -208,7 +208,7 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 
 func TestJWKSBounds(t *testing.T) {
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":["` + strings.Repeat("a", streamtoken.MaxJWKSBytes) + `"]}`))
+		_, _ = w.Write([]byte(`{"keys":["` + strings.Repeat("a", streamtoken.MaxKeySetBytes) + `"]}`))
 	}))
 	defer big.Close()
 	missing := httptest.NewServer(http.NotFoundHandler())
@@ -227,7 +227,7 @@ func TestJWKSBounds(t *testing.T) {
 		"https needs no loopback": {"https://127.0.0.1:1/jwks.json", "refused"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			set, err := streamtoken.NewJWKS(tt.url)
+			set, err := streamtoken.NewKeySet(tt.url)
 			if err == nil {
 				_, err = set.Keys(context.Background())
 			}

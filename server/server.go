@@ -207,10 +207,10 @@ func (s *Server) PublicKeys() []*token.Key {
 	return append([]*token.Key(nil), s.public...)
 }
 
-// JWKS returns every public key the server vouches for, each kid once, in
+// KeySet returns every public key the server vouches for, each kid once, in
 // a stable order: its own (as PublicKeys), then those of its KeyStore by
 // account ID and age. A deleted key is not among them.
-func (s *Server) JWKS(ctx context.Context) ([]*token.Key, error) {
+func (s *Server) KeySet(ctx context.Context) ([]*token.Key, error) {
 	stored, err := s.keys.Store.All(ctx)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
 	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
-		keys, err := s.JWKS(r.Context())
+		keys, err := s.KeySet(r.Context())
 		if err != nil {
 			InternalError(s.log)(w, r, fmt.Errorf("the JWK set: %w", err))
 			return

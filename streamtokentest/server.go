@@ -41,7 +41,7 @@ type Server struct {
 	URL string
 	// JWKSURL is where the server publishes every key it vouches for, its
 	// own and those created through its keys API: give it to
-	// streamtoken.NewJWKS or "streamtoken verify --jwks".
+	// streamtoken.NewKeySet or "streamtoken verify --jwks".
 	JWKSURL string
 	// APIToken is a bearer token the server accepts for every account;
 	// empty when [WithCredentials] gave none such.

@@ -195,7 +195,7 @@ func TestKeysDirSurvivesSIGKILL(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != key.ID || !list[0].Created.Equal(key.Created) {
 		t.Fatalf("after SIGKILL and a restart: %+v, %v; want key %s", list, err, key.ID)
 	}
-	set, err := streamtoken.NewJWKS(strings.TrimSuffix(base, "/client/v4") + "/.well-known/jwks.json")
+	set, err := streamtoken.NewKeySet(strings.TrimSuffix(base, "/client/v4") + "/.well-known/jwks.json")
 	if err != nil {
 		t.Fatal(err)
 	}

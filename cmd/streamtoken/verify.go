@@ -265,7 +265,7 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 		}
 		return []*token.Key{key}, nil
 	case strings.HasPrefix(f.jwks, "http://"), strings.HasPrefix(f.jwks, "https://"):
-		set, err := streamtoken.NewJWKS(f.jwks)
+		set, err := streamtoken.NewKeySet(f.jwks)
 		if err != nil {
 			return nil, badInput("--jwks: %v", trimPrefix(err))
 		}

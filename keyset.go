@@ -15,25 +15,25 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// Bounds of a [JWKS]: how long a fetched set is used, how soon a token with
+// Bounds of a [KeySet]: how long a fetched set is used, how soon a token with
 // an unknown kid may cause another fetch, how long a fetch may take and how
 // large a set may be (at most [token.MaxJWKSKeys] keys too).
 const (
-	JWKSMaxAge      = 5 * time.Minute
-	JWKSMinRefresh  = 10 * time.Second
-	JWKSTimeout     = 15 * time.Second
-	MaxJWKSBytes    = 1 << 20
-	maxJWKSRedirect = 5
+	KeySetMaxAge       = 5 * time.Minute
+	KeySetMinRefresh   = 10 * time.Second
+	KeySetTimeout      = 15 * time.Second
+	MaxKeySetBytes     = 1 << 20
+	maxKeySetRedirects = 5
 )
 
-// JWKS verifies tokens against a JWK set served over HTTP, such as a token
+// KeySet verifies tokens against a JWK set served over HTTP, such as a token
 // server's /.well-known/jwks.json, as "streamtoken verify --jwks" does. The
-// set is fetched when first needed and used for [JWKSMaxAge]; a token whose
-// kid it lacks causes one early fetch, at most every [JWKSMinRefresh], so
+// set is fetched when first needed and used for [KeySetMaxAge]; a token whose
+// kid it lacks causes one early fetch, at most every [KeySetMinRefresh], so
 // that a new key is picked up at once and a deleted one dropped, while
 // tokens with made-up kids cannot make it fetch on every call. It is safe
 // for concurrent use.
-type JWKS struct {
+type KeySet struct {
 	url    *url.URL
 	client *http.Client
 	opts   []token.Option
@@ -46,26 +46,26 @@ type JWKS struct {
 	tried    time.Time // when a fetch was last tried
 }
 
-// NewJWKS returns a JWKS for the set at rawURL: https, or http to a
+// NewKeySet returns a KeySet for the set at rawURL: https, or http to a
 // loopback address only. A redirect is followed only to the same scheme and
 // host, at most five times. opts configure the verifier ([token.WithClock],
 // [token.WithLeeway]) and are checked at the first fetch: nothing is
 // fetched yet.
-func NewJWKS(rawURL string, opts ...token.Option) (*JWKS, error) {
+func NewKeySet(rawURL string, opts ...token.Option) (*KeySet, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
-		return nil, errors.New("streamtoken: JWKS: want an absolute https URL")
+		return nil, errors.New("streamtoken: key set: want an absolute https URL")
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
-		return nil, fmt.Errorf("streamtoken: JWKS %s: http is for loopback addresses only; use https", u.Redacted())
+		return nil, fmt.Errorf("streamtoken: key set %s: http is for loopback addresses only; use https", u.Redacted())
 	}
-	return &JWKS{url: u, opts: opts, now: time.Now, client: &http.Client{
-		Timeout: JWKSTimeout,
+	return &KeySet{url: u, opts: opts, now: time.Now, client: &http.Client{
+		Timeout: KeySetTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			first := via[0].URL
 			switch {
-			case len(via) >= maxJWKSRedirect:
-				return fmt.Errorf("more than %d redirects", maxJWKSRedirect)
+			case len(via) >= maxKeySetRedirects:
+				return fmt.Errorf("more than %d redirects", maxKeySetRedirects)
 			case req.URL.Scheme != first.Scheme || req.URL.Host != first.Host:
 				return fmt.Errorf("refused a redirect to another host or scheme (%s://%s)", req.URL.Scheme, req.URL.Host)
 			}
@@ -75,8 +75,8 @@ func NewJWKS(rawURL string, opts ...token.Option) (*JWKS, error) {
 }
 
 // Keys returns the keys of the set, fetching it if it is older than
-// [JWKSMaxAge].
-func (j *JWKS) Keys(ctx context.Context) ([]*token.Key, error) {
+// [KeySetMaxAge].
+func (j *KeySet) Keys(ctx context.Context) ([]*token.Key, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err := j.refresh(ctx, false); err != nil {
@@ -87,9 +87,9 @@ func (j *JWKS) Keys(ctx context.Context) ([]*token.Key, error) {
 
 // Verify verifies a token with the set's keys, as [token.Verifier.Verify]
 // does; a kid the set lacks makes it fetch the set once more first (see
-// [JWKS]). Errors match the token package's, or say why the set could not
+// [KeySet]). Errors match the token package's, or say why the set could not
 // be fetched; none holds the token.
-func (j *JWKS) Verify(ctx context.Context, tok string) (*token.Claims, error) {
+func (j *KeySet) Verify(ctx context.Context, tok string) (*token.Claims, error) {
 	j.mu.Lock()
 	if err := j.refresh(ctx, false); err != nil {
 		j.mu.Unlock()
@@ -112,16 +112,16 @@ func (j *JWKS) Verify(ctx context.Context, tok string) (*token.Claims, error) {
 }
 
 // refresh fetches the set when it is stale, or when early is set; either
-// way at most once per JWKSMinRefresh. A failed fetch keeps the set in use.
+// way at most once per KeySetMinRefresh. A failed fetch keeps the set in use.
 // j.mu is held.
-func (j *JWKS) refresh(ctx context.Context, early bool) error {
+func (j *KeySet) refresh(ctx context.Context, early bool) error {
 	now := j.now()
 	switch {
-	case j.verifier == nil && !j.tried.IsZero() && now.Sub(j.tried) < JWKSMinRefresh:
-		return fmt.Errorf("streamtoken: JWKS %s: the last fetch failed under %v ago", j.url.Redacted(), JWKSMinRefresh)
-	case j.verifier != nil && !early && (now.Sub(j.fetched) < JWKSMaxAge || now.Sub(j.tried) < JWKSMinRefresh):
+	case j.verifier == nil && !j.tried.IsZero() && now.Sub(j.tried) < KeySetMinRefresh:
+		return fmt.Errorf("streamtoken: key set %s: the last fetch failed under %v ago", j.url.Redacted(), KeySetMinRefresh)
+	case j.verifier != nil && !early && (now.Sub(j.fetched) < KeySetMaxAge || now.Sub(j.tried) < KeySetMinRefresh):
 		return nil // fresh, or stale with a fetch just tried
-	case j.verifier != nil && early && now.Sub(j.tried) < JWKSMinRefresh:
+	case j.verifier != nil && early && now.Sub(j.tried) < KeySetMinRefresh:
 		return errors.New("fetched too recently")
 	}
 	j.tried = now
@@ -134,15 +134,15 @@ func (j *JWKS) refresh(ctx context.Context, early bool) error {
 	}
 	v, err := token.NewVerifier(keys, j.opts...)
 	if err != nil {
-		return fmt.Errorf("streamtoken: JWKS %s: %w", j.url.Redacted(), err)
+		return fmt.Errorf("streamtoken: key set %s: %w", j.url.Redacted(), err)
 	}
 	j.verifier, j.keys, j.fetched = v, keys, now
 	return nil
 }
 
-// fetch gets and parses the set, within JWKSTimeout and MaxJWKSBytes.
-func (j *JWKS) fetch(ctx context.Context) ([]*token.Key, error) {
-	where := "streamtoken: JWKS " + j.url.Redacted()
+// fetch gets and parses the set, within KeySetTimeout and MaxKeySetBytes.
+func (j *KeySet) fetch(ctx context.Context) ([]*token.Key, error) {
+	where := "streamtoken: key set " + j.url.Redacted()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
@@ -160,11 +160,11 @@ func (j *JWKS) fetch(ctx context.Context) ([]*token.Key, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: HTTP %d", where, resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxJWKSBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxKeySetBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	if len(data) > MaxJWKSBytes {
+	if len(data) > MaxKeySetBytes {
 		return nil, fmt.Errorf("%s: the JWK set is too large (over 1 MiB)", where)
 	}
 	keys, err := token.ParseJWKS(data)
