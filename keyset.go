@@ -31,8 +31,9 @@ const (
 // set is fetched when first needed and used for [KeySetMaxAge]; a token whose
 // kid it lacks causes one early fetch, at most every [KeySetMinRefresh], so
 // that a new key is picked up at once and a deleted one dropped, while
-// tokens with made-up kids cannot make it fetch on every call. It is safe
-// for concurrent use.
+// tokens with made-up kids cannot make it fetch on every call. A fetch
+// holds up no verification while a set is in use: only the first fetch is
+// waited for. It is safe for concurrent use.
 type KeySet struct {
 	url    *url.URL
 	client *http.Client
@@ -40,10 +41,12 @@ type KeySet struct {
 	now    func() time.Time // ages the set; tests move it
 
 	mu       sync.Mutex
-	verifier *token.Verifier
+	verifier *token.Verifier // the set in use; nil before the first fetch
 	keys     []*token.Key
-	fetched  time.Time // when the set in use was fetched
-	tried    time.Time // when a fetch was last tried
+	fetched  time.Time     // when the set in use was fetched
+	tried    time.Time     // when a fetch was last started
+	lastErr  error         // how the last fetch failed, if it did
+	inflight chan struct{} // closed when the fetch under way ends
 }
 
 // NewKeySet returns a KeySet for the set at rawURL: https, or http to a
@@ -77,12 +80,8 @@ func NewKeySet(rawURL string, opts ...token.Option) (*KeySet, error) {
 // Keys returns the keys of the set, fetching it if it is older than
 // [KeySetMaxAge].
 func (j *KeySet) Keys(ctx context.Context) ([]*token.Key, error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if err := j.refresh(ctx, false); err != nil {
-		return nil, err
-	}
-	return j.keys, nil
+	_, keys, err := j.current(ctx, false)
+	return keys, err
 }
 
 // Verify verifies a token with the set's keys, as [token.Verifier.Verify]
@@ -90,54 +89,80 @@ func (j *KeySet) Keys(ctx context.Context) ([]*token.Key, error) {
 // [KeySet]). Errors match the token package's, or say why the set could not
 // be fetched; none holds the token.
 func (j *KeySet) Verify(ctx context.Context, tok string) (*token.Claims, error) {
-	j.mu.Lock()
-	if err := j.refresh(ctx, false); err != nil {
-		j.mu.Unlock()
+	v, _, err := j.current(ctx, false)
+	if err != nil {
 		return nil, err
 	}
-	v := j.verifier
-	j.mu.Unlock()
 	claims, err := v.Verify(tok)
 	if !errors.Is(err, token.ErrUnknownKey) {
 		return claims, err
 	}
-	j.mu.Lock()
-	if rerr := j.refresh(ctx, true); rerr != nil {
-		j.mu.Unlock()
-		return nil, err // the set as it was said no; say that
+	again, _, ferr := j.current(ctx, true)
+	if ferr != nil || again == v {
+		return nil, err // no newer set: the one in use said no
 	}
-	v = j.verifier
-	j.mu.Unlock()
-	return v.Verify(tok)
+	return again.Verify(tok)
 }
 
-// refresh fetches the set when it is stale, or when early is set; either
-// way at most once per KeySetMinRefresh. A failed fetch keeps the set in use.
-// j.mu is held.
-func (j *KeySet) refresh(ctx context.Context, early bool) error {
-	now := j.now()
-	switch {
-	case j.verifier == nil && !j.tried.IsZero() && now.Sub(j.tried) < KeySetMinRefresh:
-		return fmt.Errorf("streamtoken: key set %s: the last fetch failed under %v ago", j.url.Redacted(), KeySetMinRefresh)
-	case j.verifier != nil && !early && (now.Sub(j.fetched) < KeySetMaxAge || now.Sub(j.tried) < KeySetMinRefresh):
-		return nil // fresh, or stale with a fetch just tried
-	case j.verifier != nil && early && now.Sub(j.tried) < KeySetMinRefresh:
-		return errors.New("fetched too recently")
-	}
-	j.tried = now
-	keys, err := j.fetch(ctx)
-	if err != nil {
-		if j.verifier != nil && !early {
-			return nil // serve the old set until the source is back
+// current returns the set in use, fetching it first when there is none,
+// when it is older than KeySetMaxAge, or when early asks for a newer one;
+// a fetch starts at most once per KeySetMinRefresh. Only a caller with no
+// set to use waits for a fetch; a failed fetch keeps the set in use.
+func (j *KeySet) current(ctx context.Context, early bool) (*token.Verifier, []*token.Key, error) {
+	for {
+		j.mu.Lock()
+		now := j.now()
+		v, keys := j.verifier, j.keys
+		fresh := v != nil && !early && now.Sub(j.fetched) < KeySetMaxAge
+		due := j.tried.IsZero() || now.Sub(j.tried) >= KeySetMinRefresh
+		switch {
+		case fresh, v != nil && (!due || j.inflight != nil):
+			j.mu.Unlock()
+			return v, keys, nil
+		case j.inflight != nil: // the first fetch is under way: wait for it
+			ch := j.inflight
+			j.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, nil, ctx.Err()
+			}
+		case !due: // no set, and the last fetch failed just now
+			err := j.lastErr
+			j.mu.Unlock()
+			return nil, nil, err
 		}
-		return err
+		prevTried := j.tried
+		j.tried, j.inflight = now, make(chan struct{})
+		ch := j.inflight
+		j.mu.Unlock()
+
+		fetched, err := j.fetch(ctx)
+		var nv *token.Verifier
+		if err == nil {
+			if nv, err = token.NewVerifier(fetched, j.opts...); err != nil {
+				err = fmt.Errorf("streamtoken: key set %s: %w", j.url.Redacted(), err)
+			}
+		}
+		j.mu.Lock()
+		switch {
+		case err == nil:
+			j.verifier, j.keys, j.fetched, j.lastErr = nv, fetched, now, nil
+		case ctx.Err() != nil:
+			j.tried = prevTried // this caller gave up: the next one may fetch
+		default:
+			j.lastErr = err
+		}
+		j.inflight = nil
+		close(ch)
+		v, keys = j.verifier, j.keys
+		j.mu.Unlock()
+		if v == nil {
+			return nil, nil, err
+		}
+		return v, keys, nil // a failed fetch keeps the set in use
 	}
-	v, err := token.NewVerifier(keys, j.opts...)
-	if err != nil {
-		return fmt.Errorf("streamtoken: key set %s: %w", j.url.Redacted(), err)
-	}
-	j.verifier, j.keys, j.fetched = v, keys, now
-	return nil
 }
 
 // fetch gets and parses the set, within KeySetTimeout and MaxKeySetBytes.

@@ -88,7 +88,7 @@ func jwksURL(srv *streamtokentest.Server) string {
 	return strings.TrimSuffix(srv.URL, "/client/v4") + "/.well-known/jwks.json"
 }
 
-func TestJWKSVerifiesWhatTheServerSigns(t *testing.T) {
+func TestKeySetVerifiesWhatTheServerSigns(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
 	set, err := streamtoken.NewKeySet(jwksURL(srv))
@@ -123,7 +123,7 @@ func TestJWKSVerifiesWhatTheServerSigns(t *testing.T) {
 	}
 }
 
-func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
+func TestKeySetFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	first := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer first.Close()
 	second := streamtokentest.NewServer(streamtokentest.WithSigningKey(otherTestKey(t)))
@@ -206,7 +206,7 @@ func TestJWKSFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	}
 }
 
-func TestJWKSBounds(t *testing.T) {
+func TestKeySetBounds(t *testing.T) {
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"keys":["` + strings.Repeat("a", streamtoken.MaxKeySetBytes) + `"]}`))
 	}))
@@ -242,3 +242,77 @@ func TestJWKSBounds(t *testing.T) {
 // generate no RSA keys.
 func serverTestKey(t *testing.T) *token.Key { return testkey.Load(t, "rsa2048.pem", "server-key") }
 func otherTestKey(t *testing.T) *token.Key  { return testkey.Load(t, "rsa2048-b.pem", "other-key") }
+
+// A fetch under way holds up no verification while a set is in use: a
+// source that hangs delays only the caller whose unknown kid asked for it.
+func TestKeySetFetchBlocksNoOne(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.JWKSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	calls := 0
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n > 1 {
+			select { // hangs, until the test ends it
+			case <-release:
+			case <-r.Context().Done():
+			}
+			return
+		}
+		_, _ = w.Write(set)
+	}))
+	defer ts.Close()
+	defer close(release)
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	keys, err := streamtoken.NewKeySet(ts.URL + "/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamtoken.SetKeySetClock(keys, func() time.Time { return now })
+	tok, err := srv.NewClient().CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Verify(context.Background(), tok.Value); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(streamtoken.KeySetMinRefresh + time.Second)
+	// A made-up kid starts a fetch that hangs.
+	forged := "eyJhbGciOiJSUzI1NiIsImtpZCI6Im1hZGUtdXAifQ" + tok.Value[strings.Index(tok.Value, "."):]
+	hung := make(chan error, 1)
+	go func() { _, err := keys.Verify(context.Background(), forged); hung <- err }()
+	for { // until the hanging fetch is under way
+		mu.Lock()
+		n := calls
+		mu.Unlock()
+		if n >= 2 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := keys.Verify(context.Background(), tok.Value); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Verify(a known kid) during a hung fetch = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Verify(a known kid) waited for a fetch under way")
+	}
+	select {
+	case err := <-hung:
+		t.Fatalf("the forged token's Verify returned %v before its fetch ended", err)
+	default:
+	}
+}
