@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -234,22 +233,13 @@ func writeOnce(dir, name string, data []byte) (err error) {
 	return f.Sync()
 }
 
-// apiKeyJSON is a key as the create-key operation answers it.
+// apiKeyJSON is a key's file: the create-key operation's result.
 func apiKeyJSON(k StoredKey) ([]byte, error) {
-	pemBytes, err := k.Key.PrivatePEM()
+	result, err := apiKey(k)
 	if err != nil {
 		return nil, err
 	}
-	jwkBytes, err := k.Key.PrivateJWK()
-	if err != nil {
-		return nil, err
-	}
-	return json.MarshalIndent(struct {
-		ID      string    `json:"id"`
-		PEM     string    `json:"pem"`
-		JWK     string    `json:"jwk"`
-		Created time.Time `json:"created"`
-	}{k.Key.ID, base64.StdEncoding.EncodeToString(pemBytes), base64.StdEncoding.EncodeToString(jwkBytes), k.Created.UTC()}, "", "  ")
+	return json.MarshalIndent(result, "", "  ")
 }
 
 // List implements [KeyStore].

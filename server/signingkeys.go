@@ -87,20 +87,31 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	case err != nil:
 		return nil, fmt.Errorf("keeping a key of account %s: %w", req.AccountID, err)
 	}
-	pemBytes, err := key.PrivatePEM()
+	result, err := apiKey(stored)
 	if err != nil {
 		return nil, err
 	}
-	jwkBytes, err := key.PrivateJWK()
+	return gen.CreateSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
+}
+
+// apiKey is a key as the create-key operation answers it, and as a
+// [DirKeyStore] keeps it: base64 of its PEM and of its JWK (whose kid is
+// its ID), and when it was created.
+func apiKey(k StoredKey) (gen.SigningKey, error) {
+	pemBytes, err := k.Key.PrivatePEM()
 	if err != nil {
-		return nil, err
+		return gen.SigningKey{}, err
 	}
-	return gen.CreateSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: gen.SigningKey{
-		ID:      key.ID,
+	jwkBytes, err := k.Key.PrivateJWK()
+	if err != nil {
+		return gen.SigningKey{}, err
+	}
+	return gen.SigningKey{
+		ID:      k.Key.ID,
 		PEM:     base64.StdEncoding.EncodeToString(pemBytes),
 		JWK:     base64.StdEncoding.EncodeToString(jwkBytes),
-		Created: stored.Created,
-	}}, nil
+		Created: k.Created.UTC(),
+	}, nil
 }
 
 // DeleteSigningKey deletes an account's key: it leaves the JWK set at once.
