@@ -1,9 +1,7 @@
 package main
 
 import (
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -15,9 +13,10 @@ import (
 
 func newCreateCmd(e env) *cobra.Command {
 	var (
-		tf                   tokenFlags
-		account, video       string
-		keyID, pemFile, base string
+		tf             tokenFlags
+		api            apiFlags
+		video          string
+		keyID, pemFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --account ID --video ID [token flags]",
@@ -53,19 +52,11 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 			} else if keyID != "" {
 				return badInput("--key-id: needs --pem")
 			}
-			creds, err := credentialsFromEnv(e)
+			c, err := api.client(e, streamtoken.WithClock(func() time.Time { return now }))
 			if err != nil {
 				return err
 			}
-			opt := []streamtoken.Option{creds, streamtoken.WithClock(func() time.Time { return now })}
-			if base != "" {
-				opt = append(opt, streamtoken.WithBaseURL(base))
-			}
-			c, err := streamtoken.NewClient(opt...)
-			if err != nil {
-				return badInput("--base-url: %v", err)
-			}
-			tok, err := c.CreateToken(cmd.Context(), account, video, req)
+			tok, err := c.CreateToken(cmd.Context(), api.account, video, req)
 			if err != nil {
 				return apiFailure(err, src, map[string]string{"account_id": "--account", "identifier": "--video", "/id": "--key-id", "/pem": "--pem"})
 			}
@@ -73,31 +64,13 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&account, "account", "", "the account `ID`")
+	api.register(cmd)
 	fl.StringVar(&video, "video", "", "the video `ID`")
 	fl.StringVar(&keyID, "key-id", "", "the `ID` of the Stream signing key in --pem")
-	fl.StringVar(&pemFile, "pem", "", "a signing key `FILE` for the API to sign with (PEM, JWK, or the API's base64 forms)")
-	fl.StringVar(&base, "base-url", "", "the API's base `URL` (default "+streamtoken.DefaultBaseURL+")")
+	fl.StringVar(&pemFile, "pem", "", "a signing key `FILE` for the API to sign with (a key saved by keys create, PEM, JWK, or the API's base64 forms)")
 	tf.register(cmd)
-	_ = cmd.MarkFlagRequired("account")
 	_ = cmd.MarkFlagRequired("video")
 	return cmd
-}
-
-// credentialsFromEnv reads CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL with
-// CLOUDFLARE_API_KEY.
-func credentialsFromEnv(e env) (streamtoken.Option, error) {
-	if t := e.getenv(streamtoken.EnvAPIToken); t != "" {
-		return streamtoken.WithAPIToken(t), nil
-	}
-	email, key := e.getenv(streamtoken.EnvEmail), e.getenv(streamtoken.EnvAPIKey)
-	switch {
-	case email != "" && key != "":
-		return streamtoken.WithAPIKey(email, key), nil
-	case email != "" || key != "":
-		return nil, badInput("%s and %s must be set together", streamtoken.EnvEmail, streamtoken.EnvAPIKey)
-	}
-	return nil, badInput("no credentials: set %s, or %s and %s", streamtoken.EnvAPIToken, streamtoken.EnvEmail, streamtoken.EnvAPIKey)
 }
 
 // pemField reads a signing key file in any form and returns the API's pem
@@ -110,7 +83,10 @@ func pemField(path, keyID string) (string, string, error) {
 		}
 		return "", "", err
 	}
-	block := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key.Private)})
+	block, err := key.PrivatePEM()
+	if err != nil {
+		return "", "", badInput("--pem: %v", err)
+	}
 	return base64.StdEncoding.EncodeToString(block), key.ID, nil
 }
 

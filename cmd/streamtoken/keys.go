@@ -14,34 +14,6 @@ import (
 	"github.com/streamtoken/streamtoken"
 )
 
-// apiFlags are the flags of every command that calls the API.
-type apiFlags struct {
-	account, base string
-}
-
-func (f *apiFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.account, "account", "", "the account `ID`")
-	cmd.Flags().StringVar(&f.base, "base-url", "", "the API's base `URL` (default "+streamtoken.DefaultBaseURL+")")
-	_ = cmd.MarkFlagRequired("account")
-}
-
-// client is a client with the environment's credentials and --base-url.
-func (f *apiFlags) client(e env) (*streamtoken.Client, error) {
-	creds, err := credentialsFromEnv(e)
-	if err != nil {
-		return nil, err
-	}
-	opts := []streamtoken.Option{creds}
-	if f.base != "" {
-		opts = append(opts, streamtoken.WithBaseURL(f.base))
-	}
-	c, err := streamtoken.NewClient(opts...)
-	if err != nil {
-		return nil, badInput("--base-url: %v", err)
-	}
-	return c, nil
-}
-
 // keysFailure maps a keys-API error onto an exit code and one line.
 func keysFailure(err error) error {
 	return apiFailure(err, nil, map[string]string{"account_id": "--account", "identifier": "KEY_ID"})
