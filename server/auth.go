@@ -138,6 +138,17 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	})
 }
 
+// admit is what a handler of account's resources answers when the
+// request's context carries no caller (401) or one not allowed for the
+// account (403), or nil: the fail-closed check of every operation.
+func admit(ctx context.Context, account string) *Problem {
+	caller := CallerFrom(ctx)
+	if caller == nil {
+		return &Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}
+	}
+	return forbidden(caller, account)
+}
+
 // forbidden is the 403 for a caller not allowed for account, or nil.
 func forbidden(c *Caller, account string) *Problem {
 	if account == "" || c.Allowed(account) {

@@ -136,11 +136,7 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 // anything: no caller, a caller not allowed for the account, or a path ID
 // (the account's, the key's) that breaks the API's rules.
 func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...string) []Problem {
-	caller := CallerFrom(ctx)
-	if caller == nil {
-		return []Problem{{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}}
-	}
-	if p := forbidden(caller, accountID); p != nil {
+	if p := admit(ctx, accountID); p != nil {
 		return []Problem{*p}
 	}
 	var ps []Problem

@@ -37,11 +37,7 @@ type TokenService struct {
 // whatever the mount. It does not check the body against the schema: mount
 // a [RequestChecker] for that. An error is a fault of the server.
 func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
-	caller := CallerFrom(ctx)
-	if caller == nil {
-		return failure(Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}), nil
-	}
-	if p := forbidden(caller, req.AccountID); p != nil {
+	if p := admit(ctx, req.AccountID); p != nil {
 		return failure(*p), nil
 	}
 	now := time.Now
