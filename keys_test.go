@@ -105,7 +105,7 @@ func TestSigningKeyPrintsNoPrivateHalf(t *testing.T) {
 			}
 		}
 		if !strings.Contains(out, k.ID) {
-			t.Errorf("%s of a SigningKey = %q, want its ID", how, out)
+			t.Errorf("%s of a SigningKey lacks its ID", how) // not printed: it might hold the key
 		}
 	}
 }
