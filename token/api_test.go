@@ -249,3 +249,37 @@ func TestJoinCapsWhatItLists(t *testing.T) {
 		}
 	}
 }
+
+func TestDraftSignsToWhatSignSigns(t *testing.T) {
+	s := newSigner(t)
+	want, wantClaims, err := s.Sign(fullOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Draft(fullOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Signer() != s {
+		t.Error("Draft.Signer() is not the signer that drafted it")
+	}
+	if in := d.SigningInput(); !strings.HasPrefix(want, in+".") || strings.Count(in, ".") != 1 {
+		t.Errorf("SigningInput() = %q, want the token up to its signature", in)
+	}
+	if c := d.Claims(); c.VideoID != wantClaims.VideoID || !c.ExpiresAt.Equal(wantClaims.ExpiresAt) || len(c.AccessRules) != len(wantClaims.AccessRules) {
+		t.Errorf("Draft.Claims() = %+v, want %+v", c, wantClaims)
+	}
+	for range 2 { // deterministic: the same bytes every time
+		got, err := d.Sign()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatal("Draft.Sign() differs from Signer.Sign() of the same request")
+		}
+	}
+	var verr *token.ValidationError
+	if _, err := s.Draft(token.Request{VideoID: testVideo, ExpiresAt: fixedNow.Add(48 * time.Hour)}); !errors.As(err, &verr) {
+		t.Errorf("Draft(exp in 48 h) error = %v, want a *ValidationError", err)
+	}
+}
