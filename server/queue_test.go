@@ -1,0 +1,266 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken/server"
+)
+
+// fakeClock is a clock a test moves by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// queueEvents records what a queue tells its observer.
+type queueEvents struct {
+	mu       sync.Mutex
+	waiting  int
+	outcomes map[server.Outcome]int
+}
+
+func (e *queueEvents) QueueWaiting(delta int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.waiting += delta
+}
+
+func (e *queueEvents) QueueLeft(_ time.Duration, o server.Outcome) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.outcomes == nil {
+		e.outcomes = map[server.Outcome]int{}
+	}
+	e.outcomes[o]++
+}
+
+func (e *queueEvents) count(o server.Outcome) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.outcomes[o]
+}
+
+func newQueue(t *testing.T, cfg server.QueueConfig) *server.SigningQueue {
+	t.Helper()
+	q, err := server.NewSigningQueue(cfg)
+	if err != nil {
+		t.Fatalf("NewSigningQueue(%+v) error = %v", cfg, err)
+	}
+	return q
+}
+
+// waitFor polls cond until it holds, or fails the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting, after 10 s, for %s", what)
+		}
+	}
+}
+
+func TestQueueServesInArrivalOrder(t *testing.T) {
+	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: time.Minute})
+	hold, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := q.Acquire(context.Background())
+			if err != nil {
+				t.Errorf("waiter %d: Acquire() error = %v", i, err)
+				return
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			release()
+		}()
+		// The next one arrives only once this one is in line.
+		waitFor(t, "the waiter to queue", func() bool { return q.Waiting() == i+1 })
+	}
+	hold()
+	wg.Wait()
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("served in the order %v, want 0 to %d in turn", order, n-1)
+		}
+	}
+	if q.Waiting() != 0 {
+		t.Errorf("Waiting() = %d after all were served, want 0", q.Waiting())
+	}
+}
+
+func TestQueueShedsAtOnceWhenTheWaitWouldBeTooLong(t *testing.T) {
+	clock := newFakeClock()
+	events := &queueEvents{}
+	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: 50 * time.Millisecond, Observer: events})
+	server.SetQueueClock(q, clock.Now)
+
+	// One turn of 20 ms teaches the queue how long a turn takes.
+	release, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(20 * time.Millisecond)
+	release()
+
+	hold, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two waiters expect 20 and 40 ms: they queue. A third would wait
+	// 60 ms, past the 50 ms bound: it is turned away without waiting.
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := q.Acquire(context.Background())
+			if err != nil {
+				t.Errorf("waiter %d: Acquire() error = %v, want a turn", i, err)
+				return
+			}
+			release()
+		}()
+		waitFor(t, "the waiter to queue", func() bool { return q.Waiting() == i+1 })
+	}
+	_, err = q.Acquire(t.Context())
+	var overload *server.OverloadError
+	if !errors.As(err, &overload) {
+		t.Fatalf("third waiter: Acquire() error = %v, want an *OverloadError", err)
+	}
+	if overload.RetryAfter != time.Second {
+		t.Errorf("RetryAfter = %v, want 1s (a wait under a second, rounded up)", overload.RetryAfter)
+	}
+	if q.Waiting() != 2 {
+		t.Errorf("Waiting() = %d after the refusal, want 2: the refused one never queued", q.Waiting())
+	}
+	hold()
+	wg.Wait()
+	if got := events.count(server.Shed); got != 1 {
+		t.Errorf("shed count = %d, want 1", got)
+	}
+	if got := events.count(server.Admitted); got != 4 {
+		t.Errorf("admitted count = %d, want 4", got)
+	}
+}
+
+func TestQueueShedsAWaiterAtTheBound(t *testing.T) {
+	events := &queueEvents{}
+	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: 20 * time.Millisecond, Observer: events})
+	hold, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold()
+	// No turn has ended yet, so the queue expects no wait; the waiter
+	// queues, and leaves when the bound passes.
+	_, err = q.Acquire(t.Context())
+	var overload *server.OverloadError
+	if !errors.As(err, &overload) || overload.RetryAfter < time.Second {
+		t.Fatalf("Acquire() error = %v, want an *OverloadError with a Retry-After of at least 1s", err)
+	}
+	if q.Waiting() != 0 || events.waiting != 0 {
+		t.Errorf("Waiting() = %d, observer's count %d after the waiter left; want 0, 0", q.Waiting(), events.waiting)
+	}
+}
+
+func TestQueueCancelledWaiterLeaves(t *testing.T) {
+	events := &queueEvents{}
+	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: time.Minute, Observer: events})
+	hold, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	errc := make(chan error, 1)
+	go func() {
+		release, err := q.Acquire(ctx)
+		if release != nil {
+			release()
+		}
+		errc <- err
+	}()
+	waitFor(t, "the waiter to queue", func() bool { return q.Waiting() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled waiter: Acquire() error = %v, want context.Canceled", err)
+	}
+	if q.Waiting() != 0 {
+		t.Errorf("Waiting() = %d after the waiter left, want 0", q.Waiting())
+	}
+	// The worker goes back to the pool, not to the one who left.
+	hold()
+	release, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatalf("Acquire() after the release = %v, want a worker at once", err)
+	}
+	release()
+	release() // a second call is a no-op, not a second worker
+	r1, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1()
+	if q.Waiting() != 0 {
+		t.Fatal("the pool holds one worker, and it is taken")
+	}
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 10*time.Millisecond)
+	defer cancel2()
+	if _, err := q.Acquire(ctx2); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Acquire() with the one worker busy = %v, want to wait until the deadline: a double release made two workers", err)
+	}
+	if got := events.count(server.Cancelled); got != 2 {
+		t.Errorf("cancelled count = %d, want 2", got)
+	}
+
+	// A context already done never queues.
+	done, cancel3 := context.WithCancel(t.Context())
+	cancel3()
+	if _, err := q.Acquire(done); !errors.Is(err, context.Canceled) {
+		t.Errorf("Acquire(done context) = %v, want context.Canceled", err)
+	}
+}
+
+func TestQueueConfig(t *testing.T) {
+	q := newQueue(t, server.QueueConfig{})
+	if q.Workers() < 1 || q.MaxWait() != server.DefaultMaxSigningWait {
+		t.Errorf("defaults: Workers() = %d, MaxWait() = %v; want >= 1, %v", q.Workers(), q.MaxWait(), server.DefaultMaxSigningWait)
+	}
+	for _, cfg := range []server.QueueConfig{{Workers: -1}, {MaxWait: -time.Second}} {
+		if _, err := server.NewSigningQueue(cfg); err == nil {
+			t.Errorf("NewSigningQueue(%+v) error = nil", cfg)
+		}
+	}
+	for o, want := range map[server.Outcome]string{server.Admitted: "admitted", server.Shed: "shed", server.Cancelled: "cancelled", 7: "Outcome(7)"} {
+		if o.String() != want {
+			t.Errorf("Outcome(%d).String() = %q, want %q", int(o), o.String(), want)
+		}
+	}
+}
