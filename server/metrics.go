@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -15,14 +16,69 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	signed   *prometheus.CounterVec
-	handler  http.Handler
+
+	queueWaiting prometheus.Gauge
+	queueWait    prometheus.Histogram
+	queueLeft    *prometheus.CounterVec
+
+	cacheLookups *prometheus.CounterVec
+	cacheEvicted prometheus.Counter
+	cacheEntries prometheus.Gauge
+	cacheBytes   prometheus.Gauge
+
+	handler http.Handler
 }
+
+var (
+	_ QueueObserver = (*metrics)(nil)
+	_ CacheObserver = (*metrics)(nil)
+)
 
 // newMetrics registers the server's metrics with reg, or takes those a
 // server before it registered there (two servers sharing a registry count
-// together), and serves what gather gathers.
-func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer) (*metrics, error) {
+// together), and serves what gather gathers. A registry of the server's
+// own (own) gets the Go runtime's and the process's metrics too; one of the
+// caller's has them already (prometheus.DefaultRegisterer does) or not, as
+// its owner decided.
+func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool) (*metrics, error) {
+	if own {
+		if err := reg.Register(collectors.NewGoCollector()); err != nil {
+			return nil, err
+		}
+		if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+			return nil, err
+		}
+	}
 	m := &metrics{
+		queueWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamtoken_signing_queue_length",
+			Help: "Token requests waiting for a signing worker.",
+		}),
+		queueWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "streamtoken_signing_queue_wait_seconds",
+			Help:    "How long admitted token requests waited for a signing worker.",
+			Buckets: []float64{0, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+		}),
+		queueLeft: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamtoken_signing_queue_requests_total",
+			Help: "Token requests the signing queue decided on, by outcome: admitted, shed (429) or cancelled (client gone).",
+		}, []string{"outcome"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamtoken_token_cache_lookups_total",
+			Help: "Tokens asked of the token cache, by result: hit (no signature) or miss.",
+		}, []string{"result"}),
+		cacheEvicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "streamtoken_token_cache_evictions_total",
+			Help: "Tokens dropped from the token cache, to make room or because they expired.",
+		}),
+		cacheEntries: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamtoken_token_cache_entries",
+			Help: "Tokens in the token cache.",
+		}),
+		cacheBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "streamtoken_token_cache_bytes",
+			Help: "Memory the tokens in the token cache take, as its bound counts it.",
+		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamtoken_http_requests_total",
 			Help: "HTTP requests by route and status code.",
@@ -34,7 +90,7 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer) (*metrics
 		}, []string{"route"}),
 		signed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "streamtoken_tokens_signed_total",
-			Help: "Tokens signed, by whose key: the account's or one sent in the request.",
+			Help: "Tokens issued (signed, or identical to one signed and cached), by whose key: the account's or one sent in the request.",
 		}, []string{"key"}),
 		handler: promhttp.HandlerFor(gather, promhttp.HandlerOpts{}),
 	}
@@ -48,8 +104,59 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer) (*metrics
 	if m.signed, err = register(reg, m.signed); err != nil {
 		return nil, err
 	}
+	if m.queueWaiting, err = register(reg, m.queueWaiting); err != nil {
+		return nil, err
+	}
+	if m.queueWait, err = register(reg, m.queueWait); err != nil {
+		return nil, err
+	}
+	if m.queueLeft, err = register(reg, m.queueLeft); err != nil {
+		return nil, err
+	}
+	if m.cacheLookups, err = register(reg, m.cacheLookups); err != nil {
+		return nil, err
+	}
+	if m.cacheEvicted, err = register(reg, m.cacheEvicted); err != nil {
+		return nil, err
+	}
+	if m.cacheEntries, err = register(reg, m.cacheEntries); err != nil {
+		return nil, err
+	}
+	if m.cacheBytes, err = register(reg, m.cacheBytes); err != nil {
+		return nil, err
+	}
+	// Every series from the start, so that a dashboard shows 0, not "no data".
+	for _, o := range []Outcome{Admitted, Shed, Cancelled} {
+		m.queueLeft.WithLabelValues(o.String())
+	}
+	m.cacheLookups.WithLabelValues("hit")
+	m.cacheLookups.WithLabelValues("miss")
 	return m, nil
 }
+
+func (m *metrics) QueueWaiting(delta int) { m.queueWaiting.Add(float64(delta)) }
+
+func (m *metrics) QueueLeft(wait time.Duration, o Outcome) {
+	m.queueLeft.WithLabelValues(o.String()).Inc()
+	if o == Admitted {
+		m.queueWait.Observe(wait.Seconds())
+	}
+}
+
+func (m *metrics) CacheLookup(hit bool) {
+	if hit {
+		m.cacheLookups.WithLabelValues("hit").Inc()
+	} else {
+		m.cacheLookups.WithLabelValues("miss").Inc()
+	}
+}
+
+func (m *metrics) CacheSize(entries, bytes int) {
+	m.cacheEntries.Add(float64(entries))
+	m.cacheBytes.Add(float64(bytes))
+}
+
+func (m *metrics) CacheEvicted(n int) { m.cacheEvicted.Add(float64(n)) }
 
 // register registers c, or returns the collector of the same description
 // already registered.

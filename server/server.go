@@ -58,6 +58,20 @@ type Config struct {
 	// Gatherer is what /metrics serves. Nil: Registerer, when it is also
 	// a Gatherer (a *prometheus.Registry is both).
 	Gatherer prometheus.Gatherer
+	// SigningWorkers is how many tokens the server signs at once; other
+	// token requests wait their turn, in arrival order. Zero:
+	// runtime.GOMAXPROCS(0), one per core.
+	SigningWorkers int
+	// MaxSigningWait bounds a token request's wait for its turn: one that
+	// would wait longer is answered at once with a 429 envelope and a
+	// Retry-After header. Zero: DefaultMaxSigningWait.
+	MaxSigningWait time.Duration
+	// TokenCacheEntries and TokenCacheBytes bound the cache of the tokens
+	// the server's own keys sign (see [TokenCache]). Zero:
+	// DefaultTokenCacheEntries and DefaultTokenCacheBytes.
+	TokenCacheEntries, TokenCacheBytes int
+	// DisableTokenCache signs every token, identical or not.
+	DisableTokenCache bool
 	// MaxConnections caps the connections [Server.Serve] holds open at
 	// once; when full, the longest-idle one is closed to make room. Zero:
 	// DefaultMaxConnections.
@@ -129,6 +143,33 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: account %q: %s", account, why)
 		}
 	}
+	reg, gather := cfg.Registerer, cfg.Gatherer
+	own := reg == nil
+	if own {
+		registry := prometheus.NewRegistry()
+		reg = registry
+		if gather == nil {
+			gather = registry
+		}
+	}
+	if gather == nil {
+		var ok bool
+		if gather, ok = reg.(prometheus.Gatherer); !ok {
+			return nil, errors.New("server: Registerer is no Gatherer: set Gatherer for /metrics")
+		}
+	}
+	if s.metrics, err = newMetrics(reg, gather, own); err != nil {
+		return nil, fmt.Errorf("server: metrics: %w", err)
+	}
+	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	if s.tokens.Queue, err = NewSigningQueue(QueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if !cfg.DisableTokenCache {
+		if s.tokens.Cache, err = NewTokenCache(TokenCacheConfig{MaxEntries: cfg.TokenCacheEntries, MaxBytes: cfg.TokenCacheBytes, Now: s.now, Observer: s.metrics}); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	if s.signer = cfg.Signer; s.signer == nil {
 		key, err := token.GenerateKey()
 		if err != nil {
@@ -165,24 +206,6 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.specYAML = openapi.YAML()
 
-	reg, gather := cfg.Registerer, cfg.Gatherer
-	if reg == nil {
-		own := prometheus.NewRegistry()
-		reg = own
-		if gather == nil {
-			gather = own
-		}
-	}
-	if gather == nil {
-		var ok bool
-		if gather, ok = reg.(prometheus.Gatherer); !ok {
-			return nil, errors.New("server: Registerer is no Gatherer: set Gatherer for /metrics")
-		}
-	}
-	if s.metrics, err = newMetrics(reg, gather); err != nil {
-		return nil, fmt.Errorf("server: metrics: %w", err)
-	}
-	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
 	store := cfg.KeyStore
 	if store == nil {
 		store = NewMemoryKeyStore()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
@@ -26,8 +27,16 @@ type TokenService struct {
 	// Now is the clock requests are checked by, and that of the signer of
 	// a request's own pem. Nil: time.Now.
 	Now func() time.Time
-	// Signed, when set, is called after each token is signed with whose
-	// key signed it: "account" or "request".
+	// Queue, when set, admits the signing work: a request it turns away
+	// gets a 429 envelope with a Retry-After header. Nil: every request
+	// signs at once, and under overload all of them are slow.
+	Queue *SigningQueue
+	// Cache, when set, keeps the tokens the account signers sign, so that
+	// identical requests cost one signature. Tokens of a request's own
+	// pem are never cached.
+	Cache *TokenCache
+	// Signed, when set, is called after each token is issued (signed or
+	// from the cache) with whose key signed it: "account" or "request".
 	Signed func(key string)
 }
 
@@ -61,14 +70,39 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	if signer == nil {
 		return nil, fmt.Errorf("no signer for account %s", req.AccountID)
 	}
-	// Sign checks the options again: microseconds next to the RSA
-	// signature, and it keeps Sign safe on its own.
-	tok, _, err := signer.Sign(wire.Request(req.Identifier, req.Body))
+	// Draft checks the request again: microseconds next to the RSA
+	// signature, and it keeps the signer safe on its own.
+	draft, err := signer.Draft(wire.Request(req.Identifier, req.Body))
 	if err != nil {
 		var verr *token.ValidationError
 		if errors.As(err, &verr) { // the clock moved past exp since the check
 			return failure(validationErrors(err)...), nil
 		}
+		return nil, fmt.Errorf("drafting with the %s key: %w", source, err)
+	}
+	sign := func() (string, error) {
+		if ts.Queue != nil {
+			release, err := ts.Queue.Acquire(ctx)
+			if err != nil {
+				return "", err
+			}
+			defer release()
+		}
+		return draft.Sign()
+	}
+	var tok string
+	if ts.Cache != nil && source == "account" {
+		tok, _, err = ts.Cache.Sign(ctx, req.AccountID, draft, sign)
+	} else {
+		tok, err = sign()
+	}
+	var overload *OverloadError
+	switch {
+	case errors.As(err, &overload):
+		return overloaded{retryAfter: overload.RetryAfter}, nil
+	case err != nil && ctx.Err() != nil:
+		return clientGone{}, nil
+	case err != nil:
 		return nil, fmt.Errorf("signing with the %s key: %w", source, err)
 	}
 	if ts.Signed != nil {
@@ -80,6 +114,30 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		Messages: []gen.Message{},
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
+}
+
+// overloaded is the answer to a request the signing queue turned away: a
+// 429 envelope, as Cloudflare's rate limit, with a Retry-After header.
+type overloaded struct{ retryAfter time.Duration }
+
+func (o overloaded) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Retry-After", strconv.Itoa(int(o.retryAfter/time.Second)))
+	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: streamtoken.CodeRateLimited,
+		Message: "too many token requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
+	return nil
+}
+
+// StatusClientClosedRequest is the status logged for a request whose
+// client left before its token was signed (nginx's 499): nobody reads it.
+const StatusClientClosedRequest = 499
+
+// clientGone answers a request whose client has left: a status for the
+// log and the metrics, and no body.
+type clientGone struct{}
+
+func (clientGone) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(StatusClientClosedRequest)
+	return nil
 }
 
 // CreateStreamToken implements gen.StrictServerInterface with the server's
