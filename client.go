@@ -220,14 +220,20 @@ func NewClient(opts ...Option) (*Client, error) {
 		return nil, errors.New("streamtoken: credentials set more than once: use one of WithAPIToken, WithAPIKey, WithCredentialsFromEnv")
 	}
 	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets}
-	ua := cfg.userAgent
+	// The headers of every call, built once. Their value slices are
+	// shared by all requests: net/http only reads them, and a Set or Add
+	// elsewhere makes a new slice (each has no room to grow into).
+	fixed := http.Header{}
+	fixed.Set("User-Agent", cfg.userAgent)
+	fixed.Set("Accept", "application/json")
+	cfg.auth(fixed)
 	doer := &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep}
 	g, err := gen.NewClient(cfg.baseURL,
 		gen.WithHTTPClient(doer),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			req.Header.Set("User-Agent", ua)
-			req.Header.Set("Accept", "application/json")
-			cfg.auth(req.Header)
+			for name, values := range fixed {
+				req.Header[name] = values
+			}
 			return nil
 		}))
 	if err != nil {

@@ -99,12 +99,19 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
 	var tok *Token
-	err := c.exchange(ctx, http.MethodPost, c.endpoint(accountID, videoID),
+	err := c.exchange(ctx, http.MethodPost, []string{"accounts", accountID, "stream", videoID, "token"},
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.CreateStreamToken(ctx, accountID, videoID, body)
 		},
 		func(raw []byte) bool {
-			var env gen.TokenResponse
+			// Only what a success needs: the token envelope's errors and
+			// messages are empty then, and decoding them costs allocations.
+			var env struct {
+				Success bool `json:"success"`
+				Result  struct {
+					Token string `json:"token"`
+				} `json:"result"`
+			}
 			if json.Unmarshal(raw, &env) != nil || !env.Success || env.Result.Token == "" {
 				return false
 			}
@@ -118,8 +125,9 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 // the 1 MiB limit. A 2xx answer that success takes is the call's result;
 // anything else is an *APIError: by the envelope's errors when it has some,
 // else by a short excerpt of a body that is not 2xx (a 2xx body may hold a
-// token or a key, and is never quoted). url names the call in errors.
-func (c *Client) exchange(ctx context.Context, method, url string, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
+// token or a key, and is never quoted). path, the call's path segments
+// under the base URL, names it in errors; its URL is built only for them.
+func (c *Client) exchange(ctx context.Context, method string, path []string, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
 	ctx, attempts := countAttempts(ctx)
 	resp, err := send(ctx)
 	if err != nil {
@@ -127,21 +135,22 @@ func (c *Client) exchange(ctx context.Context, method, url string, send func(con
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
-		return fmt.Errorf("streamtoken: %s %s: %w%s", method, url, err, attemptsNote(*attempts))
+		return fmt.Errorf("streamtoken: %s %s: %w%s", method, c.urlFor(path...), err, attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	raw, err := readBody(resp)
 	if err != nil {
-		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", method, url, err)
+		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", method, c.urlFor(path...), err)
 	}
-	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: method, URL: url, Attempts: *attempts}
+	if len(raw) <= maxResponseBytes && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
+		return nil
+	}
+	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: method, URL: c.urlFor(path...), Attempts: *attempts}
 	env := envelopeOf(raw)
 	switch {
 	case len(raw) > maxResponseBytes:
 		e.Excerpt = "response body over 1 MiB"
 		return e
-	case resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw):
-		return nil
 	case env != nil && len(env.Errors) > 0:
 		e.Errors = c.infos(env.Errors)
 		e.Messages = c.infos(env.Messages)
@@ -202,10 +211,18 @@ func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	return out
 }
 
-// endpoint is the token operation's URL for errors, with any credentials
-// in the base URL redacted.
-func (c *Client) endpoint(accountID, videoID string) string {
-	return c.urlFor("accounts", accountID, "stream", videoID, "token")
+// readBody reads a response's body, up to one byte past the 1 MiB limit
+// (so that an answer over it shows): in one read into a buffer of the
+// announced length when the server gave one within the limit.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= maxResponseBytes {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 }
 
 // urlFor is an operation's URL for errors: the base URL without

@@ -69,10 +69,9 @@ func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*Signi
 	if err := checkIDs(pathID{"account_id", accountID}); err != nil {
 		return nil, err
 	}
-	url := c.urlFor("accounts", accountID, "stream", "keys")
 	var key *SigningKey
 	var parseErr error
-	err := c.exchange(withoutReplay(ctx), http.MethodPost, url,
+	err := c.exchange(withoutReplay(ctx), http.MethodPost, []string{"accounts", accountID, "stream", "keys"},
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.CreateSigningKeyWithBody(ctx, accountID, "application/json", http.NoBody)
 		},
@@ -88,7 +87,7 @@ func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*Signi
 			k, err := token.ParsePrivateKey(env.Result)
 			if err != nil || k.ID != result.ID {
 				// Created, but unusable: say which key, to delete it.
-				parseErr = fmt.Errorf("streamtoken: POST %s: the API created key %s, but its private key does not parse: %v", url, result.ID, err)
+				parseErr = fmt.Errorf("streamtoken: POST %s: the API created key %s, but its private key does not parse: %v", c.urlFor("accounts", accountID, "stream", "keys"), result.ID, err)
 				return true
 			}
 			key = &SigningKey{ID: result.ID, Created: result.Created, Key: k, result: env.Result}
@@ -110,7 +109,7 @@ func (c *Client) ListSigningKeys(ctx context.Context, accountID string) ([]Signi
 		return nil, err
 	}
 	var keys []SigningKeyInfo
-	err := c.exchange(ctx, http.MethodGet, c.urlFor("accounts", accountID, "stream", "keys"),
+	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", "keys"},
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.ListSigningKeys(ctx, accountID)
 		},
@@ -137,7 +136,7 @@ func (c *Client) DeleteSigningKey(ctx context.Context, accountID, keyID string) 
 	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", keyID}); err != nil {
 		return err
 	}
-	return c.exchange(withoutReplay(ctx), http.MethodDelete, c.urlFor("accounts", accountID, "stream", "keys", keyID),
+	return c.exchange(withoutReplay(ctx), http.MethodDelete, []string{"accounts", accountID, "stream", "keys", keyID},
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.DeleteSigningKeyWithBody(ctx, accountID, keyID, "application/json", http.NoBody)
 		},
