@@ -4,7 +4,7 @@
 GO          ?= go
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run generate check-generated build test bench lint fmt ci
+.PHONY: all run generate check-generated build test bench bench-client load lint fmt ci
 
 all: build
 
@@ -29,13 +29,15 @@ build:
 	$(GO) build -o bin/streamtoken ./cmd/streamtoken
 
 ## test: every test, with the race detector, including compat/ (its own
-## module: cloudflare-go v6 against the token server). The race detector
-## waits 1 s at each test binary's exit for goroutines still running; 100 ms
-## is plenty for ours, which stop with their tests.
+## module: cloudflare-go v6 against the token server) and bench/ (its own
+## module: the client benchmark's set-up, a short run of the load tool).
+## The race detector waits 1 s at each test binary's exit for goroutines
+## still running; 100 ms is plenty for ours, which stop with their tests.
 RACE_ENV = GORACE=atexit_sleep_ms=100
 test:
 	$(RACE_ENV) $(GO) test -race ./...
 	cd compat && $(RACE_ENV) $(GO) test -race ./...
+	cd bench && $(RACE_ENV) $(GO) test -race ./...
 
 ## bench: the benchmarks, each beside its baseline, compared by benchstat
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
@@ -43,12 +45,24 @@ bench:
 	$(GO) test -run '^$$' -bench . -count 6 ./token ./server > bench.txt
 	$(GO) run $(BENCHSTAT) -col /impl bench.txt
 
+## bench-client: a token call by streamtoken's client beside a raw net/http
+## POST + decode and cloudflare-go v6, against one cheap local server
+bench-client:
+	cd bench && $(GO) test -run '^$$' -bench CreateToken -count 10 . > ../bench-client.txt
+	$(GO) run $(BENCHSTAT) -col /client bench-client.txt
+
+## load: the token server and a bare sign-only handler under the same load,
+## side by side (some 3 minutes; plots in bench/out/)
+load:
+	cd bench && $(GO) run ./load
+
 ## lint: gofmt, go vet and staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	cd compat && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 ## fmt: format the Go sources
 fmt:

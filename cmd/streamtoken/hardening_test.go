@@ -185,10 +185,18 @@ func TestSecondSignalEndsTheDrain(t *testing.T) {
 	}
 }
 
-func TestServeRefusesZeroConnections(t *testing.T) {
-	r := cli(t, nil, "", "serve", "--max-connections", "0")
-	if r.code != exitBadInput || !strings.Contains(r.stderr, "--max-connections") {
-		t.Errorf("serve --max-connections 0: %v", r)
+func TestServeRefusesLoadFlagsOutOfBounds(t *testing.T) {
+	for _, args := range [][]string{
+		{"--max-connections", "0"},
+		{"--signing-workers", "0"}, {"--signing-workers", "1025"},
+		{"--max-signing-wait", "0s"}, {"--max-signing-wait", "2m"},
+		{"--token-cache", "-1"}, {"--token-cache", "10000001"},
+		{"--token-cache-bytes", "1024"}, {"--token-cache-bytes", "17179869185"},
+	} {
+		r := cli(t, nil, "", append([]string{"serve"}, args...)...)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, args[0]) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("serve %s: %v, want exit %d and one line naming the flag", strings.Join(args, " "), r, exitBadInput)
+		}
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -44,7 +46,20 @@ type serveFlags struct {
 	keysDir     string
 	logFormat   string
 	maxConns    int
+	workers     int
+	maxWait     time.Duration
+	cacheSize   int
+	cacheBytes  int
 }
+
+// Bounds of the load flags: far past any use, short of a typo's harm.
+const (
+	maxWorkersFlag    = 1024
+	maxWaitFlag       = time.Minute
+	maxCacheEntries   = 10_000_000
+	maxCacheBytesFlag = 16 << 30
+	minCacheBytesFlag = 64 << 10
+)
 
 func newServeCmd(e env) *cobra.Command {
 	var f serveFlags
@@ -99,7 +114,16 @@ Key and credentials files must be regular files of at most 1 MiB; one that
 group or others may read is warned about. --api-token on the command line
 is visible to every user of the machine (ps): prefer the environment or
 --credentials. Connections are capped (--max-connections); idle ones are
-closed to make room for new ones.`,
+closed to make room for new ones.
+
+Under load, tokens are signed --signing-workers at a time (one per core):
+the other requests wait in arrival order, and one that would wait longer
+than --max-signing-wait is answered at once with a 429 and a Retry-After
+header, which the Cloudflare SDKs and streamtoken's client honour. Tokens
+of identical requests (same account, key and claims: with the default exp
+and nbf, the same second) are signed once and served from a cache of
+--token-cache entries and --token-cache-bytes; --token-cache 0 turns it
+off. /metrics shows the queue and the cache.`,
 		Example: `  streamtoken serve
   streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --signing-key key.pem --signing-key-id 5213cfa121f70b8c1380686ffc371ba3`,
 		Args: cobra.NoArgs,
@@ -117,6 +141,10 @@ closed to make room for new ones.`,
 	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys (<account_id>.pem) and of the keys created through the keys API (created/)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
+	fl.IntVar(&f.workers, "signing-workers", runtime.GOMAXPROCS(0), "tokens signed at once (one per core)")
+	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
+	fl.IntVar(&f.cacheSize, "token-cache", server.DefaultTokenCacheEntries, "tokens of identical requests kept (0: none)")
+	fl.IntVar(&f.cacheBytes, "token-cache-bytes", server.DefaultTokenCacheBytes, "memory those tokens may take, in bytes")
 	return cmd
 }
 
@@ -155,7 +183,18 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.maxConns < 1 {
 		return badInput("--max-connections %d: want at least 1", f.maxConns)
 	}
-	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns}
+	switch {
+	case f.workers < 1 || f.workers > maxWorkersFlag:
+		return badInput("--signing-workers %d: want 1 to %d", f.workers, maxWorkersFlag)
+	case f.maxWait <= 0 || f.maxWait > maxWaitFlag:
+		return badInput("--max-signing-wait %v: want more than 0 and at most %v", f.maxWait, maxWaitFlag)
+	case f.cacheSize < 0 || f.cacheSize > maxCacheEntries:
+		return badInput("--token-cache %d: want 0 (none) to %d", f.cacheSize, maxCacheEntries)
+	case f.cacheBytes < minCacheBytesFlag || f.cacheBytes > maxCacheBytesFlag:
+		return badInput("--token-cache-bytes %d: want %d to %d", f.cacheBytes, minCacheBytesFlag, maxCacheBytesFlag)
+	}
+	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
+		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
@@ -236,7 +275,8 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
 	}
-	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials), "max_connections", f.maxConns)
+	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
+		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize)
 	if e.draining != nil {
 		e.draining()
 	}
