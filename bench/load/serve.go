@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// The two servers under load each run in a process of their own, as a
+// deployed server would, started by re-running this program with
+// serveArg. They read the key from a file and the API token from the
+// environment (never argv, which ps shows), listen on a loopback port,
+// print its address, and stop when their standard input closes: so they
+// never outlive the load run, even when it is killed.
+const (
+	serveArg    = "-serve"
+	apiTokenEnv = "STREAMTOKEN_LOAD_API_TOKEN"
+)
+
+// tokenRoute is the route both servers answer.
+const tokenRoute = "POST /client/v4/accounts/{account_id}/stream/{identifier}/token"
+
+// child is a server process under load.
+type child struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+	stop io.Closer // its standard input
+}
+
+// startChild starts the server impl ("streamtoken" or "bare") with the key in
+// keyFile.
+func startChild(impl, keyFile, apiToken string, workers int) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(self, serveArg, impl, keyFile, strconv.Itoa(workers))
+	cmd.Env = append(os.Environ(), apiTokenEnv+"="+apiToken)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = stdin.Close()
+		_ = cmd.Wait()
+		return nil, fmt.Errorf("%s server: no address: %w", impl, err)
+	}
+	return &child{name: impl, url: "http://" + strings.TrimSpace(addr), cmd: cmd, stop: stdin}, nil
+}
+
+// Close stops the process and waits for it.
+func (c *child) Close() error {
+	_ = c.stop.Close()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		return <-done
+	}
+}
+
+// serveChild is the server process: "streamtoken" is streamtoken's token
+// server with its defaults (auth, request checks, the signing queue and
+// the token cache); "bare" is a net/http handler that only signs, with
+// the same key: the baseline.
+func serveChild(impl, keyFile, workers string) error {
+	nworkers, err := strconv.Atoi(workers)
+	if err != nil {
+		return err
+	}
+	key, err := server.LoadKey(keyFile, "")
+	if err != nil {
+		return err
+	}
+	signer, err := token.NewSigner(key)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { // stop when the parent closes our stdin, or dies
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		cancel()
+	}()
+	fmt.Println(ln.Addr())
+
+	switch impl {
+	case "streamtoken":
+		srv, err := server.New(server.Config{
+			Credentials:    []server.Credential{{Token: os.Getenv(apiTokenEnv)}},
+			Signer:         signer,
+			SigningWorkers: nworkers,
+		})
+		if err != nil {
+			return err
+		}
+		return srv.Serve(ctx, ln)
+	case "bare":
+		mux := http.NewServeMux()
+		mux.HandleFunc(tokenRoute, func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			tok, _, err := signer.Sign(token.Request{VideoID: r.PathValue("identifier")})
+			if err != nil {
+				http.Error(w, "signing failed", http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"success": true, "errors": []any{}, "messages": []any{}, "result": map[string]string{"token": tok}})
+		})
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			<-ctx.Done()
+			_ = hs.Close()
+		}()
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("no server %q", impl)
+}
