@@ -52,7 +52,7 @@ bench-client:
 	$(GO) run $(BENCHSTAT) -col /client bench-client.txt
 
 ## load: the token server and a bare sign-only handler under the same load,
-## side by side (some 3 minutes; plots in bench/out/)
+## side by side (about 4 minutes; plots in bench/out/)
 load:
 	cd bench && $(GO) run ./load
 

@@ -61,8 +61,20 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 	if err != nil {
 		return nil, err
 	}
+	// Under overload, signatures wait their turn (one per core; a 429 past
+	// 250 ms of waiting), and identical requests share one signature.
+	queue, err := server.NewSigningQueue(server.QueueConfig{})
+	if err != nil {
+		return nil, err
+	}
+	cache, err := server.NewTokenCache(server.TokenCacheConfig{})
+	if err != nil {
+		return nil, err
+	}
 	impl := &tokenServer{log: logger, tokens: server.TokenService{
 		Signer: func(accountID string) *token.Signer { return signer },
+		Queue:  queue,
+		Cache:  cache,
 	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()}}
 	mux := http.NewServeMux()
 	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{

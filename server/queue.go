@@ -18,8 +18,9 @@ const DefaultMaxSigningWait = 250 * time.Millisecond
 // QueueConfig configures a [SigningQueue].
 type QueueConfig struct {
 	// Workers is how many signatures run at once. RSA signing is CPU
-	// work: more workers than cores only make every request slower. Zero:
-	// runtime.GOMAXPROCS(0).
+	// work: more workers than cores only make every request slower. For a
+	// signer whose work is elsewhere (a KMS, an HSM), it is the calls at
+	// once that the signer takes. Zero: runtime.GOMAXPROCS(0).
 	Workers int
 	// MaxWait bounds a request's wait for a worker. A request whose wait
 	// would exceed it is turned away at once, and one that has waited that

@@ -12,8 +12,8 @@ import (
 // TestMain lets the test binary be the servers' processes too, as the
 // command is: run re-runs its own executable with serveArg.
 func TestMain(m *testing.M) {
-	if len(os.Args) == 5 && os.Args[1] == serveArg {
-		if err := serveChild(os.Args[2], os.Args[3], os.Args[4]); err != nil {
+	if len(os.Args) == 6 && os.Args[1] == serveArg {
+		if err := serveChild(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
 			os.Stderr.WriteString("serve: " + err.Error() + "\n")
 			os.Exit(1)
 		}

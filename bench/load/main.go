@@ -20,6 +20,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,8 +37,8 @@ import (
 )
 
 func main() {
-	if len(os.Args) == 5 && os.Args[1] == serveArg {
-		if err := serveChild(os.Args[2], os.Args[3], os.Args[4]); err != nil {
+	if len(os.Args) == 6 && os.Args[1] == serveArg {
+		if err := serveChild(os.Args[2], os.Args[3], os.Args[4], os.Args[5]); err != nil {
 			fmt.Fprintln(os.Stderr, "load: serve:", err)
 			os.Exit(1)
 		}
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "out", "directory of the HTML plots")
 	flag.StringVar(&cfg.only, "only", "", "run only the scenarios whose name holds this (cold-64clients, hot-3x, ...)")
 	flag.IntVar(&cfg.workers, "workers", 0, "the server's signing workers (0: its default, one per core)")
+	flag.BoolVar(&cfg.noCache, "no-cache", false, "turn the server's token cache off")
 	flag.Parse()
 	switch {
 	case cfg.duration < time.Second || cfg.duration > time.Minute:
@@ -76,6 +78,7 @@ type config struct {
 	out      string
 	only     string
 	workers  int
+	noCache  bool
 }
 
 // timeout is how long a request may take before it counts as an error.
@@ -143,7 +146,7 @@ func run(cfg config, w io.Writer) error {
 		}
 	}()
 	for _, impl := range []string{"bare", "streamtoken"} {
-		c, err := startChild(impl, keyFile, apiToken, cfg.workers)
+		c, err := startChild(impl, keyFile, apiToken, cfg.workers, cfg.noCache)
 		if err != nil {
 			return err
 		}
@@ -237,7 +240,15 @@ func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration
 			URL: c.url + "/client/v4/accounts/" + account + "/stream/" + video + "/token"}
 		return nil
 	}
-	opts := []func(*vegeta.Attacker){vegeta.Timeout(timeout), vegeta.KeepAlive(true)}
+	// A transport of the attack's own, closed with it: the connections of
+	// one attack (thousands, under overload) are not left open for the
+	// rest of the run.
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: vegeta.DefaultConnections,
+	}
+	defer tr.CloseIdleConnections()
+	opts := []func(*vegeta.Attacker){vegeta.Client(&http.Client{Timeout: timeout, Transport: tr})}
 	var pacer vegeta.Pacer
 	if sc.clients > 0 {
 		opts = append(opts, vegeta.Workers(uint64(sc.clients)), vegeta.MaxWorkers(uint64(sc.clients)))

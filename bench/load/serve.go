@@ -43,12 +43,12 @@ type child struct {
 
 // startChild starts the server impl ("streamtoken" or "bare") with the key in
 // keyFile.
-func startChild(impl, keyFile, apiToken string, workers int) (*child, error) {
+func startChild(impl, keyFile, apiToken string, workers int, noCache bool) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, serveArg, impl, keyFile, strconv.Itoa(workers))
+	cmd := exec.Command(self, serveArg, impl, keyFile, strconv.Itoa(workers), strconv.FormatBool(noCache))
 	cmd.Env = append(os.Environ(), apiTokenEnv+"="+apiToken)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
@@ -89,8 +89,12 @@ func (c *child) Close() error {
 // server with its defaults (auth, request checks, the signing queue and
 // the token cache); "bare" is a net/http handler that only signs, with
 // the same key: the baseline.
-func serveChild(impl, keyFile, workers string) error {
+func serveChild(impl, keyFile, workers, noCache string) error {
 	nworkers, err := strconv.Atoi(workers)
+	if err != nil {
+		return err
+	}
+	disableCache, err := strconv.ParseBool(noCache)
 	if err != nil {
 		return err
 	}
@@ -116,9 +120,10 @@ func serveChild(impl, keyFile, workers string) error {
 	switch impl {
 	case "streamtoken":
 		srv, err := server.New(server.Config{
-			Credentials:    []server.Credential{{Token: os.Getenv(apiTokenEnv)}},
-			Signer:         signer,
-			SigningWorkers: nworkers,
+			Credentials:       []server.Credential{{Token: os.Getenv(apiTokenEnv)}},
+			Signer:            signer,
+			SigningWorkers:    nworkers,
+			DisableTokenCache: disableCache,
 		})
 		if err != nil {
 			return err
