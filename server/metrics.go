@@ -95,34 +95,17 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 		handler: promhttp.HandlerFor(gather, promhttp.HandlerOpts{}),
 	}
 	var err error
-	if m.requests, err = register(reg, m.requests); err != nil {
-		return nil, err
-	}
-	if m.duration, err = register(reg, m.duration); err != nil {
-		return nil, err
-	}
-	if m.signed, err = register(reg, m.signed); err != nil {
-		return nil, err
-	}
-	if m.queueWaiting, err = register(reg, m.queueWaiting); err != nil {
-		return nil, err
-	}
-	if m.queueWait, err = register(reg, m.queueWait); err != nil {
-		return nil, err
-	}
-	if m.queueLeft, err = register(reg, m.queueLeft); err != nil {
-		return nil, err
-	}
-	if m.cacheLookups, err = register(reg, m.cacheLookups); err != nil {
-		return nil, err
-	}
-	if m.cacheEvicted, err = register(reg, m.cacheEvicted); err != nil {
-		return nil, err
-	}
-	if m.cacheEntries, err = register(reg, m.cacheEntries); err != nil {
-		return nil, err
-	}
-	if m.cacheBytes, err = register(reg, m.cacheBytes); err != nil {
+	register(reg, &m.requests, &err)
+	register(reg, &m.duration, &err)
+	register(reg, &m.signed, &err)
+	register(reg, &m.queueWaiting, &err)
+	register(reg, &m.queueWait, &err)
+	register(reg, &m.queueLeft, &err)
+	register(reg, &m.cacheLookups, &err)
+	register(reg, &m.cacheEvicted, &err)
+	register(reg, &m.cacheEntries, &err)
+	register(reg, &m.cacheBytes, &err)
+	if err != nil {
 		return nil, err
 	}
 	// Every series from the start, so that a dashboard shows 0, not "no data".
@@ -158,17 +141,21 @@ func (m *metrics) CacheSize(entries, bytes int) {
 
 func (m *metrics) CacheEvicted(n int) { m.cacheEvicted.Add(float64(n)) }
 
-// register registers c, or returns the collector of the same description
-// already registered.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
-	err := reg.Register(c)
+// register registers *c, or sets *c to the collector of the same
+// description already registered. After a first error, it does nothing.
+func register[C prometheus.Collector](reg prometheus.Registerer, c *C, errp *error) {
+	if *errp != nil {
+		return
+	}
+	err := reg.Register(*c)
 	var already prometheus.AlreadyRegisteredError
 	if errors.As(err, &already) {
 		if existing, ok := already.ExistingCollector.(C); ok {
-			return existing, nil
+			*c = existing
+			return
 		}
 	}
-	return c, err
+	*errp = err
 }
 
 // statusRecorder remembers the status a handler wrote.
