@@ -3,6 +3,7 @@ package server
 import (
 	"container/list"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -94,9 +95,10 @@ type cacheEntry struct {
 
 // flight is a signature under way that identical requests wait for.
 type flight struct {
-	done  chan struct{}
-	token string
-	err   error
+	done    chan struct{}
+	token   string
+	err     error
+	waiters int // under the cache's mu
 }
 
 // NewTokenCache returns a cache configured by cfg.
@@ -123,8 +125,10 @@ func NewTokenCache(cfg TokenCacheConfig) (*TokenCache, error) {
 // Sign returns the token of d signed for account: the cached one, or the
 // one sign returns (sign signs d; the cache calls it at most once for
 // identical drafts at the same time, and keeps what it returns). hit
-// reports whether sign was spared. An error is sign's, or ctx's when ctx
-// ends while an identical request signs.
+// reports whether sign was spared. An error is sign's, for the identical
+// requests that waited for it too (unless it is a context's: then one of
+// them signs instead), or ctx's when ctx ends while an identical request
+// signs.
 func (c *TokenCache) Sign(ctx context.Context, account string, d *token.Draft, sign func() (string, error)) (tok string, hit bool, err error) {
 	key := cacheKey{signer: d.Signer(), account: account, input: d.SigningInput()}
 	for {
@@ -144,12 +148,19 @@ func (c *TokenCache) Sign(ctx context.Context, account string, d *token.Draft, s
 		}
 		select {
 		case <-f.done:
-			if f.err == nil {
+			switch {
+			case f.err == nil:
 				c.lookedUp(true)
 				return f.token, true, nil
+			case errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded):
+				// The signer's client left: try again, perhaps as the one
+				// who signs.
+				continue
 			}
-			// The signer failed (its client left, or the queue was full):
-			// try again, perhaps as the one who signs.
+			// The signer's failure is everyone's (a full queue, a broken
+			// key): trying in turn would only make each wait longer.
+			c.lookedUp(false)
+			return "", false, f.err
 		case <-ctx.Done():
 			return "", false, ctx.Err()
 		}
@@ -172,6 +183,7 @@ func (c *TokenCache) lookup(key cacheKey) (tok string, f *flight, leader bool, e
 		expired = e.size
 	}
 	if f, ok := c.flights[key]; ok {
+		f.waiters++
 		return "", f, false, expired
 	}
 	f = &flight{done: make(chan struct{})}

@@ -257,6 +257,7 @@ func TestCacheIdenticalMissesSignOnce(t *testing.T) {
 			}
 		}()
 	}
+	waitFor(t, "the followers to wait", func() bool { return server.CacheWaiters(c) == len(tokens)-1 })
 	// A follower whose client leaves stops waiting.
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -275,13 +276,42 @@ func TestCacheIdenticalMissesSignOnce(t *testing.T) {
 	}
 }
 
-func TestCacheAfterAFailedSignature(t *testing.T) {
+func TestCacheSharesTheSignersFailure(t *testing.T) {
 	keys(t)
 	clock := newFakeClock()
 	signer := clockedSigner(t, serverKey, serverKID, clock)
 	c := newCache(t, server.TokenCacheConfig{Now: clock.Now})
 	d := draft(t, signer, token.Request{VideoID: video})
-	failed := errors.New("queue full")
+	shed := &server.OverloadError{RetryAfter: time.Second}
+	gate, started := make(chan struct{}), make(chan struct{})
+	go func() {
+		_, _, _ = c.Sign(context.Background(), account, d, func() (string, error) {
+			close(started)
+			<-gate
+			return "", shed
+		})
+	}()
+	<-started
+	var signed atomic.Int64
+	errc := make(chan error, 1)
+	go func() {
+		_, _, err := c.Sign(context.Background(), account, d, counted(d, &signed))
+		errc <- err
+	}()
+	waitFor(t, "the follower to wait", func() bool { return server.CacheWaiters(c) == 1 })
+	close(gate)
+	if err := <-errc; !errors.Is(err, shed) || signed.Load() != 0 {
+		t.Errorf("follower of a shed signer: error %v, signatures %d; want the same overload and no signature of its own", err, signed.Load())
+	}
+}
+
+func TestCacheAfterALeaderWhoseClientLeft(t *testing.T) {
+	keys(t)
+	clock := newFakeClock()
+	signer := clockedSigner(t, serverKey, serverKID, clock)
+	c := newCache(t, server.TokenCacheConfig{Now: clock.Now})
+	d := draft(t, signer, token.Request{VideoID: video})
+	failed := context.Canceled
 	gate := make(chan struct{})
 	started := make(chan struct{})
 	errc := make(chan error, 1)
@@ -300,7 +330,7 @@ func TestCacheAfterAFailedSignature(t *testing.T) {
 		_, hit, err := c.Sign(context.Background(), account, d, d.Sign)
 		res <- err == nil && !hit
 	}()
-	time.Sleep(10 * time.Millisecond) // let the follower find the flight (either way it must sign)
+	waitFor(t, "the follower to wait", func() bool { return server.CacheWaiters(c) == 1 })
 	close(gate)
 	if err := <-errc; !errors.Is(err, failed) {
 		t.Errorf("leader's error = %v, want its own", err)
