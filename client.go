@@ -35,7 +35,9 @@ var ErrNoCredentials = errors.New("streamtoken: no credentials: use WithAPIToken
 // request headers; no method returns or prints them.
 type Client struct {
 	gen     *gen.Client
-	baseURL string // without a trailing slash, for errors (credentials redacted)
+	doer    gen.HttpRequestDoer // gen's, for the token call it builds itself
+	headers http.Header         // sent with every call
+	baseURL string              // without a trailing slash, for errors (credentials redacted)
 	now     func() time.Time
 	secrets []string // the credentials, to redact from what servers echo
 }
@@ -227,13 +229,12 @@ func NewClient(opts ...Option) (*Client, error) {
 	fixed.Set("User-Agent", cfg.userAgent)
 	fixed.Set("Accept", "application/json")
 	cfg.auth(fixed)
-	doer := &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep}
+	c.headers = fixed
+	c.doer = &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep}
 	g, err := gen.NewClient(cfg.baseURL,
-		gen.WithHTTPClient(doer),
+		gen.WithHTTPClient(c.doer),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
-			for name, values := range fixed {
-				req.Header[name] = values
-			}
+			c.setHeaders(req)
 			return nil
 		}))
 	if err != nil {
@@ -241,6 +242,13 @@ func NewClient(opts ...Option) (*Client, error) {
 	}
 	c.gen = g
 	return c, nil
+}
+
+// setHeaders sets the headers of every call on req.
+func (c *Client) setHeaders(req *http.Request) {
+	for name, values := range c.headers {
+		req.Header[name] = values
+	}
 }
 
 // Generated returns the generated client this client wraps, with the same
