@@ -154,7 +154,7 @@ func run(cfg config, w io.Writer) error {
 	}
 	bare, ours := servers[0], servers[1]
 
-	l := &loader{cfg: cfg, apiToken: apiToken}
+	l := &loader{apiToken: apiToken}
 	fmt.Fprintf(w, "warming up, then measuring the bare handler's capacity (%d clients, %v)\n", cfg.clients, cfg.duration)
 	l.attack(bare, scenario{clients: cfg.clients}, 0, time.Second, nil)
 	l.attack(ours, scenario{clients: cfg.clients}, 0, time.Second, nil)
@@ -220,7 +220,6 @@ func (sc scenario) label(capacity float64) string {
 
 // loader sends the load.
 type loader struct {
-	cfg      config
 	apiToken string
 	seq      atomic.Uint64 // the cold scenarios' videos
 }
@@ -258,8 +257,7 @@ func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration
 	}
 	attacker := vegeta.NewAttacker(opts...)
 	var m vegeta.Metrics
-	name := c.name
-	for r := range attacker.Attack(targeter, pacer, d, name) {
+	for r := range attacker.Attack(targeter, pacer, d, c.name) {
 		m.Add(r)
 		if p != nil {
 			_ = p.Add(r)
