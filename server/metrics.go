@@ -20,8 +20,11 @@ type metrics struct {
 	queueWaiting prometheus.Gauge
 	queueWait    prometheus.Histogram
 	queueLeft    *prometheus.CounterVec
+	outcomes     [Cancelled + 1]prometheus.Counter // queueLeft's children, resolved once
 
 	cacheLookups *prometheus.CounterVec
+	cacheHits    prometheus.Counter // cacheLookups' children, resolved once
+	cacheMisses  prometheus.Counter
 	cacheEvicted prometheus.Counter
 	cacheEntries prometheus.Gauge
 	cacheBytes   prometheus.Gauge
@@ -108,19 +111,22 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 	if err != nil {
 		return nil, err
 	}
-	// Every series from the start, so that a dashboard shows 0, not "no data".
+	// Every series from the start, so that a dashboard shows 0, not "no
+	// data"; resolved once, not per request.
 	for _, o := range []Outcome{Admitted, Shed, Cancelled} {
-		m.queueLeft.WithLabelValues(o.String())
+		m.outcomes[o] = m.queueLeft.WithLabelValues(o.String())
 	}
-	m.cacheLookups.WithLabelValues("hit")
-	m.cacheLookups.WithLabelValues("miss")
+	m.cacheHits = m.cacheLookups.WithLabelValues("hit")
+	m.cacheMisses = m.cacheLookups.WithLabelValues("miss")
 	return m, nil
 }
 
 func (m *metrics) QueueWaiting(delta int) { m.queueWaiting.Add(float64(delta)) }
 
 func (m *metrics) QueueLeft(wait time.Duration, o Outcome) {
-	m.queueLeft.WithLabelValues(o.String()).Inc()
+	if o >= 0 && int(o) < len(m.outcomes) {
+		m.outcomes[o].Inc()
+	}
 	if o == Admitted {
 		m.queueWait.Observe(wait.Seconds())
 	}
@@ -128,9 +134,9 @@ func (m *metrics) QueueLeft(wait time.Duration, o Outcome) {
 
 func (m *metrics) CacheLookup(hit bool) {
 	if hit {
-		m.cacheLookups.WithLabelValues("hit").Inc()
+		m.cacheHits.Inc()
 	} else {
-		m.cacheLookups.WithLabelValues("miss").Inc()
+		m.cacheMisses.Inc()
 	}
 }
 
