@@ -13,14 +13,19 @@
 //
 // The server is assembled from building blocks that a server of one's own,
 // built on the generated gen.StrictServerInterface, uses the same way:
-// [Authenticator], [RequestChecker], [TokenService], [StrictOptions],
-// [KeyService], [ParamErrorHandler], [NoRoute],
-// [RefuseUncleanPaths] and [WriteProblems]. See the custom-server example.
+// [Authenticator], [RequestChecker], [TokenService] (with a
+// [SigningQueue] and a [TokenCache]), [StrictOptions], [KeyService],
+// [ParamErrorHandler], [NoRoute], [RefuseUncleanPaths] and
+// [WriteProblems]. See the custom-server example.
 //
 // A request goes through, in order: authentication (bearer API tokens or
 // X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
 // of the OpenAPI spec (size, content type, JSON, schema), the API's own
-// rules (times, access rules, the id and pem pair), and signing. Every
+// rules (times, access rules, the id and pem pair), and signing: a token
+// identical to one signed before (same key, account and claims) comes from
+// the cache; otherwise the request waits its turn for a signing worker, in
+// arrival order, and is answered 429 with Retry-After when that wait would
+// pass a bound. Every
 // failure is a Cloudflare envelope with a stable code (a
 // [github.com/streamtoken/streamtoken.Code], the type the client reads) and, for
 // a bad field, its JSON pointer; at most 20 of them, then one counting the

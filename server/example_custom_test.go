@@ -63,7 +63,7 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 	}
 	// Under overload, signatures wait their turn (one per core; a 429 past
 	// 250 ms of waiting), and identical requests share one signature.
-	queue, err := server.NewSigningQueue(server.QueueConfig{})
+	queue, err := server.NewSigningQueue(server.SigningQueueConfig{})
 	if err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ type metrics struct {
 	queueWaiting prometheus.Gauge
 	queueWait    prometheus.Histogram
 	queueLeft    *prometheus.CounterVec
-	outcomes     [Cancelled + 1]prometheus.Counter // queueLeft's children, resolved once
+	outcomes     [QueueCancelled + 1]prometheus.Counter // queueLeft's children, resolved once
 
 	cacheLookups *prometheus.CounterVec
 	cacheHits    prometheus.Counter // cacheLookups' children, resolved once
@@ -113,7 +113,7 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 	}
 	// Every series from the start, so that a dashboard shows 0, not "no
 	// data"; resolved once, not per request.
-	for _, o := range []Outcome{Admitted, Shed, Cancelled} {
+	for _, o := range []QueueOutcome{QueueAdmitted, QueueShed, QueueCancelled} {
 		m.outcomes[o] = m.queueLeft.WithLabelValues(o.String())
 	}
 	m.cacheHits = m.cacheLookups.WithLabelValues("hit")
@@ -123,11 +123,11 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 
 func (m *metrics) QueueWaiting(delta int) { m.queueWaiting.Add(float64(delta)) }
 
-func (m *metrics) QueueLeft(wait time.Duration, o Outcome) {
+func (m *metrics) QueueLeft(wait time.Duration, o QueueOutcome) {
 	if o >= 0 && int(o) < len(m.outcomes) {
 		m.outcomes[o].Inc()
 	}
-	if o == Admitted {
+	if o == QueueAdmitted {
 		m.queueWait.Observe(wait.Seconds())
 	}
 }

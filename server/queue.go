@@ -15,8 +15,8 @@ import (
 // that a client told to come back has not already given up.
 const DefaultMaxSigningWait = 250 * time.Millisecond
 
-// QueueConfig configures a [SigningQueue].
-type QueueConfig struct {
+// SigningQueueConfig configures a [SigningQueue].
+type SigningQueueConfig struct {
 	// Workers is how many signatures run at once. RSA signing is CPU
 	// work: more workers than cores only make every request slower. For a
 	// signer whose work is elsewhere (a KMS, an HSM), it is the calls at
@@ -39,32 +39,34 @@ type QueueObserver interface {
 	QueueWaiting(delta int)
 	// QueueLeft is called once per request when the queue has decided on
 	// it, with how long it waited.
-	QueueLeft(wait time.Duration, outcome Outcome)
+	QueueLeft(wait time.Duration, outcome QueueOutcome)
 }
 
-// Outcome is how a request left a [SigningQueue].
-type Outcome int
+// QueueOutcome is how a request left a [SigningQueue].
+type QueueOutcome int
 
 const (
-	// Admitted: the request got a worker.
-	Admitted Outcome = iota
-	// Shed: the queue was too long; the request was turned away.
-	Shed
-	// Cancelled: the request's context ended first (its client left).
-	Cancelled
+	// QueueAdmitted is a request that got a worker.
+	QueueAdmitted QueueOutcome = iota
+	// QueueShed is a request turned away: its wait would pass, or passed,
+	// MaxWait.
+	QueueShed
+	// QueueCancelled is a request whose context ended first (its client
+	// left).
+	QueueCancelled
 )
 
 // String names the outcome, in lowercase.
-func (o Outcome) String() string {
+func (o QueueOutcome) String() string {
 	switch o {
-	case Admitted:
+	case QueueAdmitted:
 		return "admitted"
-	case Shed:
+	case QueueShed:
 		return "shed"
-	case Cancelled:
+	case QueueCancelled:
 		return "cancelled"
 	}
-	return fmt.Sprintf("Outcome(%d)", int(o))
+	return fmt.Sprintf("QueueOutcome(%d)", int(o))
 }
 
 // OverloadError is what [SigningQueue.Acquire] returns for a request it
@@ -105,7 +107,7 @@ type waiter struct {
 }
 
 // NewSigningQueue returns a queue configured by cfg.
-func NewSigningQueue(cfg QueueConfig) (*SigningQueue, error) {
+func NewSigningQueue(cfg SigningQueueConfig) (*SigningQueue, error) {
 	switch {
 	case cfg.Workers < 0:
 		return nil, fmt.Errorf("signing queue: Workers %d is negative", cfg.Workers)
@@ -140,19 +142,19 @@ func (q *SigningQueue) Waiting() int {
 // or ctx's error when ctx ends first; then there is nothing to release.
 func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
-		q.left(0, Cancelled)
+		q.left(0, QueueCancelled)
 		return nil, err
 	}
 	q.mu.Lock()
 	if q.running < q.workers && q.waiting.Len() == 0 {
 		q.running++
 		q.mu.Unlock()
-		q.left(0, Admitted)
+		q.left(0, QueueAdmitted)
 		return q.releaser(q.now()), nil
 	}
 	if wait := q.expectedWait(q.waiting.Len() + 1); wait > q.maxWait {
 		q.mu.Unlock()
-		q.left(0, Shed)
+		q.left(0, QueueShed)
 		return nil, &OverloadError{RetryAfter: retryAfter(wait)}
 	}
 	w := &waiter{ready: make(chan struct{})}
@@ -166,23 +168,23 @@ func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) 
 	}
 	timer := time.NewTimer(q.maxWait)
 	defer timer.Stop()
-	outcome := Admitted
+	outcome := QueueAdmitted
 	select {
 	case <-w.ready:
 	case <-ctx.Done():
-		outcome = Cancelled
+		outcome = QueueCancelled
 	case <-timer.C:
-		outcome = Shed
+		outcome = QueueShed
 	}
-	if outcome != Admitted && !q.leave(w) {
-		outcome = Admitted // a worker came as the wait ended: take it
+	if outcome != QueueAdmitted && !q.leave(w) {
+		outcome = QueueAdmitted // a worker came as the wait ended: take it
 	}
 	now := q.now()
 	q.left(now.Sub(start), outcome)
 	switch outcome {
-	case Cancelled:
+	case QueueCancelled:
 		return nil, ctx.Err()
-	case Shed:
+	case QueueShed:
 		q.mu.Lock()
 		wait := q.expectedWait(q.waiting.Len())
 		q.mu.Unlock()
@@ -242,7 +244,7 @@ func (q *SigningQueue) expectedWait(n int) time.Duration {
 	return time.Duration(float64(q.avg) * float64(n) / float64(q.workers))
 }
 
-func (q *SigningQueue) left(wait time.Duration, o Outcome) {
+func (q *SigningQueue) left(wait time.Duration, o QueueOutcome) {
 	if q.obs != nil {
 		q.obs.QueueLeft(wait, o)
 	}

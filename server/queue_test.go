@@ -34,7 +34,7 @@ func (c *fakeClock) Add(d time.Duration) {
 type queueEvents struct {
 	mu       sync.Mutex
 	waiting  int
-	outcomes map[server.Outcome]int
+	outcomes map[server.QueueOutcome]int
 }
 
 func (e *queueEvents) QueueWaiting(delta int) {
@@ -43,22 +43,22 @@ func (e *queueEvents) QueueWaiting(delta int) {
 	e.waiting += delta
 }
 
-func (e *queueEvents) QueueLeft(_ time.Duration, o server.Outcome) {
+func (e *queueEvents) QueueLeft(_ time.Duration, o server.QueueOutcome) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.outcomes == nil {
-		e.outcomes = map[server.Outcome]int{}
+		e.outcomes = map[server.QueueOutcome]int{}
 	}
 	e.outcomes[o]++
 }
 
-func (e *queueEvents) count(o server.Outcome) int {
+func (e *queueEvents) count(o server.QueueOutcome) int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.outcomes[o]
 }
 
-func newQueue(t *testing.T, cfg server.QueueConfig) *server.SigningQueue {
+func newQueue(t *testing.T, cfg server.SigningQueueConfig) *server.SigningQueue {
 	t.Helper()
 	q, err := server.NewSigningQueue(cfg)
 	if err != nil {
@@ -78,7 +78,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestQueueServesInArrivalOrder(t *testing.T) {
-	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: time.Minute})
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: time.Minute})
 	hold, err := q.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +119,7 @@ func TestQueueServesInArrivalOrder(t *testing.T) {
 func TestQueueShedsAtOnceWhenTheWaitWouldBeTooLong(t *testing.T) {
 	clock := newFakeClock()
 	events := &queueEvents{}
-	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: 50 * time.Millisecond, Observer: events})
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: 50 * time.Millisecond, Observer: events})
 	server.SetQueueClock(q, clock.Now)
 
 	// One turn of 20 ms teaches the queue how long a turn takes.
@@ -163,17 +163,17 @@ func TestQueueShedsAtOnceWhenTheWaitWouldBeTooLong(t *testing.T) {
 	}
 	hold()
 	wg.Wait()
-	if got := events.count(server.Shed); got != 1 {
+	if got := events.count(server.QueueShed); got != 1 {
 		t.Errorf("shed count = %d, want 1", got)
 	}
-	if got := events.count(server.Admitted); got != 4 {
+	if got := events.count(server.QueueAdmitted); got != 4 {
 		t.Errorf("admitted count = %d, want 4", got)
 	}
 }
 
 func TestQueueShedsAWaiterAtTheBound(t *testing.T) {
 	events := &queueEvents{}
-	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: 20 * time.Millisecond, Observer: events})
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: 20 * time.Millisecond, Observer: events})
 	hold, err := q.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestQueueShedsAWaiterAtTheBound(t *testing.T) {
 
 func TestQueueCancelledWaiterLeaves(t *testing.T) {
 	events := &queueEvents{}
-	q := newQueue(t, server.QueueConfig{Workers: 1, MaxWait: time.Minute, Observer: events})
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: time.Minute, Observer: events})
 	hold, err := q.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestQueueCancelledWaiterLeaves(t *testing.T) {
 	if _, err := q.Acquire(ctx2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Acquire() with the one worker busy = %v, want to wait until the deadline: a double release made two workers", err)
 	}
-	if got := events.count(server.Cancelled); got != 2 {
+	if got := events.count(server.QueueCancelled); got != 2 {
 		t.Errorf("cancelled count = %d, want 2", got)
 	}
 
@@ -249,18 +249,18 @@ func TestQueueCancelledWaiterLeaves(t *testing.T) {
 }
 
 func TestQueueConfig(t *testing.T) {
-	q := newQueue(t, server.QueueConfig{})
+	q := newQueue(t, server.SigningQueueConfig{})
 	if q.Workers() < 1 || q.MaxWait() != server.DefaultMaxSigningWait {
 		t.Errorf("defaults: Workers() = %d, MaxWait() = %v; want >= 1, %v", q.Workers(), q.MaxWait(), server.DefaultMaxSigningWait)
 	}
-	for _, cfg := range []server.QueueConfig{{Workers: -1}, {MaxWait: -time.Second}} {
+	for _, cfg := range []server.SigningQueueConfig{{Workers: -1}, {MaxWait: -time.Second}} {
 		if _, err := server.NewSigningQueue(cfg); err == nil {
 			t.Errorf("NewSigningQueue(%+v) error = nil", cfg)
 		}
 	}
-	for o, want := range map[server.Outcome]string{server.Admitted: "admitted", server.Shed: "shed", server.Cancelled: "cancelled", 7: "Outcome(7)"} {
+	for o, want := range map[server.QueueOutcome]string{server.QueueAdmitted: "admitted", server.QueueShed: "shed", server.QueueCancelled: "cancelled", 7: "QueueOutcome(7)"} {
 		if o.String() != want {
-			t.Errorf("Outcome(%d).String() = %q, want %q", int(o), o.String(), want)
+			t.Errorf("QueueOutcome(%d).String() = %q, want %q", int(o), o.String(), want)
 		}
 	}
 }

@@ -162,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
-	if s.tokens.Queue, err = NewSigningQueue(QueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
+	if s.tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if !cfg.DisableTokenCache {
