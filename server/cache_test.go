@@ -203,9 +203,33 @@ func TestCacheBounds(t *testing.T) {
 		t.Error("the oldest token was kept past MaxEntries")
 	}
 
+	if events.bytes.Load() != int64(c.Bytes()) {
+		t.Errorf("observed bytes %d after evictions, want the cache's %d", events.bytes.Load(), c.Bytes())
+	}
+
 	one := newCache(t, server.TokenCacheConfig{Now: clock.Now})
 	fill(one, 1)
 	per := one.Bytes()
+	// A bound of exactly n tokens holds n.
+	exact := newCache(t, server.TokenCacheConfig{MaxBytes: 2 * per, Now: clock.Now})
+	fill(exact, 3)
+	if exact.Len() != 2 || exact.Bytes() != 2*per {
+		t.Errorf("MaxBytes of exactly 2 tokens: Len() = %d, Bytes() = %d; want 2, %d", exact.Len(), exact.Bytes(), 2*per)
+	}
+	single := newCache(t, server.TokenCacheConfig{MaxBytes: per, Now: clock.Now})
+	fill(single, 1)
+	if single.Len() != 1 {
+		t.Errorf("a token of exactly MaxBytes was not kept")
+	}
+	// The account ID counts too.
+	longer := newCache(t, server.TokenCacheConfig{Now: clock.Now})
+	d := draft(t, signer, token.Request{VideoID: video[:30] + "aa"})
+	if _, _, err := longer.Sign(t.Context(), account+"x", d, d.Sign); err != nil {
+		t.Fatal(err)
+	}
+	if longer.Bytes() != per+1 {
+		t.Errorf("Bytes() with an account ID one longer = %d, want %d", longer.Bytes(), per+1)
+	}
 	small := newCache(t, server.TokenCacheConfig{MaxBytes: 2*per + per/2, Now: clock.Now})
 	fill(small, 6)
 	if small.Len() != 2 || small.Bytes() > 2*per+per/2 {
@@ -342,12 +366,15 @@ func TestCacheAfterALeaderWhoseClientLeft(t *testing.T) {
 		t.Errorf("Len() = %d, want 1: the follower's token", c.Len())
 	}
 
-	// What sign returns is kept only when it is the draft's token.
+	// What sign returns is kept only when it is the draft's token: its
+	// input, a dot and a signature.
 	other := draft(t, signer, token.Request{VideoID: otherAcct})
-	if _, _, err := c.Sign(t.Context(), account, other, func() (string, error) { return "not.the.token", nil }); err != nil {
-		t.Fatal(err)
-	}
-	if c.Len() != 1 {
-		t.Errorf("Len() = %d, want 1: a token that is not the draft's is not kept", c.Len())
+	for _, bogus := range []string{"not.the.token", other.SigningInput(), other.SigningInput() + "x"} {
+		if _, _, err := c.Sign(t.Context(), account, other, func() (string, error) { return bogus, nil }); err != nil {
+			t.Fatal(err)
+		}
+		if c.Len() != 1 {
+			t.Errorf("Len() = %d, want 1: a value that is not the draft's token was kept", c.Len())
+		}
 	}
 }

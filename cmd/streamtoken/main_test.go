@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -362,25 +364,43 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func TestServe(t *testing.T) {
-	var stdout, stderr syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int, 1)
+// serving is a serve command running in the test.
+type serving struct {
+	stdout, stderr *syncBuffer
+	apiToken, url  string // from the printed curl command
+	cancel         context.CancelFunc
+	done           chan int
+}
+
+// startServe runs serve with args after --addr 127.0.0.1:0, and waits
+// for its curl command.
+func startServe(t *testing.T, args ...string) *serving {
+	t.Helper()
+	s := &serving{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan int, 1)}
+	var ctx context.Context
+	ctx, s.cancel = context.WithCancel(context.Background())
 	go func() {
-		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--signing-key", keyFile, "--signing-key-id", kid}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }})
+		s.done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), env{stdin: strings.NewReader(""), stdout: s.stdout, stderr: s.stderr, getenv: func(string) string { return "" }})
 	}()
 	curl := regexp.MustCompile(`curl -sS -X POST -H "Authorization: Bearer (\S+)" (\S+)`)
 	var m []string
 	for deadline := time.Now().Add(20 * time.Second); m == nil; {
 		if time.Now().After(deadline) {
-			t.Fatalf("serve printed no curl command; stdout %q stderr %q", stdout.String(), stderr.String())
+			s.cancel()
+			t.Fatalf("serve printed no curl command; stdout %q stderr %q", s.stdout.String(), s.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
-		m = curl.FindStringSubmatch(stdout.String())
+		m = curl.FindStringSubmatch(s.stdout.String())
 	}
-	apiToken, url := m[1], m[2]
-	req, _ := http.NewRequest(http.MethodPost, url, nil)
-	req.Header.Set("Authorization", "Bearer "+apiToken)
+	s.apiToken, s.url = m[1], m[2]
+	return s
+}
+
+// token asks the server for a token, as its curl command does.
+func (s *serving) token(t *testing.T) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, s.url, nil)
+	req.Header.Set("Authorization", "Bearer "+s.apiToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -393,21 +413,35 @@ func TestServe(t *testing.T) {
 	if resp.StatusCode != 200 || env.Result.Token == "" {
 		t.Fatalf("the printed curl command got %d", resp.StatusCode)
 	}
-	jwks := url[:strings.Index(url, server.BasePath)] + "/.well-known/jwks.json"
-	if r := cli(t, nil, "", "verify", env.Result.Token, "--jwks", jwks); r.code != 0 {
-		t.Errorf("verify --jwks %s: %v", jwks, r)
-	}
-	cancel()
+	return env.Result.Token
+}
+
+// stop ends serve as a signal would and returns its exit code.
+func (s *serving) stop(t *testing.T) int {
+	t.Helper()
+	s.cancel()
 	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve exited %d after the signal, want 0; stderr %q", code, stderr.String())
-		}
+	case code := <-s.done:
+		return code
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not stop")
+		return -1
+	}
+}
+
+func TestServe(t *testing.T) {
+	s := startServe(t, "--signing-key", keyFile, "--signing-key-id", kid)
+	stdout, stderr, apiToken, url := s.stdout, s.stderr, s.apiToken, s.url
+	tok := s.token(t)
+	jwks := url[:strings.Index(url, server.BasePath)] + "/.well-known/jwks.json"
+	if r := cli(t, nil, "", "verify", tok, "--jwks", jwks); r.code != 0 {
+		t.Errorf("verify --jwks %s: %v", jwks, r)
+	}
+	if code := s.stop(t); code != 0 {
+		t.Errorf("serve exited %d after the signal, want 0; stderr %q", code, stderr.String())
 	}
 	logs := stderr.String()
-	if strings.Contains(logs, apiToken) || strings.Contains(logs, env.Result.Token) {
+	if strings.Contains(logs, apiToken) || strings.Contains(logs, tok) {
 		t.Error("the log holds the API token or the token")
 	}
 	if !strings.Contains(logs, "msg=serving") || !strings.Contains(logs, "key_id="+kid) || !strings.Contains(logs, "status=200") {
@@ -475,3 +509,35 @@ func TestSignTextOutputMatchesItsHelp(t *testing.T) {
 // testSigningKey is the key of keyFile, for fake servers: tests generate
 // no RSA keys.
 func testSigningKey(t *testing.T) *token.Key { return testkey.Load(t, "rsa2048.pem", kid) }
+
+func TestServeTokenCacheFlag(t *testing.T) {
+	for _, tt := range []struct {
+		args    []string
+		lookups string
+	}{
+		{nil, "2"},                            // on by default: both requests asked the cache
+		{[]string{"--token-cache", "0"}, "0"}, // off: neither did
+	} {
+		s := startServe(t, tt.args...)
+		s.token(t)
+		s.token(t)
+		resp, err := http.Get(s.url[:strings.Index(s.url, server.BasePath)] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		hits := regexp.MustCompile(`(?m)^streamtoken_token_cache_lookups_total\{result="(?:hit|miss)"\} (\d+)$`).FindAllStringSubmatch(string(b), -1)
+		total := 0
+		for _, h := range hits {
+			n, _ := strconv.Atoi(h[1])
+			total += n
+		}
+		if strconv.Itoa(total) != tt.lookups {
+			t.Errorf("serve %v: %d cache lookups after two tokens, want %s", tt.args, total, tt.lookups)
+		}
+		if code := s.stop(t); code != 0 {
+			t.Errorf("serve %v exited %d", tt.args, code)
+		}
+	}
+}
