@@ -655,6 +655,30 @@ func TestMessagesAreKept(t *testing.T) {
 	}
 }
 
+// TestAnnouncedLengthIsNotTrusted: a server that announces a terabyte
+// and sends a few bytes costs the client a failed read, not a terabyte
+// buffer.
+func TestAnnouncedLengthIsNotTrusted(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close()
+		_, _ = buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1099511627776\r\n\r\n{\"success\":true")
+		_ = buf.Flush()
+	}))
+	defer ts.Close()
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("t"), streamtoken.WithBaseURL(ts.URL+"/client/v4"), streamtoken.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{}); err == nil {
+		t.Fatal("CreateToken() on a cut answer: error = nil")
+	}
+}
+
 func TestResponseBodyIsBounded(t *testing.T) {
 	huge := strings.Repeat(" ", 2<<20) + okBody
 	s := newAPIServer(t, reply(200, huge))
