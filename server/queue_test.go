@@ -119,23 +119,25 @@ func TestQueueServesInArrivalOrder(t *testing.T) {
 func TestQueueShedsAtOnceWhenTheWaitWouldBeTooLong(t *testing.T) {
 	clock := newFakeClock()
 	events := &queueEvents{}
-	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: 50 * time.Millisecond, Observer: events})
+	// Turns of 20 s and a bound of 40 s, on a clock the test moves: the
+	// bound's own timer never fires while the test runs.
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: 40 * time.Second, Observer: events})
 	server.SetQueueClock(q, clock.Now)
 
-	// One turn of 20 ms teaches the queue how long a turn takes.
+	// One turn of 20 s teaches the queue how long a turn takes.
 	release, err := q.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock.Add(20 * time.Millisecond)
+	clock.Add(20 * time.Second)
 	release()
 
 	hold, err := q.Acquire(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Two waiters expect 20 and 40 ms: they queue. A third would wait
-	// 60 ms, past the 50 ms bound: it is turned away without waiting.
+	// Two waiters expect 20 and 40 s (the bound itself): they queue. A
+	// third would wait 60 s, past the bound: it is turned away at once.
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Add(1)
@@ -155,8 +157,8 @@ func TestQueueShedsAtOnceWhenTheWaitWouldBeTooLong(t *testing.T) {
 	if !errors.As(err, &overload) {
 		t.Fatalf("third waiter: Acquire() error = %v, want an *OverloadError", err)
 	}
-	if overload.RetryAfter != time.Second {
-		t.Errorf("RetryAfter = %v, want 1s (a wait under a second, rounded up)", overload.RetryAfter)
+	if overload.RetryAfter != 60*time.Second {
+		t.Errorf("RetryAfter = %v, want 1m0s: the wait it foresaw", overload.RetryAfter)
 	}
 	if q.Waiting() != 2 {
 		t.Errorf("Waiting() = %d after the refusal, want 2: the refused one never queued", q.Waiting())
