@@ -180,3 +180,49 @@ func TestFieldViolation(t *testing.T) {
 		t.Errorf("FieldViolation(a/b~c).Pointer = %q, want /a~1b~0c", got)
 	}
 }
+
+func TestCheckOrigin(t *testing.T) {
+	for _, ok := range []string{"example.com", "*.example.com", "example.com:8443", "*.a-b.example.co.uk:1", "localhost", "127.0.0.1:8080", "EXAMPLE.com", "x"} {
+		if why := CheckOrigin(ok); why != "" {
+			t.Errorf("CheckOrigin(%q) = %q, want ok", ok, why)
+		}
+	}
+	for _, bad := range []string{"", "*", "*.", "https://example.com", "example.com/path", "example.com?x", "example.com#f",
+		"example.com:0", "example.com:65536", "example.com:", "example.com:+80", "example.com:080", "exa mple.com", "ex_ample.com",
+		"-example.com", "example-.com", "a..b", ".example.com", "example.com.", "*.*.example.com", "é.com",
+		strings.Repeat("a", 64) + ".com", strings.Repeat("a.", 127) + "com"} {
+		if why := CheckOrigin(bad); why == "" {
+			t.Errorf("CheckOrigin(%q) = ok, want a problem", bad)
+		}
+	}
+}
+
+func TestCheckOrigins(t *testing.T) {
+	vs := CheckOrigins([]string{"example.com", "https://x", "ok.net", "a/b"}, "recording", "allowedOrigins")
+	if len(vs) != 2 || vs[0].Pointer != "/recording/allowedOrigins/1" || vs[1].Pointer != "/recording/allowedOrigins/3" {
+		t.Errorf("CheckOrigins() = %+v, want violations at /recording/allowedOrigins/1 and /3", vs)
+	}
+	many := make([]string, MaxAllowedOrigins+1)
+	for i := range many {
+		many[i] = "example.com"
+	}
+	if vs := CheckOrigins(many, "allowedOrigins"); len(vs) != 1 || vs[0].Pointer != "/allowedOrigins" {
+		t.Errorf("CheckOrigins(%d origins) = %+v, want one violation of the list", len(many), vs)
+	}
+	if vs := CheckOrigins(many[:MaxAllowedOrigins], "allowedOrigins"); len(vs) != 0 {
+		t.Errorf("CheckOrigins(%d origins) = %+v, want none", MaxAllowedOrigins, vs)
+	}
+}
+
+func TestCheckOriginSaysWhatIsWrong(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://example.com": "without a scheme",
+		"example.com/watch":   "without a path",
+		"example.com:99999":   "port",
+		"*":                   "must name a host",
+	} {
+		if got := CheckOrigin(in); !strings.Contains(got, want) {
+			t.Errorf("CheckOrigin(%q) = %q, want it to say %q", in, got, want)
+		}
+	}
+}
