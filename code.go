@@ -22,6 +22,8 @@ const (
 	CodeUncleanPath     Code = 1008  // 400: a path with an empty, "." or ".." segment
 	CodeKeyLimit        Code = 1009  // 400: the account holds 1,000 signing keys, the most it may
 	CodeNoSuchKey       Code = 1010  // 404: the account has no signing key of that ID
+	CodeNoSuchMedia     Code = 1011  // 404: no such video or live input (a fake given its set of IDs)
+	CodeMediaLimit      Code = 1012  // 400: the account has changed the settings of as many videos (or live inputs) as the server keeps
 	CodeRateLimited     Code = 1015  // 429: too many requests
 	CodeMethod          Code = 7001  // 405: the route does not take the method
 	CodeNoRoute         Code = 7003  // 404: no such route

@@ -19,6 +19,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
+	"github.com/streamtoken/streamtoken/streamtokentest"
 )
 
 const (
@@ -355,35 +356,13 @@ func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
 		t.Fatal(err)
 	}
 	ours := loadSpec(t)
-	for _, op := range []struct{ path, method string }{
+	for _, mine := range sameOperations(t, official, ours, []operation{
 		{"/accounts/{account_id}/stream/keys", http.MethodGet},
 		{"/accounts/{account_id}/stream/keys", http.MethodPost},
 		{"/accounts/{account_id}/stream/keys/{identifier}", http.MethodDelete},
-	} {
-		theirs := official.Paths.Find(op.path).GetOperation(op.method)
-		mine := ours.Paths.Find(op.path).GetOperation(op.method)
-		if theirs == nil || mine == nil {
-			t.Fatalf("%s %s: official %v, ours %v", op.method, op.path, theirs != nil, mine != nil)
-		}
-		params := func(o *openapi3.Operation) []string {
-			var out []string
-			for _, p := range o.Parameters {
-				out = append(out, p.Value.In+":"+p.Value.Name)
-			}
-			slices.Sort(out)
-			return out
-		}
-		if !slices.Equal(params(theirs), params(mine)) {
-			t.Errorf("%s %s: parameters %v, official %v", op.method, op.path, params(mine), params(theirs))
-		}
-		if mine.Responses.Status(200) == nil || mine.Responses.Map()["4XX"] == nil {
-			t.Errorf("%s %s: want a 200 and a 4XX answer, as the official", op.method, op.path)
-		}
+	}) {
 		if mine.RequestBody != nil && mine.RequestBody.Value.Required {
-			t.Errorf("%s %s: a required body; an empty one must do", op.method, op.path)
-		}
-		if mine.Security == nil || len(*mine.Security) == 0 {
-			t.Errorf("%s %s: no security", op.method, op.path)
+			t.Errorf("%s: a required body; an empty one must do", mine.OperationID)
 		}
 	}
 
@@ -435,4 +414,176 @@ func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
 			t.Errorf("%s: rejected by the official %s: %v", c.what, c.theirs, err)
 		}
 	}
+}
+
+type operation struct{ path, method string }
+
+// sameOperations checks that ours has each operation of official with
+// the same parameters, a 200 and a 4XX answer, and security; it returns
+// ours.
+func sameOperations(t *testing.T, official, ours *openapi3.T, ops []operation) []*openapi3.Operation {
+	t.Helper()
+	var out []*openapi3.Operation
+	for _, op := range ops {
+		theirs := official.Paths.Find(op.path).GetOperation(op.method)
+		mine := ours.Paths.Find(op.path).GetOperation(op.method)
+		if theirs == nil || mine == nil {
+			t.Fatalf("%s %s: official %v, ours %v", op.method, op.path, theirs != nil, mine != nil)
+		}
+		params := func(o *openapi3.Operation) []string {
+			var out []string
+			for _, p := range o.Parameters {
+				out = append(out, p.Value.In+":"+p.Value.Name)
+			}
+			slices.Sort(out)
+			return out
+		}
+		if !slices.Equal(params(theirs), params(mine)) {
+			t.Errorf("%s %s: parameters %v, official %v", op.method, op.path, params(mine), params(theirs))
+		}
+		if mine.Responses.Status(200) == nil || mine.Responses.Map()["4XX"] == nil {
+			t.Errorf("%s %s: want a 200 and a 4XX answer, as the official", op.method, op.path)
+		}
+		if mine.Security == nil || len(*mine.Security) == 0 {
+			t.Errorf("%s %s: no security", op.method, op.path)
+		}
+		out = append(out, mine)
+	}
+	return out
+}
+
+const mediaSpec = "cloudflare-stream-video-security-official-excerpt.json"
+
+// The video and live-input operations are the official ones, and the
+// bodies and answers of each side fit the other's schemas.
+func TestMediaOperationsMatchTheOfficialOnes(t *testing.T) {
+	path := filepath.Join(referenceDir, mediaSpec)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
+	}
+	official, err := openapi3.NewLoader().LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := loadSpec(t)
+	sameOperations(t, official, ours, []operation{
+		{"/accounts/{account_id}/stream/{identifier}", http.MethodGet},
+		{"/accounts/{account_id}/stream/{identifier}", http.MethodPost},
+		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodGet},
+		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodPut},
+	})
+	schema := func(doc *openapi3.T, name string) *openapi3.Schema { return doc.Components.Schemas[name].Value }
+	example := func(name string) any { return schema(official, name).Example }
+
+	// Each field the official edit bodies name is a field of ours, and
+	// a body of their examples fits our schema.
+	for _, pair := range [][2]string{{"stream_video_update", "VideoEdit"}, {"stream_update_input_request", "LiveInputUpdate"},
+		{"stream_live_input_recording_settings", "LiveInputRecording"}} {
+		for name := range schema(official, pair[0]).Properties {
+			if schema(ours, pair[1]).Properties[name] == nil {
+				t.Errorf("our %s lacks the official %s's field %q", pair[1], pair[0], name)
+			}
+		}
+	}
+	edit := map[string]any{
+		"allowedOrigins": example("stream_allowedOrigins"), "creator": example("stream_creator"),
+		"meta": example("stream_media_metadata"), "requireSignedURLs": example("stream_requireSignedURLs"),
+		"scheduledDeletion": example("stream_scheduledDeletion"), "thumbnailTimestampPct": example("stream_thumbnailTimestampPct"),
+		"uploadExpiry": example("stream_oneTimeUploadExpiry"), "maxDurationSeconds": 300,
+	}
+	update := map[string]any{"recording": example("stream_live_input_recording_settings"),
+		"deleteRecordingAfterDays": example("stream_live_input_recording_deletion"), "meta": example("stream_live_input_metadata")}
+	for _, c := range []struct {
+		what, ours, theirs string
+		value              any
+	}{
+		{"the official edit's examples", "VideoEdit", "stream_video_update", edit},
+		{"the official live-input update's examples", "LiveInputUpdate", "stream_update_input_request", update},
+	} {
+		if err := schema(ours, c.ours).VisitJSON(c.value); err != nil {
+			t.Errorf("%s: rejected by our %s: %v", c.what, c.ours, err)
+		}
+		if err := schema(official, c.theirs).VisitJSON(c.value); err != nil {
+			t.Errorf("%s: rejected by the official %s: %v", c.what, c.theirs, err)
+		}
+	}
+	// Our examples of answers and of bodies fit the official schemas.
+	videoItem := ours.Paths.Find("/accounts/{account_id}/stream/{identifier}")
+	inputItem := ours.Paths.Find("/accounts/{account_id}/stream/live_inputs/{live_input_identifier}")
+	for _, o := range []struct {
+		op     *openapi3.Operation
+		theirs string
+	}{
+		{videoItem.Get, "stream_video_response_single"}, {videoItem.Post, "stream_video_response_single"},
+		{inputItem.Get, "stream_live_input_response_single"}, {inputItem.Put, "stream_live_input_response_single"},
+	} {
+		for name, ex := range o.op.Responses.Status(200).Value.Content.Get("application/json").Examples {
+			if err := schema(official, o.theirs).VisitJSON(toJSONValue(t, ex.Value.Value)); err != nil {
+				t.Errorf("%s: our example %s rejected by the official %s: %v", o.op.OperationID, name, o.theirs, err)
+			}
+		}
+	}
+	for _, o := range []struct {
+		op     *openapi3.Operation
+		theirs string
+	}{{videoItem.Post, "stream_video_update"}, {inputItem.Put, "stream_update_input_request"}} {
+		for name, ex := range o.op.RequestBody.Value.Content.Get("application/json").Examples {
+			if err := schema(official, o.theirs).VisitJSON(toJSONValue(t, ex.Value.Value)); err != nil {
+				t.Errorf("%s: our body example %s rejected by the official %s: %v", o.op.OperationID, name, o.theirs, err)
+			}
+		}
+	}
+}
+
+// The token server's own answers fit the official schemas.
+func TestMediaAnswersFitTheOfficialSchemas(t *testing.T) {
+	path := filepath.Join(referenceDir, mediaSpec)
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
+	}
+	official, err := openapi3.NewLoader().LoadFromFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	base := srv.URL + "/accounts/" + testAccount + "/stream/"
+	for _, c := range []struct{ method, path, body, theirs string }{
+		{http.MethodGet, testVideo, "", "stream_video_response_single"},
+		{http.MethodPost, testVideo, `{"requireSignedURLs":true,"allowedOrigins":["example.com"],"creator":"c","meta":{"a":"b"},"maxDurationSeconds":60,"scheduledDeletion":"2030-01-02T02:20:00Z","thumbnailTimestampPct":0.5,"uploadExpiry":"2030-01-02T02:20:00Z"}`, "stream_video_response_single"},
+		{http.MethodGet, "live_inputs/in1", "", "stream_live_input_response_single"},
+		{http.MethodPut, "live_inputs/in1", `{"recording":{"mode":"automatic","requireSignedURLs":true,"allowedOrigins":["example.com"],"timeoutSeconds":10},"deleteRecordingAfterDays":45,"meta":{"a":"b"}}`, "stream_live_input_response_single"},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+srv.APIToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer any
+		err = json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s = %d, %v", c.method, c.path, resp.StatusCode, err)
+		}
+		if err := official.Components.Schemas[c.theirs].Value.VisitJSON(answer); err != nil {
+			t.Errorf("%s %s: the answer breaks the official %s: %v", c.method, c.path, c.theirs, err)
+		}
+	}
+}
+
+// toJSONValue is v as encoding/json decodes it into an any: the form
+// kin-openapi validates.
+func toJSONValue(t *testing.T, v any) any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -89,6 +89,39 @@ func (e FailureResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for LiveInputRecordingMode.
+const (
+	LiveInputRecordingModeAutomatic LiveInputRecordingMode = "automatic"
+	LiveInputRecordingModeOff       LiveInputRecordingMode = "off"
+)
+
+// Valid indicates whether the value is a known member of the LiveInputRecordingMode enum.
+func (e LiveInputRecordingMode) Valid() bool {
+	switch e {
+	case LiveInputRecordingModeAutomatic:
+		return true
+	case LiveInputRecordingModeOff:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LiveInputResponseSuccess.
+const (
+	LiveInputResponseSuccessTrue LiveInputResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the LiveInputResponseSuccess enum.
+func (e LiveInputResponseSuccess) Valid() bool {
+	switch e {
+	case LiveInputResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SigningKeyListResponseSuccess.
 const (
 	SigningKeyListResponseSuccessTrue SigningKeyListResponseSuccess = true
@@ -128,6 +161,21 @@ const (
 func (e TokenResponseSuccess) Valid() bool {
 	switch e {
 	case TokenResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VideoResponseSuccess.
+const (
+	VideoResponseSuccessTrue VideoResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the VideoResponseSuccess enum.
+func (e VideoResponseSuccess) Valid() bool {
+	switch e {
+	case VideoResponseSuccessTrue:
 		return true
 	default:
 		return false
@@ -182,6 +230,13 @@ type AccessRuleType string
 // Example: 023e105f4ecef8ad9ca31a8372d0c353
 type AccountID = string
 
+// AllowedOrigins The origins allowed to show the video: host names, each optionally
+// prefixed by `*.` for its subdomains and followed by `:port`; no
+// scheme, no path. An empty list allows every origin.
+//
+// Example: ["example.com","*.example.net"]
+type AllowedOrigins = []string
+
 // DeletedResponse The envelope of a deletion.
 type DeletedResponse struct {
 	Errors   []Message `json:"errors"`
@@ -216,6 +271,86 @@ type FailureResponse struct {
 // FailureResponseSuccess Always false here.
 type FailureResponseSuccess bool
 
+// LiveInput A live input, as this server keeps it.
+type LiveInput struct {
+	Created                  time.Time              `json:"created"`
+	DefaultCreator           *string                `json:"defaultCreator,omitempty"`
+	DeleteRecordingAfterDays *float32               `json:"deleteRecordingAfterDays,omitempty"`
+	Enabled                  *bool                  `json:"enabled,omitempty"`
+	Meta                     map[string]interface{} `json:"meta"`
+	Modified                 time.Time              `json:"modified"`
+
+	// Recording How a live input's broadcasts are recorded, and who may watch the
+	// recordings.
+	Recording LiveInputRecording `json:"recording"`
+
+	// UID A unique identifier for a live input: printable ASCII without spaces
+	// or `/`, and neither `.` nor `..`.
+	//
+	//
+	// Example: 66be4bf738797e01e1fca35a7bdecdcd
+	UID LiveInputID `json:"uid"`
+}
+
+// LiveInputID A unique identifier for a live input: printable ASCII without spaces
+// or `/`, and neither `.` nor `..`.
+//
+// Example: 66be4bf738797e01e1fca35a7bdecdcd
+type LiveInputID = string
+
+// LiveInputRecording How a live input's broadcasts are recorded, and who may watch the
+// recordings.
+type LiveInputRecording struct {
+	// AllowedOrigins The origins allowed to show the video: host names, each optionally
+	// prefixed by `*.` for its subdomains and followed by `:port`; no
+	// scheme, no path. An empty list allows every origin.
+	//
+	//
+	// Example: ["example.com","*.example.net"]
+	AllowedOrigins *AllowedOrigins `json:"allowedOrigins,omitempty"`
+
+	// HideLiveViewerCount Whether to hide the number of live viewers.
+	HideLiveViewerCount *bool `json:"hideLiveViewerCount,omitempty"`
+
+	// Mode `off`: no recording; `automatic`: record, and go on demand when the input stops.
+	Mode *LiveInputRecordingMode `json:"mode,omitempty"`
+
+	// RequireSignedURLs Whether the recordings play only with a signed token.
+	RequireSignedURLs *bool `json:"requireSignedURLs,omitempty"`
+
+	// TimeoutSeconds How long `automatic` waits before going on demand; 0 for the platform's default.
+	TimeoutSeconds *int `json:"timeoutSeconds,omitempty"`
+}
+
+// LiveInputRecordingMode `off`: no recording; `automatic`: record, and go on demand when the input stops.
+type LiveInputRecordingMode string
+
+// LiveInputResponse The envelope of a live input.
+type LiveInputResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Result A live input, as this server keeps it.
+	Result  LiveInput                `json:"result"`
+	Success LiveInputResponseSuccess `json:"success"`
+}
+
+// LiveInputResponseSuccess defines model for LiveInputResponse.Success.
+type LiveInputResponseSuccess bool
+
+// LiveInputUpdate The fields of a live input to change; a top-level field left out
+// keeps its value, and `recording` is replaced whole.
+type LiveInputUpdate struct {
+	DefaultCreator           *string                `json:"defaultCreator,omitempty"`
+	DeleteRecordingAfterDays *float32               `json:"deleteRecordingAfterDays,omitempty"`
+	Enabled                  *bool                  `json:"enabled,omitempty"`
+	Meta                     map[string]interface{} `json:"meta,omitempty"`
+
+	// Recording How a live input's broadcasts are recorded, and who may watch the
+	// recordings.
+	Recording *LiveInputRecording `json:"recording,omitempty"`
+}
+
 // Message An error or a message of the Cloudflare response envelope.
 type Message struct {
 	// Code A stable, documented code for this kind of error.
@@ -241,6 +376,14 @@ type MessageSource struct {
 	//
 	// Example: /accessRules/0/ip/1
 	Pointer *string `json:"pointer,omitempty"`
+}
+
+// PublicDetails The video's public title, links and logo.
+type PublicDetails struct {
+	ChannelLink *string `json:"channel_link,omitempty"`
+	Logo        *string `json:"logo,omitempty"`
+	ShareLink   *string `json:"share_link,omitempty"`
+	Title       *string `json:"title,omitempty"`
 }
 
 // SigningKey A signing key as created, private half included.
@@ -387,11 +530,99 @@ type TokenResult struct {
 	Token string `json:"token"`
 }
 
+// Video A video's details, as this server keeps them.
+type Video struct {
+	// AllowedOrigins The origins allowed to show the video: host names, each optionally
+	// prefixed by `*.` for its subdomains and followed by `:port`; no
+	// scheme, no path. An empty list allows every origin.
+	//
+	//
+	// Example: ["example.com","*.example.net"]
+	AllowedOrigins     AllowedOrigins         `json:"allowedOrigins"`
+	Created            time.Time              `json:"created"`
+	Creator            *string                `json:"creator,omitempty"`
+	MaxDurationSeconds *int                   `json:"maxDurationSeconds,omitempty"`
+	Meta               map[string]interface{} `json:"meta"`
+	Modified           time.Time              `json:"modified"`
+
+	// PublicDetails The video's public title, links and logo.
+	PublicDetails *PublicDetails `json:"publicDetails,omitempty"`
+
+	// RequireSignedURLs Whether the video plays only with a signed token.
+	RequireSignedURLs     bool       `json:"requireSignedURLs"`
+	ScheduledDeletion     *time.Time `json:"scheduledDeletion,omitempty"`
+	ThumbnailTimestampPct *float32   `json:"thumbnailTimestampPct,omitempty"`
+
+	// UID A Cloudflare-generated unique identifier for a media item: printable
+	// ASCII without spaces or `/`, and neither `.` nor `..`.
+	//
+	//
+	// Example: ea95132c15732412d22c1476fa83f27a
+	UID          VideoID    `json:"uid"`
+	UploadExpiry *time.Time `json:"uploadExpiry,omitempty"`
+}
+
+// VideoEdit The fields of a video to change; every one optional, one left out
+// keeps its value.
+type VideoEdit struct {
+	// AllowedOrigins The origins allowed to show the video: host names, each optionally
+	// prefixed by `*.` for its subdomains and followed by `:port`; no
+	// scheme, no path. An empty list allows every origin.
+	//
+	//
+	// Example: ["example.com","*.example.net"]
+	AllowedOrigins *AllowedOrigins `json:"allowedOrigins,omitempty"`
+
+	// Creator A user-defined identifier for the media creator.
+	Creator *string `json:"creator,omitempty"`
+
+	// MaxDurationSeconds The longest upload the video takes, in seconds.
+	MaxDurationSeconds *int `json:"maxDurationSeconds,omitempty"`
+
+	// Meta Your own key-value pairs.
+	Meta map[string]interface{} `json:"meta,omitempty"`
+
+	// PublicDetails The video's public title, links and logo.
+	PublicDetails *PublicDetails `json:"publicDetails,omitempty"`
+
+	// RequireSignedURLs Whether the video plays only with a signed token.
+	RequireSignedURLs *bool `json:"requireSignedURLs,omitempty"`
+
+	// ScheduledDeletion When the video is to be deleted.
+	ScheduledDeletion *time.Time `json:"scheduledDeletion,omitempty"`
+
+	// ThumbnailTimestampPct Where in the video its thumbnail is taken, as a fraction of its duration.
+	ThumbnailTimestampPct *float32 `json:"thumbnailTimestampPct,omitempty"`
+
+	// UID A Cloudflare-generated unique identifier for a media item: printable
+	// ASCII without spaces or `/`, and neither `.` nor `..`.
+	//
+	//
+	// Example: ea95132c15732412d22c1476fa83f27a
+	UID *VideoID `json:"uid,omitempty"`
+
+	// UploadExpiry When a direct upload URL stops working.
+	UploadExpiry *time.Time `json:"uploadExpiry,omitempty"`
+}
+
 // VideoID A Cloudflare-generated unique identifier for a media item: printable
 // ASCII without spaces or `/`, and neither `.` nor `..`.
 //
 // Example: ea95132c15732412d22c1476fa83f27a
 type VideoID = string
+
+// VideoResponse The envelope of a video.
+type VideoResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Result A video's details, as this server keeps them.
+	Result  Video                `json:"result"`
+	Success VideoResponseSuccess `json:"success"`
+}
+
+// VideoResponseSuccess defines model for VideoResponse.Success.
+type VideoResponseSuccess bool
 
 // Failure The envelope of a failed call.
 type Failure = FailureResponse
@@ -404,6 +635,12 @@ type CreateSigningKeyJSONRequestBody = EmptyRequest
 
 // DeleteSigningKeyJSONRequestBody defines body for DeleteSigningKey for application/json ContentType.
 type DeleteSigningKeyJSONRequestBody = EmptyRequest
+
+// UpdateLiveInputJSONRequestBody defines body for UpdateLiveInput for application/json ContentType.
+type UpdateLiveInputJSONRequestBody = LiveInputUpdate
+
+// EditVideoJSONRequestBody defines body for EditVideo for application/json ContentType.
+type EditVideoJSONRequestBody = VideoEdit
 
 // CreateStreamTokenJSONRequestBody defines body for CreateStreamToken for application/json ContentType.
 type CreateStreamTokenJSONRequestBody = TokenRequest
@@ -534,6 +771,69 @@ type ClientInterface interface {
 	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 	DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetLiveInput Retrieve a live input
+	//
+	// Reads a live input, among them the security settings of its
+	// recordings, under `recording`.
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `GetLiveInput` operationId).
+	GetLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLiveInputWithBody Update a live input
+	//
+	// Changes a live input. A top-level field left out keeps its value;
+	// `recording`, when given, is replaced whole (a field left out of it
+	// takes its default), so change it by reading it first.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+	UpdateLiveInputWithBody(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdateLiveInput Update a live input
+	//
+	// Changes a live input. A top-level field left out keeps its value;
+	// `recording`, when given, is replaced whole (a field left out of it
+	// takes its default), so change it by reading it first.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+	UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetVideo Retrieve video details
+	//
+	// Reads a video's details, among them its security settings:
+	// `requireSignedURLs` (whether it plays only with a signed token) and
+	// `allowedOrigins` (the sites that may embed it).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/{identifier} (the `GetVideo` operationId).
+	GetVideo(ctx context.Context, accountID AccountID, identifier VideoID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditVideoWithBody Edit video details
+	//
+	// Changes a video's details. A partial update: a field left out keeps
+	// its value. An unknown field (such as `requiredSignedURLs` for
+	// `requireSignedURLs`) is refused, so that a misspelt setting never
+	// leaves a video public.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+	EditVideoWithBody(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// EditVideo Edit video details
+	//
+	// Changes a video's details. A partial update: a field left out keeps
+	// its value. An unknown field (such as `requiredSignedURLs` for
+	// `requireSignedURLs`) is refused, so that a misspelt setting never
+	// leaves a video public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+	EditVideo(ctx context.Context, accountID AccountID, identifier VideoID, body EditVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateStreamTokenWithBody Create signed URL tokens for videos
 	//
 	// Creates a signed URL token for a video. Without a request body the
@@ -649,6 +949,129 @@ func (c *Client) DeleteSigningKeyWithBody(ctx context.Context, accountID Account
 // Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 func (c *Client) DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteSigningKeyRequest(c.Server, accountID, identifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLiveInput Retrieve a live input
+//
+// Reads a live input, among them the security settings of its
+// recordings, under `recording`.
+//
+// Corresponds with GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `GetLiveInput` operationId).
+func (c *Client) GetLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLiveInputRequest(c.Server, accountID, liveInputIdentifier)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLiveInputWithBody Update a live input
+//
+// Changes a live input. A top-level field left out keeps its value;
+// `recording`, when given, is replaced whole (a field left out of it
+// takes its default), so change it by reading it first.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+func (c *Client) UpdateLiveInputWithBody(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLiveInputRequestWithBody(c.Server, accountID, liveInputIdentifier, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdateLiveInput Update a live input
+//
+// Changes a live input. A top-level field left out keeps its value;
+// `recording`, when given, is replaced whole (a field left out of it
+// takes its default), so change it by reading it first.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+func (c *Client) UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdateLiveInputRequest(c.Server, accountID, liveInputIdentifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetVideo Retrieve video details
+//
+// Reads a video's details, among them its security settings:
+// `requireSignedURLs` (whether it plays only with a signed token) and
+// `allowedOrigins` (the sites that may embed it).
+//
+// Corresponds with GET /accounts/{account_id}/stream/{identifier} (the `GetVideo` operationId).
+func (c *Client) GetVideo(ctx context.Context, accountID AccountID, identifier VideoID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetVideoRequest(c.Server, accountID, identifier)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditVideoWithBody Edit video details
+//
+// Changes a video's details. A partial update: a field left out keeps
+// its value. An unknown field (such as `requiredSignedURLs` for
+// `requireSignedURLs`) is refused, so that a misspelt setting never
+// leaves a video public.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+func (c *Client) EditVideoWithBody(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditVideoRequestWithBody(c.Server, accountID, identifier, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// EditVideo Edit video details
+//
+// Changes a video's details. A partial update: a field left out keeps
+// its value. An unknown field (such as `requiredSignedURLs` for
+// `requireSignedURLs`) is refused, so that a misspelt setting never
+// leaves a video public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+func (c *Client) EditVideo(ctx context.Context, accountID AccountID, identifier VideoID, body EditVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewEditVideoRequest(c.Server, accountID, identifier, body)
 	if err != nil {
 		return nil, err
 	}
@@ -836,6 +1259,196 @@ func NewDeleteSigningKeyRequestWithBody(server string, accountID AccountID, iden
 	return req, nil
 }
 
+// NewGetLiveInputRequest constructs an http.Request for the GetLiveInput method
+func NewGetLiveInputRequest(server string, accountID AccountID, liveInputIdentifier LiveInputID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "live_input_identifier", liveInputIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/live_inputs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdateLiveInputRequest calls the generic UpdateLiveInput builder with application/json body
+func NewUpdateLiveInputRequest(server string, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdateLiveInputRequestWithBody(server, accountID, liveInputIdentifier, "application/json", bodyReader)
+}
+
+// NewUpdateLiveInputRequestWithBody constructs an http.Request for the UpdateLiveInput method, with any body, and a specified content type
+func NewUpdateLiveInputRequestWithBody(server string, accountID AccountID, liveInputIdentifier LiveInputID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "live_input_identifier", liveInputIdentifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/live_inputs/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetVideoRequest constructs an http.Request for the GetVideo method
+func NewGetVideoRequest(server string, accountID AccountID, identifier VideoID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "identifier", identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewEditVideoRequest calls the generic EditVideo builder with application/json body
+func NewEditVideoRequest(server string, accountID AccountID, identifier VideoID, body EditVideoJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewEditVideoRequestWithBody(server, accountID, identifier, "application/json", bodyReader)
+}
+
+// NewEditVideoRequestWithBody constructs an http.Request for the EditVideo method, with any body, and a specified content type
+func NewEditVideoRequestWithBody(server string, accountID AccountID, identifier VideoID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "identifier", identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCreateStreamTokenRequest calls the generic CreateStreamToken builder with application/json body
 func NewCreateStreamTokenRequest(server string, accountID AccountID, identifier VideoID, body CreateStreamTokenJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -987,6 +1600,73 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 	DeleteSigningKeyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error)
+
+	// GetLiveInputWithResponse Retrieve a live input
+	//
+	// Reads a live input, among them the security settings of its
+	// recordings, under `recording`.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `GetLiveInput` operationId).
+	GetLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, reqEditors ...RequestEditorFn) (*GetLiveInputResponse, error)
+
+	// UpdateLiveInputWithBodyWithResponse Update a live input
+	//
+	// Changes a live input. A top-level field left out keeps its value;
+	// `recording`, when given, is replaced whole (a field left out of it
+	// takes its default), so change it by reading it first.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+	UpdateLiveInputWithBodyWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error)
+
+	// UpdateLiveInputWithResponse Update a live input
+	//
+	// Changes a live input. A top-level field left out keeps its value;
+	// `recording`, when given, is replaced whole (a field left out of it
+	// takes its default), so change it by reading it first.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+	UpdateLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error)
+
+	// GetVideoWithResponse Retrieve video details
+	//
+	// Reads a video's details, among them its security settings:
+	// `requireSignedURLs` (whether it plays only with a signed token) and
+	// `allowedOrigins` (the sites that may embed it).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/{identifier} (the `GetVideo` operationId).
+	GetVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, reqEditors ...RequestEditorFn) (*GetVideoResponse, error)
+
+	// EditVideoWithBodyWithResponse Edit video details
+	//
+	// Changes a video's details. A partial update: a field left out keeps
+	// its value. An unknown field (such as `requiredSignedURLs` for
+	// `requireSignedURLs`) is refused, so that a misspelt setting never
+	// leaves a video public.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+	EditVideoWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditVideoResponse, error)
+
+	// EditVideoWithResponse Edit video details
+	//
+	// Changes a video's details. A partial update: a field left out keeps
+	// its value. An unknown field (such as `requiredSignedURLs` for
+	// `requireSignedURLs`) is refused, so that a misspelt setting never
+	// leaves a video public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+	EditVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body EditVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*EditVideoResponse, error)
 
 	// CreateStreamTokenWithBodyWithResponse Create signed URL tokens for videos
 	//
@@ -1176,6 +1856,226 @@ func (r DeleteSigningKeyResponse) ContentType() string {
 	return ""
 }
 
+type GetLiveInputResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LiveInputResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLiveInputResponse) GetJSON200() *LiveInputResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetLiveInputResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetLiveInputResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLiveInputResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLiveInputResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLiveInputResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLiveInputResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type UpdateLiveInputResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LiveInputResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdateLiveInputResponse) GetJSON200() *LiveInputResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r UpdateLiveInputResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r UpdateLiveInputResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdateLiveInputResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdateLiveInputResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdateLiveInputResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdateLiveInputResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetVideoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VideoResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetVideoResponse) GetJSON200() *VideoResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetVideoResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetVideoResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetVideoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetVideoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetVideoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetVideoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type EditVideoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VideoResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r EditVideoResponse) GetJSON200() *VideoResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r EditVideoResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r EditVideoResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r EditVideoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r EditVideoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r EditVideoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r EditVideoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CreateStreamTokenResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1313,6 +2213,109 @@ func (c *ClientWithResponses) DeleteSigningKeyWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseDeleteSigningKeyResponse(rsp)
+}
+
+// GetLiveInputWithResponse Retrieve a live input
+//
+// Reads a live input, among them the security settings of its
+// recordings, under `recording`.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `GetLiveInput` operationId).
+func (c *ClientWithResponses) GetLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, reqEditors ...RequestEditorFn) (*GetLiveInputResponse, error) {
+	rsp, err := c.GetLiveInput(ctx, accountID, liveInputIdentifier, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLiveInputResponse(rsp)
+}
+
+// UpdateLiveInputWithBodyWithResponse Update a live input
+//
+// Changes a live input. A top-level field left out keeps its value;
+// `recording`, when given, is replaced whole (a field left out of it
+// takes its default), so change it by reading it first.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+func (c *ClientWithResponses) UpdateLiveInputWithBodyWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error) {
+	rsp, err := c.UpdateLiveInputWithBody(ctx, accountID, liveInputIdentifier, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLiveInputResponse(rsp)
+}
+
+// UpdateLiveInputWithResponse Update a live input
+//
+// Changes a live input. A top-level field left out keeps its value;
+// `recording`, when given, is replaced whole (a field left out of it
+// takes its default), so change it by reading it first.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
+func (c *ClientWithResponses) UpdateLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error) {
+	rsp, err := c.UpdateLiveInput(ctx, accountID, liveInputIdentifier, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdateLiveInputResponse(rsp)
+}
+
+// GetVideoWithResponse Retrieve video details
+//
+// Reads a video's details, among them its security settings:
+// `requireSignedURLs` (whether it plays only with a signed token) and
+// `allowedOrigins` (the sites that may embed it).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream/{identifier} (the `GetVideo` operationId).
+func (c *ClientWithResponses) GetVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, reqEditors ...RequestEditorFn) (*GetVideoResponse, error) {
+	rsp, err := c.GetVideo(ctx, accountID, identifier, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetVideoResponse(rsp)
+}
+
+// EditVideoWithBodyWithResponse Edit video details
+//
+// Changes a video's details. A partial update: a field left out keeps
+// its value. An unknown field (such as `requiredSignedURLs` for
+// `requireSignedURLs`) is refused, so that a misspelt setting never
+// leaves a video public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+func (c *ClientWithResponses) EditVideoWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*EditVideoResponse, error) {
+	rsp, err := c.EditVideoWithBody(ctx, accountID, identifier, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditVideoResponse(rsp)
+}
+
+// EditVideoWithResponse Edit video details
+//
+// Changes a video's details. A partial update: a field left out keeps
+// its value. An unknown field (such as `requiredSignedURLs` for
+// `requireSignedURLs`) is refused, so that a misspelt setting never
+// leaves a video public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/{identifier} (the `EditVideo` operationId).
+func (c *ClientWithResponses) EditVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body EditVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*EditVideoResponse, error) {
+	rsp, err := c.EditVideo(ctx, accountID, identifier, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseEditVideoResponse(rsp)
 }
 
 // CreateStreamTokenWithBodyWithResponse Create signed URL tokens for videos
@@ -1469,6 +2472,166 @@ func ParseDeleteSigningKeyResponse(rsp *http.Response) (*DeleteSigningKeyRespons
 	return response, nil
 }
 
+// ParseGetLiveInputResponse parses an HTTP response from a GetLiveInputWithResponse call
+func ParseGetLiveInputResponse(rsp *http.Response) (*GetLiveInputResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLiveInputResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LiveInputResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseUpdateLiveInputResponse parses an HTTP response from a UpdateLiveInputWithResponse call
+func ParseUpdateLiveInputResponse(rsp *http.Response) (*UpdateLiveInputResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdateLiveInputResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LiveInputResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetVideoResponse parses an HTTP response from a GetVideoWithResponse call
+func ParseGetVideoResponse(rsp *http.Response) (*GetVideoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetVideoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VideoResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseEditVideoResponse parses an HTTP response from a EditVideoWithResponse call
+func ParseEditVideoResponse(rsp *http.Response) (*EditVideoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &EditVideoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VideoResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseCreateStreamTokenResponse parses an HTTP response from a CreateStreamTokenWithResponse call
 func ParseCreateStreamTokenResponse(rsp *http.Response) (*CreateStreamTokenResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -1520,6 +2683,18 @@ type ServerInterface interface {
 	// DeleteSigningKey Delete signing keys
 	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
 	DeleteSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier SigningKeyID)
+	// GetLiveInput Retrieve a live input
+	// (GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
+	GetLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID)
+	// UpdateLiveInput Update a live input
+	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
+	UpdateLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID)
+	// GetVideo Retrieve video details
+	// (GET /accounts/{account_id}/stream/{identifier})
+	GetVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
+	// EditVideo Edit video details
+	// (POST /accounts/{account_id}/stream/{identifier})
+	EditVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
 	// CreateStreamToken Create signed URL tokens for videos
 	// (POST /accounts/{account_id}/stream/{identifier}/token)
 	CreateStreamToken(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
@@ -1612,6 +2787,146 @@ func (siw *ServerInterfaceWrapper) DeleteSigningKey(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeleteSigningKey(w, r, accountID, identifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetLiveInput operation middleware
+func (siw *ServerInterfaceWrapper) GetLiveInput(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "live_input_identifier" -------------
+	var liveInputIdentifier LiveInputID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "live_input_identifier", r.PathValue("live_input_identifier"), &liveInputIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "live_input_identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetLiveInput(w, r, accountID, liveInputIdentifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// UpdateLiveInput operation middleware
+func (siw *ServerInterfaceWrapper) UpdateLiveInput(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "live_input_identifier" -------------
+	var liveInputIdentifier LiveInputID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "live_input_identifier", r.PathValue("live_input_identifier"), &liveInputIdentifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "live_input_identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.UpdateLiveInput(w, r, accountID, liveInputIdentifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetVideo operation middleware
+func (siw *ServerInterfaceWrapper) GetVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "identifier" -------------
+	var identifier VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "identifier", r.PathValue("identifier"), &identifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetVideo(w, r, accountID, identifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// EditVideo operation middleware
+func (siw *ServerInterfaceWrapper) EditVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "identifier" -------------
+	var identifier VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "identifier", r.PathValue("identifier"), &identifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.EditVideo(w, r, accountID, identifier)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -1779,6 +3094,10 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.ListSigningKeys)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.CreateSigningKey)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/keys/{identifier}", wrapper.DeleteSigningKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.GetVideo)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.EditVideo)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", wrapper.GetLiveInput)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", wrapper.UpdateLiveInput)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}/token", wrapper.CreateStreamToken)
 
 	return m
@@ -1959,6 +3278,236 @@ func (response DeleteSigningKey5XXJSONResponse) VisitDeleteSigningKeyResponse(w 
 	return err
 }
 
+type GetLiveInputRequestObject struct {
+	AccountID           AccountID   `json:"account_id"`
+	LiveInputIdentifier LiveInputID `json:"live_input_identifier"`
+}
+
+type GetLiveInputResponseObject interface {
+	VisitGetLiveInputResponse(w http.ResponseWriter) error
+}
+
+type GetLiveInput200JSONResponse LiveInputResponse
+
+func (response GetLiveInput200JSONResponse) VisitGetLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLiveInput4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetLiveInput4XXJSONResponse) VisitGetLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLiveInput5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetLiveInput5XXJSONResponse) VisitGetLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLiveInputRequestObject struct {
+	AccountID           AccountID   `json:"account_id"`
+	LiveInputIdentifier LiveInputID `json:"live_input_identifier"`
+	Body                *UpdateLiveInputJSONRequestBody
+}
+
+type UpdateLiveInputResponseObject interface {
+	VisitUpdateLiveInputResponse(w http.ResponseWriter) error
+}
+
+type UpdateLiveInput200JSONResponse LiveInputResponse
+
+func (response UpdateLiveInput200JSONResponse) VisitUpdateLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLiveInput4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response UpdateLiveInput4XXJSONResponse) VisitUpdateLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLiveInput5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response UpdateLiveInput5XXJSONResponse) VisitUpdateLiveInputResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideoRequestObject struct {
+	AccountID  AccountID `json:"account_id"`
+	Identifier VideoID   `json:"identifier"`
+}
+
+type GetVideoResponseObject interface {
+	VisitGetVideoResponse(w http.ResponseWriter) error
+}
+
+type GetVideo200JSONResponse VideoResponse
+
+func (response GetVideo200JSONResponse) VisitGetVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideo4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetVideo4XXJSONResponse) VisitGetVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetVideo5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetVideo5XXJSONResponse) VisitGetVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditVideoRequestObject struct {
+	AccountID  AccountID `json:"account_id"`
+	Identifier VideoID   `json:"identifier"`
+	Body       *EditVideoJSONRequestBody
+}
+
+type EditVideoResponseObject interface {
+	VisitEditVideoResponse(w http.ResponseWriter) error
+}
+
+type EditVideo200JSONResponse VideoResponse
+
+func (response EditVideo200JSONResponse) VisitEditVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditVideo4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response EditVideo4XXJSONResponse) VisitEditVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type EditVideo5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response EditVideo5XXJSONResponse) VisitEditVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateStreamTokenRequestObject struct {
 	AccountID  AccountID `json:"account_id"`
 	Identifier VideoID   `json:"identifier"`
@@ -2028,6 +3577,18 @@ type StrictServerInterface interface {
 	// DeleteSigningKey Delete signing keys
 	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
 	DeleteSigningKey(ctx context.Context, request DeleteSigningKeyRequestObject) (DeleteSigningKeyResponseObject, error)
+	// GetLiveInput Retrieve a live input
+	// (GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
+	GetLiveInput(ctx context.Context, request GetLiveInputRequestObject) (GetLiveInputResponseObject, error)
+	// UpdateLiveInput Update a live input
+	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
+	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
+	// GetVideo Retrieve video details
+	// (GET /accounts/{account_id}/stream/{identifier})
+	GetVideo(ctx context.Context, request GetVideoRequestObject) (GetVideoResponseObject, error)
+	// EditVideo Edit video details
+	// (POST /accounts/{account_id}/stream/{identifier})
+	EditVideo(ctx context.Context, request EditVideoRequestObject) (EditVideoResponseObject, error)
 	// CreateStreamToken Create signed URL tokens for videos
 	// (POST /accounts/{account_id}/stream/{identifier}/token)
 	CreateStreamToken(ctx context.Context, request CreateStreamTokenRequestObject) (CreateStreamTokenResponseObject, error)
@@ -2164,6 +3725,128 @@ func (sh *strictHandler) DeleteSigningKey(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteSigningKeyResponseObject); ok {
 		if err := validResponse.VisitDeleteSigningKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetLiveInput operation middleware
+func (sh *strictHandler) GetLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID) {
+	var request GetLiveInputRequestObject
+
+	request.AccountID = accountID
+	request.LiveInputIdentifier = liveInputIdentifier
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLiveInput(ctx, request.(GetLiveInputRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLiveInput")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetLiveInputResponseObject); ok {
+		if err := validResponse.VisitGetLiveInputResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// UpdateLiveInput operation middleware
+func (sh *strictHandler) UpdateLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID) {
+	var request UpdateLiveInputRequestObject
+
+	request.AccountID = accountID
+	request.LiveInputIdentifier = liveInputIdentifier
+
+	var body UpdateLiveInputJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLiveInput(ctx, request.(UpdateLiveInputRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLiveInput")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(UpdateLiveInputResponseObject); ok {
+		if err := validResponse.VisitUpdateLiveInputResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetVideo operation middleware
+func (sh *strictHandler) GetVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID) {
+	var request GetVideoRequestObject
+
+	request.AccountID = accountID
+	request.Identifier = identifier
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetVideo(ctx, request.(GetVideoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetVideo")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetVideoResponseObject); ok {
+		if err := validResponse.VisitGetVideoResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// EditVideo operation middleware
+func (sh *strictHandler) EditVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID) {
+	var request EditVideoRequestObject
+
+	request.AccountID = accountID
+	request.Identifier = identifier
+
+	var body EditVideoJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.EditVideo(ctx, request.(EditVideoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "EditVideo")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(EditVideoResponseObject); ok {
+		if err := validResponse.VisitEditVideoResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -30,10 +30,12 @@ func (k kmsKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 }
 
 // tokenServer implements the generated strict interface with its own
-// logging, and leaves the token operation to server.TokenService and the
-// signing-keys operations to server.KeyService.
+// logging, and leaves the token operation to server.TokenService, the
+// signing-keys operations to server.KeyService and the video and
+// live-input details to server.MediaService.
 type tokenServer struct {
 	*server.KeyService
+	*server.MediaService
 	tokens server.TokenService
 	log    *slog.Logger
 }
@@ -75,7 +77,8 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 		Signer: func(accountID string) *token.Signer { return signer },
 		Queue:  queue,
 		Cache:  cache,
-	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()}}
+	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()},
+		MediaService: &server.MediaService{Store: server.NewMemoryMediaStore()}}
 	mux := http.NewServeMux()
 	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
 		BaseURL:    server.BasePath,

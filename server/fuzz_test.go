@@ -118,3 +118,82 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMediaBodies sends any body to the video edit and the live-input
+// update: the answer is a 200 or a 4xx envelope, never a fault; a 200 is
+// the medium's details with the security settings of the kind the API
+// has; and the store takes only what passed the checks (a second read
+// shows only origins CheckOrigin accepts).
+func FuzzMediaBodies(f *testing.F) {
+	for _, seed := range []string{
+		``, `{}`, `null`, `[]`, `{"requireSignedURLs":true,"allowedOrigins":["example.com","*.example.net:8443"]}`,
+		`{"requiredSignedURLs":true}`, `{"allowedOrigins":["https://x"]}`, `{"allowedOrigins":[""]}`,
+		`{"scheduledDeletion":"2030-01-01T00:00:00Z","meta":{"a":{"b":[1,2]}}}`, `{"uid":"x"}`,
+		`{"recording":{"mode":"automatic","requireSignedURLs":true,"timeoutSeconds":-1}}`,
+		`{"recording":{"allowedOrigins":["a..b"]},"deleteRecordingAfterDays":29}`, `{"meta":` + strings.Repeat("[", 10000),
+		`{"thumbnailTimestampPct":1e400}`, `{"publicDetails":{"title":null,"logo":"x"}}`,
+	} {
+		f.Add(seed, false)
+		f.Add(seed, true)
+	}
+	keys(f)
+	srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	h := srv.Handler()
+	send := func(method, path, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+apiToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	f.Fuzz(func(t *testing.T, body string, live bool) {
+		method, path := http.MethodPost, server.BasePath+"/accounts/"+account+"/stream/"+video
+		if live {
+			method, path = http.MethodPut, server.BasePath+"/accounts/"+account+"/stream/live_inputs/"+video
+		}
+		rec := send(method, path, body)
+		if rec.Code >= 500 || (rec.Code != 200 && rec.Code < 400) {
+			t.Fatalf("status %d for body %q: %s", rec.Code, body, rec.Body.String())
+		}
+		var env struct {
+			Success *bool `json:"success"`
+			Result  *struct {
+				RequireSignedURLs *bool     `json:"requireSignedURLs"`
+				AllowedOrigins    *[]string `json:"allowedOrigins"`
+				Recording         *struct {
+					RequireSignedURLs *bool     `json:"requireSignedURLs"`
+					AllowedOrigins    *[]string `json:"allowedOrigins"`
+				} `json:"recording"`
+			} `json:"result"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &env); err != nil || env.Success == nil || *env.Success != (rec.Code == 200) {
+			t.Fatalf("answer %d is no envelope: %q", rec.Code, rec.Body.String())
+		}
+		if rec.Code != 200 {
+			return
+		}
+		settings := env.Result
+		var required *bool
+		var origins *[]string
+		if live {
+			if settings.Recording == nil {
+				t.Fatalf("a live input without recording: %s", rec.Body.String())
+			}
+			required, origins = settings.Recording.RequireSignedURLs, settings.Recording.AllowedOrigins
+		} else {
+			required, origins = settings.RequireSignedURLs, settings.AllowedOrigins
+		}
+		if required == nil || origins == nil {
+			t.Fatalf("an answer without requireSignedURLs or allowedOrigins: %s", rec.Body.String())
+		}
+		for _, o := range *origins {
+			if why := wire.CheckOrigin(o); why != "" {
+				t.Fatalf("the store kept origin %q (%s) from body %q", o, why, body)
+			}
+		}
+	})
+}

@@ -45,6 +45,14 @@ type Config struct {
 	// [MemoryKeyStore], whose keys go with the process; a [DirKeyStore]
 	// keeps them on disk.
 	KeyStore KeyStore
+	// MediaStore keeps the details of videos and live inputs changed
+	// through the API (requireSignedURLs, allowedOrigins, ...). Nil: a
+	// [MemoryMediaStore].
+	MediaStore MediaStore
+	// Videos and LiveInputs, when set, say which IDs exist: the details
+	// of others are 404 envelopes. Nil: every valid ID exists, with the
+	// defaults until changed.
+	Videos, LiveInputs func(accountID, id string) bool
 	// Logger gets one line per request and the details of server faults.
 	// Nil: nothing is logged.
 	Logger *slog.Logger
@@ -93,6 +101,7 @@ type Server struct {
 	signers  map[string]*token.Signer // by account
 	public   []*token.Key             // the signing keys' public halves, the default first
 	keys     KeyService
+	media    MediaService
 	jwks     jwksCache // the last JWK set served, encoded
 	specJSON []byte
 	specYAML []byte
@@ -211,6 +220,11 @@ func New(cfg Config) (*Server, error) {
 		store = NewMemoryKeyStore()
 	}
 	s.keys = KeyService{Store: store, Now: s.now}
+	media := cfg.MediaStore
+	if media == nil {
+		media = NewMemoryMediaStore()
+	}
+	s.media = MediaService{Store: media, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
 	s.handler = s.routes(spec)
 	return s, nil
 }
@@ -267,6 +281,28 @@ func (s *Server) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyR
 // DeleteSigningKey implements gen.StrictServerInterface.
 func (s *Server) DeleteSigningKey(ctx context.Context, req gen.DeleteSigningKeyRequestObject) (gen.DeleteSigningKeyResponseObject, error) {
 	return s.keys.DeleteSigningKey(ctx, req)
+}
+
+// The video and live-input details, delegated to the MediaService block.
+
+// GetVideo implements gen.StrictServerInterface.
+func (s *Server) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
+	return s.media.GetVideo(ctx, req)
+}
+
+// EditVideo implements gen.StrictServerInterface.
+func (s *Server) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
+	return s.media.EditVideo(ctx, req)
+}
+
+// GetLiveInput implements gen.StrictServerInterface.
+func (s *Server) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
+	return s.media.GetLiveInput(ctx, req)
+}
+
+// UpdateLiveInput implements gen.StrictServerInterface.
+func (s *Server) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputRequestObject) (gen.UpdateLiveInputResponseObject, error) {
+	return s.media.UpdateLiveInput(ctx, req)
 }
 
 // routes assembles the server from the blocks a custom server uses too.

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// MediaService is the video and live-input details operations as a
+// building block, on a [MediaStore]: read a video's details and edit them
+// (a partial update), read a live input and update it (its recording
+// settings replaced whole). What it emulates of Cloudflare is what a
+// signed URL depends on: requireSignedURLs and allowedOrigins, with the
+// other fields of the edit bodies kept as given. Every valid ID exists,
+// with the defaults (requireSignedURLs false, allowedOrigins empty), until
+// it is changed, unless Videos or LiveInputs say which exist. Like
+// [TokenService], it fails closed: no [Caller] in the context is a 401, a
+// caller not allowed for the account a 403.
+type MediaService struct {
+	// Store keeps what was changed. Required.
+	Store MediaStore
+	// Now dates the changes. Nil: time.Now.
+	Now func() time.Time
+	// Videos and LiveInputs, when set, say which IDs exist; the others are
+	// 404 envelopes. Nil: every valid ID exists.
+	Videos, LiveInputs func(accountID, id string) bool
+	// MaxPerAccount caps the videos, and the live inputs, whose details an
+	// account may change. Zero: MaxMediaPerAccount.
+	MaxPerAccount int
+}
+
+// unchanged is the created and modified date of media never changed: the
+// emulation knows of no upload.
+var unchanged = time.Unix(0, 0).UTC()
+
+// GetVideo answers a video's details.
+func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
+	if ps := ms.refuse(ctx, req.AccountID, "identifier", req.Identifier, ms.Videos, "video"); ps != nil {
+		return gen.GetVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+	}
+	v, found, err := ms.Store.Video(ctx, req.AccountID, req.Identifier)
+	if err != nil {
+		return nil, fmt.Errorf("reading video %s of account %s: %w", req.Identifier, req.AccountID, err)
+	}
+	if !found {
+		v = defaultVideo(req.Identifier)
+	}
+	return gen.GetVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: v}, nil
+}
+
+// EditVideo changes the fields the body gives and keeps the others.
+func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
+	fail := func(ps ...Problem) gen.EditVideoResponseObject {
+		return gen.EditVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ms.refuse(ctx, req.AccountID, "identifier", req.Identifier, ms.Videos, "video"); ps != nil {
+		return fail(ps...), nil
+	}
+	edit := req.Body
+	if edit == nil {
+		edit = &gen.VideoEdit{}
+	}
+	var vs []token.Violation
+	if edit.AllowedOrigins != nil {
+		vs = wire.CheckOrigins(*edit.AllowedOrigins, "allowedOrigins")
+	}
+	if edit.UID != nil && *edit.UID != req.Identifier {
+		vs = append(vs, wire.FieldViolation("is not the ID of the video in the path", "uid"))
+	}
+	if len(vs) > 0 {
+		return fail(violations(vs)...), nil
+	}
+	now := ms.now()
+	v, err := ms.Store.EditVideo(ctx, req.AccountID, req.Identifier, ms.max(), func(v *gen.Video, found bool) {
+		if !found {
+			*v = defaultVideo(req.Identifier)
+		}
+		applyVideoEdit(v, edit)
+		v.Modified = now
+	})
+	switch {
+	case errors.Is(err, ErrMediaLimit):
+		return fail(mediaLimit("videos", ms.max())), nil
+	case err != nil:
+		return nil, fmt.Errorf("editing video %s of account %s: %w", req.Identifier, req.AccountID, err)
+	}
+	return gen.EditVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: v}, nil
+}
+
+// GetLiveInput answers a live input.
+func (ms *MediaService) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
+	if ps := ms.refuse(ctx, req.AccountID, "live_input_identifier", req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
+		return gen.GetLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+	}
+	li, found, err := ms.Store.LiveInput(ctx, req.AccountID, req.LiveInputIdentifier)
+	if err != nil {
+		return nil, fmt.Errorf("reading live input %s of account %s: %w", req.LiveInputIdentifier, req.AccountID, err)
+	}
+	if !found {
+		li = defaultLiveInput(req.LiveInputIdentifier)
+	}
+	return gen.GetLiveInput200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: li}, nil
+}
+
+// UpdateLiveInput changes the top-level fields the body gives, and
+// replaces the recording settings whole when the body has them.
+func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputRequestObject) (gen.UpdateLiveInputResponseObject, error) {
+	fail := func(ps ...Problem) gen.UpdateLiveInputResponseObject {
+		return gen.UpdateLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ms.refuse(ctx, req.AccountID, "live_input_identifier", req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
+		return fail(ps...), nil
+	}
+	update := req.Body
+	if update == nil {
+		update = &gen.LiveInputUpdate{}
+	}
+	if r := update.Recording; r != nil && r.AllowedOrigins != nil {
+		if vs := wire.CheckOrigins(*r.AllowedOrigins, "recording", "allowedOrigins"); len(vs) > 0 {
+			return fail(violations(vs)...), nil
+		}
+	}
+	now := ms.now()
+	li, err := ms.Store.EditLiveInput(ctx, req.AccountID, req.LiveInputIdentifier, ms.max(), func(li *gen.LiveInput, found bool) {
+		if !found {
+			*li = defaultLiveInput(req.LiveInputIdentifier)
+		}
+		applyLiveInputUpdate(li, update)
+		li.Modified = now
+	})
+	switch {
+	case errors.Is(err, ErrMediaLimit):
+		return fail(mediaLimit("live inputs", ms.max())), nil
+	case err != nil:
+		return nil, fmt.Errorf("updating live input %s of account %s: %w", req.LiveInputIdentifier, req.AccountID, err)
+	}
+	return gen.UpdateLiveInput200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: li}, nil
+}
+
+// refuse is what is wrong with a request for an account's medium, if
+// anything: no caller, a caller not allowed for the account, a path ID
+// that breaks the API's rules, or (when exists says) no such medium.
+func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string, exists func(string, string) bool, what string) []Problem {
+	if p := admit(ctx, accountID); p != nil {
+		return []Problem{*p}
+	}
+	var ps []Problem
+	for _, f := range []struct{ name, id string }{{"account_id", accountID}, {idName, id}} {
+		if why := wire.CheckID(f.id); why != "" {
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: f.name + ": " + why})
+		}
+	}
+	if ps == nil && exists != nil && !exists(accountID, id) {
+		ps = append(ps, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchMedia,
+			Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)})
+	}
+	return ps
+}
+
+func (ms *MediaService) now() time.Time {
+	if ms.Now != nil {
+		return ms.Now().UTC().Truncate(time.Second)
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+func (ms *MediaService) max() int {
+	if ms.MaxPerAccount > 0 {
+		return ms.MaxPerAccount
+	}
+	return MaxMediaPerAccount
+}
+
+func mediaLimit(what string, max int) Problem {
+	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMediaLimit,
+		Message: fmt.Sprintf("the account has changed the details of %d %s, the most this server keeps", max, what)}
+}
+
+// violations are body violations as envelope errors (1003).
+func violations(vs []token.Violation) []Problem {
+	ps := make([]Problem, len(vs))
+	for i, v := range vs {
+		ps[i] = Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+	}
+	return limit(ps, 0)
+}
+
+func defaultVideo(id string) gen.Video {
+	return gen.Video{UID: id, RequireSignedURLs: false, AllowedOrigins: gen.AllowedOrigins{}, Meta: map[string]any{},
+		Created: unchanged, Modified: unchanged}
+}
+
+func defaultLiveInput(id string) gen.LiveInput {
+	return gen.LiveInput{UID: id, Recording: recording(nil), Meta: map[string]any{}, Created: unchanged, Modified: unchanged}
+}
+
+// recording is r with every field set: those r leaves out take their
+// defaults (mode off, no signed URLs, any origin, the platform's
+// timeout, the viewer count shown).
+func recording(r *gen.LiveInputRecording) gen.LiveInputRecording {
+	out := gen.LiveInputRecording{}
+	if r != nil {
+		out = *r
+	}
+	if out.Mode == nil {
+		out.Mode = ptr(gen.LiveInputRecordingModeOff)
+	}
+	if out.RequireSignedURLs == nil {
+		out.RequireSignedURLs = ptr(false)
+	}
+	if out.AllowedOrigins == nil {
+		out.AllowedOrigins = &gen.AllowedOrigins{}
+	} else {
+		out.AllowedOrigins = ptr(slices.Clone(*out.AllowedOrigins))
+	}
+	if out.TimeoutSeconds == nil {
+		out.TimeoutSeconds = ptr(0)
+	}
+	if out.HideLiveViewerCount == nil {
+		out.HideLiveViewerCount = ptr(false)
+	}
+	return out
+}
+
+// applyVideoEdit sets on v each field e gives.
+func applyVideoEdit(v *gen.Video, e *gen.VideoEdit) {
+	if e.RequireSignedURLs != nil {
+		v.RequireSignedURLs = *e.RequireSignedURLs
+	}
+	if e.AllowedOrigins != nil {
+		v.AllowedOrigins = slices.Clone(*e.AllowedOrigins)
+	}
+	if e.Creator != nil {
+		v.Creator = ptr(*e.Creator)
+	}
+	if e.MaxDurationSeconds != nil {
+		v.MaxDurationSeconds = ptr(*e.MaxDurationSeconds)
+	}
+	if e.Meta != nil {
+		v.Meta = maps.Clone(e.Meta)
+	}
+	if e.ScheduledDeletion != nil {
+		v.ScheduledDeletion = ptr(e.ScheduledDeletion.UTC())
+	}
+	if e.ThumbnailTimestampPct != nil {
+		v.ThumbnailTimestampPct = ptr(*e.ThumbnailTimestampPct)
+	}
+	if e.UploadExpiry != nil {
+		v.UploadExpiry = ptr(e.UploadExpiry.UTC())
+	}
+	if e.PublicDetails != nil {
+		v.PublicDetails = ptr(*e.PublicDetails)
+	}
+}
+
+// applyLiveInputUpdate sets on li each top-level field u gives, and its
+// recording settings whole.
+func applyLiveInputUpdate(li *gen.LiveInput, u *gen.LiveInputUpdate) {
+	if u.Recording != nil {
+		li.Recording = recording(u.Recording)
+	}
+	if u.DefaultCreator != nil {
+		li.DefaultCreator = ptr(*u.DefaultCreator)
+	}
+	if u.DeleteRecordingAfterDays != nil {
+		li.DeleteRecordingAfterDays = ptr(*u.DeleteRecordingAfterDays)
+	}
+	if u.Meta != nil {
+		li.Meta = maps.Clone(u.Meta)
+	}
+	if u.Enabled != nil {
+		li.Enabled = ptr(*u.Enabled)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
