@@ -29,6 +29,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -170,6 +171,45 @@ func WithClock(now func() time.Time) Option {
 		c.clientOps = append(c.clientOps, streamtoken.WithClock(now))
 		return nil
 	}
+}
+
+// WithVideos makes the videos of IDs the only ones that exist, in every
+// account: the details of any other video (and its edits) are 404
+// envelopes (code 1011). Without it, every valid video ID exists, with
+// requireSignedURLs off and no allowedOrigins until changed.
+func WithVideos(ids ...string) Option {
+	return func(c *config) error {
+		set, err := idSet("WithVideos", ids)
+		if err != nil {
+			return err
+		}
+		c.server.Videos = func(_, id string) bool { return set[id] }
+		return nil
+	}
+}
+
+// WithLiveInputs is WithVideos for live inputs.
+func WithLiveInputs(ids ...string) Option {
+	return func(c *config) error {
+		set, err := idSet("WithLiveInputs", ids)
+		if err != nil {
+			return err
+		}
+		c.server.LiveInputs = func(_, id string) bool { return set[id] }
+		return nil
+	}
+}
+
+// idSet is ids as a set, each checked as the API checks a path ID.
+func idSet(option string, ids []string) (map[string]bool, error) {
+	set := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if why := wire.CheckID(id); why != "" {
+			return nil, fmt.Errorf("%s(%q): %s", option, id, why)
+		}
+		set[id] = true
+	}
+	return set, nil
 }
 
 // WithLogger sends the server's request log to l (by default it is

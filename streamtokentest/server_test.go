@@ -228,6 +228,8 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		"nil clock":          streamtokentest.WithClock(nil),
 		"negative failures":  streamtokentest.WithFailures(-1, streamtokentest.InternalError()),
 		"bad account ID":     streamtokentest.WithAccountKey("../x", testKey(t, "rsa2048-b.pem", "x")),
+		"bad video ID":       streamtokentest.WithVideos(video, "a/b"),
+		"bad live input ID":  streamtokentest.WithLiveInputs(".."),
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
@@ -250,5 +252,36 @@ func TestFailureConstructorsAreFresh(t *testing.T) {
 	}
 	if got := streamtokentest.InternalError(); got.Status != 500 || got.Code != streamtoken.CodeInternal {
 		t.Errorf("InternalError() = %+v", got)
+	}
+}
+
+func TestWithVideosAndLiveInputs(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithVideos(video), streamtokentest.WithLiveInputs("in-1"))
+	defer srv.Close()
+	status := func(path string) int {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/accounts/"+account+"/stream/"+path, nil)
+		req.Header.Set("Authorization", "Bearer "+srv.APIToken)
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for path, want := range map[string]int{
+		video: 200, "another-video": 404, "live_inputs/in-1": 200, "live_inputs/in-2": 404,
+	} {
+		if got := status(path); got != want {
+			t.Errorf("GET %s = %d, want %d", path, got, want)
+		}
+	}
+	open := streamtokentest.NewServer()
+	defer open.Close()
+	req, _ := http.NewRequest(http.MethodGet, open.URL+"/accounts/"+account+"/stream/any-video", nil)
+	req.Header.Set("Authorization", "Bearer "+open.APIToken)
+	if resp, err := open.Client().Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("GET any video of a server without WithVideos = %v, %v; want 200", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 }
