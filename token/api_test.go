@@ -108,7 +108,7 @@ func TestValidationErrorText(t *testing.T) {
 		{Field: "exp", Problem: "must be after now"},
 		{Field: "accessRules[0].ip[1]", Problem: `"x" is not an IP address or CIDR`},
 	}, More: 3}
-	want := `invalid token request: exp: must be after now; accessRules[0].ip[1]: "x" is not an IP address or CIDR; and 3 more`
+	want := `invalid request: exp: must be after now; accessRules[0].ip[1]: "x" is not an IP address or CIDR; and 3 more`
 	if err.Error() != want {
 		t.Errorf("Error() = %q\nwant %q", err.Error(), want)
 	}
@@ -116,7 +116,7 @@ func TestValidationErrorText(t *testing.T) {
 		t.Error("a ValidationError is ErrInvalid and nothing else")
 	}
 	one := &token.ValidationError{Violations: []token.Violation{{Field: "VideoID", Problem: "is required"}}}
-	if got := one.Error(); got != "invalid token request: VideoID: is required" {
+	if got := one.Error(); got != "invalid request: VideoID: is required" {
 		t.Errorf("Error() = %q", got)
 	}
 	if token.Join() != nil || token.Join(errors.New("other"), nil) != nil {

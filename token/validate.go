@@ -34,9 +34,11 @@ const (
 )
 
 // ErrInvalid is matched by every [*ValidationError].
-var ErrInvalid = errors.New("invalid token request")
+var ErrInvalid = errors.New("invalid request")
 
-// Violation is one broken rule of a token request.
+// Violation is one broken rule of a request: of a token request, or of
+// another of the API's requests the client checks before sending (path
+// IDs, a video's allowedOrigins).
 type Violation struct {
 	// Field names the field at fault for people, such as "exp",
 	// "accessRules[0].ip[1]", or "VideoID" for the video.
@@ -54,8 +56,9 @@ type Violation struct {
 // String is the violation as "field: problem".
 func (v Violation) String() string { return v.Field + ": " + v.Problem }
 
-// ValidationError lists the rules a token request breaks: every one, up to
-// [MaxViolations]. It never holds a key or a token.
+// ValidationError lists the rules a request breaks (a token request, or
+// another of the API's requests): every one, up to [MaxViolations]. It
+// never holds a key or a token.
 type ValidationError struct {
 	Violations []Violation
 	// More counts the violations found past MaxViolations, not listed.
@@ -71,7 +74,7 @@ func (e *ValidationError) Error() string {
 	if e.More > 0 {
 		parts = append(parts, fmt.Sprintf("and %d more", e.More))
 	}
-	return "invalid token request: " + strings.Join(parts, "; ")
+	return "invalid request: " + strings.Join(parts, "; ")
 }
 
 // Is reports whether target is [ErrInvalid].
