@@ -100,3 +100,30 @@ func ExampleClient_CreateToken_validation() {
 	// /accessRules/0/ip/0
 	// true
 }
+
+// A token protects a video only once the video requires it: switch
+// requireSignedURLs on (here against the fake, as a test would), and
+// allow it to be embedded on one site.
+func ExampleClient_SecureVideo() {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	const account, video = "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a"
+
+	v, err := c.SecureVideo(ctx, account, video, streamtoken.Security{
+		RequireSignedURLs: streamtoken.Bool(true),
+		AllowedOrigins:    streamtoken.Origins("example.com"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("requireSignedURLs:", v.RequireSignedURLs, "allowedOrigins:", v.AllowedOrigins)
+
+	// A scheme is no origin: refused before anything is sent.
+	_, err = c.SecureVideo(ctx, account, video, streamtoken.Security{AllowedOrigins: streamtoken.Origins("https://example.com")})
+	fmt.Println(err)
+	// Output:
+	// requireSignedURLs: true allowedOrigins: [example.com]
+	// streamtoken: invalid request: allowedOrigins[0]: must be a host name, without a scheme (example.com, not https://example.com)
+}

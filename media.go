@@ -1,0 +1,206 @@
+package streamtoken
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// MaxAllowedOrigins is the most entries an allowedOrigins list may hold.
+const MaxAllowedOrigins = wire.MaxAllowedOrigins
+
+// Video is what a signed URL depends on of a video: whether it plays only
+// with a signed token, and the sites that may embed it.
+type Video struct {
+	// ID is the video's uid.
+	ID string
+	// RequireSignedURLs: the video plays only with a signed token. While it
+	// is off, the video's plain ID plays anywhere, token or not.
+	RequireSignedURLs bool
+	// AllowedOrigins are the origins (host names, "*." for subdomains,
+	// ":port") that may show the video; empty means every origin.
+	AllowedOrigins []string
+	// Created and Modified are as the API dates them.
+	Created, Modified time.Time
+}
+
+// LiveInput is what a signed URL depends on of a live input: the security
+// settings of its recordings, and the recording settings they sit among.
+type LiveInput struct {
+	// ID is the live input's uid.
+	ID string
+	// RequireSignedURLs and AllowedOrigins are as for a [Video], for the
+	// input's broadcasts and recordings.
+	RequireSignedURLs bool
+	AllowedOrigins    []string
+	// Mode is the recording mode: "off" or "automatic".
+	Mode string
+	// TimeoutSeconds is how long "automatic" waits before a recording goes
+	// on demand; 0 is the platform's default.
+	TimeoutSeconds int
+	// Created and Modified are as the API dates them.
+	Created, Modified time.Time
+}
+
+// Security is a change of security settings: a nil field is left as it
+// is. Set with [Bool] and [Origins]: Security{RequireSignedURLs:
+// Bool(true), AllowedOrigins: Origins("example.com")}; Origins() with no
+// origin allows every origin again.
+type Security struct {
+	RequireSignedURLs *bool
+	AllowedOrigins    *[]string
+}
+
+// Bool returns a pointer to b, for [Security].
+func Bool(b bool) *bool { return &b }
+
+// Origins returns a pointer to the list of origins, for [Security]; with
+// none, a pointer to an empty list (every origin allowed).
+func Origins(origins ...string) *[]string {
+	out := append([]string{}, origins...)
+	return &out
+}
+
+// check checks s before it is sent: its origins by the API's rules, at
+// most MaxAllowedOrigins of them.
+func (s Security) check(pointer ...any) []token.Violation {
+	if s.AllowedOrigins == nil {
+		return nil
+	}
+	return wire.CheckOrigins(*s.AllowedOrigins, append(pointer, "allowedOrigins")...)
+}
+
+// Video reads a video's security settings.
+func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, error) {
+	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", videoID}); err != nil {
+		return nil, err
+	}
+	var v *Video
+	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", videoID},
+		func(ctx context.Context) (*http.Response, error) { return c.gen.GetVideo(ctx, accountID, videoID) },
+		func(raw []byte) bool { v = decodeVideo(raw); return v != nil })
+	return v, err
+}
+
+// SecureVideo changes a video's security settings as s says and leaves
+// its other details as they are. The origins are checked before anything
+// is sent: a *token.ValidationError lists what is wrong.
+func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s Security) (*Video, error) {
+	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", videoID}); err != nil {
+		return nil, err
+	}
+	if vs := s.check(); len(vs) > 0 {
+		return nil, fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
+	}
+	body := gen.VideoEdit{RequireSignedURLs: s.RequireSignedURLs}
+	if s.AllowedOrigins != nil {
+		origins := gen.AllowedOrigins(slices.Clone(*s.AllowedOrigins))
+		body.AllowedOrigins = &origins
+	}
+	var v *Video
+	err := c.exchange(ctx, http.MethodPost, []string{"accounts", accountID, "stream", videoID},
+		func(ctx context.Context) (*http.Response, error) { return c.gen.EditVideo(ctx, accountID, videoID, body) },
+		func(raw []byte) bool { v = decodeVideo(raw); return v != nil })
+	return v, err
+}
+
+// LiveInput reads a live input's security settings.
+func (c *Client) LiveInput(ctx context.Context, accountID, inputID string) (*LiveInput, error) {
+	if err := checkIDs(pathID{"account_id", accountID}, pathID{"live_input_identifier", inputID}); err != nil {
+		return nil, err
+	}
+	li, _, err := c.liveInput(ctx, accountID, inputID)
+	return li, err
+}
+
+// SecureLiveInput changes a live input's security settings as s says. The
+// API replaces a live input's recording settings whole, so it reads them
+// first and sends them back with s applied: the mode, the timeout and the
+// rest stay as they were (an update between the read and the write is
+// overwritten). The origins are checked before anything is sent.
+func (c *Client) SecureLiveInput(ctx context.Context, accountID, inputID string, s Security) (*LiveInput, error) {
+	if err := checkIDs(pathID{"account_id", accountID}, pathID{"live_input_identifier", inputID}); err != nil {
+		return nil, err
+	}
+	if vs := s.check("recording"); len(vs) > 0 {
+		return nil, fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
+	}
+	_, recording, err := c.liveInput(ctx, accountID, inputID)
+	if err != nil {
+		return nil, err
+	}
+	if s.RequireSignedURLs != nil {
+		recording.RequireSignedURLs = s.RequireSignedURLs
+	}
+	if s.AllowedOrigins != nil {
+		origins := gen.AllowedOrigins(slices.Clone(*s.AllowedOrigins))
+		recording.AllowedOrigins = &origins
+	}
+	var li *LiveInput
+	err = c.exchange(ctx, http.MethodPut, []string{"accounts", accountID, "stream", "live_inputs", inputID},
+		func(ctx context.Context) (*http.Response, error) {
+			return c.gen.UpdateLiveInput(ctx, accountID, inputID, gen.LiveInputUpdate{Recording: &recording})
+		},
+		func(raw []byte) bool { li, _ = decodeLiveInput(raw); return li != nil })
+	return li, err
+}
+
+// liveInput reads a live input, and its recording settings as the API
+// sent them (every field the API knows kept, for writing them back).
+func (c *Client) liveInput(ctx context.Context, accountID, inputID string) (*LiveInput, gen.LiveInputRecording, error) {
+	var li *LiveInput
+	var recording gen.LiveInputRecording
+	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", "live_inputs", inputID},
+		func(ctx context.Context) (*http.Response, error) { return c.gen.GetLiveInput(ctx, accountID, inputID) },
+		func(raw []byte) bool { li, recording = decodeLiveInput(raw); return li != nil })
+	return li, recording, err
+}
+
+// decodeVideo reads a video envelope, or returns nil.
+func decodeVideo(raw []byte) *Video {
+	var env gen.VideoResponse
+	if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || env.Result.UID == "" {
+		return nil
+	}
+	r := env.Result
+	return &Video{ID: r.UID, RequireSignedURLs: r.RequireSignedURLs, AllowedOrigins: nonNil(r.AllowedOrigins),
+		Created: r.Created, Modified: r.Modified}
+}
+
+// decodeLiveInput reads a live input envelope, or returns nil.
+func decodeLiveInput(raw []byte) (*LiveInput, gen.LiveInputRecording) {
+	var env gen.LiveInputResponse
+	if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || env.Result.UID == "" {
+		return nil, gen.LiveInputRecording{}
+	}
+	r := env.Result
+	li := &LiveInput{ID: r.UID, Mode: string(gen.LiveInputRecordingModeOff), AllowedOrigins: []string{}, Created: r.Created, Modified: r.Modified}
+	rec := r.Recording
+	if rec.RequireSignedURLs != nil {
+		li.RequireSignedURLs = *rec.RequireSignedURLs
+	}
+	if rec.AllowedOrigins != nil {
+		li.AllowedOrigins = nonNil(*rec.AllowedOrigins)
+	}
+	if rec.Mode != nil {
+		li.Mode = string(*rec.Mode)
+	}
+	if rec.TimeoutSeconds != nil {
+		li.TimeoutSeconds = *rec.TimeoutSeconds
+	}
+	return li, rec
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
