@@ -106,7 +106,9 @@ func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s S
 	}
 	var v *Video
 	err := c.exchange(ctx, http.MethodPost, []string{"accounts", accountID, "stream", videoID},
-		func(ctx context.Context) (*http.Response, error) { return c.gen.EditVideo(ctx, accountID, videoID, body) },
+		func(ctx context.Context) (*http.Response, error) {
+			return c.gen.EditVideo(ctx, accountID, videoID, body)
+		},
 		func(raw []byte) bool { v = decodeVideo(raw); return v != nil })
 	return v, err
 }
