@@ -25,6 +25,6 @@ Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
-	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newServeCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newServeCmd(e))
 	return root
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/wire"
+)
+
+// mediaView is a video's or live input's security settings as the
+// commands print them.
+type mediaView struct {
+	ID                string   `json:"id"`
+	RequireSignedURLs bool     `json:"requireSignedURLs"`
+	AllowedOrigins    []string `json:"allowedOrigins"`
+	Mode              string   `json:"mode,omitempty"` // live inputs' recording mode
+	TimeoutSeconds    *int     `json:"timeoutSeconds,omitempty"`
+	Modified          string   `json:"modified"`
+}
+
+// mediaKind is what differs between the videos and live-inputs commands.
+type mediaKind struct {
+	use, short, long, arg, pathName string
+	get                             func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error)
+	secure                          func(ctx context.Context, c *streamtoken.Client, account, id string, s streamtoken.Security) (mediaView, error)
+}
+
+var videoKind = mediaKind{
+	use:   "videos",
+	short: "Show and set a video's requireSignedURLs and allowedOrigins",
+	long: `Show and set a video's security settings: GET and POST
+/accounts/{account_id}/stream/{identifier}. A signed URL protects nothing
+until the video requires it: while requireSignedURLs is off, the video's
+plain ID plays anywhere, token or not. "secure" switches it on (and, with
+--allowed-origin, sets the sites that may embed the video); "unsecure"
+switches it off. Other details of the video are left as they are.`,
+	arg:      "VIDEO",
+	pathName: "identifier",
+	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
+		v, err := c.Video(ctx, account, id)
+		if err != nil {
+			return mediaView{}, err
+		}
+		return videoView(v), nil
+	},
+	secure: func(ctx context.Context, c *streamtoken.Client, account, id string, s streamtoken.Security) (mediaView, error) {
+		v, err := c.SecureVideo(ctx, account, id, s)
+		if err != nil {
+			return mediaView{}, err
+		}
+		return videoView(v), nil
+	},
+}
+
+var liveInputKind = mediaKind{
+	use:   "live-inputs",
+	short: "Show and set a live input's requireSignedURLs and allowedOrigins",
+	long: `Show and set a live input's security settings, which sit in its recording
+settings: GET and PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
+The API replaces the recording settings whole, so "secure" and "unsecure"
+read them first and send them back changed: the mode and the timeout stay.`,
+	arg:      "INPUT",
+	pathName: "live_input_identifier",
+	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
+		li, err := c.LiveInput(ctx, account, id)
+		if err != nil {
+			return mediaView{}, err
+		}
+		return liveInputView(li), nil
+	},
+	secure: func(ctx context.Context, c *streamtoken.Client, account, id string, s streamtoken.Security) (mediaView, error) {
+		li, err := c.SecureLiveInput(ctx, account, id, s)
+		if err != nil {
+			return mediaView{}, err
+		}
+		return liveInputView(li), nil
+	},
+}
+
+func videoView(v *streamtoken.Video) mediaView {
+	return mediaView{ID: v.ID, RequireSignedURLs: v.RequireSignedURLs, AllowedOrigins: v.AllowedOrigins, Modified: utc(v.Modified)}
+}
+
+func liveInputView(li *streamtoken.LiveInput) mediaView {
+	timeout := li.TimeoutSeconds
+	return mediaView{ID: li.ID, RequireSignedURLs: li.RequireSignedURLs, AllowedOrigins: li.AllowedOrigins,
+		Mode: li.Mode, TimeoutSeconds: &timeout, Modified: utc(li.Modified)}
+}
+
+func newMediaCmd(e env, k mediaKind) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   k.use,
+		Short: k.short,
+		Long: k.long + `
+
+Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
+CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY. --base-url points the commands
+at another server on the same wire, such as "streamtoken serve".`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(
+		newMediaActionCmd(e, k, "show", "Show the security settings", nil),
+		newMediaActionCmd(e, k, "secure", "Require signed URLs (and set the allowed origins)", streamtoken.Bool(true)),
+		newMediaActionCmd(e, k, "unsecure", "Stop requiring signed URLs", streamtoken.Bool(false)),
+	)
+	return cmd
+}
+
+// newMediaActionCmd is show (require nil) or secure/unsecure.
+func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *cobra.Command {
+	var (
+		f       apiFlags
+		output  string
+		origins []string
+	)
+	cmd := &cobra.Command{
+		Use:     name + " " + k.arg + " --account ID",
+		Short:   short,
+		Args:    exactArgs(1, k.arg),
+		Example: fmt.Sprintf("  streamtoken %s %s %s --account %s%s", k.use, name, exampleID(k), exampleAccount, exampleFlags(name)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output != "text" && output != "json" {
+				return badInput("--output %q: want text or json", output)
+			}
+			if len(origins) > streamtoken.MaxAllowedOrigins {
+				return badInput("--allowed-origin: at most %d", streamtoken.MaxAllowedOrigins)
+			}
+			for _, o := range origins {
+				if why := wire.CheckOrigin(o); why != "" {
+					return badInput("--allowed-origin %q: %s", o, why)
+				}
+			}
+			c, err := f.client(e)
+			if err != nil {
+				return err
+			}
+			var view mediaView
+			if require == nil {
+				view, err = k.get(cmd.Context(), c, f.account, args[0])
+			} else {
+				s := streamtoken.Security{RequireSignedURLs: require}
+				if cmd.Flags().Changed("allowed-origin") {
+					s.AllowedOrigins = streamtoken.Origins(origins...)
+				}
+				view, err = k.secure(cmd.Context(), c, f.account, args[0], s)
+			}
+			if err != nil {
+				return apiFailure(err, nil, map[string]string{"account_id": "--account", k.pathName: k.arg})
+			}
+			return printMedia(cmd.OutOrStdout(), k, view, output)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	if name == "secure" {
+		cmd.Flags().StringArrayVar(&origins, "allowed-origin", nil, "an `ORIGIN` that may show it: a host name, '*.' first for its subdomains, ':port' after (repeatable; none given leaves the list as it is)")
+	}
+	return cmd
+}
+
+func exampleFlags(action string) string {
+	if action == "secure" {
+		return " --allowed-origin example.com"
+	}
+	return ""
+}
+
+func exampleID(k mediaKind) string {
+	if k.arg == "INPUT" {
+		return "66be4bf738797e01e1fca35a7bdecdcd"
+	}
+	return exampleVideo
+}
+
+// printMedia prints view as text (one setting a line) or JSON.
+func printMedia(w io.Writer, k mediaKind, view mediaView, output string) error {
+	if output == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(view)
+	}
+	origins := "any"
+	if len(view.AllowedOrigins) > 0 {
+		origins = strings.Join(view.AllowedOrigins, ", ")
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+	fmt.Fprintf(tw, "%s\t%s\n", strings.TrimSuffix(strings.ReplaceAll(k.use, "-", " "), "s"), view.ID)
+	fmt.Fprintf(tw, "requireSignedURLs\t%t\n", view.RequireSignedURLs)
+	fmt.Fprintf(tw, "allowedOrigins\t%s\n", origins)
+	if view.Mode != "" {
+		fmt.Fprintf(tw, "recording mode\t%s\n", view.Mode)
+		fmt.Fprintf(tw, "timeoutSeconds\t%d\n", *view.TimeoutSeconds)
+	}
+	fmt.Fprintf(tw, "modified\t%s\n", view.Modified)
+	return tw.Flush()
+}

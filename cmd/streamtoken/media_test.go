@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/streamtoken/streamtoken/streamtokentest"
+)
+
+func TestVideosCommands(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithVideos(video))
+	defer srv.Close()
+	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
+	api := []string{"--account", account, "--base-url", srv.URL}
+	run := func(args ...string) result {
+		t.Helper()
+		return cli(t, environ, "", append(args, api...)...)
+	}
+
+	if r := run("videos", "show", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs false") || !strings.Contains(r.stdout, "allowedOrigins    any") {
+		t.Fatalf("videos show (defaults): %v", r)
+	}
+	r := run("videos", "secure", video, "--allowed-origin", "example.com", "--allowed-origin", "*.example.net:8443")
+	if r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "example.com, *.example.net:8443") {
+		t.Fatalf("videos secure: %v", r)
+	}
+	r = run("videos", "show", video, "--output", "json")
+	var view struct {
+		ID                string   `json:"id"`
+		RequireSignedURLs bool     `json:"requireSignedURLs"`
+		AllowedOrigins    []string `json:"allowedOrigins"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &view); err != nil || r.code != 0 || view.ID != video || !view.RequireSignedURLs || len(view.AllowedOrigins) != 2 {
+		t.Fatalf("videos show --output json: %v (%+v)", r, view)
+	}
+	// unsecure leaves the origins; secure without --allowed-origin too.
+	if r := run("videos", "unsecure", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs false") || !strings.Contains(r.stdout, "example.com") {
+		t.Errorf("videos unsecure: %v", r)
+	}
+	if r := run("videos", "secure", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "*.example.net:8443") {
+		t.Errorf("videos secure without origins: %v", r)
+	}
+
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"videos", "secure", video, "--allowed-origin", "https://example.com"}, exitBadInput, `--allowed-origin "https://example.com": must be a host name, without a scheme`},
+		{[]string{"videos", "secure", video, "--allowed-origin", "example.com/watch"}, exitBadInput, "without a path"},
+		{[]string{"videos", "show", "a/b"}, exitBadInput, "VIDEO: "},
+		{[]string{"videos", "show", video, "--output", "yaml"}, exitBadInput, "--output"},
+		{[]string{"videos", "show", "unknown-video"}, exitFailure, "1011"},
+	} {
+		r := run(tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || r.stdout != "" {
+			t.Errorf("%s: %v; want exit %d and one line with %q", strings.Join(tt.args, " "), r, tt.code, tt.want)
+		}
+	}
+}
+
+func TestLiveInputsCommands(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
+	api := []string{"--account", account, "--base-url", srv.URL}
+	const input = "66be4bf738797e01e1fca35a7bdecdcd"
+	r := cli(t, environ, "", append([]string{"live-inputs", "secure", input, "--allowed-origin", "example.com"}, api...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "recording mode    off") {
+		t.Fatalf("live-inputs secure: %v", r)
+	}
+	r = cli(t, environ, "", append([]string{"live-inputs", "unsecure", input, "--output", "json"}, api...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, `"requireSignedURLs": false`) || !strings.Contains(r.stdout, `"example.com"`) {
+		t.Errorf("live-inputs unsecure --output json: %v", r)
+	}
+	if r := cli(t, nil, "", append([]string{"live-inputs", "show", input}, api...)...); r.code != exitBadInput || !strings.Contains(r.stderr, "CLOUDFLARE_API_TOKEN") {
+		t.Errorf("live-inputs show without credentials: %v", r)
+	}
+}
