@@ -3,7 +3,10 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -209,5 +212,74 @@ func TestMemoryMediaStoreEditsAreAtomic(t *testing.T) {
 	again, _, _ := store.Video(ctx, account, video)
 	if _, ok := again.Meta["x"]; ok {
 		t.Error("a change to what Video returned reached the store")
+	}
+}
+
+func TestDirMediaStore(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	store, err := server.NewDirMediaStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := store.Video(ctx, account, video); found || err != nil {
+		t.Fatalf("Video() of an empty store = found %v, %v", found, err)
+	}
+	if _, err := store.EditVideo(ctx, account, video, 2, func(v *gen.Video, found bool) {
+		v.UID, v.RequireSignedURLs, v.AllowedOrigins = video, true, gen.AllowedOrigins{"example.com"}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.EditLiveInput(ctx, account, liveInput, 2, func(li *gen.LiveInput, found bool) {
+		li.UID = liveInput
+		li.Recording.RequireSignedURLs = new(bool)
+		*li.Recording.RequireSignedURLs = true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// Another store on the same directory (a restart, a replica) sees it.
+	again, err := server.NewDirMediaStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, found, err := again.Video(ctx, account, video)
+	if err != nil || !found || !v.RequireSignedURLs || len(v.AllowedOrigins) != 1 {
+		t.Errorf("Video() from a second store = %+v, %v, %v", v, found, err)
+	}
+	li, found, err := again.LiveInput(ctx, account, liveInput)
+	if err != nil || !found || li.Recording.RequireSignedURLs == nil || !*li.Recording.RequireSignedURLs {
+		t.Errorf("LiveInput() from a second store = %+v, %v, %v", li, found, err)
+	}
+	path := filepath.Join(dir, "videos", account, video+".json")
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("%s: %v, %v; want a file of mode 0600", path, info, err)
+	}
+	// The edit is found again, not counted anew; a third video is one too many.
+	if _, err := again.EditVideo(ctx, account, video, 2, func(v *gen.Video, found bool) {
+		if !found {
+			t.Error("the edit did not find the stored video")
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.EditVideo(ctx, account, "v2", 2, func(*gen.Video, bool) {}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := again.EditVideo(ctx, account, "v3", 2, func(*gen.Video, bool) {}); !errors.Is(err, server.ErrMediaLimit) {
+		t.Errorf("a third video with max 2: %v, want ErrMediaLimit", err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "videos", account))
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			t.Errorf("a temporary file was left: %s", e.Name())
+		}
+	}
+	for _, id := range []string{"..", "a/b", ""} {
+		if _, _, err := again.Video(ctx, account, id); err == nil {
+			t.Errorf("Video(%q) error = nil, want the ID refused", id)
+		}
+		if _, err := again.EditVideo(ctx, id, video, 2, func(*gen.Video, bool) {}); err == nil {
+			t.Errorf("EditVideo(account %q) error = nil, want the ID refused", id)
+		}
 	}
 }

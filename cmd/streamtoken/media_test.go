@@ -78,3 +78,21 @@ func TestLiveInputsCommands(t *testing.T) {
 		t.Errorf("live-inputs show without credentials: %v", r)
 	}
 }
+
+func TestServeKeepsVideoSettingsInTheKeysDir(t *testing.T) {
+	dir := t.TempDir()
+	secure := func(args ...string) result {
+		t.Helper()
+		s := startServe(t, "--keys-dir", dir)
+		defer s.stop(t)
+		base := s.url[:strings.Index(s.url, "/client/v4")+len("/client/v4")]
+		return cli(t, map[string]string{"CLOUDFLARE_API_TOKEN": s.apiToken}, "", append(args, "--account", account, "--base-url", base)...)
+	}
+	if r := secure("videos", "secure", video, "--allowed-origin", "example.com"); r.code != 0 {
+		t.Fatalf("videos secure: %v", r)
+	}
+	// A new process on the same directory: the setting is still there.
+	if r := secure("videos", "show", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "example.com") {
+		t.Errorf("videos show after a restart: %v", r)
+	}
+}

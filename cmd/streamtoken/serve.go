@@ -92,7 +92,7 @@ The credentials file (YAML or JSON):
     - email: user@example.com                        # or an email with a global API key
       key: "..."
 
-The keys directory (--keys-dir DIR) holds two things:
+The keys directory (--keys-dir DIR) holds three things:
 
   DIR/<account_id>.pem (or .jwk, .json)   the server's own key for that
       account, which its token endpoint signs with; other accounts use
@@ -103,8 +103,13 @@ The keys directory (--keys-dir DIR) holds two things:
       again on every request: a restart loses none, and servers sharing
       DIR see each other's keys and deletions. Keys in Cloudflare's form
       may be dropped there too (any name ending in .json).
+  DIR/videos/<account_id>/<video_id>.json and
+  DIR/live_inputs/<account_id>/<input_id>.json   the details of the videos
+      and live inputs changed through the API (requireSignedURLs,
+      allowedOrigins, ...), one file each, mode 0600, replaced whole.
 
-Without --keys-dir, created keys live in memory and go with the process. A
+Without --keys-dir, created keys and changed details live in memory and go
+with the process. A
 file or directory in DIR that could never be used (a name that is no
 account ID, an extension in capitals, a file that is no key) stops the
 start rather than be silently skipped. The accounts with a key of their own
@@ -258,6 +263,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--keys-dir: %v", err)
 		}
 		cfg.KeyStore = store
+		if cfg.MediaStore, err = server.NewDirMediaStore(f.keysDir); err != nil {
+			return badInput("--keys-dir: %v", err)
+		}
 		created, _ := store.All(ctx)
 		logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
 		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
