@@ -737,7 +737,7 @@ func TestConcurrentCalls(t *testing.T) {
 // Every request the client sends, with every field set, must be one that
 // Cloudflare's official schema accepts.
 func TestRequestsFitTheOfficialSchema(t *testing.T) {
-	official := readOfficial(t)
+	official := readOfficial(t, officialSpec)
 	item := official.Paths.Find(tokenPath)
 	var mu sync.Mutex
 	var problems []error

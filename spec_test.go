@@ -140,11 +140,12 @@ func TestSpecExamplesFitTheirSchemas(t *testing.T) {
 	}
 }
 
-// readOfficial loads Cloudflare's official schema excerpt, which lives beside
-// the project's checkout but not in it.
-func readOfficial(t *testing.T) *openapi3.T {
+// readOfficial loads one of Cloudflare's official schema excerpts (name,
+// in the reference directory), which live beside the project's checkout
+// but not in it: without them the test is skipped.
+func readOfficial(t *testing.T, name string) *openapi3.T {
 	t.Helper()
-	path := filepath.Join(referenceDir, officialSpec)
+	path := filepath.Join(referenceDir, name)
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
 	}
@@ -159,7 +160,7 @@ func readOfficial(t *testing.T) *openapi3.T {
 // Every example the official schema gives for the token request and its
 // access rules must be a request body that our spec accepts.
 func TestOfficialExamplesFitOurSpec(t *testing.T) {
-	official := readOfficial(t)
+	official := readOfficial(t, officialSpec)
 	ours := loadSpec(t)
 	request := ours.Components.Schemas["TokenRequest"].Value
 	rule := ours.Components.Schemas["AccessRule"].Value
@@ -347,14 +348,7 @@ const keysSpec = "cloudflare-stream-keys-official-excerpt.json"
 // parameters and security, and each side's examples fit the other's
 // schemas.
 func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
-	path := filepath.Join(referenceDir, keysSpec)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
-	}
-	official, err := openapi3.NewLoader().LoadFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	official := readOfficial(t, keysSpec)
 	ours := loadSpec(t)
 	for _, mine := range sameOperations(t, official, ours, []operation{
 		{"/accounts/{account_id}/stream/keys", http.MethodGet},
@@ -457,14 +451,7 @@ const mediaSpec = "cloudflare-stream-video-security-official-excerpt.json"
 // The video and live-input operations are the official ones, and the
 // bodies and answers of each side fit the other's schemas.
 func TestMediaOperationsMatchTheOfficialOnes(t *testing.T) {
-	path := filepath.Join(referenceDir, mediaSpec)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
-	}
-	official, err := openapi3.NewLoader().LoadFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	official := readOfficial(t, mediaSpec)
 	ours := loadSpec(t)
 	sameOperations(t, official, ours, []operation{
 		{"/accounts/{account_id}/stream/{identifier}", http.MethodGet},
@@ -537,14 +524,7 @@ func TestMediaOperationsMatchTheOfficialOnes(t *testing.T) {
 
 // The token server's own answers fit the official schemas.
 func TestMediaAnswersFitTheOfficialSchemas(t *testing.T) {
-	path := filepath.Join(referenceDir, mediaSpec)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("official schema excerpt not found at %s (it is beside the project's own checkout only): %v", path, err)
-	}
-	official, err := openapi3.NewLoader().LoadFromFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	official := readOfficial(t, mediaSpec)
 	srv := streamtokentest.NewServer()
 	defer srv.Close()
 	base := srv.URL + "/accounts/" + testAccount + "/stream/"

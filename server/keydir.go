@@ -201,14 +201,34 @@ func (d *DirKeyStore) Add(_ context.Context, k StoredKey, max int) error {
 // synced temporary file, linked into place (never over a file there), and
 // the directory synced, so that the file is there whole after a crash or
 // not at all.
-func writeOnce(dir, name string, data []byte) (err error) {
+func writeOnce(dir, name string, data []byte) error {
+	return writeSynced(dir, data, func(tmp string) error {
+		err := os.Link(tmp, filepath.Join(dir, name))
+		if errors.Is(err, fs.ErrExist) {
+			return ErrKeyExists
+		}
+		return err
+	})
+}
+
+// writeReplace writes data to dir/name, mode 0600, through a synced
+// temporary file renamed over what was there, and syncs the directory: the
+// file is the old one or the new one whole, after a crash too.
+func writeReplace(dir, name string, data []byte) error {
+	return writeSynced(dir, data, func(tmp string) error { return os.Rename(tmp, filepath.Join(dir, name)) })
+}
+
+// writeSynced writes data to a temporary file of mode 0600 in dir, syncs
+// it, has place put it where it belongs, and syncs dir. The temporary file
+// is gone afterwards, whatever happened.
+func writeSynced(dir string, data []byte, place func(tmp string) error) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-*.json") // mode 0600
 	if err != nil {
 		return err
 	}
 	defer func() {
 		tmp.Close()
-		os.Remove(tmp.Name())
+		os.Remove(tmp.Name()) // after a rename, a no-op
 	}()
 	if _, err := tmp.Write(data); err != nil {
 		return err
@@ -219,10 +239,7 @@ func writeOnce(dir, name string, data []byte) (err error) {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Link(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return ErrKeyExists
-		}
+	if err := place(tmp.Name()); err != nil {
 		return err
 	}
 	f, err := os.Open(dir)

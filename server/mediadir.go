@@ -139,35 +139,3 @@ func (d *DirMediaStore) edit(kind, accountID, id string, max int, v any, apply f
 	}
 	return writeReplace(dir, id+".json", data)
 }
-
-// writeReplace writes data to dir/name, mode 0600, through a synced
-// temporary file renamed over what was there, and syncs the directory: the
-// file is the old one or the new one whole, after a crash too.
-func writeReplace(dir, name string, data []byte) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-*.json") // mode 0600
-	if err != nil {
-		return err
-	}
-	defer func() {
-		tmp.Close()
-		os.Remove(tmp.Name()) // a no-op once renamed
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
