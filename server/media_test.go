@@ -115,9 +115,9 @@ func TestLiveInputUpdate(t *testing.T) {
 	if li["recording"].(map[string]any)["mode"] != "automatic" || li["meta"].(map[string]any)["name"] != "show" {
 		t.Errorf("PUT without recording = %v, want the recording and meta kept", li)
 	}
-	_, li = media(t, base, http.MethodPut, path, `{"recording":{"mode":"automatic","timeoutSeconds":30,"requireSignedURLs":true,"allowedOrigins":["example.com"]}}`)
+	_, li = media(t, base, http.MethodPut, path, `{"recording":{"mode":"automatic","timeoutSeconds":30,"requireSignedURLs":true,"allowedOrigins":["example.com"],"hideLiveViewerCount":true}}`)
 	rec = li["recording"].(map[string]any)
-	if rec["requireSignedURLs"] != true || rec["timeoutSeconds"] != float64(30) || len(rec["allowedOrigins"].([]any)) != 1 {
+	if rec["requireSignedURLs"] != true || rec["timeoutSeconds"] != float64(30) || len(rec["allowedOrigins"].([]any)) != 1 || rec["hideLiveViewerCount"] != true {
 		t.Errorf("PUT of the whole recording = %v", rec)
 	}
 	for _, tt := range []struct{ body, pointer string }{

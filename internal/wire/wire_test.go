@@ -182,7 +182,8 @@ func TestFieldViolation(t *testing.T) {
 }
 
 func TestCheckOrigin(t *testing.T) {
-	for _, ok := range []string{"example.com", "*.example.com", "example.com:8443", "*.a-b.example.co.uk:1", "localhost", "127.0.0.1:8080", "EXAMPLE.com", "x"} {
+	for _, ok := range []string{"example.com", "*.example.com", "example.com:8443", "*.a-b.example.co.uk:1", "localhost", "127.0.0.1:8080", "EXAMPLE.com", "x",
+		"zZ09.example.com:65535", strings.Repeat("a", 63) + ".com", strings.Repeat("a.", 126) + "a"} {
 		if why := CheckOrigin(ok); why != "" {
 			t.Errorf("CheckOrigin(%q) = %q, want ok", ok, why)
 		}
