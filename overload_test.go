@@ -2,12 +2,9 @@ package streamtoken_test
 
 import (
 	"context"
-	"crypto"
 	"errors"
-	"io"
 	"net/http/httptest"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,25 +14,12 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// heldSigner signs once hold is closed, counting the signatures.
-type heldSigner struct {
-	crypto.Signer
-	hold  chan struct{}
-	calls atomic.Int64
-}
-
-func (h *heldSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	h.calls.Add(1)
-	<-h.hold
-	return h.Signer.Sign(rand, digest, opts)
-}
-
 // TestShedTokenRequestIsRetried sends a token request to a server whose one
 // signing worker is busy past its wait bound: the server turns it away with
 // a 429 and Retry-After, and the client waits that long and tries again,
 // this time with the worker free.
 func TestShedTokenRequestIsRetried(t *testing.T) {
-	held := &heldSigner{Signer: testkey.Load(t, "rsa2048.pem", "").Private, hold: make(chan struct{})}
+	held := &testkey.HeldSigner{Signer: testkey.Load(t, "rsa2048.pem", "").Private, Hold: make(chan struct{})}
 	signer, err := token.NewCryptoSigner("held-key", held)
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +42,7 @@ func TestShedTokenRequestIsRetried(t *testing.T) {
 		_, err := busy.CreateToken(context.Background(), testAccount, "video-a", streamtoken.TokenRequest{})
 		first <- err
 	}()
-	for held.calls.Load() == 0 { // the first request holds the worker
+	for held.Calls() == 0 { // the first request holds the worker
 		time.Sleep(time.Millisecond)
 	}
 
@@ -73,7 +57,7 @@ func TestShedTokenRequestIsRetried(t *testing.T) {
 			// Instead of sleeping, let the first request finish: the
 			// worker is free for the retry.
 			release.Do(func() {
-				close(held.hold)
+				close(held.Hold)
 				if err := <-first; err != nil {
 					t.Errorf("the first request: %v", err)
 				}
@@ -92,7 +76,7 @@ func TestShedTokenRequestIsRetried(t *testing.T) {
 	if tok.Value == "" || len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("waits %v, want one of 1s: the Retry-After of the 429", waits)
 	}
-	if held.calls.Load() != 2 {
-		t.Errorf("signatures = %d, want 2: the shed try signed nothing", held.calls.Load())
+	if held.Calls() != 2 {
+		t.Errorf("signatures = %d, want 2: the shed try signed nothing", held.Calls())
 	}
 }

@@ -2,12 +2,10 @@ package compat
 
 import (
 	"context"
-	"crypto"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,24 +18,11 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// heldSigner signs once hold is closed, counting the signatures.
-type heldSigner struct {
-	crypto.Signer
-	hold  chan struct{}
-	calls atomic.Int64
-}
-
-func (h *heldSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	h.calls.Add(1)
-	<-h.hold
-	return h.Signer.Sign(rand, digest, opts)
-}
-
 // TestSDKRetriesAShedRequest: the token server turns a request away with
 // a 429 and Retry-After while its one signing worker is busy past the
 // wait bound; cloudflare-go waits as told and gets the token on its retry.
 func TestSDKRetriesAShedRequest(t *testing.T) {
-	held := &heldSigner{Signer: testkey.Load(t, "rsa2048.pem", "").Private, hold: make(chan struct{})}
+	held := &testkey.HeldSigner{Signer: testkey.Load(t, "rsa2048.pem", "").Private, Hold: make(chan struct{})}
 	signer, err := token.NewCryptoSigner("held-key", held)
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +44,7 @@ func TestSDKRetriesAShedRequest(t *testing.T) {
 		_, err := sdk(0).Stream.Token.New(context.Background(), "video-a", stream.TokenNewParams{AccountID: cloudflare.F(account)})
 		first <- err
 	}()
-	for held.calls.Load() == 0 { // the first request holds the worker
+	for held.Calls() == 0 { // the first request holds the worker
 		time.Sleep(time.Millisecond)
 	}
 	// The second request is shed after 20 ms, and retried after the 429's
@@ -68,7 +53,7 @@ func TestSDKRetriesAShedRequest(t *testing.T) {
 		for !shed(t, ts.URL) {
 			time.Sleep(time.Millisecond)
 		}
-		close(held.hold)
+		close(held.Hold)
 	}()
 	start := time.Now()
 	resp, err := sdk(1).Stream.Token.New(context.Background(), "video-b", stream.TokenNewParams{AccountID: cloudflare.F(account)})
@@ -84,8 +69,8 @@ func TestSDKRetriesAShedRequest(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Errorf("the first request: %v", err)
 	}
-	if held.calls.Load() != 2 {
-		t.Errorf("signatures = %d, want 2: the shed try signed nothing", held.calls.Load())
+	if held.Calls() != 2 {
+		t.Errorf("signatures = %d, want 2: the shed try signed nothing", held.Calls())
 	}
 }
 

@@ -2,39 +2,21 @@ package server_test
 
 import (
 	"context"
-	"crypto"
-	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// countingSigner signs with Signer, counting the signatures; with hold
-// set, each signature first waits for hold to close.
-type countingSigner struct {
-	crypto.Signer
-	hold  chan struct{}
-	calls atomic.Int64
-}
-
-func (c *countingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	c.calls.Add(1)
-	if c.hold != nil {
-		<-c.hold
-	}
-	return c.Signer.Sign(rand, digest, opts)
-}
-
-// countedServer starts a server whose key signs through a countingSigner.
-func countedServer(t *testing.T, cfg server.Config, hold chan struct{}, now func() time.Time) (string, *countingSigner) {
+// countedServer starts a server whose key signs through a testkey.HeldSigner.
+func countedServer(t *testing.T, cfg server.Config, hold chan struct{}, now func() time.Time) (string, *testkey.HeldSigner) {
 	t.Helper()
 	keys(t)
-	cs := &countingSigner{Signer: serverKey.Private, hold: hold}
+	cs := &testkey.HeldSigner{Signer: serverKey.Private, Hold: hold}
 	opts := []token.Option{}
 	if now != nil {
 		opts = append(opts, token.WithClock(now))
@@ -72,7 +54,7 @@ func TestOverloadIsA429WithRetryAfter(t *testing.T) {
 	go func() {
 		first <- do(t, http.MethodPost, base+videoPath("video-a"), nil, bearer(apiToken)...)
 	}()
-	waitFor(t, "the first request to sign", func() bool { return cs.calls.Load() == 1 })
+	waitFor(t, "the first request to sign", func() bool { return cs.Calls() == 1 })
 
 	r := do(t, http.MethodPost, base+videoPath("video-b"), nil, bearer(apiToken)...)
 	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "1" {
@@ -88,8 +70,8 @@ func TestOverloadIsA429WithRetryAfter(t *testing.T) {
 	if got := metric(t, base, `streamtoken_signing_queue_requests_total{outcome="shed"}`); !strings.HasSuffix(got, " 1") {
 		t.Errorf("shed metric = %q, want 1", got)
 	}
-	if cs.calls.Load() != 1 {
-		t.Errorf("signatures = %d, want 1: the shed request signed nothing", cs.calls.Load())
+	if cs.Calls() != 1 {
+		t.Errorf("signatures = %d, want 1: the shed request signed nothing", cs.Calls())
 	}
 }
 
@@ -100,7 +82,7 @@ func TestCancelledRequestLeavesTheQueueWithoutSigning(t *testing.T) {
 	go func() {
 		first <- do(t, http.MethodPost, base+videoPath("video-a"), nil, bearer(apiToken)...)
 	}()
-	waitFor(t, "the first request to sign", func() bool { return cs.calls.Load() == 1 })
+	waitFor(t, "the first request to sign", func() bool { return cs.Calls() == 1 })
 
 	ctx, cancel := context.WithCancel(t.Context())
 	gone := make(chan error, 1)
@@ -131,8 +113,8 @@ func TestCancelledRequestLeavesTheQueueWithoutSigning(t *testing.T) {
 	if r := do(t, http.MethodPost, base+videoPath("video-c"), nil, bearer(apiToken)...); r.Status != 200 {
 		t.Errorf("a request after it = %d, want 200: the server keeps serving", r.Status)
 	}
-	if cs.calls.Load() != 2 {
-		t.Errorf("signatures = %d, want 2: the request whose client left signed nothing", cs.calls.Load())
+	if cs.Calls() != 2 {
+		t.Errorf("signatures = %d, want 2: the request whose client left signed nothing", cs.Calls())
 	}
 }
 
@@ -144,11 +126,11 @@ func TestServerCachesIdenticalRequests(t *testing.T) {
 	if a.Status != 200 || b.Status != 200 || a.Env.Result.Token != b.Env.Result.Token {
 		t.Fatalf("two identical requests = %d, %d; want 200 and the same token", a.Status, b.Status)
 	}
-	if cs.calls.Load() != 1 {
-		t.Errorf("signatures = %d, want 1", cs.calls.Load())
+	if cs.Calls() != 1 {
+		t.Errorf("signatures = %d, want 1", cs.Calls())
 	}
-	if c := post(t, base, `{"downloadable":false}`); c.Status != 200 || c.Env.Result.Token == a.Env.Result.Token || cs.calls.Load() != 2 {
-		t.Errorf("other claims: signatures %d, want 2 and another token", cs.calls.Load())
+	if c := post(t, base, `{"downloadable":false}`); c.Status != 200 || c.Env.Result.Token == a.Env.Result.Token || cs.Calls() != 2 {
+		t.Errorf("other claims: signatures %d, want 2 and another token", cs.Calls())
 	}
 	for name, want := range map[string]string{
 		`streamtoken_token_cache_lookups_total{result="hit"}`:  "1",
@@ -178,8 +160,8 @@ func TestServerWithoutTheCacheSignsEachToken(t *testing.T) {
 	base, cs := countedServer(t, server.Config{DisableTokenCache: true}, nil, now)
 	post(t, base, `{}`)
 	post(t, base, `{}`)
-	if cs.calls.Load() != 2 {
-		t.Errorf("signatures = %d, want 2", cs.calls.Load())
+	if cs.Calls() != 2 {
+		t.Errorf("signatures = %d, want 2", cs.Calls())
 	}
 }
 
