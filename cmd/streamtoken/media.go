@@ -27,13 +27,15 @@ type mediaView struct {
 
 // mediaKind is what differs between the videos and live-inputs commands.
 type mediaKind struct {
-	use, short, long, arg, pathName string
-	get                             func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error)
-	secure                          func(ctx context.Context, c *streamtoken.Client, account, id string, s streamtoken.Security) (mediaView, error)
+	use, noun, short, long, arg, pathName string
+	exampleID                             string
+	get                                   func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error)
+	secure                                func(ctx context.Context, c *streamtoken.Client, account, id string, s streamtoken.Security) (mediaView, error)
 }
 
 var videoKind = mediaKind{
 	use:   "videos",
+	noun:  "video",
 	short: "Show and set a video's requireSignedURLs and allowedOrigins",
 	long: `Show and set a video's security settings: GET and POST
 /accounts/{account_id}/stream/{identifier}. A signed URL protects nothing
@@ -41,8 +43,9 @@ until the video requires it: while requireSignedURLs is off, the video's
 plain ID plays anywhere, token or not. "secure" switches it on (and, with
 --allowed-origin, sets the sites that may embed the video); "unsecure"
 switches it off. Other details of the video are left as they are.`,
-	arg:      "VIDEO",
-	pathName: "identifier",
+	arg:       "VIDEO",
+	pathName:  "identifier",
+	exampleID: exampleVideo,
 	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
 		v, err := c.Video(ctx, account, id)
 		if err != nil {
@@ -61,13 +64,15 @@ switches it off. Other details of the video are left as they are.`,
 
 var liveInputKind = mediaKind{
 	use:   "live-inputs",
+	noun:  "live input",
 	short: "Show and set a live input's requireSignedURLs and allowedOrigins",
 	long: `Show and set a live input's security settings, which sit in its recording
 settings: GET and PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 The API replaces the recording settings whole, so "secure" and "unsecure"
 read them first and send them back changed: the mode and the timeout stay.`,
-	arg:      "INPUT",
-	pathName: "live_input_identifier",
+	arg:       "INPUT",
+	pathName:  "live_input_identifier",
+	exampleID: "66be4bf738797e01e1fca35a7bdecdcd",
 	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
 		li, err := c.LiveInput(ctx, account, id)
 		if err != nil {
@@ -124,7 +129,7 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 		Use:     name + " " + k.arg + " --account ID",
 		Short:   short,
 		Args:    exactArgs(1, k.arg),
-		Example: fmt.Sprintf("  streamtoken %s %s %s --account %s%s", k.use, name, exampleID(k), exampleAccount, exampleFlags(name)),
+		Example: fmt.Sprintf("  streamtoken %s %s %s --account %s%s", k.use, name, k.exampleID, exampleAccount, exampleFlags(name)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return badInput("--output %q: want text or json", output)
@@ -172,13 +177,6 @@ func exampleFlags(action string) string {
 	return ""
 }
 
-func exampleID(k mediaKind) string {
-	if k.arg == "INPUT" {
-		return "66be4bf738797e01e1fca35a7bdecdcd"
-	}
-	return exampleVideo
-}
-
 // printMedia prints view as text (one setting a line) or JSON.
 func printMedia(w io.Writer, k mediaKind, view mediaView, output string) error {
 	if output == "json" {
@@ -191,7 +189,7 @@ func printMedia(w io.Writer, k mediaKind, view mediaView, output string) error {
 		origins = strings.Join(view.AllowedOrigins, ", ")
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
-	fmt.Fprintf(tw, "%s\t%s\n", strings.TrimSuffix(strings.ReplaceAll(k.use, "-", " "), "s"), view.ID)
+	fmt.Fprintf(tw, "%s\t%s\n", k.noun, view.ID)
 	fmt.Fprintf(tw, "requireSignedURLs\t%t\n", view.RequireSignedURLs)
 	fmt.Fprintf(tw, "allowedOrigins\t%s\n", origins)
 	if view.Mode != "" {
