@@ -212,21 +212,21 @@ func recording(r *gen.LiveInputRecording) gen.LiveInputRecording {
 		out = *r
 	}
 	if out.Mode == nil {
-		out.Mode = ptr(gen.LiveInputRecordingModeOff)
+		out.Mode = new(gen.LiveInputRecordingModeOff)
 	}
 	if out.RequireSignedURLs == nil {
-		out.RequireSignedURLs = ptr(false)
+		out.RequireSignedURLs = new(false)
 	}
 	if out.AllowedOrigins == nil {
 		out.AllowedOrigins = &gen.AllowedOrigins{}
 	} else {
-		out.AllowedOrigins = ptr(slices.Clone(*out.AllowedOrigins))
+		out.AllowedOrigins = new(slices.Clone(*out.AllowedOrigins))
 	}
 	if out.TimeoutSeconds == nil {
-		out.TimeoutSeconds = ptr(0)
+		out.TimeoutSeconds = new(0)
 	}
 	if out.HideLiveViewerCount == nil {
-		out.HideLiveViewerCount = ptr(false)
+		out.HideLiveViewerCount = new(false)
 	}
 	return out
 }
@@ -240,25 +240,25 @@ func applyVideoEdit(v *gen.Video, e *gen.VideoEdit) {
 		v.AllowedOrigins = slices.Clone(*e.AllowedOrigins)
 	}
 	if e.Creator != nil {
-		v.Creator = ptr(*e.Creator)
+		v.Creator = new(*e.Creator)
 	}
 	if e.MaxDurationSeconds != nil {
-		v.MaxDurationSeconds = ptr(*e.MaxDurationSeconds)
+		v.MaxDurationSeconds = new(*e.MaxDurationSeconds)
 	}
 	if e.Meta != nil {
 		v.Meta = maps.Clone(e.Meta)
 	}
 	if e.ScheduledDeletion != nil {
-		v.ScheduledDeletion = ptr(e.ScheduledDeletion.UTC())
+		v.ScheduledDeletion = new(e.ScheduledDeletion.UTC())
 	}
 	if e.ThumbnailTimestampPct != nil {
-		v.ThumbnailTimestampPct = ptr(*e.ThumbnailTimestampPct)
+		v.ThumbnailTimestampPct = new(*e.ThumbnailTimestampPct)
 	}
 	if e.UploadExpiry != nil {
-		v.UploadExpiry = ptr(e.UploadExpiry.UTC())
+		v.UploadExpiry = new(e.UploadExpiry.UTC())
 	}
 	if e.PublicDetails != nil {
-		v.PublicDetails = ptr(*e.PublicDetails)
+		v.PublicDetails = new(*e.PublicDetails)
 	}
 }
 
@@ -269,17 +269,15 @@ func applyLiveInputUpdate(li *gen.LiveInput, u *gen.LiveInputUpdate) {
 		li.Recording = recording(u.Recording)
 	}
 	if u.DefaultCreator != nil {
-		li.DefaultCreator = ptr(*u.DefaultCreator)
+		li.DefaultCreator = new(*u.DefaultCreator)
 	}
 	if u.DeleteRecordingAfterDays != nil {
-		li.DeleteRecordingAfterDays = ptr(*u.DeleteRecordingAfterDays)
+		li.DeleteRecordingAfterDays = new(*u.DeleteRecordingAfterDays)
 	}
 	if u.Meta != nil {
 		li.Meta = maps.Clone(u.Meta)
 	}
 	if u.Enabled != nil {
-		li.Enabled = ptr(*u.Enabled)
+		li.Enabled = new(*u.Enabled)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -232,8 +232,7 @@ func TestDirMediaStore(t *testing.T) {
 	}
 	if _, err := store.EditLiveInput(ctx, account, liveInput, 2, func(li *gen.LiveInput, found bool) {
 		li.UID = liveInput
-		li.Recording.RequireSignedURLs = new(bool)
-		*li.Recording.RequireSignedURLs = true
+		li.Recording.RequireSignedURLs = new(true)
 	}); err != nil {
 		t.Fatal(err)
 	}
