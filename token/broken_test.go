@@ -99,7 +99,6 @@ func TestShortKeysAreRefusedEverywhere(t *testing.T) {
 		t.Errorf("NewVerifier(1024 bits) = %v, want ErrKeyTooShort", err)
 	}
 	for name, keys := range map[string][]*token.Key{
-		"no keys":       nil,
 		"a nil key":     {nil},
 		"no public key": {{ID: "k"}},
 		"no ID":         {{Public: loadKey(t, "rsa2048.pem", "").Public}},

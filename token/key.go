@@ -247,18 +247,11 @@ func parseJWK(data []byte) (*Key, error) {
 	if j.Kty != "RSA" {
 		return nil, fmt.Errorf("JWK of kty %q: %w", j.Kty, ErrKeyType)
 	}
-	// A modulus of MaxKeyBits is 1366 characters of base64: refuse a
-	// longer one before decoding it, let alone validating a private key.
-	if len(j.N) > (MaxKeyBits/8+1)*4/3+4 {
-		return nil, fmt.Errorf("JWK n of %d characters: %w", len(j.N), ErrKeyTooLong)
+	pub, err := jwkPublic(j.N, j.E)
+	if errors.Is(err, errJWKNumbers) {
+		return nil, fmt.Errorf("JWK with %w: %w", err, ErrKeyFormat)
 	}
-	n, errN := jwkInt(j.N)
-	e, errE := jwkInt(j.E)
-	if errN != nil || errE != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 {
-		return nil, fmt.Errorf("JWK with a malformed n or e: %w", ErrKeyFormat)
-	}
-	pub := &rsa.PublicKey{N: n, E: int(e.Int64())}
-	if err := checkSize(pub); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	if j.D == "" {
@@ -276,6 +269,32 @@ func parseJWK(data []byte) (*Key, error) {
 	}
 	priv.Precompute()
 	return &Key{ID: j.Kid, Private: priv, Public: &priv.PublicKey}, nil
+}
+
+// errJWKNumbers is a JWK's n or e that is no number of an RSA key.
+var errJWKNumbers = errors.New("a malformed n or e")
+
+// jwkPublic decodes a JWK's modulus and exponent into a public key of a
+// size this package takes. Both are bounded before they are decoded: a
+// modulus of MaxKeyBits is 1366 characters of base64, an exponent that
+// fits 31 bits at most 6; longer ones are refused unread.
+func jwkPublic(nField, eField string) (*rsa.PublicKey, error) {
+	if len(nField) > (MaxKeyBits/8+1)*4/3+4 {
+		return nil, fmt.Errorf("JWK n of %d characters: %w", len(nField), ErrKeyTooLong)
+	}
+	if len(eField) > 8 {
+		return nil, errJWKNumbers
+	}
+	n, errN := jwkInt(nField)
+	e, errE := jwkInt(eField)
+	if errN != nil || errE != nil || !e.IsInt64() || e.Int64() < 3 || e.Int64() > 1<<31-1 {
+		return nil, errJWKNumbers
+	}
+	pub := &rsa.PublicKey{N: n, E: int(e.Int64())}
+	if err := checkSize(pub); err != nil {
+		return nil, err
+	}
+	return pub, nil
 }
 
 func jwkInt(s string) (*big.Int, error) {
@@ -297,54 +316,6 @@ func (k *Key) PublicJWK() json.RawMessage {
 		E: base64.RawURLEncoding.EncodeToString(big.NewInt(int64(k.Public.E)).Bytes()),
 	})
 	return b
-}
-
-// JWKS returns the public halves of keys as a JWK set (RFC 7517, section 5),
-// as served at /.well-known/jwks.json.
-func JWKS(keys ...*Key) []byte {
-	set := struct {
-		Keys []json.RawMessage `json:"keys"`
-	}{Keys: make([]json.RawMessage, 0, len(keys))}
-	for _, k := range keys {
-		set.Keys = append(set.Keys, k.PublicJWK())
-	}
-	b, _ := json.Marshal(set)
-	return b
-}
-
-// MaxJWKSKeys is the most keys [ParseJWKS] reads from one set: room for a
-// server's own keys and the 1,000 an account may create, while a set of
-// 2048-bit keys that size stays under 1 MiB.
-const MaxJWKSKeys = 2000
-
-// ParseJWKS reads a JWK set of RSA public (or private) keys, at most
-// [MaxJWKSKeys] of them. Keys of other types are skipped, as RFC 7517 asks;
-// a set with no usable RSA key is an error.
-func ParseJWKS(data []byte) ([]*Key, error) {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
-	}
-	if err := json.Unmarshal(data, &set); err != nil {
-		return nil, fmt.Errorf("malformed JWK set: %w", ErrKeyFormat)
-	}
-	if len(set.Keys) > MaxJWKSKeys {
-		return nil, fmt.Errorf("JWK set of %d keys, over %d: %w", len(set.Keys), MaxJWKSKeys, ErrKeyFormat)
-	}
-	var keys []*Key
-	for i, raw := range set.Keys {
-		k, err := parseJWK(raw)
-		if errors.Is(err, ErrKeyType) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("JWK set key %d: %w", i, err)
-		}
-		keys = append(keys, k)
-	}
-	if len(keys) == 0 {
-		return nil, fmt.Errorf("JWK set with no RSA key: %w", ErrKeyFormat)
-	}
-	return keys, nil
 }
 
 // KeyID derives a stable ID for a key with none: the first 16 bytes of the

@@ -149,8 +149,8 @@ func TestJWKSRoundTrip(t *testing.T) {
 			t.Error("a key from a JWK set has a private half")
 		}
 	}
-	if _, err := ParseJWKS([]byte(`{"keys":[{"kty":"EC"}]}`)); !errors.Is(err, ErrKeyFormat) {
-		t.Errorf("ParseJWKS(no RSA key) error = %v, want ErrKeyFormat", err)
+	if _, err := ParseJWKS([]byte(`{"keys":[{"kty":"EC"}]}`)); !errors.Is(err, ErrJWKSet) {
+		t.Errorf("ParseJWKS(no RSA key) error = %v, want ErrJWKSet", err)
 	}
 }
 

@@ -396,7 +396,7 @@ func TestVerifierRefusesBadKeySets(t *testing.T) {
 	k := loadKey(t, "rsa2048.pem", testKID)
 	noID := loadKey(t, "rsa2048.pem", "")
 	for name, keys := range map[string][]*token.Key{
-		"none": nil, "no ID": {noID}, "same ID twice": {k, k}, "nil key": {nil},
+		"no ID": {noID}, "same ID twice": {k, k}, "nil key": {nil},
 	} {
 		if _, err := token.NewVerifier(keys); err == nil {
 			t.Errorf("NewVerifier(%s) error = nil, want one", name)

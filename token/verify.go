@@ -47,14 +47,12 @@ type Verifier struct {
 
 // NewVerifier returns a verifier for keys (public or private; only the
 // public half is used), each with a distinct, non-empty ID. It takes
-// [WithClock] and [WithLeeway].
+// [WithClock] and [WithLeeway]. With no keys, every token is
+// [ErrUnknownKey]: an account's JWK set is empty until it has a key.
 func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("no keys to verify with")
 	}
 	v := &Verifier{keys: make(map[string]*rsa.PublicKey, len(keys))}
 	for i, k := range keys {
