@@ -3,9 +3,11 @@
 package testkey
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/streamtoken/streamtoken/token"
@@ -38,4 +40,33 @@ func Load(t testing.TB, name, kid string) *token.Key {
 	}
 	k.ID = kid
 	return k
+}
+
+// generated are the keys Generator hands out, in turn.
+var generated = []string{"rsa2048-b.pem", "rsa2048-c.pem", "rsa2048-d.pem", "rsa2048-e.pem", "rsa2048-f.pem", "rsa2048-g.pem"}
+
+// Generator returns a stand-in for token.GenerateKey that hands out the
+// RSA-2048 keys of token/testdata in turn, each once, with the ID
+// token.GenerateKey would give it: for tests of what a server generates
+// (per-account keys, the keys API) that must not spend seconds making
+// keys. Past the last key it returns an error. It is safe for concurrent
+// use.
+func Generator(t testing.TB) func() (*token.Key, error) {
+	t.Helper()
+	keys := make([]*token.Key, len(generated))
+	for i, name := range generated {
+		keys[i] = Load(t, name, "")
+		keys[i].ID = token.KeyID(keys[i].Public)
+	}
+	var mu sync.Mutex
+	return func() (*token.Key, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(keys) == 0 {
+			return nil, errors.New("testkey.Generator: no key left")
+		}
+		k := keys[0]
+		keys = keys[1:]
+		return k, nil
+	}
 }
