@@ -58,6 +58,9 @@ func NewRequestChecker(spec *openapi3.T, basePath string) (*RequestChecker, erro
 	}
 	c := &RequestChecker{base: strings.TrimSuffix(basePath, "/"), operations: map[string]*operation{}}
 	for path, item := range spec.Paths.Map() {
+		if len(item.Servers) > 0 {
+			continue // served elsewhere than under basePath: none of the API's
+		}
 		for method, op := range item.Operations() {
 			o := &operation{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}}
 			for _, params := range []openapi3.Parameters{item.Parameters, op.Parameters} {

@@ -60,6 +60,9 @@ func NoRoute(spec *openapi3.T, basePath string) http.Handler {
 	}
 	var routes []route
 	for path, item := range spec.Paths.Map() {
+		if len(item.Servers) > 0 {
+			continue // served elsewhere than under basePath, and routed by its server
+		}
 		segs := strings.Split(strings.Trim(strings.TrimSuffix(basePath, "/")+path, "/"), "/")
 		for i, seg := range segs {
 			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
