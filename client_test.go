@@ -803,7 +803,7 @@ func TestCreateTokenAgainstTheTokenServer(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateToken() error = %v", err)
 	}
-	claims, err := srv.Verifier.Verify(tok.Value)
+	claims, err := srv.Verify(testAccount, tok.Value)
 	if err != nil {
 		t.Fatalf("Verify() error = %v", err)
 	}

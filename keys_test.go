@@ -59,7 +59,7 @@ func TestSigningKeysAgainstTheFake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := streamtoken.NewKeySet(srv.JWKSURL, token.WithClock(func() time.Time { return at }))
+	set, err := streamtoken.NewKeySet(srv.JWKSURL(testAccount), streamtoken.KeySetVerifyOptions(token.WithClock(func() time.Time { return at })))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestSigningKeysAgainstTheFake(t *testing.T) {
 	if !errors.Is(err, streamtoken.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.Errors[0].Code != streamtoken.CodeNoSuchKey || apiErr.Hint != "" {
 		t.Errorf("DeleteSigningKey(again) = %v, want a 404 (1010) with no hint", err)
 	}
-	fresh, _ := streamtoken.NewKeySet(srv.JWKSURL, token.WithClock(func() time.Time { return at }))
+	fresh, _ := streamtoken.NewKeySet(srv.JWKSURL(testAccount), streamtoken.KeySetVerifyOptions(token.WithClock(func() time.Time { return at })))
 	if _, err := fresh.Verify(ctx, tok); !errors.Is(err, token.ErrUnknownKey) {
 		t.Errorf("a token of the deleted key: %v, want ErrUnknownKey", err)
 	}

@@ -15,46 +15,106 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// Bounds of a [KeySet]: how long a fetched set is used, how soon a token with
-// an unknown kid may cause another fetch, how long a fetch may take and how
-// large a set may be (at most [token.MaxJWKSKeys] keys too).
+// Bounds of a [KeySet]: how soon a token with an unknown kid may cause
+// another fetch, how long a fetch may take and how large a set may be (at
+// most [token.MaxJWKSKeys] keys too). How long a set is used is
+// [token.DefaultJWKSMaxAge], unless [KeySetMaxAge] says otherwise.
 const (
-	KeySetMaxAge       = 5 * time.Minute
 	KeySetMinRefresh   = 10 * time.Second
 	KeySetTimeout      = 15 * time.Second
 	MaxKeySetBytes     = 1 << 20
 	maxKeySetRedirects = 5
 )
 
-// KeySet verifies tokens against a JWK set served over HTTP, such as a token
-// server's /.well-known/jwks.json, as "streamtoken verify --jwks" does. The
-// set is fetched when first needed and used for [KeySetMaxAge]; a token whose
-// kid it lacks causes one early fetch, at most every [KeySetMinRefresh], so
-// that a new key is picked up at once and a deleted one dropped, while
-// tokens with made-up kids cannot make it fetch on every call. A fetch
-// holds up no verification while a set is in use: only the first fetch is
-// waited for. It is safe for concurrent use.
+// KeySet verifies tokens against a JWK set served over HTTP: an account's
+// set on a streamtoken server (see [KeySetURL]), as "streamtoken verify"
+// does. A verifier of account A's videos uses A's set: it holds the keys
+// that sign A's tokens and those created through A's keys API, and no
+// other account's, so a token minted for another account is refused as
+// signed by an unknown key.
+//
+// The set is fetched when first needed. It is refreshed once it is half its
+// maximum age old (by the first caller then; the others go on with the set
+// in use) and never used past that age ([token.DefaultJWKSMaxAge], or
+// [KeySetMaxAge]): a key deleted from the served set stops verifying
+// within the maximum age, plus whatever an HTTP cache between adds (the
+// server's Cache-Control max-age is that same bound). Past it, a caller
+// waits for a fresh set, and a set that cannot be fetched then is an error,
+// not a stale set. A token whose kid the set lacks causes one early fetch,
+// at most every [KeySetMinRefresh] (or a quarter of the maximum age, if
+// less), so that a new key is picked up at once while tokens with made-up
+// kids cannot make it fetch on every call. It is safe for concurrent use.
 type KeySet struct {
-	url    *url.URL
-	client *http.Client
-	opts   []token.Option
-	now    func() time.Time // ages the set; tests move it
+	url        *url.URL
+	client     *http.Client
+	opts       []token.Option
+	maxAge     time.Duration
+	minRefresh time.Duration
+	now        func() time.Time // ages the set; tests move it
 
 	mu       sync.Mutex
 	verifier *token.Verifier // the set in use; nil before the first fetch
 	keys     []*token.Key
-	fetched  time.Time     // when the set in use was fetched
+	fetched  time.Time     // when the fetch of the set in use started
 	tried    time.Time     // when a fetch was last started
 	lastErr  error         // how the last fetch failed, if it did
 	inflight chan struct{} // closed when the fetch under way ends
 }
 
-// NewKeySet returns a KeySet for the set at rawURL: https, or http to a
-// loopback address only. A redirect is followed only to the same scheme and
-// host, at most five times. opts configure the verifier ([token.WithClock],
-// [token.WithLeeway]) and are checked at the first fetch: nothing is
-// fetched yet.
-func NewKeySet(rawURL string, opts ...token.Option) (*KeySet, error) {
+// KeySetOption configures a [KeySet]. An option returns an error for a bad
+// value, which NewKeySet returns.
+type KeySetOption func(*KeySet) error
+
+// KeySetMaxAge bounds how long a fetched set is used: a key deleted from
+// the served set stops verifying within d. Between 1 s and 24 h; the
+// default is [token.DefaultJWKSMaxAge].
+func KeySetMaxAge(d time.Duration) KeySetOption {
+	return func(j *KeySet) error {
+		if d < time.Second || d > 24*time.Hour {
+			return fmt.Errorf("KeySetMaxAge(%v): want between 1s and 24h", d)
+		}
+		j.maxAge = d
+		return nil
+	}
+}
+
+// KeySetVerifyOptions are the options of the verification itself:
+// [token.WithClock] and [token.WithLeeway].
+func KeySetVerifyOptions(opts ...token.Option) KeySetOption {
+	return func(j *KeySet) error {
+		j.opts = append(j.opts, opts...)
+		return nil
+	}
+}
+
+// KeySetURL returns the URL of an account's JWK set on a streamtoken
+// server whose API base URL is baseURL (ending in /client/v4, as given to
+// [WithBaseURL]): http://HOST:PORT/.well-known/jwks/ACCOUNT.json. Cloudflare's
+// own API publishes no JWK set: verify its tokens with the signing key.
+func KeySetURL(baseURL, accountID string) (string, error) {
+	if err := checkIDs(pathID{"account_id", accountID}); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", errors.New("streamtoken: key set: want an absolute base URL, such as http://127.0.0.1:8787/client/v4")
+	}
+	root, ok := strings.CutSuffix(strings.TrimSuffix(u.Path, "/"), "/client/v4")
+	if !ok {
+		return "", fmt.Errorf("streamtoken: key set: base URL %s does not end in /client/v4", u.Redacted())
+	}
+	if strings.EqualFold(u.Hostname(), "api.cloudflare.com") {
+		return "", errors.New("streamtoken: key set: Cloudflare's API publishes no JWK set: verify with the signing key (its pem or jwk)")
+	}
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = root+"/.well-known/jwks/"+accountID+".json", "", "", ""
+	return u.String(), nil
+}
+
+// NewKeySet returns a KeySet for the set at rawURL (for an account's set on
+// a streamtoken server, see [KeySetURL]): https, or http to a loopback
+// address only. A redirect is followed only to the same scheme and host,
+// at most five times. Nothing is fetched yet; the options are checked now.
+func NewKeySet(rawURL string, opts ...KeySetOption) (*KeySet, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, errors.New("streamtoken: key set: want an absolute https URL")
@@ -62,7 +122,20 @@ func NewKeySet(rawURL string, opts ...token.Option) (*KeySet, error) {
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("streamtoken: key set %s: http is for loopback addresses only; use https", u.Redacted())
 	}
-	return &KeySet{url: u, opts: opts, now: time.Now, client: &http.Client{
+	j := &KeySet{url: u, now: time.Now, maxAge: token.DefaultJWKSMaxAge}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(j); err != nil {
+			return nil, fmt.Errorf("streamtoken: %w", err)
+		}
+	}
+	if _, err := token.NewVerifier(nil, j.opts...); err != nil {
+		return nil, fmt.Errorf("streamtoken: key set: %w", err)
+	}
+	j.minRefresh = min(KeySetMinRefresh, j.maxAge/4)
+	j.client = &http.Client{
 		Timeout: KeySetTimeout,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			first := via[0].URL
@@ -74,11 +147,12 @@ func NewKeySet(rawURL string, opts ...token.Option) (*KeySet, error) {
 			}
 			return nil
 		},
-	}}, nil
+	}
+	return j, nil
 }
 
-// Keys returns the keys of the set, fetching it if it is older than
-// [KeySetMaxAge].
+// Keys returns the keys of the set, fetching it first when the set in use
+// is due for a refresh (see [KeySet]).
 func (j *KeySet) Keys(ctx context.Context) ([]*token.Key, error) {
 	_, keys, err := j.current(ctx, false)
 	return keys, err
@@ -104,22 +178,25 @@ func (j *KeySet) Verify(ctx context.Context, tok string) (*token.Claims, error) 
 	return again.Verify(tok)
 }
 
-// current returns the set in use, fetching it first when there is none,
-// when it is older than KeySetMaxAge, or when early asks for a newer one;
-// a fetch starts at most once per KeySetMinRefresh. Only a caller with no
-// set to use waits for a fetch; a failed fetch keeps the set in use.
+// current returns the set to verify with. A set younger than half its
+// maximum age is used as it is (unless early asks for a newer one); an
+// older one is used while its first caller fetches anew; one of the
+// maximum age or more, or none, is waited for. A fetch starts at most once
+// per minRefresh, and a failed one keeps a set that has not expired.
 func (j *KeySet) current(ctx context.Context, early bool) (*token.Verifier, []*token.Key, error) {
 	for {
 		j.mu.Lock()
 		now := j.now()
 		v, keys := j.verifier, j.keys
-		fresh := v != nil && !early && now.Sub(j.fetched) < KeySetMaxAge
-		due := j.tried.IsZero() || now.Sub(j.tried) >= KeySetMinRefresh
+		age := now.Sub(j.fetched)
+		usable := v != nil && age < j.maxAge
+		fresh := usable && !early && age < j.maxAge/2
+		due := j.tried.IsZero() || now.Sub(j.tried) >= j.minRefresh
 		switch {
-		case fresh, v != nil && (!due || j.inflight != nil):
+		case fresh, usable && (!due || j.inflight != nil):
 			j.mu.Unlock()
 			return v, keys, nil
-		case j.inflight != nil: // the first fetch is under way: wait for it
+		case j.inflight != nil: // no set to use: wait for the fetch under way
 			ch := j.inflight
 			j.mu.Unlock()
 			select {
@@ -128,7 +205,7 @@ func (j *KeySet) current(ctx context.Context, early bool) (*token.Verifier, []*t
 			case <-ctx.Done():
 				return nil, nil, ctx.Err()
 			}
-		case !due: // no set, and the last fetch failed just now
+		case !due: // no set to use, and the last fetch failed just now
 			err := j.lastErr
 			j.mu.Unlock()
 			return nil, nil, err
@@ -157,11 +234,15 @@ func (j *KeySet) current(ctx context.Context, early bool) (*token.Verifier, []*t
 		j.inflight = nil
 		close(ch)
 		v, keys = j.verifier, j.keys
+		usable = v != nil && j.now().Sub(j.fetched) < j.maxAge
 		j.mu.Unlock()
-		if v == nil {
+		if !usable {
+			if err == nil { // fetched, and expired on the way: a clock moved by a test
+				err = fmt.Errorf("streamtoken: key set %s: expired as it was fetched", j.url.Redacted())
+			}
 			return nil, nil, err
 		}
-		return v, keys, nil // a failed fetch keeps the set in use
+		return v, keys, nil // a failed fetch keeps a set that has not expired
 	}
 }
 

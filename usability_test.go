@@ -84,14 +84,19 @@ func TestExhaustedRetriesSayHowMany(t *testing.T) {
 }
 
 // jwksURL is where a fake server publishes its JWK set.
-func jwksURL(srv *streamtokentest.Server) string {
-	return strings.TrimSuffix(srv.URL, "/client/v4") + "/.well-known/jwks.json"
+func jwksURL(t *testing.T, srv *streamtokentest.Server) string {
+	t.Helper()
+	u, err := streamtoken.KeySetURL(srv.URL, testAccount)
+	if err != nil || u != srv.JWKSURL(testAccount) {
+		t.Fatalf("KeySetURL(%s) = %q, %v; want %s", srv.URL, u, err, srv.JWKSURL(testAccount))
+	}
+	return u
 }
 
 func TestKeySetVerifiesWhatTheServerSigns(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
-	set, err := streamtoken.NewKeySet(jwksURL(srv))
+	set, err := streamtoken.NewKeySet(jwksURL(t, srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +109,7 @@ func TestKeySetVerifiesWhatTheServerSigns(t *testing.T) {
 		t.Fatalf("Verify() = %+v, %v; want the video's claims", claims, err)
 	}
 	keys, err := set.Keys(context.Background())
-	if err != nil || len(keys) != 1 || keys[0].ID != srv.Key.ID || keys[0].Private != nil {
+	if err != nil || len(keys) != 1 || keys[0].ID != serverTestKey(t).ID || keys[0].Private != nil {
 		t.Errorf("Keys() = %v, %v; want the server's public key", keys, err)
 	}
 	// Another server's token names a kid the set lacks: one early fetch,
@@ -130,7 +135,7 @@ func TestKeySetFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	defer second.Close()
 	sets := map[string]string{} // what the JWKS endpoint serves, as it changes
 	for name, srv := range map[string]*streamtokentest.Server{"first": first, "second": second} {
-		resp, err := srv.Client().Get(jwksURL(srv))
+		resp, err := srv.Client().Get(jwksURL(t, srv))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -198,11 +203,16 @@ func TestKeySetFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 	if count() != 2 {
 		t.Errorf("fetches = %d, want 2", count())
 	}
-	// The set ages out after KeySetMaxAge; a failing source keeps the old set.
-	now = now.Add(streamtoken.KeySetMaxAge + time.Second)
+	// Past half its maximum age the set is fetched again; a failing source
+	// keeps it in use until the maximum age, and not a moment past it.
 	ts.Close()
+	now = now.Add(token.DefaultJWKSMaxAge/2 + time.Second)
 	if err := verify(b); err != nil {
-		t.Errorf("Verify() with the source down = %v, want the set in use", err)
+		t.Errorf("Verify() with the source down, set not expired = %v, want the set in use", err)
+	}
+	now = now.Add(token.DefaultJWKSMaxAge / 2)
+	if err := verify(b); err == nil || errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("Verify() with the source down, set expired = %v, want the fetch's error", err)
 	}
 }
 
@@ -248,7 +258,7 @@ func otherTestKey(t *testing.T) *token.Key  { return testkey.Load(t, "rsa2048-b.
 func TestKeySetFetchBlocksNoOne(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(serverTestKey(t)))
 	defer srv.Close()
-	resp, err := srv.Client().Get(srv.JWKSURL)
+	resp, err := srv.Client().Get(srv.JWKSURL(testAccount))
 	if err != nil {
 		t.Fatal(err)
 	}

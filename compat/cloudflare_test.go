@@ -75,7 +75,7 @@ func TestSDKGetsTokens(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Stream.Token.New() error = %v", err)
 			}
-			claims, err := srv.Verifier.Verify(resp.Token)
+			claims, err := srv.Verify(account, resp.Token)
 			if err != nil {
 				t.Fatalf("Verify(token from the SDK) error = %v", err)
 			}

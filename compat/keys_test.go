@@ -64,7 +64,7 @@ func TestSDKManagesSigningKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, _ := streamtoken.NewKeySet(srv.JWKSURL)
+	set, _ := streamtoken.NewKeySet(srv.JWKSURL(account))
 	if _, err := set.Verify(ctx, tok); err != nil {
 		t.Errorf("a token of the SDK's key: %v", err)
 	}
@@ -77,7 +77,7 @@ func TestSDKManagesSigningKeys(t *testing.T) {
 	if err != nil || len(page.Result) != 1 || page.Result[0].ID != created[1].ID {
 		t.Errorf("Stream.Keys.Get() after the delete = %+v, %v; want the second key alone", page, err)
 	}
-	fresh, _ := streamtoken.NewKeySet(srv.JWKSURL)
+	fresh, _ := streamtoken.NewKeySet(srv.JWKSURL(account))
 	if _, err := fresh.Verify(ctx, tok); !errors.Is(err, token.ErrUnknownKey) {
 		t.Errorf("a token of the deleted key: %v, want ErrUnknownKey", err)
 	}

@@ -65,7 +65,7 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 	}
 }
 
-// BenchmarkJWKS serves /.well-known/jwks.json with an account's 1,000
+// BenchmarkJWKS serves an account's JWK set with its 1,000
 // keys (the most it may hold) in each store, beside the server's own key
 // alone: what a full account costs each fetch of the set. The directory
 // store reads its directory on every fetch (replicas' changes are seen at
@@ -99,7 +99,7 @@ func BenchmarkJWKS(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/.well-known/jwks.json", nil))
+				h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, jwksPath(account), nil))
 				if rec.Code != http.StatusOK {
 					b.Fatalf("status %d", rec.Code)
 				}

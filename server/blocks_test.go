@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,7 +39,7 @@ func TestStrictImplementationMountedBareFailsClosed(t *testing.T) {
 	}
 	// A scoped caller put in the context by other means is held to its
 	// accounts by the handler too.
-	tokens := server.TokenService{Signer: func(string) *token.Signer { return signerOf(serverKey) }}
+	tokens := server.TokenService{Signer: func(context.Context, string) (*token.Signer, error) { return signerOf(serverKey), nil }}
 	ctx := server.WithCaller(t.Context(), &server.Caller{Accounts: []string{otherAcct}})
 	resp, err := tokens.CreateStreamToken(ctx, gen.CreateStreamTokenRequestObject{AccountID: account, Identifier: video})
 	if err != nil {

@@ -18,6 +18,20 @@
 // [ParamErrorHandler], [NoRoute], [RefuseUncleanPaths] and
 // [WriteProblems]. See the custom-server example.
 //
+// Each account's tokens are signed by a key of that account, as on
+// Cloudflare: the operator's key for it (Config.AccountSigners), else one
+// the server generates on the account's first token and keeps in an
+// [AccountKeyStore], so that a restart or a second server on the same
+// store signs with the same key. Each account has a public JWK set of its
+// own, at /.well-known/jwks/<account_id>.json ([KeySetPathPrefix]): its
+// signing key and the keys created through its keys API ([KeyService]),
+// and no other account's, so that a token minted for one account verifies
+// for no other's videos. One
+// key for every account (Config.Signer) is for a deployment of one
+// account: with credentials scoped to two or more accounts that would
+// share it, [New] refuses it unless told to accept that
+// ([SharedSignerError]).
+//
 // A request goes through, in order: authentication (bearer API tokens or
 // X-Auth-Email and X-Auth-Key, each scoped to accounts), the request checks
 // of the OpenAPI spec (size, content type, JSON, schema), the API's own

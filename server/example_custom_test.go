@@ -74,7 +74,10 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 		return nil, err
 	}
 	impl := &tokenServer{log: logger, tokens: server.TokenService{
-		Signer: func(accountID string) *token.Signer { return signer },
+		// One KMS key for every account: a server of one account. With
+		// several, return a signer of each account's own, so that a
+		// token of one verifies for no other.
+		Signer: func(context.Context, string) (*token.Signer, error) { return signer, nil },
 		Queue:  queue,
 		Cache:  cache,
 	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()},

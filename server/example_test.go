@@ -16,7 +16,8 @@ func ExampleNew() {
 			{Token: "an-api-token"},
 			{Email: "user@example.com", Key: "a-global-key", Accounts: []string{"023e105f4ecef8ad9ca31a8372d0c353"}},
 		},
-		// Signer: nil generates an RSA-2048 key; see LoadKey and token.NewSigner.
+		// Signer: nil gives each account an RSA-2048 key of its own, on its
+		// first token; see AccountSigners, LoadKey and token.NewSigner.
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -32,6 +33,12 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(tok.VideoID, len(srv.PublicKeys()))
+	// The account's JWK set (GET /.well-known/jwks/{account_id}.json) now
+	// holds the key its token was signed with.
+	keys, err := srv.KeySet(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.VideoID, len(keys))
 	// Output: ea95132c15732412d22c1476fa83f27a 1
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/asn1"
@@ -304,25 +305,37 @@ func TestDuplicateKeyIDsAreRefused(t *testing.T) {
 		"two accounts, one key": {account: userKey, otherAcct: userKey},
 	} {
 		_, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), AccountSigners: signersOf(accountKeys)})
-		if err == nil || !strings.Contains(err.Error(), "each key ID must name one key") || strings.Contains(err.Error(), "\n") {
+		if err == nil || !strings.Contains(err.Error(), "a key ID must name one key") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("New(%s) = %v, want a one-line refusal", name, err)
 		}
 	}
-	// A valid set is published in a stable order: the default key, then
-	// the accounts' keys by account ID.
+	// Each account's set holds its own key alone, in a stable order; an
+	// account with no key of its own has the shared one.
 	k2, _ := testKey(t, "rsa2048-c.pem", "third-key")
+	const third = "3333333333333333333333333333333a"
 	var first []byte
-	for i := 0; i < 20; i++ {
+	for range 5 {
 		base, _ := start(t, server.Config{AccountSigners: signersOf(map[string]*token.Key{otherAcct: userKey, account: k2})})
-		r := do(t, http.MethodGet, base+"/.well-known/jwks.json", nil)
-		if first == nil {
-			first = []byte(r.Raw)
-			set, err := token.ParseJWKS(first)
-			if err != nil || len(set) != 3 || set[0].ID != serverKID || set[1].ID != k2.ID || set[2].ID != userKey.ID {
-				t.Fatalf("JWK set %v, %v; want the default key, then account %s's, then %s's", set, err, account, otherAcct)
+		got := map[string][]string{}
+		var raw []byte
+		for _, a := range []string{account, otherAcct, third} {
+			r := do(t, http.MethodGet, base+jwksPath(a), nil)
+			raw = append(raw, r.Raw...)
+			set, err := token.ParseJWKS([]byte(r.Raw))
+			if err != nil {
+				t.Fatal(err)
 			}
-		} else if r.Raw != string(first) {
-			t.Fatal("the JWK set changes order between starts")
+			for _, k := range set {
+				got[a] = append(got[a], k.ID)
+			}
+		}
+		if fmt.Sprint(got[account], got[otherAcct], got[third]) != fmt.Sprint([]string{k2.ID}, []string{userKey.ID}, []string{serverKID}) {
+			t.Fatalf("JWK sets %v, want each account's key alone, and the shared key for an account without one", got)
+		}
+		if first == nil {
+			first = raw
+		} else if !bytes.Equal(raw, first) {
+			t.Fatal("the JWK sets change between starts")
 		}
 	}
 }

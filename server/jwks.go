@@ -1,25 +1,93 @@
 package server
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// jwksCache keeps the last JWK set encoded: the set changes when a key is
-// created or deleted, and is fetched far more often, so it is encoded once
-// per change rather than once per fetch.
+// KeySetPathPrefix is where the accounts' JWK sets are served:
+// KeySetPathPrefix + "<account_id>.json", outside the API's base path and
+// without credentials, as verifiers fetch them.
+const KeySetPathPrefix = "/.well-known/jwks/"
+
+// serveAccountKeySet answers GET /.well-known/jwks/{account_id}.json: the
+// keys the server vouches for in that account alone.
+func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
+	account, ok := strings.CutSuffix(r.PathValue("file"), ".json")
+	if !ok {
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute,
+			Message: "No route for the URI: an account's JWK set is at " + KeySetPathPrefix + "{account_id}.json"})
+		return
+	}
+	if why := wire.CheckID(account); why != "" {
+		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "account_id: " + why})
+		return
+	}
+	r.SetPathValue("account_id", account) // for the request's log line
+	s.writeKeySet(w, r, account)
+}
+
+// serveKeySet answers GET /.well-known/jwks.json: the account's set when
+// the credentials name one account alone; otherwise a set of every
+// account's keys would vouch for each account's tokens in every other's,
+// so the answer is a 404 envelope naming the per-account path.
+func (s *Server) serveKeySet(w http.ResponseWriter, r *http.Request) {
+	if s.oneAccount == "" {
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeKeySetPerAccount,
+			Message: "this server signs for several accounts, and each has a JWK set of its own: GET " + KeySetPathPrefix + "{account_id}.json"})
+		return
+	}
+	s.writeKeySet(w, r, s.oneAccount)
+}
+
+func (s *Server) writeKeySet(w http.ResponseWriter, r *http.Request, account string) {
+	keys, err := s.KeySet(r.Context(), account)
+	if err != nil {
+		InternalError(s.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/jwk-set+json")
+	// A verifier, or a cache between, may keep the set this long: the
+	// bound on how long a deleted key keeps verifying.
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.jwksMaxAge.Seconds())))
+	_, _ = w.Write(s.jwks.encode(account, keys))
+}
+
+// maxEncodedSets bounds the sets a jwksCache keeps: anyone may ask for any
+// account's set.
+const maxEncodedSets = 4096
+
+// jwksCache keeps the JWK sets last served, encoded: a set changes when a
+// key is created or deleted, and is fetched far more often, so it is
+// encoded once per change rather than once per fetch. Empty sets are not
+// kept: they cost nothing to encode, and anyone can ask for one.
 type jwksCache struct {
 	mu   sync.Mutex
+	sets map[string]encodedSet // by account
+}
+
+type encodedSet struct {
 	id   string // the set's identity: each key's ID and its modulus's lowest word
 	body []byte
 }
 
-// encode returns keys as a JWK set, reusing the last encoding when the set
-// is the same.
-func (c *jwksCache) encode(keys []*token.Key) []byte {
+// encode returns an account's keys as a JWK set, reusing the last encoding
+// when the set is the same.
+func (c *jwksCache) encode(account string, keys []*token.Key) []byte {
+	if len(keys) == 0 {
+		return token.JWKS()
+	}
 	var id strings.Builder
 	for _, k := range keys {
 		id.WriteString(k.ID)
@@ -31,8 +99,97 @@ func (c *jwksCache) encode(keys []*token.Key) []byte {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.body == nil || c.id != id.String() {
-		c.id, c.body = id.String(), token.JWKS(keys...)
+	if e, ok := c.sets[account]; ok && e.id == id.String() {
+		return e.body
 	}
-	return c.body
+	body := token.JWKS(keys...)
+	if c.sets == nil {
+		c.sets = map[string]encodedSet{}
+	}
+	if _, ok := c.sets[account]; !ok && len(c.sets) >= maxEncodedSets {
+		for other := range c.sets { // any one: a set costs little to encode again
+			delete(c.sets, other)
+			break
+		}
+	}
+	c.sets[account] = encodedSet{id: id.String(), body: body}
+	return body
+}
+
+// soleAccount is the one account creds name, when every credential is
+// scoped and they name that account alone; otherwise "".
+func soleAccount(creds []Credential) string {
+	sole := ""
+	for _, c := range creds {
+		if c.Accounts == nil {
+			return ""
+		}
+		for _, a := range c.Accounts {
+			if sole != "" && a != sole {
+				return ""
+			}
+			sole = a
+		}
+	}
+	return sole
+}
+
+// sharingAccounts are the accounts that credentials are scoped to and that
+// have no signer of their own, sorted: those a shared signer would sign
+// for while the credentials keep them apart.
+func sharingAccounts(creds []Credential, own map[string]*token.Signer) []string {
+	set := map[string]bool{}
+	for _, c := range creds {
+		for _, a := range c.Accounts {
+			if own[a] == nil {
+				set[a] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// checkKeyIDs refuses two keys of one ID among the signers and the keys
+// store holds: a verifier picks a key by its ID, so one of the two would
+// sign tokens that fail ("signature is invalid"). A key of the store that
+// is also its account's signer (the same key, a file copied) is one key.
+func checkKeyIDs(ctx context.Context, shared *token.Signer, operator map[string]*token.Signer, store KeyStore) error {
+	type owner struct {
+		what, account string
+		n             []byte
+		stored        bool
+	}
+	owners := map[string]owner{}
+	claim := func(kid string, o owner) error {
+		prev, taken := owners[kid]
+		switch {
+		case !taken:
+			owners[kid] = o
+			return nil
+		case o.stored && bytes.Equal(prev.n, o.n) && (prev.account == "" || prev.account == o.account):
+			return nil // a created key that is its account's signer too, or the shared one
+		}
+		return fmt.Errorf("key ID %q names %s and %s: a key ID must name one key, in one account", kid, prev.what, o.what)
+	}
+	if shared != nil {
+		if err := claim(shared.KeyID(), owner{what: "the key shared by every account", n: shared.PublicKey().Public.N.Bytes()}); err != nil {
+			return err
+		}
+	}
+	for _, account := range slices.Sorted(maps.Keys(operator)) {
+		signer := operator[account]
+		if err := claim(signer.KeyID(), owner{"the signing key of account " + account, account, signer.PublicKey().Public.N.Bytes(), false}); err != nil {
+			return err
+		}
+	}
+	stored, err := store.All(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the keys store: %w", err)
+	}
+	for _, k := range stored {
+		if err := claim(k.Key.ID, owner{"a key created in account " + k.AccountID, k.AccountID, k.Key.Public.N.Bytes(), true}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -73,7 +73,8 @@ func (d *DirKeyStore) readAll(strict bool) ([]StoredKey, error) {
 	}
 	var all []StoredKey
 	seen := map[string]bool{}
-	for _, e := range entries { // sorted by name: by account ID
+	owner := map[string]string{} // the account of each key ID
+	for _, e := range entries {  // sorted by name: by account ID
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
@@ -86,6 +87,12 @@ func (d *DirKeyStore) readAll(strict bool) ([]StoredKey, error) {
 		keys, err := d.readAccount(e.Name(), strict, seen)
 		if err != nil {
 			return nil, err
+		}
+		for _, k := range keys {
+			if other, taken := owner[k.Key.ID]; taken && strict {
+				return nil, fmt.Errorf("%s: key ID %s is also that of a key of account %s: a key ID names one key", filepath.Join(d.dir, e.Name()), k.Key.ID, other)
+			}
+			owner[k.Key.ID] = k.AccountID
 		}
 		all = append(all, keys...)
 	}
@@ -186,6 +193,11 @@ func (d *DirKeyStore) Add(_ context.Context, k StoredKey, max int) error {
 	}
 	if slices.ContainsFunc(held, func(s StoredKey) bool { return s.Key.ID == k.Key.ID }) {
 		return ErrKeyExists
+	}
+	for _, c := range d.cache { // every account's keys read so far: all of them, since the start
+		if c.key.Key.ID == k.Key.ID {
+			return ErrKeyExists
+		}
 	}
 	if len(held) >= max {
 		return ErrKeyLimit

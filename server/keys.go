@@ -37,7 +37,7 @@ func LoadKey(path, id string) (*token.Key, error) {
 // base64 of either). A JWK's kid is the key's ID; a PEM key's ID is derived
 // from its public key. Files with other extensions are ignored; a key file
 // that could never be used is an error rather than a silent fall back to
-// the default key: an extension in capitals (a.PEM), a name that is no
+// another key (the shared one, or one generated for the account): an extension in capitals (a.PEM), a name that is no
 // valid account ID (..pem, a name with a newline), or a Cloudflare account
 // ID in capitals (IDs are lowercase hex, and the lookup is exact).
 func LoadKeysDir(dir string) (map[string]*token.Key, error) {

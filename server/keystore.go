@@ -22,7 +22,8 @@ var (
 	ErrKeyLimit = errors.New("the account holds the most signing keys it may")
 	// ErrNoSuchKey: the account has no key of that ID.
 	ErrNoSuchKey = errors.New("no such signing key")
-	// ErrKeyExists: the account already has a key of that ID.
+	// ErrKeyExists: a key of that ID exists, in this account or another:
+	// a key ID names one key.
 	ErrKeyExists = errors.New("a signing key of that ID exists")
 )
 
@@ -35,12 +36,13 @@ type StoredKey struct {
 }
 
 // KeyStore keeps the signing keys of the keys API, per account. A server
-// lists every key of every account in its JWK set, so that tokens signed
+// lists an account's keys in the account's JWK set, so that tokens signed
 // with a created key verify there until the key is deleted.
 // Implementations are safe for concurrent use.
 type KeyStore interface {
 	// Add keeps k, unless k's account already holds max keys
-	// ([ErrKeyLimit]) or a key of k's ID ([ErrKeyExists]).
+	// ([ErrKeyLimit]) or any account holds a key of k's ID
+	// ([ErrKeyExists]).
 	Add(ctx context.Context, k StoredKey, max int) error
 	// List returns an account's keys, oldest first.
 	List(ctx context.Context, accountID string) ([]StoredKey, error)
@@ -58,13 +60,14 @@ func byAge(a, b StoredKey) int {
 // MemoryKeyStore is a [KeyStore] in memory: what a server has by default
 // and what streamtokentest uses. Its keys go with the process.
 type MemoryKeyStore struct {
-	mu   sync.Mutex
-	keys map[string][]StoredKey // by account, oldest first
+	mu    sync.Mutex
+	keys  map[string][]StoredKey // by account, oldest first
+	owner map[string]string      // the account of each key ID
 }
 
 // NewMemoryKeyStore returns an empty store.
 func NewMemoryKeyStore() *MemoryKeyStore {
-	return &MemoryKeyStore{keys: map[string][]StoredKey{}}
+	return &MemoryKeyStore{keys: map[string][]StoredKey{}, owner: map[string]string{}}
 }
 
 // Add implements [KeyStore].
@@ -72,7 +75,7 @@ func (m *MemoryKeyStore) Add(_ context.Context, k StoredKey, max int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	held := m.keys[k.AccountID]
-	if slices.ContainsFunc(held, func(s StoredKey) bool { return s.Key.ID == k.Key.ID }) {
+	if _, taken := m.owner[k.Key.ID]; taken {
 		return ErrKeyExists
 	}
 	if len(held) >= max {
@@ -81,6 +84,7 @@ func (m *MemoryKeyStore) Add(_ context.Context, k StoredKey, max int) error {
 	held = append(held, k)
 	slices.SortStableFunc(held, byAge)
 	m.keys[k.AccountID] = held
+	m.owner[k.Key.ID] = k.AccountID
 	return nil
 }
 
@@ -101,6 +105,7 @@ func (m *MemoryKeyStore) Delete(_ context.Context, accountID, keyID string) erro
 		return ErrNoSuchKey
 	}
 	m.keys[accountID] = slices.Delete(held, i, i+1)
+	delete(m.owner, keyID)
 	return nil
 }
 

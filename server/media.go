@@ -160,10 +160,15 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 		}
 	}
 	if ps == nil && exists != nil && !exists(accountID, id) {
-		ps = append(ps, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchMedia,
-			Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)})
+		ps = append(ps, noSuchMedia(accountID, what, id))
 	}
 	return ps
+}
+
+// noSuchMedia is the 404 of a video or live input that does not exist.
+func noSuchMedia(accountID, what, id string) Problem {
+	return Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchMedia,
+		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
 }
 
 func (ms *MediaService) now() time.Time {

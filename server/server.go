@@ -31,17 +31,40 @@ const BasePath = "/client/v4"
 type Config struct {
 	// Credentials are the API credentials the server accepts: at least one.
 	Credentials []Credential
-	// Signer signs the tokens of every account without a signer of its own
-	// in AccountSigners: made from a key (token.NewSigner) or from any
-	// crypto.Signer, such as a key in a KMS or an HSM whose private half
-	// never leaves it (token.NewCryptoSigner). Its clock dates the tokens.
-	// Nil: New generates an RSA-2048 key.
+	// Signer, when set, signs the tokens of every account without a
+	// signer of its own in AccountSigners: one key for all, as a
+	// deployment for one account has. Made from a key (token.NewSigner) or
+	// from any crypto.Signer, such as a key in a KMS or an HSM whose
+	// private half never leaves it (token.NewCryptoSigner). Nil: each
+	// account's tokens are signed by a key of the account's own, generated
+	// on its first token and kept in AccountKeys. When the credentials are
+	// scoped to two or more accounts that Signer would sign for, New
+	// refuses it ([SharedSignerError]) unless ShareSigner is set.
 	Signer *token.Signer
-	// AccountSigners are signers by account ID. Each key ID may appear
-	// once among Signer and these.
+	// ShareSigner lets Signer sign the tokens of several accounts that the
+	// credentials keep apart. What it gives up: a token minted for one of
+	// them verifies against every other's JWK set, for its videos.
+	ShareSigner bool
+	// AccountSigners are the operator's signers by account ID. A key ID
+	// names one key: the same ID for two keys is refused.
 	AccountSigners map[string]*token.Signer
-	// KeyStore keeps the signing keys created through the keys API; the
-	// JWK set lists them beside the server's own. Nil: a
+	// AccountKeys keeps the keys generated for accounts without a signer
+	// (when Signer is nil). Nil: a [MemoryAccountKeyStore], whose keys go
+	// with the process; a [DirAccountKeyStore] keeps them on disk, beside
+	// the operator's.
+	AccountKeys AccountKeyStore
+	// MaxAccounts caps the accounts a key is generated for; a token for
+	// one more is refused (1013). Zero: DefaultMaxAccounts.
+	MaxAccounts int
+	// GenerateKey makes the keys the server generates: the accounts' and
+	// those of the keys API. Nil: token.GenerateKey (RSA-2048).
+	GenerateKey func() (*token.Key, error)
+	// KeySetMaxAge is the Cache-Control max-age of the JWK sets: how long
+	// a verifier may use one, and so how long a deleted key may keep
+	// verifying. Zero: token.DefaultJWKSMaxAge.
+	KeySetMaxAge time.Duration
+	// KeyStore keeps the signing keys created through the keys API; each
+	// account's JWK set lists the account's beside its signing key. Nil: a
 	// [MemoryKeyStore], whose keys go with the process; a [DirKeyStore]
 	// keeps them on disk.
 	KeyStore KeyStore
@@ -94,23 +117,23 @@ type Config struct {
 // blocks: an [Authenticator], a [RequestChecker], the envelope handlers,
 // and signers. Build it with [New].
 type Server struct {
-	auth     *Authenticator
-	checker  *RequestChecker
-	tokens   TokenService
-	signer   *token.Signer            // the default
-	signers  map[string]*token.Signer // by account
-	public   []*token.Key             // the signing keys' public halves, the default first
-	keys     KeyService
-	media    MediaService
-	jwks     jwksCache // the last JWK set served, encoded
-	specJSON []byte
-	specYAML []byte
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
-	handler  http.Handler
-	maxConns int           // Serve's cap on open connections
-	drain    time.Duration // Serve's shutdown timeout
+	auth       *Authenticator
+	checker    *RequestChecker
+	tokens     TokenService
+	signers    *signers
+	oneAccount string // the one account the credentials name, if they name one alone
+	keys       KeyService
+	media      MediaService
+	jwks       jwksCache // the JWK sets last served, encoded
+	jwksMaxAge time.Duration
+	specJSON   []byte
+	specYAML   []byte
+	log        *slog.Logger
+	now        func() time.Time
+	metrics    *metrics
+	handler    http.Handler
+	maxConns   int           // Serve's cap on open connections
+	drain      time.Duration // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -121,8 +144,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, signers: map[string]*token.Signer{},
-		maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout}
+	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
+		jwksMaxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}
 	switch {
 	case s.maxConns < 0:
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
@@ -134,6 +157,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: ShutdownTimeout %v is negative", s.drain)
 	case s.drain == 0:
 		s.drain = DefaultShutdownTimeout
+	}
+	switch {
+	case s.jwksMaxAge < 0:
+		return nil, fmt.Errorf("server: KeySetMaxAge %v is negative", s.jwksMaxAge)
+	case s.jwksMaxAge == 0:
+		s.jwksMaxAge = token.DefaultJWKSMaxAge
+	}
+	if cfg.MaxAccounts < 0 {
+		return nil, fmt.Errorf("server: MaxAccounts %d is negative", cfg.MaxAccounts)
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -150,6 +182,11 @@ func New(cfg Config) (*Server, error) {
 		}
 		if why := wire.CheckID(account); why != "" {
 			return nil, fmt.Errorf("server: account %q: %s", account, why)
+		}
+	}
+	if cfg.Signer != nil && !cfg.ShareSigner {
+		if shared := sharingAccounts(cfg.Credentials, cfg.AccountSigners); len(shared) >= 2 {
+			return nil, fmt.Errorf("server: %w", &SharedSignerError{Accounts: shared})
 		}
 	}
 	reg, gather := cfg.Registerer, cfg.Gatherer
@@ -170,7 +207,7 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(reg, gather, own); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
-	s.tokens = TokenService{Signer: s.signerFor, Now: s.now, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	s.tokens = TokenService{Signer: s.AccountSigner, Now: s.now, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
 	if s.tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -179,30 +216,22 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
-	if s.signer = cfg.Signer; s.signer == nil {
-		key, err := token.GenerateKey()
-		if err != nil {
-			return nil, fmt.Errorf("server: generating a signing key: %w", err)
-		}
-		if s.signer, err = token.NewSigner(key, token.WithClock(s.now)); err != nil {
-			return nil, fmt.Errorf("server: signing key: %w", err)
-		}
+	generate := cfg.GenerateKey
+	if generate == nil {
+		generate = token.GenerateKey
 	}
-	// The JWK set names each kid once, in a stable order: the default key
-	// first, then the accounts' keys by account ID.
-	public := []*token.Key{s.signer.PublicKey()}
-	owner := map[string]string{s.signer.KeyID(): "the default key"}
+	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: cfg.AccountKeys,
+		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, turn: make(chan struct{}, 1),
+		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
+	if s.signers.store == nil {
+		s.signers.store = NewMemoryAccountKeyStore()
+	}
+	if s.signers.max == 0 {
+		s.signers.max = DefaultMaxAccounts
+	}
 	for _, account := range accounts {
-		signer := cfg.AccountSigners[account]
-		if other, ok := owner[signer.KeyID()]; ok {
-			return nil, fmt.Errorf("server: signing key of account %s has the ID %q of %s: each key ID must name one key", account, signer.KeyID(), other)
-		}
-		owner[signer.KeyID()] = "account " + account + "'s key"
-		s.signers[account] = signer
-		public = append(public, signer.PublicKey())
+		s.signers.operator[account] = cfg.AccountSigners[account]
 	}
-	s.public = public
-
 	spec, err := openapi.Load()
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -219,7 +248,10 @@ func New(cfg Config) (*Server, error) {
 	if store == nil {
 		store = NewMemoryKeyStore()
 	}
-	s.keys = KeyService{Store: store, Now: s.now}
+	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, store); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.keys = KeyService{Store: store, Now: s.now, Generate: cfg.GenerateKey}
 	media := cfg.MediaStore
 	if media == nil {
 		media = NewMemoryMediaStore()
@@ -229,33 +261,47 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Handler returns the server's HTTP handler: the token endpoint under
-// /client/v4, and GET /healthz, /metrics, /.well-known/jwks.json,
+// Handler returns the server's HTTP handler: the API under /client/v4,
+// and GET /healthz, /metrics, /.well-known/jwks/{account_id}.json (and
+// /.well-known/jwks.json when the credentials name one account alone),
 // /openapi.json and /openapi.yaml.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// KeyID returns the ID of the default signing key.
-func (s *Server) KeyID() string { return s.signer.KeyID() }
-
-// PublicKeys returns the public halves of the server's own signing keys,
-// the default first: those its token endpoint signs with.
-// /.well-known/jwks.json serves them and then the keys of its KeyStore.
-func (s *Server) PublicKeys() []*token.Key {
-	return append([]*token.Key(nil), s.public...)
+// AccountSigner returns the signer of an account's tokens: the operator's
+// key for the account, else the key shared by every account, else the key
+// the server generated for the account, which it generates now (and keeps
+// in its AccountKeyStore) if the account has none. An error matching
+// [ErrAccountLimit] says the store keeps keys for as many accounts as it
+// may.
+func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Signer, error) {
+	if why := wire.CheckID(accountID); why != "" {
+		return nil, fmt.Errorf("account %q: %s", accountID, why)
+	}
+	return s.signers.forToken(ctx, accountID)
 }
 
-// KeySet returns every public key the server vouches for, each kid once, in
-// a stable order: its own (as PublicKeys), then those of its KeyStore by
-// account ID and age. A deleted key is not among them.
-func (s *Server) KeySet(ctx context.Context) ([]*token.Key, error) {
-	stored, err := s.keys.Store.All(ctx)
+// KeySet returns the public keys the server vouches for in an account,
+// each kid once, in a stable order: the key that signs the account's
+// tokens (none before its first token, when the server generates it), then
+// the keys created through the account's keys API, oldest first. A deleted
+// key is not among them, nor any other account's key.
+func (s *Server) KeySet(ctx context.Context, accountID string) ([]*token.Key, error) {
+	if why := wire.CheckID(accountID); why != "" {
+		return nil, fmt.Errorf("account %q: %s", accountID, why)
+	}
+	signer, err := s.signers.find(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	keys := s.PublicKeys()
-	seen := make(map[string]bool, len(keys)+len(stored))
-	for _, k := range keys {
-		seen[k.ID] = true
+	stored, err := s.keys.Store.List(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]*token.Key, 0, len(stored)+1)
+	seen := make(map[string]bool, len(stored)+1)
+	if signer != nil {
+		keys = append(keys, signer.PublicKey())
+		seen[signer.KeyID()] = true
 	}
 	for _, k := range stored {
 		if !seen[k.Key.ID] {
@@ -319,17 +365,8 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
-	mux.HandleFunc("GET /.well-known/jwks.json", func(w http.ResponseWriter, r *http.Request) {
-		keys, err := s.KeySet(r.Context())
-		if err != nil {
-			InternalError(s.log)(w, r, fmt.Errorf("the JWK set: %w", err))
-			return
-		}
-		w.Header().Set("Content-Type", "application/jwk-set+json")
-		// A deleted key must leave at once: caches revalidate.
-		w.Header().Set("Cache-Control", "no-cache")
-		_, _ = w.Write(s.jwks.encode(keys))
-	})
+	mux.HandleFunc("GET "+KeySetPathPrefix+"{file}", s.serveAccountKeySet)
+	mux.HandleFunc("GET /.well-known/jwks.json", s.serveKeySet)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)

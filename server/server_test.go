@@ -108,6 +108,9 @@ func newServer(t *testing.T, cfg server.Config) *server.Server {
 	return s
 }
 
+// jwksPath is the path of an account's JWK set.
+func jwksPath(account string) string { return server.KeySetPathPrefix + account + ".json" }
+
 // start runs a server on loopback and returns its base URL (without
 // /client/v4).
 func start(t *testing.T, cfg server.Config) (string, *server.Server) {
@@ -322,10 +325,10 @@ func TestSignsWithTheServerKeyAndPublishesIt(t *testing.T) {
 	if r.Status != 200 || !r.Env.Success || r.Env.Errors == nil || r.Env.Messages == nil {
 		t.Fatalf("got %d %s", r.Status, r.Raw)
 	}
-	jwks := do(t, http.MethodGet, base+"/.well-known/jwks.json", nil)
+	jwks := do(t, http.MethodGet, base+jwksPath(account), nil)
 	keys, err := token.ParseJWKS([]byte(jwks.Raw))
 	if err != nil {
-		t.Fatalf("ParseJWKS(/.well-known/jwks.json) error = %v", err)
+		t.Fatalf("ParseJWKS(the account's set) error = %v", err)
 	}
 	v, err := token.NewVerifier(keys)
 	if err != nil {
@@ -609,7 +612,7 @@ func TestOperationalEndpoints(t *testing.T) {
 			`streamtoken_http_requests_total{code="400",route="POST /client/v4/accounts/{account_id}/stream/{identifier}/token"} 1`,
 			`streamtoken_http_request_duration_seconds_bucket`,
 		}},
-		{path: "/.well-known/jwks.json", wantType: "application/jwk-set+json", want: []string{`"kid":"` + serverKID + `"`, `"kty":"RSA"`}},
+		{path: jwksPath(account), wantType: "application/jwk-set+json", want: []string{`"kid":"` + serverKID + `"`, `"kty":"RSA"`}},
 		{path: "/openapi.json", wantType: "application/json", want: []string{`"operationId":"createStreamToken"`}},
 		// The file as written: its comments, its order, its line breaks.
 		{path: "/openapi.yaml", wantType: "application/yaml", want: []string{string(openapi.YAML())}},

@@ -85,7 +85,7 @@ func listKeys(t *testing.T, base string) []string {
 
 func jwksIDs(t *testing.T, base string) []string {
 	t.Helper()
-	r := do(t, http.MethodGet, base+"/.well-known/jwks.json", nil)
+	r := do(t, http.MethodGet, base+jwksPath(account), nil)
 	keys, err := token.ParseJWKS([]byte(r.Raw))
 	if err != nil {
 		t.Fatalf("JWK set: %v", err)
@@ -99,7 +99,7 @@ func jwksIDs(t *testing.T, base string) []string {
 
 func TestSigningKeysLifeCycle(t *testing.T) {
 	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
-	base, s := start(t, server.Config{Now: func() time.Time { return at }})
+	base, _ := start(t, server.Config{Now: func() time.Time { return at }})
 	if ids := listKeys(t, base); len(ids) != 0 {
 		t.Fatalf("a new server lists keys %v", ids)
 	}
@@ -112,7 +112,7 @@ func TestSigningKeysLifeCycle(t *testing.T) {
 		t.Errorf("list = %v, want both keys", got)
 	}
 	// The JWK set: the server's own key first, then the created ones.
-	if got := jwksIDs(t, base); len(got) != 3 || got[0] != s.KeyID() {
+	if got := jwksIDs(t, base); len(got) != 3 || got[0] != serverKID {
 		t.Errorf("JWK set = %v, want the server's key then two created", got)
 	}
 	// A token signed locally with a created key verifies against the set.
@@ -122,7 +122,7 @@ func TestSigningKeysLifeCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	verify := func() error {
-		keys, _ := token.ParseJWKS([]byte(do(t, http.MethodGet, base+"/.well-known/jwks.json", nil).Raw))
+		keys, _ := token.ParseJWKS([]byte(do(t, http.MethodGet, base+jwksPath(account), nil).Raw))
 		v, _ := token.NewVerifier(keys, token.WithClock(func() time.Time { return at }))
 		_, err := v.Verify(tok)
 		return err
@@ -202,12 +202,18 @@ func TestSigningKeysBodiesAndScopes(t *testing.T) {
 }
 
 // copies returns n stored keys of one RSA key under distinct IDs: a full
-// account without generating a thousand keys.
+// account without generating a thousand keys. The IDs are key-0000 and on
+// for account, and start with the account's first four characters for
+// another (a key ID names one key, in one account).
 func copies(t testing.TB, accountID string, n int) []server.StoredKey {
 	keys(t)
+	prefix := "key-"
+	if accountID != account {
+		prefix = accountID[:4] + "-key-"
+	}
 	out := make([]server.StoredKey, n)
 	for i := range out {
-		out[i] = server.StoredKey{AccountID: accountID, Key: &token.Key{ID: fmt.Sprintf("key-%04d", i), Private: userKey.Private, Public: userKey.Public}, Created: time.Unix(int64(i), 0)}
+		out[i] = server.StoredKey{AccountID: accountID, Key: &token.Key{ID: fmt.Sprintf("%s%04d", prefix, i), Private: userKey.Private, Public: userKey.Public}, Created: time.Unix(int64(i), 0)}
 	}
 	return out
 }
@@ -257,6 +263,9 @@ func testKeyStore(t *testing.T, store server.KeyStore) {
 	}
 	if err := store.Add(ctx, ks[0], 10); !errors.Is(err, server.ErrKeyExists) {
 		t.Errorf("Add(the same ID) = %v, want ErrKeyExists", err)
+	}
+	if err := store.Add(ctx, server.StoredKey{AccountID: "9999999999999999999999999999999a", Key: ks[1].Key}, 10); !errors.Is(err, server.ErrKeyExists) {
+		t.Errorf("Add(an ID of another account's) = %v, want ErrKeyExists", err)
 	}
 	if err := store.Add(ctx, server.StoredKey{AccountID: account, Key: &token.Key{ID: "key-9999", Private: ks[0].Key.Private, Public: ks[0].Key.Public}}, 3); !errors.Is(err, server.ErrKeyLimit) {
 		t.Errorf("Add(a fourth of 3) = %v, want ErrKeyLimit", err)

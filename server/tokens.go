@@ -22,8 +22,11 @@ import (
 type TokenService struct {
 	// Signer returns the signer of an account's tokens: from a key
 	// (token.NewSigner) or any crypto.Signer (token.NewCryptoSigner), such
-	// as a KMS key. Required.
-	Signer func(accountID string) *token.Signer
+	// as a KMS key. A signer of the account's own keeps its tokens from
+	// verifying for another account (see [Server.AccountSigner]). An error
+	// matching [ErrAccountLimit] is a 400 envelope (1013); any other, a
+	// fault of the server. Required.
+	Signer func(ctx context.Context, accountID string) (*token.Signer, error)
 	// Now is the clock requests are checked by, and that of the signer of
 	// a request's own pem. Nil: time.Now.
 	Now func() time.Time
@@ -35,6 +38,10 @@ type TokenService struct {
 	// identical requests cost one signature. Tokens of a request's own
 	// pem are never cached.
 	Cache *TokenCache
+	// Videos, when set, says which videos exist: a token for another is a
+	// 404 envelope (1011), as the video's details are. Nil: every valid
+	// ID exists.
+	Videos func(accountID, videoID string) bool
 	// Signed, when set, is called after each token is issued (signed or
 	// from the cache) with whose key signed it: "account" or "request".
 	Signed func(key string)
@@ -57,15 +64,27 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	if err != nil {
 		return failure(validationErrors(err)...), nil
 	}
+	if ts.Videos != nil && !ts.Videos(req.AccountID, req.Identifier) {
+		return failure(noSuchMedia(req.AccountID, "video", req.Identifier)), nil
+	}
 	source := "account"
 	var signer *token.Signer
-	if key != nil {
+	switch {
+	case key != nil:
 		if signer, err = token.NewSigner(key, token.WithClock(now)); err != nil {
 			return failure(Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
-	} else if ts.Signer != nil {
-		signer = ts.Signer(req.AccountID)
+	case ts.Signer != nil:
+		signer, err = ts.Signer(ctx, req.AccountID)
+		switch {
+		case errors.Is(err, ErrAccountLimit):
+			return failure(accountLimit()), nil
+		case err != nil && ctx.Err() != nil:
+			return clientGone{}, nil
+		case err != nil:
+			return nil, fmt.Errorf("the signer of account %s: %w", req.AccountID, err)
+		}
 	}
 	if signer == nil {
 		return nil, fmt.Errorf("no signer for account %s", req.AccountID)
@@ -144,13 +163,6 @@ func (clientGone) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
 // [TokenService].
 func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
 	return s.tokens.CreateStreamToken(ctx, req)
-}
-
-func (s *Server) signerFor(account string) *token.Signer {
-	if signer, ok := s.signers[account]; ok {
-		return signer
-	}
-	return s.signer
 }
 
 // validationErrors maps a *token.ValidationError onto envelope errors: a

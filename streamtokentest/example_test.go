@@ -9,6 +9,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 func ExampleNewServer() {
@@ -16,17 +17,25 @@ func ExampleNewServer() {
 	defer srv.Close()
 
 	// srv.NewClient is ready; any client works with srv.URL and srv.APIToken.
-	tok, err := srv.NewClient().CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a",
+	const account = "023e105f4ecef8ad9ca31a8372d0c353"
+	tok, err := srv.NewClient().CreateToken(context.Background(), account, "ea95132c15732412d22c1476fa83f27a",
 		streamtoken.TokenRequest{Downloadable: true})
 	if err != nil {
 		log.Fatal(err)
 	}
-	claims, err := srv.Verifier.Verify(tok.Value)
+	// What a verifier of the account's videos accepts; it fetches the
+	// account's JWK set, srv.JWKSURL(account), as a streamtoken.KeySet.
+	claims, err := srv.Verify(account, tok.Value)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(claims.VideoID, claims.Downloadable)
-	// Output: ea95132c15732412d22c1476fa83f27a true
+	// Another account's set does not hold the key that signed it.
+	_, err = srv.Verify("9a7806061c88ada191ed06f989cc3dac", tok.Value)
+	fmt.Println(errors.Is(err, token.ErrUnknownKey))
+	// Output:
+	// ea95132c15732412d22c1476fa83f27a true
+	// true
 }
 
 func ExampleServer_FailNext() {

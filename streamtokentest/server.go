@@ -6,8 +6,9 @@
 //	srv := streamtokentest.NewServer()
 //	defer srv.Close()
 //	c := srv.NewClient() // or any client, with srv.URL and srv.APIToken
-//	tok, err := c.CreateToken(ctx, "023e105f4ecef8ad9ca31a8372d0c353", videoID, streamtoken.TokenRequest{})
-//	claims, err := srv.Verifier.Verify(tok.Value)
+//	tok, err := c.CreateToken(ctx, accountID, videoID, streamtoken.TokenRequest{})
+//	claims, err := srv.Verify(accountID, tok.Value)
+//	set, err := streamtoken.NewKeySet(srv.JWKSURL(accountID)) // as a verifier of the account's videos
 package streamtokentest
 
 import (
@@ -23,6 +24,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,24 +42,16 @@ type Server struct {
 	// URL is the API's base URL, ending in /client/v4: give it to
 	// streamtoken.WithBaseURL or to any Cloudflare client.
 	URL string
-	// JWKSURL is where the server publishes every key it vouches for, its
-	// own and those created through its keys API: give it to
-	// streamtoken.NewKeySet or "streamtoken verify --jwks".
-	JWKSURL string
 	// APIToken is a bearer token the server accepts for every account;
 	// empty when [WithCredentials] gave none such.
 	APIToken string
-	// Key is the public half of the server's default signing key.
-	Key *token.Key
-	// Verifier verifies what the server signs, with the default key and
-	// every account's key, on the server's clock.
-	Verifier *token.Verifier
 	// TokenServer is the server that answers, as httptest.Server's Config
-	// is the http.Server: for its PublicKeys, its KeyID, or its Handler
+	// is the http.Server: for its KeySet or AccountSigner, or its Handler
 	// mounted elsewhere.
 	TokenServer *server.Server
 
 	ts        *httptest.Server
+	clock     token.Option
 	clientOps []streamtoken.Option
 	mu        sync.Mutex
 	failures  []Failure
@@ -103,15 +97,34 @@ type config struct {
 }
 
 // WithSigningKey signs with k (a private key with an ID) the tokens of
-// every account without a key of its own. Without it, each server
-// generates an RSA-2048 key, so that no two servers vouch for each other's
-// tokens.
+// every account without a key of its own: one key shared by all accounts,
+// which suits a test of one account (and costs no key generation). Without
+// it, each account's tokens are signed by an RSA-2048 key generated for it
+// on its first token, as on Cloudflare: no two accounts, and no two
+// servers, vouch for each other's tokens. With WithCredentials scoped to
+// two or more accounts, give each its key with WithAccountKey instead:
+// NewServer refuses a key they would share.
 func WithSigningKey(k *token.Key) Option {
 	return func(c *config) error {
 		if k == nil || k.Private == nil {
 			return errors.New("WithSigningKey: want a private key")
 		}
 		c.signingKey = k
+		return nil
+	}
+}
+
+// WithKeyGenerator makes the keys the server generates (each account's,
+// on its first token, and those of the keys API) with generate instead of
+// token.GenerateKey: for tests that need many keys without spending tens
+// of milliseconds of CPU on each. The keys must be private, each with an
+// ID of its own.
+func WithKeyGenerator(generate func() (*token.Key, error)) Option {
+	return func(c *config) error {
+		if generate == nil {
+			return errors.New("WithKeyGenerator: nil generator")
+		}
+		c.server.GenerateKey = generate
 		return nil
 	}
 }
@@ -174,8 +187,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithVideos makes the videos of IDs the only ones that exist, in every
-// account: the details of any other video (and its edits) are 404
-// envelopes (code 1011). Without it, every valid video ID exists, with
+// account: the details of any other video, its edits and its tokens are
+// 404 envelopes (code 1011). Without it, every valid video ID exists, with
 // requireSignedURLs off and no allowedOrigins until changed.
 func WithVideos(ids ...string) Option {
 	return func(c *config) error {
@@ -259,18 +272,13 @@ func newServer(cfg config) (*Server, error) {
 	if cfg.server.Now != nil {
 		clock = token.WithClock(cfg.server.Now)
 	}
-	key := cfg.signingKey
-	if key == nil {
-		var err error
-		if key, err = token.GenerateKey(); err != nil {
-			return nil, fmt.Errorf("generating a key: %w", err)
+	if cfg.signingKey != nil {
+		signer, err := token.NewSigner(cfg.signingKey, clock)
+		if err != nil {
+			return nil, fmt.Errorf("signing key: %w", err)
 		}
+		cfg.server.Signer = signer
 	}
-	signer, err := token.NewSigner(key, clock)
-	if err != nil {
-		return nil, fmt.Errorf("signing key: %w", err)
-	}
-	cfg.server.Signer = signer
 	for _, account := range slices.Sorted(maps.Keys(cfg.accountKeys)) {
 		signer, err := token.NewSigner(cfg.accountKeys[account], clock)
 		if err != nil {
@@ -293,7 +301,7 @@ func newServer(cfg config) (*Server, error) {
 		}
 	}
 	cfg.server.KeyStore = store
-	s := &Server{failures: cfg.failures}
+	s := &Server{failures: cfg.failures, clock: clock}
 	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()
 		cfg.server.Credentials = []server.Credential{{Token: s.APIToken}}
@@ -305,27 +313,62 @@ func newServer(cfg config) (*Server, error) {
 			}
 		}
 	}
-	if s.TokenServer, err = server.New(cfg.server); err != nil {
-		return nil, err
-	}
-	s.Key = s.TokenServer.PublicKeys()[0]
-	if s.Verifier, err = token.NewVerifier(s.TokenServer.PublicKeys(), clock); err != nil {
+	var err error
+	var shared *server.SharedSignerError
+	if s.TokenServer, err = server.New(cfg.server); errors.As(err, &shared) {
+		return nil, fmt.Errorf("WithSigningKey would sign the tokens of accounts %s, which WithCredentials keep apart: give each its key with WithAccountKey", strings.Join(shared.Accounts, ", "))
+	} else if err != nil {
 		return nil, err
 	}
 	s.ts = httptest.NewServer(s.inject(s.TokenServer.Handler()))
 	s.URL = s.ts.URL + server.BasePath
-	s.JWKSURL = s.ts.URL + "/.well-known/jwks.json"
 	clientToken := s.APIToken
 	if clientToken == "" { // WithCredentials gave no token for every account
 		clientToken = "no-unrestricted-credential"
 	}
-	s.clientOps = append([]streamtoken.Option{
+	// The API token last: NewClient leaves it out when its options bring
+	// credentials of their own.
+	s.clientOps = append(append([]streamtoken.Option{
 		streamtoken.WithBaseURL(s.URL),
 		streamtoken.WithHTTPClient(s.ts.Client()),
 		streamtoken.WithMaxRetries(0),
-		streamtoken.WithAPIToken(clientToken),
-	}, cfg.clientOps...)
+	}, cfg.clientOps...), streamtoken.WithAPIToken(clientToken))
 	return s, nil
+}
+
+// JWKSURL returns the URL of an account's JWK set on the server: the keys
+// it vouches for in that account alone (the key that signs the account's
+// tokens, and those created through the account's keys API). Give it to
+// streamtoken.NewKeySet or "streamtoken verify --jwks", as a verifier of
+// the account's videos would.
+func (s *Server) JWKSURL(accountID string) string {
+	return s.ts.URL + server.KeySetPathPrefix + accountID + ".json"
+}
+
+// Verify verifies a token against the account's JWK set as it is now, on
+// the server's clock: what a verifier of the account's videos would
+// accept. A token of another account's key is token.ErrUnknownKey.
+func (s *Server) Verify(accountID, tok string) (*token.Claims, error) {
+	keys, err := s.TokenServer.KeySet(context.Background(), accountID)
+	if err != nil {
+		return nil, err
+	}
+	v, err := token.NewVerifier(keys, s.clock)
+	if err != nil {
+		return nil, err
+	}
+	return v.Verify(tok)
+}
+
+// SigningKey returns the public half of the key that signs the account's
+// tokens, generating the account's key if it has none yet (as its first
+// token would).
+func (s *Server) SigningKey(accountID string) (*token.Key, error) {
+	signer, err := s.TokenServer.AccountSigner(context.Background(), accountID)
+	if err != nil {
+		return nil, err
+	}
+	return signer.PublicKey(), nil
 }
 
 func randomToken() string {
@@ -337,9 +380,14 @@ func randomToken() string {
 // NewClient returns a client of the server: its URL, its APIToken, its
 // clock, and retries off so that injected failures reach the test as they
 // are; opts come after these and can change them (WithMaxRetries(3) to test
-// retries). It panics if an option is invalid.
+// retries; WithAPIToken or WithAPIKey to call as another credential, such
+// as one scoped to an account). It panics if an option is invalid.
 func (s *Server) NewClient(opts ...streamtoken.Option) *streamtoken.Client {
-	c, err := streamtoken.NewClient(append(slices.Clone(s.clientOps), opts...)...)
+	// opts' own credentials, if they set any, take the place of APIToken.
+	c, err := streamtoken.NewClient(append(slices.Clone(s.clientOps[:len(s.clientOps)-1]), opts...)...)
+	if errors.Is(err, streamtoken.ErrNoCredentials) {
+		c, err = streamtoken.NewClient(append(slices.Clone(s.clientOps), opts...)...)
+	}
 	if err != nil {
 		panic("streamtokentest: NewClient: " + err.Error())
 	}

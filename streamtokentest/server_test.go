@@ -23,7 +23,7 @@ const (
 )
 
 func TestServerSignsAndVerifies(t *testing.T) {
-	srv := streamtokentest.NewServer() // a generated key, as users get by default
+	srv := streamtokentest.NewServer() // a key generated for the account, as users get by default
 	defer srv.Close()
 	if !strings.HasSuffix(srv.URL, "/client/v4") || !strings.HasPrefix(srv.URL, "http://127.0.0.1:") {
 		t.Errorf("URL = %q, want http://127.0.0.1:PORT/client/v4", srv.URL)
@@ -35,12 +35,24 @@ func TestServerSignsAndVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CreateToken() error = %v", err)
 	}
-	claims, err := srv.Verifier.Verify(tok.Value)
+	claims, err := srv.Verify(account, tok.Value)
 	if err != nil {
 		t.Fatalf("Verify() error = %v", err)
 	}
-	if claims.VideoID != video || !claims.Downloadable || claims.KeyID != srv.Key.ID {
-		t.Errorf("claims = %+v", claims)
+	key, err := srv.SigningKey(account)
+	if err != nil || key.Private != nil {
+		t.Fatalf("SigningKey() = %v, %v; want a public key", key, err)
+	}
+	if claims.VideoID != video || !claims.Downloadable || claims.KeyID != key.ID {
+		t.Errorf("claims = %+v, want a token of %s", claims, key.ID)
+	}
+	// The account's set, as a verifier fetches it, holds that key.
+	set, err := streamtoken.NewKeySet(srv.JWKSURL(account))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := set.Verify(context.Background(), tok.Value); err != nil {
+		t.Errorf("KeySet(JWKSURL(account)).Verify() = %v", err)
 	}
 	if srv.Requests() != 1 {
 		t.Errorf("Requests() = %d, want 1", srv.Requests())
@@ -153,7 +165,7 @@ func TestOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claims, err := srv.Verifier.Verify(tok.Value)
+	claims, err := srv.Verify(account, tok.Value)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,15 +184,42 @@ func TestServersDoNotVouchForEachOther(t *testing.T) {
 	a, b := streamtokentest.NewServer(), streamtokentest.NewServer()
 	defer a.Close()
 	defer b.Close()
-	if a.Key.ID == b.Key.ID {
-		t.Fatalf("two servers share the signing key %s", a.Key.ID)
+	ka, errA := a.SigningKey(account)
+	kb, errB := b.SigningKey(account)
+	if errA != nil || errB != nil || ka.ID == kb.ID {
+		t.Fatalf("two servers' keys for one account: %v, %v (%v, %v)", ka, kb, errA, errB)
 	}
 	tok, err := b.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Verifier.Verify(tok.Value); !errors.Is(err, token.ErrUnknownKey) {
-		t.Errorf("server a's Verifier on server b's token: %v, want ErrUnknownKey", err)
+	if _, err := a.Verify(account, tok.Value); !errors.Is(err, token.ErrUnknownKey) {
+		t.Errorf("server a's Verify on server b's token: %v, want ErrUnknownKey", err)
+	}
+}
+
+// Without WithSigningKey, each account has a key of its own: a token of
+// one verifies against no other account's set.
+func TestAccountsDoNotVouchForEachOther(t *testing.T) {
+	const other = "9a7806061c88ada191ed06f989cc3dac"
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	tokens := map[string]string{}
+	for _, acc := range []string{account, other} {
+		tok, err := c.CreateToken(context.Background(), acc, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[acc] = tok.Value
+	}
+	for minted, tok := range tokens {
+		for _, against := range []string{account, other} {
+			_, err := srv.Verify(against, tok)
+			if want := minted == against; (err == nil) != want || (!want && !errors.Is(err, token.ErrUnknownKey)) {
+				t.Errorf("a token of %s against %s's set: %v", minted, against, err)
+			}
+		}
 	}
 }
 
@@ -189,19 +228,16 @@ func TestKeysPerServerAndAccount(t *testing.T) {
 	acct := testKey(t, "rsa2048-b.pem", "account-key")
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(def), streamtokentest.WithAccountKey(account, acct))
 	defer srv.Close()
-	if srv.Key.ID != "default-key" || srv.Key.Private != nil {
-		t.Errorf("Key = %v, want the public half of default-key", srv.Key)
-	}
-	if got := srv.TokenServer.KeyID(); got != "default-key" {
-		t.Errorf("TokenServer.KeyID() = %q, want default-key", got)
-	}
 	c := srv.NewClient()
 	for acc, want := range map[string]string{account: "account-key", "9a7806061c88ada191ed06f989cc3dac": "default-key"} {
+		if k, err := srv.SigningKey(acc); err != nil || k.ID != want || k.Private != nil {
+			t.Errorf("SigningKey(%s) = %v, %v; want the public half of %s", acc, k, err, want)
+		}
 		tok, err := c.CreateToken(context.Background(), acc, video, streamtoken.TokenRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		claims, err := srv.Verifier.Verify(tok.Value)
+		claims, err := srv.Verify(acc, tok.Value)
 		if err != nil || claims.KeyID != want {
 			t.Errorf("account %s: Verify() = %+v, %v; want a token of %s", acc, claims, err, want)
 		}
@@ -284,4 +320,61 @@ func TestWithVideosAndLiveInputs(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+}
+
+// The fake and the server agree on which videos exist: where WithVideos
+// says, a token for another is the 404 of its details.
+func TestWithVideosRefusesTokensOfOtherVideos(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")), streamtokentest.WithVideos(video))
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	if _, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Fatalf("a token of a video that exists: %v", err)
+	}
+	const other = "ffffffffffffffffffffffffffffffff"
+	_, tokErr := c.CreateToken(ctx, account, other, streamtoken.TokenRequest{})
+	_, getErr := c.Video(ctx, account, other)
+	var a, b *streamtoken.APIError
+	if !errors.As(tokErr, &a) || !errors.As(getErr, &b) || a.StatusCode != 404 || a.Errors[0].Code != streamtoken.CodeNoSuchMedia || b.Errors[0].Code != a.Errors[0].Code {
+		t.Errorf("a token of no such video: %v; its details: %v; want the same 404 (1011)", tokErr, getErr)
+	}
+}
+
+// NewClient's credentials replace APIToken: a test calls as a credential
+// scoped to one account.
+func TestNewClientAsAnotherCredential(t *testing.T) {
+	srv := streamtokentest.NewServer(
+		streamtokentest.WithKeyGenerator(testkey.Generator(t)),
+		streamtokentest.WithCredentials(server.Credential{Token: "scoped", Accounts: []string{account}}),
+	)
+	defer srv.Close()
+	tok, err := srv.NewClient(streamtoken.WithAPIToken("scoped")).CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+	if err != nil {
+		t.Fatalf("CreateToken() as the scoped credential = %v", err)
+	}
+	if _, err := srv.Verify(account, tok.Value); err != nil {
+		t.Errorf("Verify() = %v", err)
+	}
+	if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); !errors.Is(err, streamtoken.ErrAuthentication) {
+		t.Errorf("CreateToken() with no credential for every account = %v, want an authentication error", err)
+	}
+}
+
+// A key shared by accounts that the credentials keep apart is refused, in
+// the fake's own words.
+func TestSharedSigningKeyForTenantsPanics(t *testing.T) {
+	defer func() {
+		msg, _ := recover().(string)
+		if !strings.Contains(msg, "WithSigningKey would sign the tokens of accounts") || !strings.Contains(msg, "WithAccountKey") {
+			t.Errorf("panic = %q, want one naming WithSigningKey and WithAccountKey", msg)
+		}
+	}()
+	srv := streamtokentest.NewServer(
+		streamtokentest.WithSigningKey(testKey(t, "rsa2048.pem", "k")),
+		streamtokentest.WithCredentials(
+			server.Credential{Token: "a", Accounts: []string{account}},
+			server.Credential{Token: "b", Accounts: []string{"9a7806061c88ada191ed06f989cc3dac"}}),
+	)
+	srv.Close()
 }

@@ -79,8 +79,11 @@ func TestKeysCommands(t *testing.T) {
 	if d, _ := token.Decode(tok); d == nil || d.Header["kid"] != id {
 		t.Fatalf("the token's kid is not the key's ID %s", id)
 	}
-	if r := cli(t, nil, "", "verify", tok, "--jwks", srv.JWKSURL); r.code != 0 {
+	if r := cli(t, nil, "", "verify", tok, "--jwks", srv.JWKSURL(account)); r.code != 0 {
 		t.Errorf("verify --jwks before the delete: %v", r)
+	}
+	if r := cli(t, nil, "", "verify", tok, "--account", account, "--base-url", srv.URL); r.code != 0 {
+		t.Errorf("verify --account before the delete: %v", r)
 	}
 
 	r = cli(t, environ, "", append([]string{"keys", "list"}, api...)...)
@@ -96,7 +99,7 @@ func TestKeysCommands(t *testing.T) {
 	if r := cli(t, environ, "", append([]string{"keys", "delete", id}, api...)...); r.code != 0 || r.stdout != "deleted "+id+"\n" {
 		t.Errorf("keys delete: %v", r)
 	}
-	if r := cli(t, nil, "", "verify", tok, "--jwks", srv.JWKSURL); r.code != exitInvalid || !strings.Contains(r.stderr, "unknown key") {
+	if r := cli(t, nil, "", "verify", tok, "--jwks", srv.JWKSURL(account)); r.code != exitInvalid || !strings.Contains(r.stderr, "unknown key") {
 		t.Errorf("verify --jwks after the delete: %v, want exit %d", r, exitInvalid)
 	}
 	r = cli(t, environ, "", append([]string{"keys", "list", "--output", "json"}, api...)...)
@@ -195,7 +198,11 @@ func TestKeysDirSurvivesSIGKILL(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].ID != key.ID || !list[0].Created.Equal(key.Created) {
 		t.Fatalf("after SIGKILL and a restart: %+v, %v; want key %s", list, err, key.ID)
 	}
-	set, err := streamtoken.NewKeySet(strings.TrimSuffix(base, "/client/v4") + "/.well-known/jwks.json")
+	jwks, err := streamtoken.KeySetURL(base, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := streamtoken.NewKeySet(jwks)
 	if err != nil {
 		t.Fatal(err)
 	}

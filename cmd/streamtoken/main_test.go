@@ -208,7 +208,7 @@ func TestCreateAgainstTheTokenServer(t *testing.T) {
 			if r.code != 0 || r.stderr != "" {
 				t.Fatalf("create: %v", r)
 			}
-			claims, err := srv.Verifier.Verify(strings.TrimSpace(r.stdout))
+			claims, err := srv.Verify(account, strings.TrimSpace(r.stdout))
 			if err != nil {
 				t.Fatalf("the created token does not verify: %v", err)
 			}
@@ -290,7 +290,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "bad ip to verify", args: []string{"verify", seedToken, "--key", keyFile, "--ip", "300.1.1.1"}, want: `--ip "300.1.1.1"`},
 		{name: "bad output", args: sign("--output", "yaml"), want: `--output "yaml"`},
 		{name: "inspect garbage", args: []string{"inspect", "garbage"}, want: "TOKEN: malformed token"},
-		{name: "verify without a key", args: []string{"verify", seedToken}, want: "--key or --jwks"},
+		{name: "verify without a key", args: []string{"verify", seedToken}, want: "--key, --jwks or --account: one is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -433,9 +433,14 @@ func TestServe(t *testing.T) {
 	s := startServe(t, "--signing-key", keyFile, "--signing-key-id", kid)
 	stdout, stderr, apiToken, url := s.stdout, s.stderr, s.apiToken, s.url
 	tok := s.token(t)
-	jwks := url[:strings.Index(url, server.BasePath)] + "/.well-known/jwks.json"
-	if r := cli(t, nil, "", "verify", tok, "--jwks", jwks); r.code != 0 {
-		t.Errorf("verify --jwks %s: %v", jwks, r)
+	// The account's set, as printed, and as verify --account finds it.
+	jwks := regexp.MustCompile(`\S+/\.well-known/jwks/` + account + `\.json`).FindString(stdout.String())
+	if r := cli(t, nil, "", "verify", tok, "--jwks", jwks); jwks == "" || r.code != 0 {
+		t.Errorf("verify --jwks %q (printed): %v", jwks, r)
+	}
+	base := url[:strings.Index(url, "/accounts/")]
+	if r := cli(t, nil, "", "verify", tok, "--account", account, "--base-url", base); r.code != 0 {
+		t.Errorf("verify --account %s --base-url %s: %v", account, base, r)
 	}
 	if code := s.stop(t); code != 0 {
 		t.Errorf("serve exited %d after the signal, want 0; stderr %q", code, stderr.String())

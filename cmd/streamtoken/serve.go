@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -44,6 +45,8 @@ type serveFlags struct {
 	signingKey  string
 	keyID       string
 	keysDir     string
+	shareKey    bool
+	maxAccounts int
 	logFormat   string
 	maxConns    int
 	workers     int
@@ -59,6 +62,7 @@ const (
 	maxCacheEntries   = 10_000_000
 	maxCacheBytesFlag = 16 << 30
 	minCacheBytesFlag = 64 << 10
+	maxAccountsFlag   = 10_000_000
 )
 
 func newServeCmd(e env) *cobra.Command {
@@ -70,12 +74,24 @@ func newServeCmd(e env) *cobra.Command {
 the signing-keys API (GET, POST /client/v4/accounts/{account_id}/stream/keys,
 DELETE .../keys/{identifier}) on the same wire as the Cloudflare API,
 signing tokens with your own keys. Also serves GET /healthz, /metrics
-(Prometheus), /.well-known/jwks.json (every public key it vouches for: its
-own and those created through the keys API, until deleted) and
-/openapi.json.
+(Prometheus), /.well-known/jwks/{account_id}.json (the public keys it
+vouches for in that account: the key that signs the account's tokens and
+those created through its keys API, until deleted; public, with a
+Cache-Control max-age of 60 s), /openapi.json and /openapi.yaml.
+/.well-known/jwks.json is that set when the credentials name one account
+alone, else a 404 naming the per-account path.
 
-With no credentials, an API token is generated and printed once. With no
-signing key, an RSA-2048 key is generated and its ID logged. Binds to
+Each account's tokens are signed by a key of its own, as on Cloudflare: its
+key in --keys-dir, else one generated on the account's first token (at
+most --max-accounts of them), kept in memory or, with --keys-dir, in DIR.
+A token minted for one account then verifies against no other account's
+set. --signing-key instead signs for every account without a key of its
+own: for a deployment of one account. With credentials scoped to two or
+more accounts that would share it, serve refuses to start unless
+--shared-signing-key says to accept that a token of one of them verifies
+for the others' videos.
+
+With no credentials, an API token is generated and printed once. Binds to
 loopback unless --addr says otherwise. SIGINT or SIGTERM shut it down,
 letting requests in flight finish.
 
@@ -94,10 +110,12 @@ The credentials file (YAML or JSON):
 
 The keys directory (--keys-dir DIR) holds three things:
 
-  DIR/<account_id>.pem (or .jwk, .json)   the server's own key for that
-      account, which its token endpoint signs with; other accounts use
-      --signing-key. A .json file may be a key as the API hands it out
-      ("keys create --out"): it keeps its kid.
+  DIR/<account_id>.pem (or .jwk, .json)   the account's signing key, which
+      the token endpoint signs its tokens with: the operator's, or the one
+      generated on the account's first token (written as <account_id>.json,
+      mode 0600, never over a file there, so that servers sharing DIR sign
+      with the first one written). A .json file may be a key as the API
+      hands it out ("keys create --out"): it keeps its kid.
   DIR/created/<account_id>/<key_id>.json  the keys created through the keys
       API, one file each, mode 0600, written whole or not at all, read
       again on every request: a restart loses none, and servers sharing
@@ -108,12 +126,12 @@ The keys directory (--keys-dir DIR) holds three things:
       and live inputs changed through the API (requireSignedURLs,
       allowedOrigins, ...), one file each, mode 0600, replaced whole.
 
-Without --keys-dir, created keys and changed details live in memory and go
-with the process. A
-file or directory in DIR that could never be used (a name that is no
-account ID, an extension in capitals, a file that is no key) stops the
-start rather than be silently skipped. The accounts with a key of their own
-are logged at start.
+Without --keys-dir, generated and created keys and changed details live in
+memory and go with the process. A file or directory in DIR that could
+never be used (a name that is no account ID, an extension in capitals, a
+file that is no key, a key ID of two keys) stops the start rather than be
+silently skipped. The accounts with a key of their own are logged at
+start.
 
 Key and credentials files must be regular files of at most 1 MiB; one that
 group or others may read is warned about. --api-token on the command line
@@ -141,9 +159,11 @@ off. /metrics shows the queue and the cache.`,
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "address to listen on")
 	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable); visible to other users in ps: prefer STREAMTOKEN_API_TOKENS or --credentials")
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
-	fl.StringVar(&f.signingKey, "signing-key", "", "the default signing key `FILE` (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it)")
+	fl.StringVar(&f.signingKey, "signing-key", "", "a signing key `FILE` for every account without its own (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it); default: a key generated per account")
+	fl.BoolVar(&f.shareKey, "shared-signing-key", false, "let --signing-key sign for accounts the credentials keep apart: a token minted for one of them then verifies for the others' videos")
+	fl.IntVar(&f.maxAccounts, "max-accounts", server.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
-	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account keys (<account_id>.pem) and of the keys created through the keys API (created/)")
+	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/)")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
 	fl.IntVar(&f.workers, "signing-workers", runtime.GOMAXPROCS(0), "tokens signed at once (one per core)")
@@ -219,25 +239,24 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.keyID != "" && f.signingKey == "" {
 		return badInput("--signing-key-id: needs --signing-key")
 	}
-	var key *token.Key
+	if f.shareKey && f.signingKey == "" {
+		return badInput("--shared-signing-key: needs --signing-key")
+	}
+	if f.maxAccounts < 1 || f.maxAccounts > maxAccountsFlag {
+		return badInput("--max-accounts %d: want 1 to %d", f.maxAccounts, maxAccountsFlag)
+	}
+	cfg.ShareSigner, cfg.MaxAccounts = f.shareKey, f.maxAccounts
 	if f.signingKey != "" {
-		var err error
-		if key, err = server.LoadKey(f.signingKey, f.keyID); err != nil {
+		key, err := server.LoadKey(f.signingKey, f.keyID)
+		if err != nil {
 			return badInput("--signing-key: %v", err)
 		}
 		warnIfLoose(logger, "--signing-key", f.signingKey)
-	} else {
-		var err error
-		if key, err = token.GenerateKey(); err != nil {
-			return fmt.Errorf("generating a signing key: %w", err)
+		if cfg.Signer, err = token.NewSigner(key); err != nil {
+			return badInput("--signing-key: %v", err)
 		}
-		logger.Info("generated a signing key", "key_id", key.ID)
 	}
-	signer, err := token.NewSigner(key)
-	if err != nil {
-		return badInput("--signing-key: %v", err)
-	}
-	cfg.Signer = signer
+	keysAt := "memory"
 	if f.keysDir != "" {
 		if err := os.MkdirAll(f.keysDir, 0o700); err != nil {
 			return badInput("--keys-dir: %v", err)
@@ -258,6 +277,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 				warnIfLoose(logger, "--keys-dir", filepath.Join(f.keysDir, e.Name()))
 			}
 		}
+		if cfg.AccountKeys, err = server.NewDirAccountKeyStore(f.keysDir); err != nil {
+			return badInput("--keys-dir: %v", err)
+		}
 		store, err := server.NewDirKeyStore(filepath.Join(f.keysDir, "created"))
 		if err != nil {
 			return badInput("--keys-dir: %v", err)
@@ -268,12 +290,22 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		}
 		created, _ := store.All(ctx)
 		logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
-		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)),
-			"others", "the default key "+key.ID)
+		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)))
+		keysAt = f.keysDir
 	}
 	srv, err := server.New(cfg)
+	var shared *server.SharedSignerError
+	if errors.As(err, &shared) {
+		return badInput("--signing-key would sign the tokens of accounts %s, which the credentials keep apart: a token minted for one would verify for another's videos; leave it out (each account then gets a key of its own), or pass --shared-signing-key to accept that",
+			strings.Join(shared.Accounts, ", "))
+	}
 	if err != nil {
 		return badInput("%v", err)
+	}
+	if cfg.Signer != nil {
+		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
+	} else {
+		logger.Info("signing keys of other accounts: generated on each account's first token", "kept_in", keysAt, "max_accounts", f.maxAccounts)
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
@@ -283,7 +315,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
 	}
-	logger.Info("serving", "url", base, "key_id", srv.KeyID(), "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
+	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
 		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize)
 	if e.draining != nil {
 		e.draining()
@@ -300,8 +332,9 @@ A signing key of your own, to sign tokens locally ("streamtoken sign --key key.j
 with CLOUDFLARE_API_TOKEN set to the API token above:
   streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
 
-Public keys: %[5]s/.well-known/jwks.json
-`, base, generatedToken, exampleAccount, exampleVideo, strings.TrimSuffix(base, server.BasePath))
+The account's public keys, to verify its tokens ("streamtoken verify TOKEN --account %[3]s --base-url %[1]s"):
+  %[5]s%[6]s%[3]s.json
+`, base, generatedToken, exampleAccount, exampleVideo, strings.TrimSuffix(base, server.BasePath), server.KeySetPathPrefix)
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return failure(err)

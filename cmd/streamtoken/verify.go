@@ -26,6 +26,7 @@ const (
 
 type verifyFlags struct {
 	key, keyID, jwks string
+	account, base    string
 	ip, country, at  string
 	leeway           time.Duration
 	output           string
@@ -34,7 +35,7 @@ type verifyFlags struct {
 func newVerifyCmd(e env) *cobra.Command {
 	var f verifyFlags
 	cmd := &cobra.Command{
-		Use:   "verify TOKEN (--key FILE | --jwks FILE|URL) [--ip IP] [--country CC] [--at TIME]",
+		Use:   "verify TOKEN (--key FILE | --jwks FILE|URL | --account ID --base-url URL) [--ip IP] [--country CC] [--at TIME]",
 		Short: "Check a token's signature, times and access rules",
 		Long: `Check a token: its signature (RS256 only) against --key or a key of --jwks,
 its exp and nbf at --at (default now), and what its access rules decide for
@@ -45,15 +46,20 @@ argument, or one kept out of the process list).
 
 --key takes any key form sign takes (a private key serves for its public
 half) or a public key (PEM or JWK). --jwks takes a JWK set from a file or a
-URL, such as a token server's /.well-known/jwks.json: https, or http to a
-loopback address only; a redirect to another host or scheme is refused;
-at most 1 MiB.
+URL: https, or http to a loopback address only; a redirect to another host
+or scheme is refused; at most 1 MiB and 2,000 keys, public keys only.
+--account with --base-url takes the account's JWK set from a streamtoken
+token server, at the same base URL the other commands take: a verifier of
+an account's videos checks its tokens against that account's set alone,
+which holds no other account's key, so a token minted for another account
+is invalid (exit 3).
 
 Exit codes: 0 valid and allowed; 3 invalid (bad signature, malformed, wrong
 algorithm, unknown key); 4 expired or not valid yet; 5 valid but blocked by
 an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
 		Example: `  streamtoken verify "$TOKEN" --key key.pem --ip 93.184.216.34 --country GB
-  streamtoken verify "$TOKEN" --jwks http://127.0.0.1:8787/.well-known/jwks.json
+  streamtoken verify "$TOKEN" --account 023e105f4ecef8ad9ca31a8372d0c353 --base-url http://127.0.0.1:8787/client/v4
+  streamtoken verify "$TOKEN" --jwks http://127.0.0.1:8787/.well-known/jwks/023e105f4ecef8ad9ca31a8372d0c353.json
   streamtoken verify "$TOKEN" --key public.pem --at 2026-11-28T15:00:00Z`,
 		Args: exactArgs(1, "TOKEN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,6 +74,8 @@ an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
 	fl.StringVar(&f.key, "key", "", "a key `FILE`: private or public, PEM or JWK, or the API's base64 forms")
 	fl.StringVar(&f.keyID, "key-id", "", "the `ID` of --key, if it carries none (default: the token's kid)")
 	fl.StringVar(&f.jwks, "jwks", "", "a JWK set, from a `FILE` or an http(s) URL")
+	fl.StringVar(&f.account, "account", "", "the account `ID` whose JWK set to take from the token server at --base-url")
+	fl.StringVar(&f.base, "base-url", "", "the token server's API base `URL` (ending in /client/v4), with --account")
 	fl.StringVar(&f.ip, "ip", "", "the viewer's IP address (IPv4, IPv6 or IPv4-mapped IPv6)")
 	fl.StringVar(&f.country, "country", "", "the viewer's country (ISO 3166-1 alpha-2)")
 	fl.StringVar(&f.at, "at", "", "check the times at `TIME`: RFC 3339, unix seconds, or a duration from now (default now)")
@@ -237,11 +245,33 @@ func ruleText(r token.Rule) string {
 	return s
 }
 
-// verifyKeys loads the keys --key or --jwks name.
+// verifyKeys loads the keys --key, --jwks or --account name.
 func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, error) {
+	given := 0
+	for _, v := range []string{f.key, f.jwks, f.account} {
+		if v != "" {
+			given++
+		}
+	}
 	switch {
-	case f.key != "" && f.jwks != "":
-		return nil, badInput("--key and --jwks: give one or the other")
+	case given > 1:
+		return nil, badInput("--key, --jwks and --account: give one of them")
+	case f.base != "" && f.account == "":
+		return nil, badInput("--base-url: needs --account (the account whose JWK set to take)")
+	case f.account != "" && f.base == "":
+		return nil, badInput("--account: needs --base-url, the token server's (Cloudflare's API publishes no JWK set: use --key)")
+	case f.account != "":
+		u, err := streamtoken.KeySetURL(f.base, f.account)
+		var verr *token.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			return nil, badInput("--account %q: %s", f.account, verr.Violations[0].Problem)
+		case err != nil:
+			return nil, badInput("--base-url: %v", trimPrefix(err))
+		}
+		f.jwks = u
+	}
+	switch {
 	case f.key != "":
 		data, err := files.Read(f.key)
 		if err != nil {
@@ -271,7 +301,7 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 		}
 		keys, err := set.Keys(ctx)
 		if err != nil {
-			return nil, failure(fmt.Errorf("--jwks: %v", trimPrefix(err)))
+			return nil, failure(fmt.Errorf("%s: %v", keySetFlag(f), trimPrefix(err)))
 		}
 		return keys, nil
 	case f.jwks != "":
@@ -285,7 +315,15 @@ func verifyKeys(ctx context.Context, f verifyFlags, tok string) ([]*token.Key, e
 		}
 		return keys, nil
 	}
-	return nil, badInput("--key or --jwks: one is required")
+	return nil, badInput("--key, --jwks or --account: one is required")
+}
+
+// keySetFlag names the flag a fetched JWK set came from.
+func keySetFlag(f verifyFlags) string {
+	if f.account != "" {
+		return "--account " + f.account
+	}
+	return "--jwks"
 }
 
 // trimPrefix drops the library's "streamtoken: " from an error: the CLI

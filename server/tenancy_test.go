@@ -1,0 +1,389 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/testkey"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Two tenants, each with a credential scoped to its account alone.
+const (
+	tenantA = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	tenantB = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	tokenA  = "token-of-tenant-a"
+	tokenB  = "token-of-tenant-b"
+)
+
+func tenantCredentials() []server.Credential {
+	return []server.Credential{{Token: tokenA, Accounts: []string{tenantA}}, {Token: tokenB, Accounts: []string{tenantB}}}
+}
+
+// countingGenerator hands out the test keys and counts the calls.
+func countingGenerator(t *testing.T) (func() (*token.Key, error), *atomic.Int64) {
+	gen := testkey.Generator(t)
+	var n atomic.Int64
+	return func() (*token.Key, error) { n.Add(1); return gen() }, &n
+}
+
+// tenantServer is a server of the two tenants with no shared key: each
+// account gets a key of its own.
+func tenantServer(t *testing.T, cfg server.Config) (string, *atomic.Int64) {
+	t.Helper()
+	gen, n := countingGenerator(t)
+	cfg.Credentials, cfg.GenerateKey = tenantCredentials(), gen
+	s, err := server.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptestServer(t, s)
+	return ts, n
+}
+
+// httptestServer serves s on loopback and returns its base URL.
+func httptestServer(t *testing.T, s *server.Server) string {
+	t.Helper()
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// tokenOf asks the server for a token of account's video with cred.
+func tokenOf(t *testing.T, base, cred, account, video string) response {
+	t.Helper()
+	return do(t, http.MethodPost, base+"/client/v4/accounts/"+account+"/stream/"+video+"/token", nil, bearer(cred)...)
+}
+
+// setOf is an account's JWK set, as a verifier fetches it.
+func setOf(t *testing.T, base, account string) (*token.Verifier, []string) {
+	t.Helper()
+	r := do(t, http.MethodGet, base+jwksPath(account), nil)
+	keys, err := token.ParseJWKS([]byte(r.Raw))
+	if r.Status != 200 || err != nil {
+		t.Fatalf("the JWK set of %s: %d %s (%v)", account, r.Status, r.Raw, err)
+	}
+	v, err := token.NewVerifier(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = k.ID
+	}
+	return v, ids
+}
+
+func TestEachAccountSignsWithAKeyOfItsOwn(t *testing.T) {
+	base, generated := tenantServer(t, server.Config{})
+	// Before its first token an account's set is empty, and asking for it
+	// generates nothing: anyone may ask.
+	for _, a := range []string{tenantA, tenantB, "cccccccccccccccccccccccccccccccc"} {
+		if _, ids := setOf(t, base, a); len(ids) != 0 {
+			t.Errorf("the set of %s before any token = %v, want none", a, ids)
+		}
+	}
+	if generated.Load() != 0 {
+		t.Fatalf("%d keys generated for JWK-set requests, want none", generated.Load())
+	}
+	tokA := tokenOf(t, base, tokenA, tenantA, video)
+	tokB := tokenOf(t, base, tokenB, tenantB, video)
+	again := tokenOf(t, base, tokenA, tenantA, "ffffffffffffffffffffffffffffffff")
+	if tokA.Status != 200 || tokB.Status != 200 || again.Status != 200 {
+		t.Fatalf("tokens: %d %d %d", tokA.Status, tokB.Status, again.Status)
+	}
+	kid := func(r response) string { d, _ := token.Decode(r.Env.Result.Token); return d.Claims.KeyID }
+	if kid(tokA) == kid(tokB) || kid(tokA) != kid(again) || generated.Load() != 2 {
+		t.Fatalf("kids %s, %s, %s after %d generations; want one key per account", kid(tokA), kid(tokB), kid(again), generated.Load())
+	}
+	vA, idsA := setOf(t, base, tenantA)
+	vB, idsB := setOf(t, base, tenantB)
+	if !slices.Equal(idsA, []string{kid(tokA)}) || !slices.Equal(idsB, []string{kid(tokB)}) {
+		t.Errorf("sets: A %v, B %v; want each account's key alone", idsA, idsB)
+	}
+	for name, tc := range map[string]struct {
+		v    *token.Verifier
+		tok  response
+		want error
+	}{
+		"A's token, A's set": {vA, tokA, nil},
+		"B's token, B's set": {vB, tokB, nil},
+		"A's token, B's set": {vB, tokA, token.ErrUnknownKey},
+		"B's token, A's set": {vA, tokB, token.ErrUnknownKey},
+	} {
+		if _, err := tc.v.Verify(tc.tok.Env.Result.Token); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
+			t.Errorf("%s: Verify() = %v, want %v", name, err, tc.want)
+		}
+	}
+	// A scoped credential cannot reach the other account.
+	if r := tokenOf(t, base, tokenA, tenantB, video); r.Status != 403 {
+		t.Errorf("A's credential for B's video: %d, want 403", r.Status)
+	}
+}
+
+// Concurrent first tokens of one account wait for one key.
+func TestAnAccountsFirstTokensShareOneGeneration(t *testing.T) {
+	base, generated := tenantServer(t, server.Config{})
+	kids := make([]string, 16)
+	var wg sync.WaitGroup
+	for i := range kids {
+		wg.Go(func() {
+			r := tokenOf(t, base, tokenA, tenantA, video)
+			if d, err := token.Decode(r.Env.Result.Token); err == nil {
+				kids[i] = d.Claims.KeyID
+			} else {
+				t.Errorf("a first token: %d %s", r.Status, r.Raw)
+			}
+		})
+	}
+	wg.Wait()
+	distinct := slices.Compact(slices.Sorted(slices.Values(kids)))
+	if n := generated.Load(); n != 1 || len(distinct) != 1 || distinct[0] == "" {
+		t.Errorf("16 first tokens: kids %v after %d generations, want one key generated once", distinct, n)
+	}
+}
+
+func TestAccountKeysInADirectorySurviveAndAreShared(t *testing.T) {
+	dir := t.TempDir()
+	gen := testkey.Generator(t)
+	newOn := func() string {
+		store, err := server.NewDirAccountKeyStore(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := server.New(server.Config{Credentials: tenantCredentials(), GenerateKey: gen, AccountKeys: store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return httptestServer(t, s)
+	}
+	one, two := newOn(), newOn()
+	kid := func(base string) string {
+		r := tokenOf(t, base, tokenA, tenantA, video)
+		d, err := token.Decode(r.Env.Result.Token)
+		if err != nil {
+			t.Fatalf("a token of %s: %d %s", base, r.Status, r.Raw)
+		}
+		return d.Claims.KeyID
+	}
+	first := kid(one)
+	if got := kid(two); got != first {
+		t.Errorf("a second server on the directory signs with %s, want the first's %s", got, first)
+	}
+	if _, ids := setOf(t, two, tenantA); !slices.Equal(ids, []string{first}) {
+		t.Errorf("the second server's set of A = %v, want %s", ids, first)
+	}
+	info, err := os.Stat(filepath.Join(dir, tenantA+".json"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the key file: %v, %v; want mode 0600", info, err)
+	}
+	// A restart reads it as the account's key.
+	keys, err := server.LoadKeysDir(dir)
+	if err != nil || keys[tenantA] == nil || keys[tenantA].ID != first {
+		t.Fatalf("LoadKeysDir() = %v, %v; want A's key %s", keys, err, first)
+	}
+	if got := kid(newOn()); got != first {
+		t.Errorf("after a restart, A's tokens are signed by %s, want %s", got, first)
+	}
+}
+
+// Two servers racing for an account's first key: the one written first is
+// the account's, for both.
+func TestDirAccountKeyStoreFirstWriteWins(t *testing.T) {
+	dir := t.TempDir()
+	a, _ := server.NewDirAccountKeyStore(dir)
+	b, _ := server.NewDirAccountKeyStore(dir)
+	gen := testkey.Generator(t)
+	ctx := context.Background()
+	var theirs *token.Key
+	mine, err := a.EnsureAccountKey(ctx, tenantA, 10, func() (*token.Key, error) {
+		// Meanwhile, the other server writes its key.
+		var err error
+		theirs, err = b.EnsureAccountKey(ctx, tenantA, 10, gen)
+		if err != nil {
+			return nil, err
+		}
+		return gen()
+	})
+	if err != nil || theirs == nil || mine.ID != theirs.ID {
+		t.Fatalf("EnsureAccountKey() = %v, %v; want the key written first, %v", mine, err, theirs)
+	}
+	// At the limit, nothing is generated.
+	_, err = a.EnsureAccountKey(ctx, tenantB, 1, func() (*token.Key, error) {
+		t.Error("a key generated past the limit")
+		return gen()
+	})
+	if !errors.Is(err, server.ErrAccountLimit) {
+		t.Errorf("EnsureAccountKey(past the limit) = %v, want ErrAccountLimit", err)
+	}
+	// A key file that is no key is an error, not a new key over it.
+	if err := os.WriteFile(filepath.Join(dir, tenantB+".json"), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.EnsureAccountKey(ctx, tenantB, 10, gen); err == nil || !strings.Contains(err.Error(), tenantB) {
+		t.Errorf("EnsureAccountKey(a broken key file) = %v, want an error naming the account", err)
+	}
+}
+
+func TestMemoryAccountKeyStoreLimit(t *testing.T) {
+	store := server.NewMemoryAccountKeyStore()
+	gen := testkey.Generator(t)
+	ctx := context.Background()
+	k, err := store.EnsureAccountKey(ctx, tenantA, 1, gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := store.EnsureAccountKey(ctx, tenantA, 1, gen); err != nil || again != k {
+		t.Errorf("EnsureAccountKey(again) = %v, %v; want the same key", again, err)
+	}
+	if got, _ := store.AccountKey(ctx, tenantA); got != k {
+		t.Errorf("AccountKey() = %v, want %v", got, k)
+	}
+	if _, err := store.EnsureAccountKey(ctx, tenantB, 1, gen); !errors.Is(err, server.ErrAccountLimit) {
+		t.Errorf("EnsureAccountKey(a second account of 1) = %v, want ErrAccountLimit", err)
+	}
+}
+
+func TestATokenForOneAccountTooManyIsRefused(t *testing.T) {
+	base, _ := tenantServer(t, server.Config{MaxAccounts: 1})
+	if r := tokenOf(t, base, tokenA, tenantA, video); r.Status != 200 {
+		t.Fatalf("the first account's token: %d %s", r.Status, r.Raw)
+	}
+	r := tokenOf(t, base, tokenB, tenantB, video)
+	if r.Status != 400 || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeAccountLimit) {
+		t.Errorf("a second account of 1: %d %s, want a 400 envelope (1013)", r.Status, r.Raw)
+	}
+	if r := tokenOf(t, base, tokenA, tenantA, video); r.Status != 200 {
+		t.Errorf("the first account after the refusal: %d", r.Status)
+	}
+}
+
+func TestASharedKeyNeedsConsent(t *testing.T) {
+	keys(t)
+	shared := signerOf(serverKey)
+	_, err := server.New(server.Config{Credentials: tenantCredentials(), Signer: shared})
+	var refusal *server.SharedSignerError
+	if !errors.As(err, &refusal) || !slices.Equal(refusal.Accounts, []string{tenantA, tenantB}) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("New(a shared key, two scoped accounts) = %v, want a one-line SharedSignerError naming both", err)
+	}
+	for name, cfg := range map[string]server.Config{
+		"consent":                 {Credentials: tenantCredentials(), Signer: shared, ShareSigner: true},
+		"one account shares it":   {Credentials: tenantCredentials(), Signer: shared, AccountSigners: signersOf(map[string]*token.Key{tenantA: userKey})},
+		"credentials not scoped":  {Credentials: []server.Credential{{Token: apiToken}}, Signer: shared},
+		"one account, two tokens": {Credentials: []server.Credential{{Token: tokenA, Accounts: []string{tenantA}}, {Token: tokenB, Accounts: []string{tenantA}}}, Signer: shared},
+	} {
+		if _, err := server.New(cfg); err != nil {
+			t.Errorf("New(%s) = %v", name, err)
+		}
+	}
+}
+
+func TestTheServerWideKeySetIsForOneAccountOnly(t *testing.T) {
+	keys(t)
+	for name, tc := range map[string]struct {
+		creds []server.Credential
+		want  int // status
+	}{
+		"one account":     {[]server.Credential{{Token: tokenA, Accounts: []string{tenantA}}}, 200},
+		"two accounts":    {tenantCredentials(), 404},
+		"every account":   {[]server.Credential{{Token: apiToken}}, 404},
+		"one, and a root": {[]server.Credential{{Token: tokenA, Accounts: []string{tenantA}}, {Token: apiToken}}, 404},
+	} {
+		t.Run(name, func(t *testing.T) {
+			base, _ := start(t, server.Config{Credentials: tc.creds, KeySetMaxAge: 30e9, ShareSigner: true})
+			r := do(t, http.MethodGet, base+"/.well-known/jwks.json", nil)
+			if r.Status != tc.want {
+				t.Fatalf("GET /.well-known/jwks.json = %d %s, want %d", r.Status, r.Raw, tc.want)
+			}
+			if tc.want == 200 {
+				if want := do(t, http.MethodGet, base+jwksPath(tenantA), nil); r.Raw != want.Raw || !strings.Contains(r.Raw, serverKID) {
+					t.Errorf("GET /.well-known/jwks.json = %s, want the account's set %s", r.Raw, want.Raw)
+				}
+				if got := r.Header.Get("Cache-Control"); got != "public, max-age=30" {
+					t.Errorf("Cache-Control = %q, want the configured bound", got)
+				}
+				return
+			}
+			if len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeKeySetPerAccount) || !strings.Contains(r.Env.Errors[0].Message, server.KeySetPathPrefix+"{account_id}.json") {
+				t.Errorf("GET /.well-known/jwks.json = %s, want a 1014 envelope naming the per-account path", r.Raw)
+			}
+		})
+	}
+	base, _ := start(t, server.Config{})
+	if got := do(t, http.MethodGet, base+jwksPath(account), nil).Header.Get("Cache-Control"); got != "public, max-age=60" {
+		t.Errorf("Cache-Control = %q, want public, max-age=60 by default", got)
+	}
+	for path, want := range map[string]int{
+		server.KeySetPathPrefix + "..json":         400,
+		server.KeySetPathPrefix + account + ".jwk": 404,
+		server.KeySetPathPrefix + account:          404,
+	} {
+		if r := do(t, http.MethodGet, base+path, nil); r.Status != want || len(r.Env.Errors) != 1 {
+			t.Errorf("GET %s = %d %s, want a %d envelope", path, r.Status, r.Raw, want)
+		}
+	}
+}
+
+// Where the server is told which videos exist, a token for another is the
+// 404 its details are.
+func TestATokenForNoSuchVideoIsA404(t *testing.T) {
+	base, _ := start(t, server.Config{Videos: func(_, id string) bool { return id == video }})
+	if r := post(t, base, `{}`); r.Status != 200 {
+		t.Fatalf("a token of a video that exists: %d %s", r.Status, r.Raw)
+	}
+	other := "/client/v4/accounts/" + account + "/stream/ffffffffffffffffffffffffffffffff"
+	details := do(t, http.MethodGet, base+other, nil, bearer(apiToken)...)
+	tok := do(t, http.MethodPost, base+other+"/token", nil, bearer(apiToken)...)
+	if tok.Status != 404 || details.Status != 404 || len(tok.Env.Errors) != 1 || tok.Env.Errors[0].Code != details.Env.Errors[0].Code || tok.Env.Errors[0].Code != int(streamtoken.CodeNoSuchMedia) {
+		t.Errorf("a token of no such video: %d %s; its details: %d %s; want the same 404 (1011)", tok.Status, tok.Raw, details.Status, details.Raw)
+	}
+}
+
+// A key ID names one key, in one account: the same ID in two accounts is
+// refused at start, and at create.
+func TestAKeyIDBelongsToOneAccount(t *testing.T) {
+	keys(t)
+	dir := t.TempDir()
+	result := func(k *token.Key) []byte {
+		pem, _ := k.PrivatePEM()
+		return []byte(`{"id":"` + k.ID + `","pem":"` + b64std(pem) + `"}`)
+	}
+	for _, a := range []string{tenantA, tenantB} {
+		if err := os.MkdirAll(filepath.Join(dir, a), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shared := &token.Key{ID: "cf-key-1", Private: userKey.Private, Public: userKey.Public}
+	other := testkey.Load(t, "rsa2048-c.pem", "cf-key-1")
+	_ = os.WriteFile(filepath.Join(dir, tenantA, "one.json"), result(shared), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, tenantB, "two.json"), result(other), 0o600)
+	if _, err := server.NewDirKeyStore(dir); err == nil || !strings.Contains(err.Error(), "cf-key-1") {
+		t.Errorf("NewDirKeyStore(one key ID in two accounts) = %v, want an error naming it", err)
+	}
+	// A stored key with the ID of another account's signing key.
+	store := server.NewMemoryKeyStore()
+	if err := store.Add(context.Background(), server.StoredKey{AccountID: tenantB, Key: shared}, 10); err != nil {
+		t.Fatal(err)
+	}
+	_, err := server.New(server.Config{Credentials: tenantCredentials(), KeyStore: store,
+		AccountSigners: signersOf(map[string]*token.Key{tenantA: {ID: "cf-key-1", Private: serverKey.Private, Public: serverKey.Public}})})
+	if err == nil || !strings.Contains(err.Error(), `key ID "cf-key-1"`) {
+		t.Errorf("New(A's signing key and a key of B, one ID) = %v, want a refusal", err)
+	}
+	// The same key as its own account's signer and created key is one key.
+	if _, err := server.New(server.Config{Credentials: tenantCredentials(), KeyStore: store,
+		AccountSigners: signersOf(map[string]*token.Key{tenantB: shared})}); err != nil {
+		t.Errorf("New(B's created key as B's signer) = %v", err)
+	}
+}
