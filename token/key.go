@@ -5,7 +5,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -57,9 +56,10 @@ type Key struct {
 }
 
 // GenerateKey makes a new RSA signing key of [MinKeyBits] bits, with an ID
-// derived from its public key (see [KeyID]).
+// derived from its public key (see [KeyID]), with the implementation of
+// RSA in use (see [UseCrypto]).
 func GenerateKey() (*Key, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, MinKeyBits)
+	priv, err := generateRSA(MinKeyBits)
 	if err != nil {
 		return nil, err
 	}

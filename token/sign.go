@@ -6,24 +6,31 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/streamtoken/streamtoken/internal/ossl"
 )
 
 // Signer signs Stream tokens with one signing key: locally, with no API
 // call and no rate limit. It is safe for concurrent use.
 type Signer struct {
 	kid    string
+	header string // the token's first segment, {"alg":"RS256","kid":KID} encoded: the same for every token
 	key    crypto.Signer
 	public *Key
 	now    func() time.Time
 }
 
 // NewSigner returns a signer for a private key with an ID (the Stream
-// signing key's id). It takes [WithClock].
+// signing key's id), signing with the implementation of RSA in use (see
+// [UseCrypto]: OpenSSL's where libcrypto loads, else Go's). It takes
+// [WithClock].
 func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 	if key == nil {
 		return nil, errors.New("nil key")
@@ -31,7 +38,15 @@ func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 	if key.Private == nil {
 		return nil, ErrNotPrivate
 	}
-	return NewCryptoSigner(key.ID, key.Private, opts...)
+	// Every check first, on the key as Go holds it; then the hand-over.
+	s, err := NewCryptoSigner(key.ID, key.Private, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if s.key, err = signerOf(key.Private); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // NewCryptoSigner returns a signer for any crypto.Signer whose public key is
@@ -62,7 +77,51 @@ func NewCryptoSigner(kid string, key crypto.Signer, opts ...Option) (*Signer, er
 	if err != nil {
 		return nil, err
 	}
-	return &Signer{kid: kid, key: key, public: public, now: cfg.now}, nil
+	header, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}{"RS256", kid})
+	if err != nil {
+		return nil, err
+	}
+	return &Signer{kid: kid, header: base64.RawURLEncoding.EncodeToString(header), key: key, public: public, now: cfg.now}, nil
+}
+
+// Crypto returns the implementation of RSA the signer signs with:
+// CryptoOpenSSL or CryptoGo, or "" for a crypto.Signer of another kind
+// (a KMS's, say).
+func (s Signer) Crypto() Crypto {
+	switch s.key.(type) {
+	case *ossl.PrivateKey:
+		return CryptoOpenSSL
+	case *rsa.PrivateKey:
+		return CryptoGo
+	}
+	return ""
+}
+
+// String describes the signer without its key's material: its key ID,
+// size and implementation. Printing or logging a Signer never shows the
+// private key.
+func (s Signer) String() string {
+	return fmt.Sprintf("token.Signer{kid: %q, RSA-%d, crypto %q, [redacted]}", s.kid, s.public.bits(), s.Crypto())
+}
+
+// GoString is String, for %#v.
+func (s Signer) GoString() string { return s.String() }
+
+// LogValue keeps the key's material out of log/slog output.
+func (s Signer) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kid", s.kid), slog.Int("bits", s.public.bits()), slog.String("crypto", string(s.Crypto())))
+}
+
+// MarshalJSON writes the key ID, size and implementation, never the key.
+func (s Signer) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		KeyID  string `json:"kid"`
+		Bits   int    `json:"bits"`
+		Crypto Crypto `json:"crypto"`
+	}{s.kid, s.public.bits(), s.Crypto()})
 }
 
 // KeyID returns the ID of the signer's key: the kid of its tokens.
@@ -109,14 +168,16 @@ func (s *Signer) Draft(r Request) (*Draft, error) {
 		AccessRules:  r.AccessRules,
 		Original:     r.Original,
 	}
-	t := jwt.NewWithClaims(rs256Signer{}, c.wire())
-	// The library adds "typ": Stream's tokens carry alg and kid alone.
-	t.Header = map[string]any{"alg": "RS256", "kid": s.kid}
-	input, err := t.SigningString()
+	// The header is exactly {"alg":"RS256","kid":KID}, encoded once per
+	// signer (a JWT library's would add "typ").
+	claims, err := json.Marshal(c.wire())
 	if err != nil {
 		return nil, fmt.Errorf("encoding the claims: %w", err)
 	}
-	return &Draft{signer: s, claims: c, input: input}, nil
+	input := make([]byte, 0, len(s.header)+1+base64.RawURLEncoding.EncodedLen(len(claims)))
+	input = append(append(input, s.header...), '.')
+	input = base64.RawURLEncoding.AppendEncode(input, claims)
+	return &Draft{signer: s, claims: c, input: string(input)}, nil
 }
 
 // Draft is a token before its signature: the header and claims a
