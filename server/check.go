@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +47,12 @@ type RequestChecker struct {
 // operation is what the checker needs of one of the spec's operations.
 type operation struct {
 	route      *routers.Route
+	params     []*openapi3.Parameter // the path item's and the operation's, the latter overriding
 	pathParams []string
-	bodySchema *openapi3.SchemaRef // the JSON body's, or nil
+	body       *openapi3.RequestBody // nil when the operation takes none
+	bodySchema *openapi3.SchemaRef   // the JSON body's, or nil
+	bodies     passed                // bodies that passed the checks
+	pathValues map[string]*passed    // by name: path parameters' values that passed
 }
 
 // NewRequestChecker returns a checker of the operations of spec, served
@@ -62,15 +67,26 @@ func NewRequestChecker(spec *openapi3.T, basePath string) (*RequestChecker, erro
 			continue // served elsewhere than under basePath: none of the API's
 		}
 		for method, op := range item.Operations() {
-			o := &operation{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}}
-			for _, params := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-				for _, p := range params {
-					if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
-						o.pathParams = append(o.pathParams, p.Value.Name)
-					}
+			o := &operation{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
+				pathValues: map[string]*passed{}}
+			for _, p := range item.Parameters {
+				if p.Value != nil && op.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil {
+					o.params = append(o.params, p.Value)
+				}
+			}
+			for _, p := range op.Parameters {
+				if p.Value != nil {
+					o.params = append(o.params, p.Value)
+				}
+			}
+			for _, p := range o.params {
+				if p.In == openapi3.ParameterInPath {
+					o.pathParams = append(o.pathParams, p.Name)
+					o.pathValues[p.Name] = &passed{}
 				}
 			}
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
+				o.body = rb.Value
 				if mt := rb.Value.Content.Get("application/json"); mt != nil {
 					o.bodySchema = mt.Schema
 				}
@@ -131,6 +147,7 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body could not be read"})
 			return
 		}
+		known := false // the body passed every check before
 		if len(bytes.TrimSpace(body)) == 0 {
 			body = nil // an empty body means the defaults, whatever its type
 		} else {
@@ -139,6 +156,9 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 					Message: "request body must be application/json"})
 				return
 			}
+			known = op.bodies.has(body)
+		}
+		if body != nil && !known {
 			if why := jsonProblem(body); why != "" {
 				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
 				return
@@ -160,9 +180,12 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 			Route:      op.route,
 			Options:    &validationOptions,
 		}
-		if err := openapi3filter.ValidateRequest(r.Context(), input); err != nil {
+		if err := op.validate(r.Context(), input, known); err != nil {
 			WriteProblems(w, schemaErrors(err)...)
 			return
+		}
+		if body != nil && !known {
+			op.bodies.add(body)
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
@@ -175,6 +198,39 @@ var validationOptions = openapi3filter.Options{
 	AuthenticationFunc:  openapi3filter.NoopAuthenticationFunc,
 	MultiError:          true,
 	SkipSettingDefaults: true,
+}
+
+// validate is kin-openapi's ValidateRequest without what the checker knows
+// already: the security requirements (the Authenticator's), the values of
+// path parameters that passed before, and a body that passed before
+// (known). Every violation is returned at once, as a MultiError.
+func (op *operation) validate(ctx context.Context, input *openapi3filter.RequestValidationInput, known bool) error {
+	var me openapi3.MultiError
+	for _, p := range op.params {
+		var seen *passed
+		if p.In == openapi3.ParameterInPath {
+			seen = op.pathValues[p.Name]
+			if seen.has([]byte(input.PathParams[p.Name])) {
+				continue
+			}
+		}
+		if err := openapi3filter.ValidateParameter(ctx, input, p); err != nil {
+			me = append(me, err)
+			continue
+		}
+		if seen != nil {
+			seen.add([]byte(input.PathParams[p.Name]))
+		}
+	}
+	if !known && op.body != nil {
+		if err := openapi3filter.ValidateRequestBody(ctx, input, op.body); err != nil {
+			me = append(me, err)
+		}
+	}
+	if len(me) > 0 {
+		return me
+	}
+	return nil
 }
 
 // jsonProblem describes what makes body invalid JSON, without quoting it.

@@ -425,3 +425,50 @@ func TestKeyFilesAreRegularAndBounded(t *testing.T) {
 		t.Fatal("reading a FIFO or /dev/zero did not return")
 	}
 }
+
+// From nine tenths of its connections on, the server closes each after its
+// answer (and says so), rather than keep connections it may have to cut
+// as they are reused; below that, it keeps them alive.
+func TestACrowdedServerClosesConnectionsAfterAnswering(t *testing.T) {
+	const max = 10
+	addr, _, _ := serve(t, server.Config{MaxConnections: max})
+	get := func() string {
+		status, _ := raw(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		return status
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.Close {
+		t.Fatalf("an uncrowded answer: %v, close %v; want it kept alive", err, resp != nil && resp.Close)
+	}
+	resp.Body.Close()
+	// Eight more idle connections: nine of ten.
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 8 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(100 * time.Millisecond) // until the server has accepted them
+	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || !resp.Close {
+		t.Fatalf("an answer at nine tenths of the connections: %v, close %v; want Connection: close", err, resp != nil && resp.Close)
+	}
+	resp.Body.Close()
+	if got := get(); got != "200 OK" {
+		t.Errorf("a new connection when crowded: %s", got)
+	}
+}

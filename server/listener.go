@@ -87,6 +87,15 @@ func (l *limitListener) Accept() (net.Conn, error) {
 	return &limitedConn{Conn: c, l: l}, nil
 }
 
+// crowded reports whether the listener holds nine tenths of its
+// connections or more. Then responses close their connections: a client
+// told so opens a new one for its next request, where a keep-alive
+// connection closed to make room, as it is reused, fails that request
+// (a POST is not sent again).
+func (l *limitListener) crowded() bool {
+	return len(l.sem) >= cap(l.sem)-cap(l.sem)/10
+}
+
 func (l *limitListener) Close() error {
 	l.closeOnce.Do(func() { close(l.done) })
 	return l.Listener.Close()

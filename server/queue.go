@@ -87,7 +87,10 @@ func (e *OverloadError) Error() string {
 // share the cores, and every one of them is slow. With it the cores sign
 // one token after another at full speed, the wait is short and steady,
 // and a request that would wait too long is told so at once (an
-// [*OverloadError]), not after it. It is safe for concurrent use.
+// [*OverloadError]), not after it. Generating a key is RSA work too, of
+// dozens of signatures: it takes its turn in the same line
+// ([SigningQueue.AcquireKeyGeneration]), and the wait the queue foresees
+// counts it at its own cost. It is safe for concurrent use.
 type SigningQueue struct {
 	workers int
 	maxWait time.Duration
@@ -95,14 +98,30 @@ type SigningQueue struct {
 	now     func() time.Time // measures turns and waits; a test's clock
 
 	mu      sync.Mutex
-	running int           // workers busy
-	waiting list.List     // of *waiter, oldest first
-	avg     time.Duration // a moving average of a turn's length
+	running [kinds]int           // workers busy, by kind of work
+	waiting list.List            // of *waiter, oldest first
+	queued  [kinds]int           // the waiters, by kind of work
+	avg     [kinds]time.Duration // a moving average of a turn's length, by kind
+	seen    [kinds]bool          // whether avg is of turns seen, or a first guess
 }
+
+// kind is a kind of work a turn does.
+type kind int
+
+const (
+	signing kind = iota
+	keyGeneration
+	kinds
+)
+
+// initialKeyGeneration is what the queue expects a key generation to take
+// until it has seen one: RSA-2048 takes some 50 to 200 ms of a core.
+const initialKeyGeneration = 100 * time.Millisecond
 
 type waiter struct {
 	ready    chan struct{} // closed when the waiter is given a worker
 	admitted bool          // under mu
+	kind     kind
 	elem     *list.Element
 }
 
@@ -120,7 +139,9 @@ func NewSigningQueue(cfg SigningQueueConfig) (*SigningQueue, error) {
 	case cfg.MaxWait == 0:
 		cfg.MaxWait = DefaultMaxSigningWait
 	}
-	return &SigningQueue{workers: cfg.Workers, maxWait: cfg.MaxWait, obs: cfg.Observer, now: time.Now}, nil
+	q := &SigningQueue{workers: cfg.Workers, maxWait: cfg.MaxWait, obs: cfg.Observer, now: time.Now}
+	q.avg[keyGeneration] = initialKeyGeneration
+	return q, nil
 }
 
 // Workers returns how many signatures run at once.
@@ -136,29 +157,41 @@ func (q *SigningQueue) Waiting() int {
 	return q.waiting.Len()
 }
 
-// Acquire waits for a worker, in arrival order. It returns a release
-// function to call once the work is done (exactly once), or an
+// Acquire waits for a worker to sign, in arrival order. It returns a
+// release function to call once the work is done (exactly once), or an
 // [*OverloadError] when the wait would exceed MaxWait or has reached it,
 // or ctx's error when ctx ends first; then there is nothing to release.
 func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) {
+	return q.acquire(ctx, signing)
+}
+
+// AcquireKeyGeneration is [SigningQueue.Acquire] for a key's generation:
+// the same line, the same bound, and a turn whose cost (a moving average
+// of the generations seen) the waits foreseen by those behind it count.
+func (q *SigningQueue) AcquireKeyGeneration(ctx context.Context) (release func(), err error) {
+	return q.acquire(ctx, keyGeneration)
+}
+
+func (q *SigningQueue) acquire(ctx context.Context, k kind) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		q.left(0, QueueCancelled)
 		return nil, err
 	}
 	q.mu.Lock()
-	if q.running < q.workers && q.waiting.Len() == 0 {
-		q.running++
+	if q.busy() < q.workers && q.waiting.Len() == 0 {
+		q.running[k]++
 		q.mu.Unlock()
 		q.left(0, QueueAdmitted)
-		return q.releaser(q.now()), nil
+		return q.releaser(k, q.now()), nil
 	}
-	if wait := q.expectedWait(q.waiting.Len() + 1); wait > q.maxWait {
+	if wait := q.expectedWait(q.avg[signing]); wait > q.maxWait {
 		q.mu.Unlock()
 		q.left(0, QueueShed)
 		return nil, &OverloadError{RetryAfter: retryAfter(wait)}
 	}
-	w := &waiter{ready: make(chan struct{})}
+	w := &waiter{ready: make(chan struct{}), kind: k}
 	w.elem = q.waiting.PushBack(w)
+	q.queued[k]++
 	q.mu.Unlock()
 
 	start := q.now()
@@ -186,7 +219,7 @@ func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) 
 		return nil, ctx.Err()
 	case QueueShed:
 		q.mu.Lock()
-		wait := q.expectedWait(q.waiting.Len())
+		wait := q.expectedWait(0)
 		q.mu.Unlock()
 		return nil, &OverloadError{RetryAfter: retryAfter(wait)}
 	}
@@ -197,7 +230,7 @@ func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) 
 	// queue, for hundreds of milliseconds (make load: a p99 of 290 ms with
 	// 64 clients without this, 80 ms with it).
 	runtime.Gosched()
-	return q.releaser(now), nil
+	return q.releaser(k, now), nil
 }
 
 // leave takes w out of the line, unless it has just been given a worker:
@@ -209,39 +242,51 @@ func (q *SigningQueue) leave(w *waiter) bool {
 		return false
 	}
 	q.waiting.Remove(w.elem)
+	q.queued[w.kind]--
 	return true
 }
 
-// releaser returns the release function of a turn that started at start.
-func (q *SigningQueue) releaser(start time.Time) func() {
+// busy is how many workers are taken. Under q.mu.
+func (q *SigningQueue) busy() int { return q.running[signing] + q.running[keyGeneration] }
+
+// releaser returns the release function of a turn of kind k that started
+// at start.
+func (q *SigningQueue) releaser(k kind, start time.Time) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			took := q.now().Sub(start)
 			q.mu.Lock()
 			defer q.mu.Unlock()
-			if q.avg == 0 {
-				q.avg = took
+			if !q.seen[k] {
+				q.avg[k], q.seen[k] = took, true
 			} else {
-				q.avg += (took - q.avg) / 8
+				q.avg[k] += (took - q.avg[k]) / 8
 			}
+			q.running[k]--
 			// The worker goes to the oldest waiter, not back to the pool:
 			// a request that just arrived does not overtake the line.
 			if front := q.waiting.Front(); front != nil {
 				w := q.waiting.Remove(front).(*waiter)
+				q.queued[w.kind]--
+				q.running[w.kind]++
 				w.admitted = true
 				close(w.ready)
-				return
 			}
-			q.running--
 		})
 	}
 }
 
-// expectedWait is how long the n-th in line waits for a worker, from the
-// average turn. Under q.mu.
-func (q *SigningQueue) expectedWait(n int) time.Duration {
-	return time.Duration(float64(q.avg) * float64(n) / float64(q.workers))
+// expectedWait is how long one more in line would wait for a worker: the
+// turns of those waiting, each at the average of its kind, and what key
+// generations under way take beyond a signature, shared by the workers,
+// plus extra. Under q.mu. With signatures alone, the n-th in line waits n
+// average turns over the workers.
+func (q *SigningQueue) expectedWait(extra time.Duration) time.Duration {
+	sign, gen := q.avg[signing], q.avg[keyGeneration]
+	work := time.Duration(q.queued[signing])*sign + time.Duration(q.queued[keyGeneration])*gen +
+		time.Duration(q.running[keyGeneration])*max(0, gen-sign) + extra
+	return work / time.Duration(q.workers)
 }
 
 func (q *SigningQueue) left(wait time.Duration, o QueueOutcome) {

@@ -266,3 +266,68 @@ func TestQueueConfig(t *testing.T) {
 		}
 	}
 }
+
+// taughtQueue is a queue of one worker, with a bound of 105 s, that has
+// seen a signature of 10 s and a key generation of 100 s, on a clock the
+// test moves.
+func taughtQueue(t *testing.T) *server.SigningQueue {
+	clock := newFakeClock()
+	q := newQueue(t, server.SigningQueueConfig{Workers: 1, MaxWait: 105 * time.Second})
+	server.SetQueueClock(q, clock.Now)
+	turn := func(acquire func(context.Context) (func(), error), d time.Duration) {
+		release, err := acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(d)
+		release()
+	}
+	turn(q.Acquire, 10*time.Second)
+	turn(q.AcquireKeyGeneration, 100*time.Second)
+	return q
+}
+
+// A key generation takes its turn in the line at its own cost: those
+// behind it foresee the wait it makes, and are turned away by it.
+func TestQueueCountsKeyGenerationsAtTheirCost(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		first, waiting func(*server.SigningQueue) func(context.Context) (func(), error)
+	}{
+		// A generation under way: a signature behind it foresees 100 s
+		// (the generation's cost beyond a signature's, and one turn).
+		{"running", func(q *server.SigningQueue) func(context.Context) (func(), error) { return q.AcquireKeyGeneration },
+			func(q *server.SigningQueue) func(context.Context) (func(), error) { return q.Acquire }},
+		// A generation waiting behind a signature: 100 s and a turn.
+		{"waiting", func(q *server.SigningQueue) func(context.Context) (func(), error) { return q.Acquire },
+			func(q *server.SigningQueue) func(context.Context) (func(), error) { return q.AcquireKeyGeneration }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := taughtQueue(t)
+			hold, err := tc.first(q)(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			queued := make(chan error, 1)
+			go func() {
+				release, err := tc.waiting(q)(context.Background())
+				if err == nil {
+					release()
+				}
+				queued <- err
+			}()
+			waitFor(t, "the second to queue", func() bool { return q.Waiting() == 1 })
+			// A signature now foresees 110 s: past the bound, turned away
+			// at once with the wait it foresaw.
+			_, err = q.Acquire(t.Context())
+			var overload *server.OverloadError
+			if !errors.As(err, &overload) || overload.RetryAfter != 110*time.Second {
+				t.Errorf("a signature third in line: %v, want an *OverloadError of 1m50s", err)
+			}
+			hold()
+			if err := <-queued; err != nil {
+				t.Errorf("the one queued: %v", err)
+			}
+		})
+	}
+}

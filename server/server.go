@@ -221,7 +221,7 @@ func New(cfg Config) (*Server, error) {
 		generate = token.GenerateKey
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: cfg.AccountKeys,
-		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, turn: make(chan struct{}, 1),
+		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: s.tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.store == nil {
 		s.signers.store = NewMemoryAccountKeyStore()
@@ -251,7 +251,7 @@ func New(cfg Config) (*Server, error) {
 	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, store); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.keys = KeyService{Store: store, Now: s.now, Generate: cfg.GenerateKey}
+	s.keys = KeyService{Store: store, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue}
 	media := cfg.MediaStore
 	if media == nil {
 		media = NewMemoryMediaStore()
@@ -449,14 +449,22 @@ const (
 // accepting, lets in-flight requests finish (up to Config.ShutdownTimeout)
 // and returns nil; connections still open then are closed and Serve says
 // so. Any other end is the error that caused it. It holds at most
-// Config.MaxConnections connections at once.
+// Config.MaxConnections connections at once; from nine tenths of them on,
+// its answers close their connections, so that clients open new ones
+// rather than reuse one it may have to close to make room.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	ll := newLimitListener(ln, s.maxConns, func(status int) {
 		s.metrics.requests.WithLabelValues("http-layer", strconv.Itoa(status)).Inc()
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("route", "http-layer"), slog.Int("status", status))
 	})
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ll.crowded() {
+			w.Header().Set("Connection", "close")
+		}
+		s.handler.ServeHTTP(w, r)
+	})
 	hs := &http.Server{
-		Handler:           s.handler,
+		Handler:           handler,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,

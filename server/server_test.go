@@ -740,3 +740,32 @@ func TestServersShareARegistry(t *testing.T) {
 		t.Errorf("/metrics lacks the wrapped registerer's label")
 	}
 }
+
+// A body that passed the checks passes again without them, and one that
+// failed fails again: the checks remember only what passed, of one
+// operation; the content type and path parameters are checked every time.
+func TestCheckedBodiesAreRemembered(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	good := `{"downloadable":true}`
+	bad := `{"downloadable":"yes"}`
+	for range 2 {
+		if r := post(t, base, good); r.Status != 200 {
+			t.Errorf("a good body: %d %s", r.Status, r.Raw)
+		}
+		if r := post(t, base, bad); r.Status != 400 || len(r.pointers()) != 1 || r.pointers()[0] != "/downloadable" {
+			t.Errorf("a bad body: %d %s, want a 400 naming /downloadable", r.Status, r.Raw)
+		}
+	}
+	if r := do(t, http.MethodPost, base+tokenPath, strings.NewReader(good), append(bearer(apiToken), "Content-Type", "text/plain")...); r.Status != 415 {
+		t.Errorf("a remembered body as text/plain: %d, want 415", r.Status)
+	}
+	badPath := "/client/v4/accounts/" + account + "/stream/" + strings.Repeat("v", 33) + "/token"
+	if r := do(t, http.MethodPost, base+badPath, strings.NewReader(good), append(bearer(apiToken), "Content-Type", "application/json")...); r.Status != 400 {
+		t.Errorf("a remembered body on a bad path: %d, want 400", r.Status)
+	}
+	// The same body on another operation is checked by that one's schema.
+	r := do(t, http.MethodPost, base+"/client/v4/accounts/"+account+"/stream/"+video, strings.NewReader(good), append(bearer(apiToken), "Content-Type", "application/json")...)
+	if r.Status != 400 {
+		t.Errorf("the token's body as a video edit: %d %s, want 400 (unknown field)", r.Status, r.Raw)
+	}
+}

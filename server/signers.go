@@ -36,7 +36,7 @@ type signers struct {
 	generate func() (*token.Key, error)
 	clock    token.Option
 	max      int           // accounts the store keeps a key for
-	turn     chan struct{} // one key generated at a time
+	queue    *SigningQueue // where a generation waits its turn
 
 	mu      sync.Mutex
 	loaded  map[string]*token.Signer // the store's keys, by account, once read
@@ -134,15 +134,14 @@ func (s *signers) keep(account string, signer *token.Signer) {
 }
 
 // make has the store keep a new key for account (or hand back the one
-// another server kept first), generating it in its turn.
+// another server kept first), generating it in its turn in the queue.
 func (s *signers) make(ctx context.Context, account string) (*token.Signer, error) {
 	key, err := s.store.EnsureAccountKey(ctx, account, s.max, func() (*token.Key, error) {
-		select {
-		case s.turn <- struct{}{}:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		release, err := s.queue.AcquireKeyGeneration(ctx)
+		if err != nil {
+			return nil, err
 		}
-		defer func() { <-s.turn }()
+		defer release()
 		return s.generate()
 	})
 	if err != nil {

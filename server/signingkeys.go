@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
@@ -29,6 +30,14 @@ type KeyService struct {
 	Generate func() (*token.Key, error)
 	// MaxPerAccount caps the keys of an account. Zero: MaxKeysPerAccount.
 	MaxPerAccount int
+	// Queue, when set, gives each generation its turn among the
+	// signatures (a key costs dozens of them): a flood of creates then
+	// waits in line, or is answered 429 with Retry-After, rather than
+	// slow every token down. Nil: keys are generated at once.
+	Queue *SigningQueue
+
+	mu       sync.Mutex
+	reserved map[string]int // creates under way, by account
 }
 
 // ListSigningKeys answers the account's keys, oldest first, without their
@@ -62,18 +71,25 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	if max <= 0 {
 		max = MaxKeysPerAccount
 	}
-	// Counted before the key is made: a full account costs no RSA work.
-	if held, err := ks.Store.List(ctx, req.AccountID); err != nil {
-		return nil, fmt.Errorf("listing the keys of account %s: %w", req.AccountID, err)
-	} else if len(held) >= max {
+	// Counted before the key is made, with the creates under way: a full
+	// account costs no RSA work, however many creates arrive at once.
+	switch full, err := ks.reserve(ctx, req.AccountID, max); {
+	case err != nil:
+		return nil, err
+	case full:
 		return fail(keyLimit(max)), nil
 	}
-	generate := token.GenerateKey
-	if ks.Generate != nil {
-		generate = ks.Generate
-	}
-	key, err := generate()
-	if err != nil {
+	key, err := ks.generate(ctx)
+	var overload *OverloadError
+	switch {
+	case errors.As(err, &overload):
+		ks.unreserve(req.AccountID)
+		return overloaded{retryAfter: overload.RetryAfter}, nil
+	case err != nil && ctx.Err() != nil:
+		ks.unreserve(req.AccountID)
+		return clientGone{}, nil
+	case err != nil:
+		ks.unreserve(req.AccountID)
 		return nil, fmt.Errorf("generating a key: %w", err)
 	}
 	now := time.Now
@@ -81,7 +97,7 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 		now = ks.Now
 	}
 	stored := StoredKey{AccountID: req.AccountID, Key: key, Created: now().UTC().Truncate(time.Second)}
-	switch err := ks.Store.Add(ctx, stored, max); {
+	switch err := ks.keep(ctx, stored, max); {
 	case errors.Is(err, ErrKeyLimit):
 		return fail(keyLimit(max)), nil
 	case err != nil:
@@ -92,6 +108,63 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 		return nil, err
 	}
 	return gen.CreateSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
+}
+
+// reserve counts the account's keys and the creates under way, and
+// reserves a place for one more unless that makes max: then full.
+func (ks *KeyService) reserve(ctx context.Context, accountID string, max int) (full bool, err error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	held, err := ks.Store.List(ctx, accountID)
+	if err != nil {
+		return false, fmt.Errorf("listing the keys of account %s: %w", accountID, err)
+	}
+	if len(held)+ks.reserved[accountID] >= max {
+		return true, nil
+	}
+	if ks.reserved == nil {
+		ks.reserved = map[string]int{}
+	}
+	ks.reserved[accountID]++
+	return false, nil
+}
+
+// unreserve gives a reserved place back. ks.mu is not held.
+func (ks *KeyService) unreserve(accountID string) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.release(accountID)
+}
+
+// release gives a reserved place back. ks.mu is held.
+func (ks *KeyService) release(accountID string) {
+	if ks.reserved[accountID]--; ks.reserved[accountID] <= 0 {
+		delete(ks.reserved, accountID)
+	}
+}
+
+// keep adds a created key to the store in the place reserved for it, in
+// one step: a count never sees both the key and its reservation.
+func (ks *KeyService) keep(ctx context.Context, k StoredKey, max int) error {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	defer ks.release(k.AccountID)
+	return ks.Store.Add(ctx, k, max)
+}
+
+// generate makes a key, in its turn in the queue when there is one.
+func (ks *KeyService) generate(ctx context.Context) (*token.Key, error) {
+	if ks.Queue != nil {
+		release, err := ks.Queue.AcquireKeyGeneration(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
+	if ks.Generate != nil {
+		return ks.Generate()
+	}
+	return token.GenerateKey()
 }
 
 // apiKey is a key as the create-key operation answers it, and as a

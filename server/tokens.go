@@ -77,9 +77,12 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		source = "request"
 	case ts.Signer != nil:
 		signer, err = ts.Signer(ctx, req.AccountID)
+		var overload *OverloadError
 		switch {
 		case errors.Is(err, ErrAccountLimit):
 			return failure(accountLimit()), nil
+		case errors.As(err, &overload): // the account's key, generated in its turn
+			return overloaded{retryAfter: overload.RetryAfter}, nil
 		case err != nil && ctx.Err() != nil:
 			return clientGone{}, nil
 		case err != nil:
@@ -142,8 +145,13 @@ type overloaded struct{ retryAfter time.Duration }
 func (o overloaded) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
 	w.Header().Set("Retry-After", strconv.Itoa(int(o.retryAfter/time.Second)))
 	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: streamtoken.CodeRateLimited,
-		Message: "too many token requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
+		Message: "too many requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
 	return nil
+}
+
+// VisitCreateSigningKeyResponse is the same answer to a key's create.
+func (o overloaded) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+	return o.VisitCreateStreamTokenResponse(w)
 }
 
 // StatusClientClosedRequest is the status logged for a request whose
@@ -157,6 +165,11 @@ type clientGone struct{}
 func (clientGone) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
 	w.WriteHeader(StatusClientClosedRequest)
 	return nil
+}
+
+// VisitCreateSigningKeyResponse is the same answer to a key's create.
+func (c clientGone) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+	return c.VisitCreateStreamTokenResponse(w)
 }
 
 // CreateStreamToken implements gen.StrictServerInterface with the server's

@@ -188,7 +188,7 @@ func TestSecondSignalEndsTheDrain(t *testing.T) {
 func TestServeRefusesLoadFlagsOutOfBounds(t *testing.T) {
 	for _, args := range [][]string{
 		{"--max-connections", "0"},
-		{"--signing-workers", "0"}, {"--signing-workers", "1025"},
+		{"--signing-workers", "-1"}, {"--signing-workers", "1025"},
 		{"--max-signing-wait", "0s"}, {"--max-signing-wait", "2m"},
 		{"--token-cache", "-1"}, {"--token-cache", "10000001"},
 		{"--token-cache-bytes", "1024"}, {"--token-cache-bytes", "17179869185"},

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -30,6 +29,7 @@ const (
 	envServeSigningKey = "STREAMTOKEN_SIGNING_KEY"
 	envServeKeyID      = "STREAMTOKEN_SIGNING_KEY_ID"
 	envServeKeysDir    = "STREAMTOKEN_KEYS_DIR"
+	envServeCrypto     = "STREAMTOKEN_CRYPTO"
 )
 
 // exampleAccount and exampleVideo are the API reference's example IDs.
@@ -47,6 +47,7 @@ type serveFlags struct {
 	keysDir     string
 	shareKey    bool
 	maxAccounts int
+	crypto      string
 	logFormat   string
 	maxConns    int
 	workers     int
@@ -95,10 +96,17 @@ With no credentials, an API token is generated and printed once. Binds to
 loopback unless --addr says otherwise. SIGINT or SIGTERM shut it down,
 letting requests in flight finish.
 
+RSA signing and key generation go through OpenSSL's libcrypto 3 where it
+loads (--crypto auto, the default: libcrypto.so.3, in a build with cgo),
+about four times the tokens per core of Go's crypto/rsa, which is used
+otherwise; the start log names which, and its version. --crypto openssl
+refuses to start without libcrypto; --crypto go never loads it. Tokens are
+the same bytes either way.
+
 Each flag may come from the environment instead: STREAMTOKEN_ADDR,
 STREAMTOKEN_API_TOKENS (comma-separated), STREAMTOKEN_CREDENTIALS,
-STREAMTOKEN_SIGNING_KEY, STREAMTOKEN_SIGNING_KEY_ID, STREAMTOKEN_KEYS_DIR.
-A flag wins over its variable.
+STREAMTOKEN_SIGNING_KEY, STREAMTOKEN_SIGNING_KEY_ID, STREAMTOKEN_KEYS_DIR,
+STREAMTOKEN_CRYPTO. A flag wins over its variable.
 
 The credentials file (YAML or JSON):
 
@@ -139,7 +147,11 @@ is visible to every user of the machine (ps): prefer the environment or
 --credentials. Connections are capped (--max-connections); idle ones are
 closed to make room for new ones.
 
-Under load, tokens are signed --signing-workers at a time (one per core):
+Under load, tokens are signed --signing-workers at a time (by default one
+per core with Go's RSA, two with OpenSSL's, whose signatures run in C, and
+then the Go scheduler gets two threads per core, GOMAXPROCS unless the
+environment sets it, so that request handling never waits for a core that a
+C call holds):
 the other requests wait in arrival order, and one that would wait longer
 than --max-signing-wait is answered at once with a 429 and a Retry-After
 header, which the Cloudflare SDKs and streamtoken's client honour. Tokens
@@ -164,9 +176,10 @@ off. /metrics shows the queue and the cache.`,
 	fl.IntVar(&f.maxAccounts, "max-accounts", server.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
 	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/)")
+	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
-	fl.IntVar(&f.workers, "signing-workers", runtime.GOMAXPROCS(0), "tokens signed at once (one per core)")
+	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
 	fl.IntVar(&f.cacheSize, "token-cache", server.DefaultTokenCacheEntries, "tokens of identical requests kept (0: none)")
 	fl.IntVar(&f.cacheBytes, "token-cache-bytes", server.DefaultTokenCacheBytes, "memory those tokens may take, in bytes")
@@ -186,6 +199,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 	set("signing-key", &f.signingKey, envServeSigningKey)
 	set("signing-key-id", &f.keyID, envServeKeyID)
 	set("keys-dir", &f.keysDir, envServeKeysDir)
+	set("crypto", &f.crypto, envServeCrypto)
 	if !cmd.Flags().Changed("api-token") {
 		for _, t := range strings.Split(getenv(envServeAPITokens), ",") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -209,8 +223,8 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		return badInput("--max-connections %d: want at least 1", f.maxConns)
 	}
 	switch {
-	case f.workers < 1 || f.workers > maxWorkersFlag:
-		return badInput("--signing-workers %d: want 1 to %d", f.workers, maxWorkersFlag)
+	case f.workers < 0 || f.workers > maxWorkersFlag:
+		return badInput("--signing-workers %d: want 0 (one or two per core) to %d", f.workers, maxWorkersFlag)
 	case f.maxWait <= 0 || f.maxWait > maxWaitFlag:
 		return badInput("--max-signing-wait %v: want more than 0 and at most %v", f.maxWait, maxWaitFlag)
 	case f.cacheSize < 0 || f.cacheSize > maxCacheEntries:
@@ -218,6 +232,22 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	case f.cacheBytes < minCacheBytesFlag || f.cacheBytes > maxCacheBytesFlag:
 		return badInput("--token-cache-bytes %d: want %d to %d", f.cacheBytes, minCacheBytesFlag, maxCacheBytesFlag)
 	}
+	// Before any key is read or made: keys are handed to the implementation
+	// in use when their signers are made.
+	switch token.Crypto(f.crypto) {
+	case token.CryptoAuto, token.CryptoOpenSSL, token.CryptoGo:
+	default:
+		return badInput("--crypto %q: want auto, openssl or go", f.crypto)
+	}
+	use, version, err := token.UseCrypto(token.Crypto(f.crypto))
+	if err != nil {
+		return badInput("--crypto openssl: %v; --crypto auto or go signs with Go's crypto/rsa", err)
+	}
+	procs := server.TuneRuntime(e.getenv, use)
+	if f.workers == 0 {
+		f.workers = procs
+	}
+	logger.Info("RSA", "crypto", string(use), "version", version, "gomaxprocs", procs)
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
 		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0}
 	for _, t := range f.apiTokens {
