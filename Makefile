@@ -30,14 +30,17 @@ build:
 
 ## test: every test, with the race detector, including compat/ (its own
 ## module: cloudflare-go v6 against the token server) and bench/ (its own
-## module: the client benchmark's set-up, a short run of the load tool).
-## The race detector waits 1 s at each test binary's exit for goroutines
-## still running; 100 ms is plenty for ours, which stop with their tests.
+## module: the client benchmark's set-up, a short run of the load tool);
+## then the packages whose behaviour differs without cgo, built without it
+## (Go's RSA alone). The race detector waits 1 s at each test binary's exit
+## for goroutines still running; 100 ms is plenty for ours, which stop with
+## their tests.
 RACE_ENV = GORACE=atexit_sleep_ms=100
 test:
 	$(RACE_ENV) $(GO) test -race ./...
 	cd compat && $(RACE_ENV) $(GO) test -race ./...
 	cd bench && $(RACE_ENV) $(GO) test -race ./...
+	CGO_ENABLED=0 $(GO) test ./token ./internal/ossl ./cmd/streamtoken
 
 ## bench: the benchmarks, each beside its baseline, compared by benchstat
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
@@ -51,15 +54,19 @@ bench-client:
 	cd bench && $(GO) test -run '^$$' -bench CreateToken -count 10 . > ../bench-client.txt
 	$(GO) run $(BENCHSTAT) -col /client bench-client.txt
 
-## load: the token server and a bare sign-only handler under the same load,
-## side by side (about 4 minutes; plots in bench/out/)
+## load: the token server beside a bare sign-only Go handler and a bare
+## Node.js signer under the same load, with the machine's own limit
+## (openssl speed); installs wrk, node and openssl where absent (about 7
+## minutes; plots in bench/out/)
 load:
+	bench/scripts/install-tools.sh
 	cd bench && $(GO) run ./load
 
 ## lint: gofmt, go vet and staticcheck
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed: $$out" >&2; exit 1; fi
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 	cd compat && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,7 +32,7 @@ func TestLoadRuns(t *testing.T) {
 	}
 	out := t.TempDir()
 	var report bytes.Buffer
-	err := run(config{duration: time.Second, runs: 1, clients: 4, out: out, only: "hot-4clients"}, &report)
+	err := run(config{duration: time.Second, runs: 1, clients: 4, out: out, only: "hot-4clients", noWrk: true}, &report)
 	if err != nil {
 		t.Fatalf("run() error = %v\n%s", err, report.String())
 	}
@@ -40,6 +41,9 @@ func TestLoadRuns(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("the report lacks %q:\n%s", want, text)
 		}
+	}
+	if _, err := exec.LookPath("node"); err == nil && !strings.Contains(text, " node ") {
+		t.Errorf("node is installed, and the report has no Node.js signer:\n%s", text)
 	}
 	if strings.Contains(text, "100.0%") {
 		t.Errorf("every request failed or was shed:\n%s", text)

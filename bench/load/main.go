@@ -1,14 +1,18 @@
 // Command load measures streamtoken's token server under load, side by
-// side with a bare net/http handler that only signs with the same key:
-// the same open-model load (vegeta) against both, in the same run, at
-// rates around and above what the bare handler can sign, and with 64
-// clients each sending as fast as answered (the wrk -c64 of DESIGN.md).
+// side with what a user would run instead: a bare net/http handler that
+// only signs, with the same key and the same RSA (OpenSSL's where it
+// loads), and a bare Node.js signer (node:cluster, one worker per core,
+// node:crypto), when node is installed. The same open-model load (vegeta)
+// goes to each, in the same run, at rates around and above what the bare
+// handler can sign, and from 64 clients each sending as fast as answered
+// (the wrk -c64 of DESIGN.md). The machine's own limit, `openssl speed
+// -multi NCPU rsa2048`, is measured in the same run.
 //
 // It runs a "cold" load (a different video per request: every token
 // costs a signature) and a "hot" one (one video: identical requests),
-// prints the medians of several runs side by side, and writes an HTML
-// latency plot per scenario. Both servers run on loopback in processes
-// of their own; the run stops by itself.
+// prints the medians of several runs side by side, checks DESIGN.md's
+// targets, and writes an HTML latency plot per scenario. The servers run
+// on loopback in processes of their own; the run stops by itself.
 //
 //	go run ./load                 # from bench/: make load does this
 //	go run ./load -d 2s -runs 1   # a quick look
@@ -23,9 +27,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -52,6 +59,9 @@ func main() {
 	flag.StringVar(&cfg.only, "only", "", "run only the scenarios whose name holds this (cold-64clients, hot-3x, ...)")
 	flag.IntVar(&cfg.workers, "workers", 0, "the server's signing workers (0: its default, one per core)")
 	flag.BoolVar(&cfg.noCache, "no-cache", false, "turn the server's token cache off")
+	flag.BoolVar(&cfg.noNode, "no-node", false, "leave the Node.js signer out")
+	flag.BoolVar(&cfg.noWrk, "no-wrk", false, "load the closed-model scenarios with vegeta even where wrk is installed")
+	flag.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write the streamtoken server's CPU profile, of the whole run, to this `file`")
 	flag.Parse()
 	switch {
 	case cfg.duration < time.Second || cfg.duration > time.Minute:
@@ -72,13 +82,16 @@ func fatal(err error) {
 }
 
 type config struct {
-	duration time.Duration
-	runs     int
-	clients  int
-	out      string
-	only     string
-	workers  int
-	noCache  bool
+	duration   time.Duration
+	runs       int
+	clients    int
+	out        string
+	only       string
+	workers    int
+	noCache    bool
+	noNode     bool
+	noWrk      bool
+	cpuProfile string
 }
 
 // timeout is how long a request may take before it counts as an error.
@@ -146,19 +159,49 @@ func run(cfg config, w io.Writer) error {
 		}
 	}()
 	for _, impl := range []string{"bare", "streamtoken"} {
-		c, err := startChild(impl, keyFile, apiToken, cfg.workers, cfg.noCache)
+		c, err := startChild(impl, keyFile, apiToken, cfg.workers, cfg.noCache, cfg.cpuProfile)
 		if err != nil {
 			return err
 		}
 		servers = append(servers, c)
 	}
-	bare, ours := servers[0], servers[1]
+	if node, err := exec.LookPath("node"); cfg.noNode || err != nil {
+		fmt.Fprintln(w, "no Node.js signer: node is not installed (apt-get install nodejs), or -no-node")
+	} else if c, err := startNode(node, dir, keyFile, key.ID); err != nil {
+		return fmt.Errorf("the Node.js signer: %w", err)
+	} else {
+		servers = append(servers, c)
+	}
+	use, version := token.CryptoInUse()
+	fmt.Fprintf(w, "RSA of the Go servers: %s (%s)\n", use, version)
+	limit, err := opensslSpeed(w)
+	if err != nil {
+		return err
+	}
 
 	l := &loader{apiToken: apiToken}
+	if !cfg.noWrk {
+		if l.wrk, err = newWrk(dir); err != nil {
+			return err
+		}
+	}
+	if l.wrk == nil {
+		fmt.Fprintln(w, "closed-model load by vegeta (wrk is not installed, or -no-wrk): vegeta's own CPU, in Go on the same cores, weighs more than wrk's")
+	} else {
+		fmt.Fprintln(w, "closed-model load by wrk (-t2), open-model rates by vegeta")
+	}
+	bare := servers[0]
 	fmt.Fprintf(w, "warming up, then measuring the bare handler's capacity (%d clients, %v)\n", cfg.clients, cfg.duration)
-	l.attack(bare, scenario{clients: cfg.clients}, 0, time.Second, nil)
-	l.attack(ours, scenario{clients: cfg.clients}, 0, time.Second, nil)
-	capacity := l.attack(bare, scenario{clients: cfg.clients}, 0, cfg.duration, nil).tokensPerSec
+	for _, c := range servers {
+		if _, err := l.attack(c, scenario{clients: cfg.clients}, 0, time.Second, nil); err != nil {
+			return err
+		}
+	}
+	warm, err := l.attack(bare, scenario{clients: cfg.clients}, 0, cfg.duration, nil)
+	if err != nil {
+		return err
+	}
+	capacity := warm.tokensPerSec
 	if capacity < 10 {
 		return fmt.Errorf("the bare handler signed %.0f tokens/s: too few to load", capacity)
 	}
@@ -171,28 +214,32 @@ func run(cfg config, w io.Writer) error {
 		for _, sc := range scenarios {
 			id := sc.id()
 			if samples[id] == nil {
-				samples[id] = make([][]sample, 2)
+				samples[id] = make([][]sample, len(servers))
 			}
 			var p *plot.Plot
-			if run == cfg.runs-1 { // the last run is plotted
+			if run == cfg.runs-1 && (sc.clients == 0 || l.wrk == nil) { // vegeta's attacks of the last run are plotted
 				p = plot.New(plot.Title(fmt.Sprintf("streamtoken load: %s (bare handler %.0f tokens/s)", sc.label(capacity), capacity)))
 				plots[id] = p
 			}
-			// Alternate which server goes first: neither always meets a
-			// machine the other just warmed or tired.
-			order := []int{0, 1}
-			if run%2 == 1 {
-				order = []int{1, 0}
-			}
-			for _, i := range order {
-				s := l.attack(servers[i], sc, capacity, cfg.duration, p)
+			// Rotate which server goes first: none always meets a machine
+			// another just warmed or tired.
+			for k := range servers {
+				i := (k + run) % len(servers)
+				s, err := l.attack(servers[i], sc, capacity, cfg.duration, p)
+				if err != nil {
+					return err
+				}
 				samples[id][i] = append(samples[id][i], s)
 				time.Sleep(500 * time.Millisecond) // let the other's backlog go
 			}
 		}
 	}
 	fmt.Fprintln(w)
-	printTable(w, scenarios, samples, capacity)
+	names := make([]string, len(servers))
+	for i, c := range servers {
+		names[i] = c.name
+	}
+	printTable(w, scenarios, names, samples, capacity, limit)
 	paths, err := writePlots(cfg.out, scenarios, plots)
 	if err != nil {
 		return err
@@ -202,6 +249,32 @@ func run(cfg config, w io.Writer) error {
 		fmt.Fprintln(w, "  "+p)
 	}
 	return nil
+}
+
+// opensslSpeed measures the machine's limit: the RSA-2048 signatures per
+// second of `openssl speed` on every core, or 0 (and says so) without the
+// openssl command.
+func opensslSpeed(w io.Writer) (float64, error) {
+	bin, err := exec.LookPath("openssl")
+	if err != nil {
+		fmt.Fprintln(w, "no machine limit: the openssl command is not installed (apt-get install openssl)")
+		return 0, nil
+	}
+	cores := runtime.NumCPU()
+	out, err := exec.Command(bin, "speed", "-multi", strconv.Itoa(cores), "-seconds", "3", "rsa2048").Output()
+	if err != nil {
+		return 0, fmt.Errorf("openssl speed: %w", err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		// rsa 2048 bits 0.000227s 0.000013s   4406.0  76764.0
+		if f := strings.Fields(line); len(f) == 7 && f[0] == "rsa" && f[1] == "2048" {
+			if signs, err := strconv.ParseFloat(f[5], 64); err == nil {
+				fmt.Fprintf(w, "machine limit: %.0f RSA-2048 signatures/s (openssl speed -multi %d rsa2048)\n", signs, cores)
+				return signs, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("openssl speed: no rsa 2048 line in %q", out)
 }
 
 func (sc scenario) id() string {
@@ -221,11 +294,16 @@ func (sc scenario) label(capacity float64) string {
 // loader sends the load.
 type loader struct {
 	apiToken string
+	wrk      *wrk          // the closed-model scenarios' load, when installed
 	seq      atomic.Uint64 // the cold scenarios' videos
 }
 
-// attack loads c with sc for d and measures it; the results go to p too.
-func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration, p *plot.Plot) sample {
+// attack loads c with sc for d and measures it; the results of vegeta's
+// attacks go to p too.
+func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration, p *plot.Plot) (sample, error) {
+	if sc.clients > 0 && l.wrk != nil {
+		return l.wrk.attack(c, sc, l.apiToken, d)
+	}
 	header := http.Header{
 		"Authorization": {"Bearer " + l.apiToken},
 		"Content-Type":  {"application/json"},
@@ -271,7 +349,7 @@ func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration
 		s.shed = float64(m.StatusCodes["429"]) / n
 		s.errors = float64(int(m.Requests)-m.StatusCodes["200"]-m.StatusCodes["429"]) / n
 	}
-	return s
+	return s, nil
 }
 
 // median is the median of xs by key.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -26,8 +29,9 @@ import (
 // print its address, and stop when their standard input closes: so they
 // never outlive the load run, even when it is killed.
 const (
-	serveArg    = "-serve"
-	apiTokenEnv = "STREAMTOKEN_LOAD_API_TOKEN"
+	serveArg      = "-serve"
+	apiTokenEnv   = "STREAMTOKEN_LOAD_API_TOKEN"
+	cpuProfileEnv = "STREAMTOKEN_LOAD_CPUPROFILE" // where the streamtoken server writes its CPU profile
 )
 
 // tokenRoute is the route both servers answer.
@@ -43,13 +47,45 @@ type child struct {
 
 // startChild starts the server impl ("streamtoken" or "bare") with the key in
 // keyFile.
-func startChild(impl, keyFile, apiToken string, workers int, noCache bool) (*child, error) {
+func startChild(impl, keyFile, apiToken string, workers int, noCache bool, cpuProfile string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self, serveArg, impl, keyFile, strconv.Itoa(workers), strconv.FormatBool(noCache))
 	cmd.Env = append(os.Environ(), apiTokenEnv+"="+apiToken)
+	if impl == "streamtoken" && cpuProfile != "" {
+		cmd.Env = append(cmd.Env, cpuProfileEnv+"="+cpuProfile)
+	}
+	return startCmd(impl, cmd)
+}
+
+// nodeSigner is the bare Node.js signer, run as a script of its own.
+//
+//go:embed node-signer.js
+var nodeSigner []byte
+
+// startNode starts the bare Node.js signer (one worker per core) with the
+// key in keyFile (PEM), on a free loopback port.
+func startNode(node, dir, keyFile, kid string) (*child, error) {
+	script := filepath.Join(dir, "node-signer.js")
+	if err := os.WriteFile(script, nodeSigner, 0o600); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port, for node to take
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	_ = ln.Close()
+	cmd := exec.Command(node, script)
+	cmd.Env = append(os.Environ(), "NODE_SIGNER_KEY="+keyFile, "NODE_SIGNER_KID="+kid, "NODE_SIGNER_PORT="+strconv.Itoa(port))
+	return startCmd("node", cmd)
+}
+
+// startCmd starts a server process and reads its address, the first line
+// of its standard output.
+func startCmd(name string, cmd *exec.Cmd) (*child, error) {
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -66,9 +102,9 @@ func startChild(impl, keyFile, apiToken string, workers int, noCache bool) (*chi
 	if err != nil {
 		_ = stdin.Close()
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("%s server: no address: %w", impl, err)
+		return nil, fmt.Errorf("%s server: no address: %w", name, err)
 	}
-	return &child{name: impl, url: "http://" + strings.TrimSpace(addr), cmd: cmd, stop: stdin}, nil
+	return &child{name: name, url: "http://" + strings.TrimSpace(addr), cmd: cmd, stop: stdin}, nil
 }
 
 // Close stops the process and waits for it.
@@ -88,8 +124,21 @@ func (c *child) Close() error {
 // serveChild is the server process: "streamtoken" is streamtoken's token
 // server with its defaults (auth, request checks, the signing queue and
 // the token cache); "bare" is a net/http handler that only signs, with
-// the same key: the baseline.
+// the same key and the same RSA (OpenSSL's where it loads): the baseline.
 func serveChild(impl, keyFile, workers, noCache string) error {
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			_ = f.Close()
+		}()
+	}
 	nworkers, err := strconv.Atoi(workers)
 	if err != nil {
 		return err
@@ -101,6 +150,10 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 	key, err := server.LoadKey(keyFile, "")
 	if err != nil {
 		return err
+	}
+	if impl == "streamtoken" { // as streamtoken serve does
+		use, _ := token.CryptoInUse()
+		server.TuneRuntime(os.Getenv, use)
 	}
 	signer, err := token.NewSigner(key)
 	if err != nil {
