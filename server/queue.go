@@ -89,8 +89,8 @@ func (e *OverloadError) Error() string {
 // and a request that would wait too long is told so at once (an
 // [*OverloadError]), not after it. Generating a key is RSA work too, of
 // dozens of signatures: it takes its turn in the same line
-// ([SigningQueue.AcquireKeyGeneration]), and the wait the queue foresees
-// counts it at its own cost. It is safe for concurrent use.
+// ([SigningQueue.AcquireKeyGeneration]), one at a time, and the wait the
+// queue foresees counts it at its own cost. It is safe for concurrent use.
 type SigningQueue struct {
 	workers int
 	maxWait time.Duration
@@ -168,6 +168,9 @@ func (q *SigningQueue) Acquire(ctx context.Context) (release func(), err error) 
 // AcquireKeyGeneration is [SigningQueue.Acquire] for a key's generation:
 // the same line, the same bound, and a turn whose cost (a moving average
 // of the generations seen) the waits foreseen by those behind it count.
+// One key is generated at a time: while one is, or waits, another is
+// turned away at once (an [*OverloadError]), so that a flood of keys to
+// make holds one worker at most, and the others go on signing tokens.
 func (q *SigningQueue) AcquireKeyGeneration(ctx context.Context) (release func(), err error) {
 	return q.acquire(ctx, keyGeneration)
 }
@@ -178,6 +181,12 @@ func (q *SigningQueue) acquire(ctx context.Context, k kind) (release func(), err
 		return nil, err
 	}
 	q.mu.Lock()
+	if k == keyGeneration && q.running[k]+q.queued[k] > 0 {
+		wait := q.avg[keyGeneration]
+		q.mu.Unlock()
+		q.left(0, QueueShed)
+		return nil, &OverloadError{RetryAfter: retryAfter(wait)}
+	}
 	if q.busy() < q.workers && q.waiting.Len() == 0 {
 		q.running[k]++
 		q.mu.Unlock()

@@ -331,3 +331,30 @@ func TestQueueCountsKeyGenerationsAtTheirCost(t *testing.T) {
 		})
 	}
 }
+
+// One key is generated at a time: another asked meanwhile is turned away
+// at once, however free the workers, and the workers go on signing.
+func TestQueueGeneratesOneKeyAtATime(t *testing.T) {
+	q := newQueue(t, server.SigningQueueConfig{Workers: 4, MaxWait: time.Minute})
+	gen, err := q.AcquireKeyGeneration(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var overload *server.OverloadError
+	if _, err := q.AcquireKeyGeneration(t.Context()); !errors.As(err, &overload) || overload.RetryAfter < time.Second {
+		t.Errorf("a second generation: %v, want an *OverloadError", err)
+	}
+	sign, err := q.Acquire(t.Context())
+	if err != nil {
+		t.Errorf("a signature beside a generation: %v", err)
+	} else {
+		sign()
+	}
+	gen()
+	again, err := q.AcquireKeyGeneration(t.Context())
+	if err != nil {
+		t.Errorf("a generation after the first: %v", err)
+	} else {
+		again()
+	}
+}

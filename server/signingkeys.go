@@ -71,6 +71,17 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	if max <= 0 {
 		max = MaxKeysPerAccount
 	}
+	// The generation's turn first: while another key is made, or the
+	// signatures' line is too long, the answer is a 429.
+	release, err := ks.turn(ctx)
+	var overload *OverloadError
+	switch {
+	case errors.As(err, &overload):
+		return overloaded{retryAfter: overload.RetryAfter}, nil
+	case err != nil:
+		return clientGone{}, nil
+	}
+	defer release()
 	// Counted before the key is made, with the creates under way: a full
 	// account costs no RSA work, however many creates arrive at once.
 	switch full, err := ks.reserve(ctx, req.AccountID, max); {
@@ -79,16 +90,12 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	case full:
 		return fail(keyLimit(max)), nil
 	}
-	key, err := ks.generate(ctx)
-	var overload *OverloadError
-	switch {
-	case errors.As(err, &overload):
-		ks.unreserve(req.AccountID)
-		return overloaded{retryAfter: overload.RetryAfter}, nil
-	case err != nil && ctx.Err() != nil:
-		ks.unreserve(req.AccountID)
-		return clientGone{}, nil
-	case err != nil:
+	generate := token.GenerateKey
+	if ks.Generate != nil {
+		generate = ks.Generate
+	}
+	key, err := generate()
+	if err != nil {
 		ks.unreserve(req.AccountID)
 		return nil, fmt.Errorf("generating a key: %w", err)
 	}
@@ -152,19 +159,13 @@ func (ks *KeyService) keep(ctx context.Context, k StoredKey, max int) error {
 	return ks.Store.Add(ctx, k, max)
 }
 
-// generate makes a key, in its turn in the queue when there is one.
-func (ks *KeyService) generate(ctx context.Context) (*token.Key, error) {
-	if ks.Queue != nil {
-		release, err := ks.Queue.AcquireKeyGeneration(ctx)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
+// turn waits for a generation's turn in the queue, when there is one: an
+// *OverloadError, or ctx's error, when there is none to have.
+func (ks *KeyService) turn(ctx context.Context) (release func(), err error) {
+	if ks.Queue == nil {
+		return func() {}, nil
 	}
-	if ks.Generate != nil {
-		return ks.Generate()
-	}
-	return token.GenerateKey()
+	return ks.Queue.AcquireKeyGeneration(ctx)
 }
 
 // apiKey is a key as the create-key operation answers it, and as a

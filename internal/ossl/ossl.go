@@ -107,26 +107,3 @@ func (k *PrivateKey) String() string {
 
 // GoString is String, for %#v.
 func (k *PrivateKey) GoString() string { return k.String() }
-
-// GenerateKey makes an RSA key of bits bits with libcrypto.
-func GenerateKey(bits int) (*rsa.PrivateKey, error) {
-	if !loaded() {
-		return nil, ErrUnavailable
-	}
-	n, e, d, p, q, dp, dq, qinv, err := openssl.GenerateKeyRSA(bits)
-	if err != nil {
-		return nil, fmt.Errorf("ossl: generating a key: %w", err)
-	}
-	exp := bbig.Dec(e)
-	if !exp.IsInt64() || exp.Int64() > 1<<31-1 {
-		return nil, errors.New("ossl: generated a key of an unusable exponent")
-	}
-	priv := &rsa.PrivateKey{
-		PublicKey:   rsa.PublicKey{N: bbig.Dec(n), E: int(exp.Int64())},
-		D:           bbig.Dec(d),
-		Primes:      []*big.Int{bbig.Dec(p), bbig.Dec(q)},
-		Precomputed: rsa.PrecomputedValues{Dp: bbig.Dec(dp), Dq: bbig.Dec(dq), Qinv: bbig.Dec(qinv)},
-	}
-	priv.Precompute()
-	return priv, nil
-}

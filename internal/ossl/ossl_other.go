@@ -33,6 +33,3 @@ func (*PrivateKey) Public() crypto.PublicKey { return nil }
 func (*PrivateKey) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
 	return nil, ErrUnavailable
 }
-
-// GenerateKey is ErrUnavailable in this build.
-func GenerateKey(int) (*rsa.PrivateKey, error) { return nil, ErrUnavailable }
