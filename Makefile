@@ -56,7 +56,7 @@ bench-client:
 
 ## load: the token server beside a bare sign-only Go handler and a bare
 ## Node.js signer under the same load, with the machine's own limit
-## (openssl speed); installs wrk, node and openssl where absent (about 7
+## (openssl speed); installs wrk, node and openssl where absent (about 11
 ## minutes; plots in bench/out/)
 load:
 	bench/scripts/install-tools.sh

@@ -12,8 +12,15 @@ import (
 )
 
 // DefaultMaxConnections is how many connections [Server.Serve] holds open
-// at once unless Config.MaxConnections says otherwise.
-const DefaultMaxConnections = 1024
+// at once unless Config.MaxConnections says otherwise, or the process may
+// open fewer files (then that many, less some for its own files): room
+// for the clients of some 10,000 requests a second that each wait the
+// signing queue's 250 ms at most, at some 20 KiB a connection.
+const DefaultMaxConnections = 4096
+
+// fileHeadroom is what a server keeps of its open-file limit for its own
+// files (keys, logs, the store) when the limit caps its connections.
+const fileHeadroom = 64
 
 // newConnAge is how long a connection that has sent nothing yet is left
 // alone when room is needed: long enough for a real client to send its

@@ -105,7 +105,8 @@ type Config struct {
 	DisableTokenCache bool
 	// MaxConnections caps the connections [Server.Serve] holds open at
 	// once; when full, the longest-idle one is closed to make room. Zero:
-	// DefaultMaxConnections.
+	// DefaultMaxConnections, or fewer when the process may open fewer
+	// files.
 	MaxConnections int
 	// ShutdownTimeout is how long Serve lets requests in flight finish
 	// once its context ends, before it closes their connections. Zero:
@@ -151,6 +152,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
 	case s.maxConns == 0:
 		s.maxConns = DefaultMaxConnections
+		if files, ok := openFileLimit(); ok && files-fileHeadroom < s.maxConns {
+			s.maxConns = max(fileHeadroom, files-fileHeadroom)
+		}
 	}
 	switch {
 	case s.drain < 0:

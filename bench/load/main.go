@@ -53,7 +53,7 @@ func main() {
 	}
 	var cfg config
 	flag.DurationVar(&cfg.duration, "d", 4*time.Second, "length of each attack")
-	flag.IntVar(&cfg.runs, "runs", 3, "runs of every scenario; the table shows their medians")
+	flag.IntVar(&cfg.runs, "runs", 5, "runs of every scenario; the table shows their medians")
 	flag.IntVar(&cfg.clients, "clients", 64, "clients of the closed-model scenarios")
 	flag.StringVar(&cfg.out, "out", "out", "directory of the HTML plots")
 	flag.StringVar(&cfg.only, "only", "", "run only the scenarios whose name holds this (cold-64clients, hot-3x, ...)")
