@@ -22,8 +22,8 @@ var startProcs = runtime.GOMAXPROCS(0)
 // its RSA is OpenSSL's (whose signatures run in C), GOMAXPROCS to two per
 // core: a goroutine in a C call holds its P until the scheduler takes it
 // back, so that with one P per core every signature can leave requests
-// waiting for a core that is in fact free (make load: some 30% more tokens
-// at 64 clients on 2 cores). It returns GOMAXPROCS. streamtoken serve calls
+// waiting for a core that is in fact free (make load: about a quarter more
+// tokens at 64 clients on 2 cores). It returns GOMAXPROCS. streamtoken serve calls
 // it; a server of one's own may.
 func TuneRuntime(getenv func(string) string, crypto token.Crypto) int {
 	if getenv("GOGC") == "" {

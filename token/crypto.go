@@ -17,7 +17,7 @@ type Crypto string
 
 const (
 	// CryptoOpenSSL is OpenSSL's libcrypto 3, loaded at run time
-	// (libcrypto.so.3; a build with cgo): about four times the signatures
+	// (libcrypto.so.3; a build with cgo): two to four times the signatures
 	// per core of Go's.
 	CryptoOpenSSL Crypto = "openssl"
 	// CryptoGo is Go's crypto/rsa: no cgo, no library to load.
@@ -35,12 +35,12 @@ var cryptoChoice struct {
 	version string
 }
 
-// UseCrypto chooses the implementation of RSA for the signers and keys the
-// process makes from now on (those made before keep theirs): CryptoAuto,
+// UseCrypto chooses the implementation of RSA for the signers the process
+// makes from now on (those made before keep theirs): CryptoAuto,
 // CryptoOpenSSL (an error when libcrypto cannot be loaded, saying why) or
 // CryptoGo. It returns the implementation in use and its version, such as
-// "OpenSSL 3.0.19 27 Jan 2026". Without a call, the first signer or key
-// chooses CryptoAuto. Signatures are the same bytes either way: RSASSA-
+// "OpenSSL 3.0.19 27 Jan 2026". Without a call, the first signer chooses
+// CryptoAuto. Signatures are the same bytes either way: RSASSA-
 // PKCS1-v1_5 is deterministic.
 func UseCrypto(choice Crypto) (Crypto, string, error) {
 	return chooseCrypto(choice, true)
@@ -75,8 +75,8 @@ func chooseCrypto(choice Crypto, explicit bool) (Crypto, string, error) {
 	return cryptoChoice.use, cryptoChoice.version, nil
 }
 
-// CryptoInUse returns the implementation of RSA that signers and keys are
-// made with now, and its version; see [UseCrypto].
+// CryptoInUse returns the implementation of RSA that signers are made with
+// now, and its version; see [UseCrypto].
 func CryptoInUse() (Crypto, string) {
 	cryptoChoice.Lock()
 	if cryptoChoice.chosen {
