@@ -16,3 +16,6 @@ func CacheWaiters(c *TokenCache) int {
 	}
 	return n
 }
+
+// StartProcs is GOMAXPROCS as the process started.
+var StartProcs = startProcs

@@ -335,7 +335,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
 	} else {
-		logger.Info("signing keys of other accounts: generated on each account's first token", "kept_in", keysAt, "max_accounts", f.maxAccounts)
+		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", keysAt, "max_accounts", f.maxAccounts)
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
