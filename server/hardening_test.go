@@ -441,34 +441,41 @@ func TestACrowdedServerClosesConnectionsAfterAnswering(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil || resp.Close {
-		t.Fatalf("an uncrowded answer: %v, close %v; want it kept alive", err, resp != nil && resp.Close)
+	if crowded(t, c) {
+		t.Fatal("an uncrowded answer closes its connection, want it kept alive")
 	}
-	resp.Body.Close()
-	// Eight more idle connections: nine of ten.
-	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for range 8 {
+	idle(t, addr, 8) // nine of ten
+	if !crowded(t, c) {
+		t.Fatal("an answer at nine tenths of the connections keeps its connection, want Connection: close")
+	}
+	if got := get(); got != "200 OK" {
+		t.Errorf("a new connection when crowded: %s", got)
+	}
+}
+
+// idle opens n connections to addr that send nothing, closed when the test
+// ends, and waits until the server has had time to accept them.
+func idle(t *testing.T, addr string, n int) {
+	t.Helper()
+	for range n {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, c)
+		t.Cleanup(func() { c.Close() })
 	}
-	time.Sleep(100 * time.Millisecond) // until the server has accepted them
+	time.Sleep(200 * time.Millisecond)
+}
+
+// crowded asks for /healthz on c and reports whether the answer closes
+// the connection.
+func crowded(t *testing.T, c net.Conn) bool {
+	t.Helper()
 	fmt.Fprintf(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err = http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil || !resp.Close {
-		t.Fatalf("an answer at nine tenths of the connections: %v, close %v; want Connection: close", err, resp != nil && resp.Close)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got := get(); got != "200 OK" {
-		t.Errorf("a new connection when crowded: %s", got)
-	}
+	return resp.Close
 }
