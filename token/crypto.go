@@ -40,8 +40,8 @@ var cryptoChoice struct {
 // CryptoOpenSSL (an error when libcrypto cannot be loaded, saying why) or
 // CryptoGo. It returns the implementation in use and its version, such as
 // "OpenSSL 3.0.19 27 Jan 2026". Without a call, the first signer chooses
-// CryptoAuto. Signatures are the same bytes either way: RSASSA-
-// PKCS1-v1_5 is deterministic.
+// CryptoAuto. Signatures are the same bytes either way:
+// RSASSA-PKCS1-v1_5 is deterministic.
 func UseCrypto(choice Crypto) (Crypto, string, error) {
 	return chooseCrypto(choice, true)
 }
