@@ -247,7 +247,6 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.workers == 0 {
 		f.workers = procs
 	}
-	logger.Info("RSA", "crypto", string(use), "version", version, "gomaxprocs", procs)
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
 		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0}
 	for _, t := range f.apiTokens {
@@ -286,7 +285,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--signing-key: %v", err)
 		}
 	}
-	keysAt := "memory"
+	keysAt, dirLogs := "memory", func() {}
 	if f.keysDir != "" {
 		if err := os.MkdirAll(f.keysDir, 0o700); err != nil {
 			return badInput("--keys-dir: %v", err)
@@ -319,8 +318,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--keys-dir: %v", err)
 		}
 		created, _ := store.All(ctx)
-		logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
-		logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)))
+		dirLogs = func() {
+			logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
+			logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)))
+		}
 		keysAt = f.keysDir
 	}
 	srv, err := server.New(cfg)
@@ -332,6 +333,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
+	// Logged once the configuration holds: a refusal is its one line alone.
+	logger.Info("RSA", "crypto", string(use), "version", version, "gomaxprocs", procs)
+	dirLogs()
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
 	} else {
