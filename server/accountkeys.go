@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,14 +175,8 @@ func (d *DirAccountKeyStore) count() (int, error) {
 	}
 	n := 0
 	for _, e := range entries {
-		ext := filepath.Ext(e.Name())
-		if e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		for _, want := range keyFileExts {
-			if ext == want {
-				n++
-			}
+		if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") && slices.Contains(keyFileExts, filepath.Ext(e.Name())) {
+			n++
 		}
 	}
 	return n, nil

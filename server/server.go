@@ -211,7 +211,10 @@ func New(cfg Config) (*Server, error) {
 	if s.metrics, err = newMetrics(reg, gather, own); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
-	s.tokens = TokenService{Signer: s.AccountSigner, Now: s.now, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	// The signers' own lookup: the IDs were checked with the request.
+	s.tokens = TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
+		return s.signers.forToken(ctx, account)
+	}, Now: s.now, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
 	if s.tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
