@@ -1,10 +1,7 @@
 package token_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 
@@ -93,17 +90,9 @@ func TestSignerNeverPrintsItsKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs bytes.Buffer
-			slog.New(slog.NewTextHandler(&logs, nil)).Info("s", "signer", s)
-			slog.New(slog.NewJSONHandler(&logs, nil)).Info("s", "signer", s)
-			j, err := json.Marshal(s)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for how, out := range map[string]string{
-				"%v": fmt.Sprintf("%v", s), "%+v": fmt.Sprintf("%+v", s), "%#v": fmt.Sprintf("%#v", s), "value %v": fmt.Sprintf("%v", *s),
-				"slog": logs.String(), "json": string(j),
-			} {
+			outputs := printings(t, s)
+			outputs["value %v"] = fmt.Sprintf("%v", *s)
+			for how, out := range outputs {
 				for _, secret := range secretsOf(k.Private) {
 					if strings.Contains(out, secret) {
 						t.Errorf("%s: %s of a signer holds private key material", c, how)

@@ -141,20 +141,28 @@ func secretsOf(k *rsa.PrivateKey) []string {
 	}
 }
 
-func TestKeyNeverPrintsItsPrivateHalf(t *testing.T) {
-	k := loadKey(t, "rsa2048.pem", testKID)
+// printings are the ways v can reach an output: fmt's verbs, log/slog's
+// text and JSON handlers, and encoding/json.
+func printings(t *testing.T, v any) map[string]string {
+	t.Helper()
 	var logs bytes.Buffer
-	slog.New(slog.NewTextHandler(&logs, nil)).Info("k", "key", k)
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("k", "key", k)
-	j, err := json.Marshal(k)
+	slog.New(slog.NewTextHandler(&logs, nil)).Info("v", "v", v)
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("v", "v", v)
+	j, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	outputs := map[string]string{
-		"%v": fmt.Sprintf("%v", k), "%+v": fmt.Sprintf("%+v", k), "%#v": fmt.Sprintf("%#v", k),
-		"%s": fmt.Sprintf("[%s]", k), "value %v": fmt.Sprintf("%v", *k), "in a struct": fmt.Sprintf("%+v", struct{ K *token.Key }{k}),
+	return map[string]string{
+		"%v": fmt.Sprintf("%v", v), "%+v": fmt.Sprintf("%+v", v), "%#v": fmt.Sprintf("%#v", v), "%s": fmt.Sprintf("[%s]", v),
 		"slog": logs.String(), "json": string(j),
 	}
+}
+
+func TestKeyNeverPrintsItsPrivateHalf(t *testing.T) {
+	k := loadKey(t, "rsa2048.pem", testKID)
+	outputs := printings(t, k)
+	outputs["value %v"] = fmt.Sprintf("%v", *k)
+	outputs["in a struct"] = fmt.Sprintf("%+v", struct{ K *token.Key }{k})
 	for how, out := range outputs {
 		for _, secret := range secretsOf(k.Private) {
 			if strings.Contains(out, secret) {
