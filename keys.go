@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -151,10 +151,10 @@ type pathID struct{ name, id string }
 
 // checkIDs checks path IDs by the API's rules: a *token.ValidationError
 // listing every problem, or nil.
-func checkIDs(ids ...pathID) error {
+func checkIDs(path ...pathID) error {
 	var v token.ValidationError
-	for _, p := range ids {
-		if why := wire.CheckID(p.id); why != "" {
+	for _, p := range path {
+		if why := ids.Check(p.id); why != "" {
 			v.Violations = append(v.Violations, token.Violation{Field: p.name, Problem: why})
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -119,7 +119,7 @@ func NewDirAccountKeyStore(dir string) (*DirAccountKeyStore, error) {
 // AccountKey implements [AccountKeyStore]: the account's key file, in any
 // of the forms LoadKeysDir reads.
 func (d *DirAccountKeyStore) AccountKey(_ context.Context, accountID string) (*token.Key, error) {
-	if why := wire.CheckID(accountID); why != "" {
+	if why := ids.Check(accountID); why != "" {
 		return nil, fmt.Errorf("account %q: %s", accountID, why)
 	}
 	for _, ext := range keyFileExts {

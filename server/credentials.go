@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 )
 
 // Credential is one API credential the server accepts: a bearer API token,
@@ -50,7 +50,7 @@ func (c Credential) check() error {
 		return errors.New("accounts is an empty list: leave it out for every account")
 	}
 	for _, a := range c.Accounts {
-		if why := wire.CheckID(a); why != "" {
+		if why := ids.Check(a); why != "" {
 			return fmt.Errorf("account %q: %s", a, why)
 		}
 	}

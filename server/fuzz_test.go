@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
@@ -71,7 +72,7 @@ func FuzzRequestBody(f *testing.F) {
 			t.Fatalf("status %d, not an envelope: %q", rec.Code, unsigned(rec.Body.String()))
 		}
 		if rec.Code == 200 {
-			if why := wire.CheckID(acct); why != "" {
+			if why := ids.Check(acct); why != "" {
 				t.Fatalf("200 for account %q, which is invalid: %s", acct, why)
 			}
 			if !*env.Success || env.Result == nil {

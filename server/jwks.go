@@ -12,7 +12,7 @@ import (
 	"sync"
 
 	"github.com/streamtoken/streamtoken"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -30,7 +30,7 @@ func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 			Message: "No route for the URI: an account's JWK set is at " + KeySetPathPrefix + "{account_id}.json"})
 		return
 	}
-	if why := wire.CheckID(account); why != "" {
+	if why := ids.Check(account); why != "" {
 		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "account_id: " + why})
 		return
 	}

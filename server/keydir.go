@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -78,7 +78,7 @@ func (d *DirKeyStore) readAll(strict bool) ([]StoredKey, error) {
 		if strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		if !e.IsDir() || wire.CheckID(e.Name()) != "" {
+		if !e.IsDir() || ids.Check(e.Name()) != "" {
 			if strict {
 				return nil, fmt.Errorf("%s: want a directory named by an account ID", filepath.Join(d.dir, e.Name()))
 			}
@@ -162,7 +162,7 @@ func (d *DirKeyStore) readKey(accountID, path string, e fs.DirEntry) (StoredKey,
 	if key.ID == "" {
 		return StoredKey{}, fmt.Errorf("%s: the key has no ID: save it as the API hands it out (id, pem, jwk)", path)
 	}
-	if why := wire.CheckID(key.ID); why != "" {
+	if why := ids.Check(key.ID); why != "" {
 		return StoredKey{}, fmt.Errorf("%s: key ID %s", path, why)
 	}
 	var meta struct {
@@ -178,7 +178,7 @@ func (d *DirKeyStore) readKey(accountID, path string, e fs.DirEntry) (StoredKey,
 
 // Add implements [KeyStore]: the key's file is written whole or not at all.
 func (d *DirKeyStore) Add(_ context.Context, k StoredKey, max int) error {
-	if why := wire.CheckID(k.AccountID); why != "" {
+	if why := ids.Check(k.AccountID); why != "" {
 		return fmt.Errorf("account %q: %s", k.AccountID, why)
 	}
 	data, err := apiKeyJSON(k)
@@ -273,7 +273,7 @@ func apiKeyJSON(k StoredKey) ([]byte, error) {
 
 // List implements [KeyStore].
 func (d *DirKeyStore) List(_ context.Context, accountID string) ([]StoredKey, error) {
-	if wire.CheckID(accountID) != "" {
+	if ids.Check(accountID) != "" {
 		return nil, nil
 	}
 	d.mu.Lock()
@@ -283,7 +283,7 @@ func (d *DirKeyStore) List(_ context.Context, accountID string) ([]StoredKey, er
 
 // Delete implements [KeyStore].
 func (d *DirKeyStore) Delete(_ context.Context, accountID, keyID string) error {
-	if wire.CheckID(accountID) != "" {
+	if ids.Check(accountID) != "" {
 		return ErrNoSuchKey
 	}
 	d.mu.Lock()

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -60,7 +60,7 @@ func LoadKeysDir(dir string) (map[string]*token.Key, error) {
 			return nil, fmt.Errorf("%q: the extension must be lowercase (%s), or the key is never used", e.Name(), strings.ToLower(ext))
 		}
 		account := strings.TrimSuffix(e.Name(), ext)
-		if why := wire.CheckID(account); why != "" {
+		if why := ids.Check(account); why != "" {
 			return nil, fmt.Errorf("%q: the file name must be an account ID: %s", e.Name(), why)
 		}
 		if lower := strings.ToLower(account); lower != account && isHex32(lower) {

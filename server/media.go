@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -155,7 +156,7 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 	}
 	var ps []Problem
 	for _, f := range []struct{ name, id string }{{"account_id", accountID}, {idName, id}} {
-		if why := wire.CheckID(f.id); why != "" {
+		if why := ids.Check(f.id); why != "" {
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: f.name + ": " + why})
 		}
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 )
 
 // DirMediaStore is a [MediaStore] in a directory, one file per video or
@@ -78,7 +78,7 @@ func (d *DirMediaStore) EditLiveInput(_ context.Context, accountID, inputID stri
 // that is no valid path segment never reaches the file system.
 func (d *DirMediaStore) path(kind, accountID, id string) (string, error) {
 	for _, s := range []string{accountID, id} {
-		if why := wire.CheckID(s); why != "" {
+		if why := ids.Check(s); why != "" {
 			return "", fmt.Errorf("media store: ID %q: %s", s, why)
 		}
 	}

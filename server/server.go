@@ -19,7 +19,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -184,7 +184,7 @@ func New(cfg Config) (*Server, error) {
 		if signer == nil {
 			return nil, fmt.Errorf("server: account %s: nil signer", account)
 		}
-		if why := wire.CheckID(account); why != "" {
+		if why := ids.Check(account); why != "" {
 			return nil, fmt.Errorf("server: account %q: %s", account, why)
 		}
 	}
@@ -281,7 +281,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // [ErrAccountLimit] says the store keeps keys for as many accounts as it
 // may.
 func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Signer, error) {
-	if why := wire.CheckID(accountID); why != "" {
+	if why := ids.Check(accountID); why != "" {
 		return nil, fmt.Errorf("account %q: %s", accountID, why)
 	}
 	return s.signers.forToken(ctx, accountID)
@@ -293,7 +293,7 @@ func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Si
 // the keys created through the account's keys API, oldest first. A deleted
 // key is not among them, nor any other account's key.
 func (s *Server) KeySet(ctx context.Context, accountID string) ([]*token.Key, error) {
-	if why := wire.CheckID(accountID); why != "" {
+	if why := ids.Check(accountID); why != "" {
 		return nil, fmt.Errorf("account %q: %s", accountID, why)
 	}
 	signer, err := s.signers.find(ctx, accountID)

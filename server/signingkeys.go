@@ -11,7 +11,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -215,7 +215,7 @@ func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...str
 	}
 	var ps []Problem
 	check := func(name, id string) {
-		if why := wire.CheckID(id); why != "" {
+		if why := ids.Check(id); why != "" {
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: name + ": " + why})
 		}
 	}

@@ -31,7 +31,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -213,11 +213,11 @@ func WithLiveInputs(ids ...string) Option {
 	}
 }
 
-// idSet is ids as a set, each checked as the API checks a path ID.
-func idSet(option string, ids []string) (map[string]bool, error) {
-	set := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if why := wire.CheckID(id); why != "" {
+// idSet is list as a set, each checked as the API checks a path ID.
+func idSet(option string, list []string) (map[string]bool, error) {
+	set := make(map[string]bool, len(list))
+	for _, id := range list {
+		if why := ids.Check(id); why != "" {
 			return nil, fmt.Errorf("%s(%q): %s", option, id, why)
 		}
 		set[id] = true

@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -43,7 +43,7 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 			if err != nil {
 				return err
 			}
-			if problem := wire.CheckID(video); problem != "" {
+			if problem := ids.Check(video); problem != "" {
 				return badInput("--video: %s", problem)
 			}
 			signer, err := token.NewSigner(key, token.WithClock(func() time.Time { return now }))

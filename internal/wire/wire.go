@@ -7,44 +7,14 @@ package wire
 import (
 	"bytes"
 	"encoding/base64"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
-
-// MaxIDLength is the longest account or video ID the API takes.
-const MaxIDLength = 32
-
-// CheckID reports what is wrong with an account or video ID in a request's
-// path, or "" when nothing is: 1 to MaxIDLength printable ASCII characters
-// (no space, no control character), no "/", and neither "." nor "..",
-// which would move the request to another path. It is stricter than the
-// token package's rule for a video ID, which it includes.
-func CheckID(id string) string {
-	switch n := utf8.RuneCountInString(id); {
-	case id == "":
-		return "is required"
-	case n > MaxIDLength:
-		return fmt.Sprintf("must be at most %d characters, got %d", MaxIDLength, n)
-	}
-	for i, r := range id {
-		if r < '!' || r > '~' {
-			return fmt.Sprintf("must be printable ASCII without spaces, got %s at character %d", strconv.Quote(string(r)), utf8.RuneCountInString(id[:i])+1)
-		}
-	}
-	switch {
-	case strings.Contains(id, "/"):
-		return `must not contain "/"`
-	case id == "." || id == "..":
-		return fmt.Sprintf("must not be %q", id)
-	}
-	return ""
-}
 
 // Request converts a request body (nil for none) for a video into what the
 // token is asked to grant. Absent times stay zero: the defaults are the
@@ -122,10 +92,10 @@ func Body(r token.Request, keyID, pem string) gen.TokenRequest {
 // never puts the pem, or anything decoded from it, in an error.
 func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var errs []error
-	if problem := CheckID(accountID); problem != "" {
+	if problem := ids.Check(accountID); problem != "" {
 		errs = append(errs, invalid(token.Violation{Field: "account_id", Problem: problem}))
 	}
-	if problem := CheckID(videoID); problem != "" {
+	if problem := ids.Check(videoID); problem != "" {
 		errs = append(errs, invalid(token.Violation{Field: "identifier", Problem: problem}))
 	}
 	var key *token.Key
