@@ -27,6 +27,8 @@ const (
 	CodeAccountLimit     Code = 1013  // 400: the server keeps signing keys for as many accounts as it may, and this one has none
 	CodeKeySetPerAccount Code = 1014  // 404: the server serves several accounts: each has its own JWK set, at /.well-known/jwks/{account_id}.json
 	CodeRateLimited      Code = 1015  // 429: too many requests
+	CodeStoreFull        Code = 1016  // 400: the server's store in memory holds as much as it may (serve --store-memory-bytes)
+	CodeStoreUnavailable Code = 1017  // 503: the server's store (its database) cannot be reached now: retry after the Retry-After header's seconds
 	CodeMethod           Code = 7001  // 405: the route does not take the method
 	CodeNoRoute          Code = 7003  // 404: no such route
 	CodeAuthentication   Code = 10000 // 401: credentials missing or wrong

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -68,30 +69,30 @@ func BenchmarkTokenEndpoint(b *testing.B) {
 // BenchmarkJWKS serves an account's JWK set with its 1,000
 // keys (the most it may hold) in each store, beside the server's own key
 // alone: what a full account costs each fetch of the set. The directory
-// store reads its directory on every fetch (replicas' changes are seen at
-// once) and parses only files it has not seen. Compare with benchstat
-// -col /store.
+// store serves its snapshot of the account's directory, looking at the
+// directory's modification time at most every store.DirRecheck. Compare
+// with benchstat -col /store.
 func BenchmarkJWKS(b *testing.B) {
 	ctx := context.Background()
-	dirStore, err := server.NewDirKeyStore(b.TempDir())
+	dirStore, err := store.OpenDir(b.TempDir(), store.DirOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	memStore := server.NewMemoryKeyStore()
-	for _, k := range copies(b, account, server.MaxKeysPerAccount) {
-		if err := memStore.Add(ctx, k, server.MaxKeysPerAccount); err != nil {
+	memStore := store.NewMemory(0)
+	for _, k := range copies(b, account, store.MaxKeysPerAccount) {
+		if err := memStore.AddKey(ctx, k, store.MaxKeysPerAccount); err != nil {
 			b.Fatal(err)
 		}
-		if err := dirStore.Add(ctx, k, server.MaxKeysPerAccount); err != nil {
+		if err := dirStore.AddKey(ctx, k, store.MaxKeysPerAccount); err != nil {
 			b.Fatal(err)
 		}
 	}
 	for _, bc := range []struct {
 		name  string
-		store server.KeyStore
+		store store.Store
 	}{{"none", nil}, {"memory-1000", memStore}, {"dir-1000", dirStore}} {
 		b.Run("store="+bc.name, func(b *testing.B) {
-			srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), KeyStore: bc.store})
+			srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), Store: bc.store})
 			if err != nil {
 				b.Fatal(err)
 			}

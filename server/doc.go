@@ -21,8 +21,8 @@
 // Each account's tokens are signed by a key of that account, as on
 // Cloudflare: the operator's key for it (Config.AccountSigners), else one
 // the server generates on the account's first token and keeps in an
-// [AccountKeyStore], so that a restart or a second server on the same
-// store signs with the same key. Each account has a public JWK set of its
+// [store.Store], so that a restart or a second server on the same store
+// signs with the same key. Each account has a public JWK set of its
 // own, at /.well-known/jwks/<account_id>.json ([KeySetPathPrefix]): its
 // signing key and the keys created through its keys API ([KeyService]),
 // and no other account's, so that a token minted for one account verifies

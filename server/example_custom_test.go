@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -73,6 +74,7 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 	if err != nil {
 		return nil, err
 	}
+	state := store.NewMemory(0) // keys created through the API, video settings
 	impl := &tokenServer{log: logger, tokens: server.TokenService{
 		// One KMS key for every account: a server of one account. With
 		// several, return a signer of each account's own, so that a
@@ -80,8 +82,8 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 		Signer: func(context.Context, string) (*token.Signer, error) { return signer, nil },
 		Queue:  queue,
 		Cache:  cache,
-	}, KeyService: &server.KeyService{Store: server.NewMemoryKeyStore()},
-		MediaService: &server.MediaService{Store: server.NewMemoryMediaStore()}}
+	}, KeyService: &server.KeyService{Store: state},
+		MediaService: &server.MediaService{Store: state}}
 	mux := http.NewServeMux()
 	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
 		BaseURL:    server.BasePath,

@@ -1,16 +1,20 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/store"
 )
 
 // StrictOptions are the options of gen.NewStrictHandlerWithOptions that
@@ -29,15 +33,29 @@ func StrictOptions(log *slog.Logger) gen.StrictHTTPServerOptions {
 
 // InternalError returns a handler of a server fault: the detail goes to log
 // (nil: nowhere), the client gets a 500 envelope that says nothing of it.
+// A store that cannot be reached ([store.ErrUnavailable]: its database is
+// down) is no fault of the server's: a 503 envelope (1017) with a
+// Retry-After header, which clients honour.
 func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		if errors.Is(err, store.ErrUnavailable) {
+			log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "route", r.Pattern, "error", err.Error())
+			w.Header().Set("Retry-After", strconv.Itoa(int(StoreRetryAfter/time.Second)))
+			WriteProblems(w, Problem{Status: http.StatusServiceUnavailable, Code: streamtoken.CodeStoreUnavailable,
+				Message: "the server's store cannot be reached now: retry after " + strconv.Itoa(int(StoreRetryAfter/time.Second)) + " s"})
+			return
+		}
 		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
 		WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: streamtoken.CodeInternal, Message: "Internal error"})
 	}
 }
+
+// StoreRetryAfter is the Retry-After of the 503 answered while the store
+// cannot be reached.
+const StoreRetryAfter = 2 * time.Second
 
 // ParamErrorHandler is gen.StdHTTPServerOptions.ErrorHandlerFunc in an
 // envelope: a path parameter the generated wrapper could not read is a 400

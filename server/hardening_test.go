@@ -24,6 +24,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -387,7 +388,7 @@ func TestKeysDirRefusesUnusableNames(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, name), pemBytes, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		_, err := server.LoadKeysDir(dir)
+		_, err := store.LoadKeysDir(dir)
 		if err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("LoadKeysDir(%q) = %v, want a one-line error", name, err)
 		}
@@ -407,11 +408,11 @@ func TestKeyFilesAreRegularAndBounded(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if _, err := server.LoadKeysDir(dir); err == nil || !strings.Contains(err.Error(), "named pipe") {
+		if _, err := store.LoadKeysDir(dir); err == nil || !strings.Contains(err.Error(), "named pipe") {
 			t.Errorf("LoadKeysDir(a FIFO) = %v, want a refusal naming it", err)
 		}
 		for _, path := range []string{fifo, "/dev/zero", big} {
-			if _, err := server.LoadKey(path, "k"); err == nil {
+			if _, err := store.LoadKey(path, "k"); err == nil {
 				t.Errorf("LoadKey(%s) = nil error", path)
 			}
 			if _, err := server.LoadCredentials(path); err == nil {

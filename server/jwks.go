@@ -13,6 +13,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -153,7 +154,7 @@ func sharingAccounts(creds []Credential, own map[string]*token.Signer) []string 
 // store holds: a verifier picks a key by its ID, so one of the two would
 // sign tokens that fail ("signature is invalid"). A key of the store that
 // is also its account's signer (the same key, a file copied) is one key.
-func checkKeyIDs(ctx context.Context, shared *token.Signer, operator map[string]*token.Signer, store KeyStore) error {
+func checkKeyIDs(ctx context.Context, shared *token.Signer, operator map[string]*token.Signer, keys store.Keys) error {
 	type owner struct {
 		what, account string
 		n             []byte
@@ -182,7 +183,7 @@ func checkKeyIDs(ctx context.Context, shared *token.Signer, operator map[string]
 			return err
 		}
 	}
-	stored, err := store.All(ctx)
+	stored, err := keys.AllKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("reading the keys store: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -17,9 +18,9 @@ import (
 // key is made for them: 40 at once with room for 10, each sent again while
 // the answer is a 429 (one key is made at a time), make 10 keys.
 func TestCreatesAtTheCapGenerateNothing(t *testing.T) {
-	store := server.NewMemoryKeyStore()
-	for _, k := range copies(t, account, server.MaxKeysPerAccount-10) {
-		if err := store.Add(context.Background(), k, server.MaxKeysPerAccount); err != nil {
+	st := store.NewMemory(0)
+	for _, k := range copies(t, account, store.MaxKeysPerAccount-10) {
+		if err := st.AddKey(context.Background(), k, store.MaxKeysPerAccount); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -35,7 +36,7 @@ func TestCreatesAtTheCapGenerateNothing(t *testing.T) {
 		time.Sleep(5 * time.Millisecond) // long enough for the others to arrive meanwhile
 		return &token.Key{ID: "generated-" + string(rune('a'+id%26)) + string(rune('a'+id/26)), Private: userKey.Private, Public: userKey.Public}, nil
 	}
-	base, _ := start(t, server.Config{KeyStore: store, GenerateKey: generate, MaxSigningWait: time.Minute})
+	base, _ := start(t, server.Config{Store: st, GenerateKey: generate, MaxSigningWait: time.Minute})
 	statuses := make(chan int, 40)
 	var wg sync.WaitGroup
 	for range 40 {
@@ -59,8 +60,8 @@ func TestCreatesAtTheCapGenerateNothing(t *testing.T) {
 	if count[200] != 10 || count[400] != 30 || generated.Load() != 10 {
 		t.Errorf("40 creates with room for 10: statuses %v after %d generations; want 10 created, 30 refused, 10 generated", count, generated.Load())
 	}
-	if got := len(listKeys(t, base)); got != server.MaxKeysPerAccount {
-		t.Errorf("%d keys, want %d", got, server.MaxKeysPerAccount)
+	if got := len(listKeys(t, base)); got != store.MaxKeysPerAccount {
+		t.Errorf("%d keys, want %d", got, store.MaxKeysPerAccount)
 	}
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,11 +14,12 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
 // MediaService is the video and live-input details operations as a
-// building block, on a [MediaStore]: read a video's details and edit them
+// building block, on a [store.Media]: read a video's details and edit them
 // (a partial update), read a live input and update it (its recording
 // settings replaced whole). What it emulates of Cloudflare is what a
 // signed URL depends on: requireSignedURLs and allowedOrigins, with the
@@ -28,14 +30,14 @@ import (
 // caller not allowed for the account a 403.
 type MediaService struct {
 	// Store keeps what was changed. Required.
-	Store MediaStore
+	Store store.Media
 	// Now dates the changes. Nil: time.Now.
 	Now func() time.Time
 	// Videos and LiveInputs, when set, say which IDs exist; the others are
 	// 404 envelopes. Nil: every valid ID exists.
 	Videos, LiveInputs func(accountID, id string) bool
 	// MaxPerAccount caps the videos, and the live inputs, whose details an
-	// account may change. Zero: MaxMediaPerAccount.
+	// account may change. Zero: store.MaxMediaPerAccount.
 	MaxPerAccount int
 }
 
@@ -48,12 +50,9 @@ func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObj
 	if ps := ms.refuse(ctx, req.AccountID, "identifier", req.Identifier, ms.Videos, "video"); ps != nil {
 		return gen.GetVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
-	v, found, err := ms.Store.Video(ctx, req.AccountID, req.Identifier)
-	if err != nil {
-		return nil, fmt.Errorf("reading video %s of account %s: %w", req.Identifier, req.AccountID, err)
-	}
-	if !found {
-		v = defaultVideo(req.Identifier)
+	v := defaultVideo(req.Identifier)
+	if err := ms.read(ctx, store.Video, req.AccountID, req.Identifier, &v); err != nil {
+		return nil, err
 	}
 	return gen.GetVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: v}, nil
 }
@@ -77,22 +76,22 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 	if edit.UID != nil && *edit.UID != req.Identifier {
 		vs = append(vs, wire.FieldViolation("is not the ID of the video in the path", "uid"))
 	}
+	if edit.Meta != nil {
+		vs = append(vs, wire.CheckMeta(edit.Meta, "meta")...)
+	}
 	if len(vs) > 0 {
 		return fail(violations(vs)...), nil
 	}
 	now := ms.now()
-	v, err := ms.Store.EditVideo(ctx, req.AccountID, req.Identifier, ms.max(), func(v *gen.Video, found bool) {
-		if !found {
-			*v = defaultVideo(req.Identifier)
-		}
+	v, p, err := editMedium(ctx, ms, store.Video, req.AccountID, req.Identifier, func() gen.Video { return defaultVideo(req.Identifier) }, func(v *gen.Video) {
 		applyVideoEdit(v, edit)
 		v.Modified = now
 	})
 	switch {
-	case errors.Is(err, ErrMediaLimit):
-		return fail(mediaLimit("videos", ms.max())), nil
+	case p != nil:
+		return fail(*p), nil
 	case err != nil:
-		return nil, fmt.Errorf("editing video %s of account %s: %w", req.Identifier, req.AccountID, err)
+		return nil, err
 	}
 	return gen.EditVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: v}, nil
 }
@@ -102,12 +101,9 @@ func (ms *MediaService) GetLiveInput(ctx context.Context, req gen.GetLiveInputRe
 	if ps := ms.refuse(ctx, req.AccountID, "live_input_identifier", req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
 		return gen.GetLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
-	li, found, err := ms.Store.LiveInput(ctx, req.AccountID, req.LiveInputIdentifier)
-	if err != nil {
-		return nil, fmt.Errorf("reading live input %s of account %s: %w", req.LiveInputIdentifier, req.AccountID, err)
-	}
-	if !found {
-		li = defaultLiveInput(req.LiveInputIdentifier)
+	li := defaultLiveInput(req.LiveInputIdentifier)
+	if err := ms.read(ctx, store.LiveInput, req.AccountID, req.LiveInputIdentifier, &li); err != nil {
+		return nil, err
 	}
 	return gen.GetLiveInput200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: li}, nil
 }
@@ -125,24 +121,26 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 	if update == nil {
 		update = &gen.LiveInputUpdate{}
 	}
+	var vs []token.Violation
 	if r := update.Recording; r != nil && r.AllowedOrigins != nil {
-		if vs := wire.CheckOrigins(*r.AllowedOrigins, "recording", "allowedOrigins"); len(vs) > 0 {
-			return fail(violations(vs)...), nil
-		}
+		vs = wire.CheckOrigins(*r.AllowedOrigins, "recording", "allowedOrigins")
+	}
+	if update.Meta != nil {
+		vs = append(vs, wire.CheckMeta(update.Meta, "meta")...)
+	}
+	if len(vs) > 0 {
+		return fail(violations(vs)...), nil
 	}
 	now := ms.now()
-	li, err := ms.Store.EditLiveInput(ctx, req.AccountID, req.LiveInputIdentifier, ms.max(), func(li *gen.LiveInput, found bool) {
-		if !found {
-			*li = defaultLiveInput(req.LiveInputIdentifier)
-		}
+	li, p, err := editMedium(ctx, ms, store.LiveInput, req.AccountID, req.LiveInputIdentifier, func() gen.LiveInput { return defaultLiveInput(req.LiveInputIdentifier) }, func(li *gen.LiveInput) {
 		applyLiveInputUpdate(li, update)
 		li.Modified = now
 	})
 	switch {
-	case errors.Is(err, ErrMediaLimit):
-		return fail(mediaLimit("live inputs", ms.max())), nil
+	case p != nil:
+		return fail(*p), nil
 	case err != nil:
-		return nil, fmt.Errorf("updating live input %s of account %s: %w", req.LiveInputIdentifier, req.AccountID, err)
+		return nil, err
 	}
 	return gen.UpdateLiveInput200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: li}, nil
 }
@@ -172,6 +170,53 @@ func noSuchMedia(accountID, what, id string) Problem {
 		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
 }
 
+// read decodes the stored details of a medium into v, which holds the
+// defaults: they stay when none are stored.
+func (ms *MediaService) read(ctx context.Context, kind store.Kind, accountID, id string, v any) error {
+	details, found, err := ms.Store.Media(ctx, kind, accountID, id)
+	if err == nil && found {
+		err = json.Unmarshal(details, v)
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s %s of account %s: %w", kind, id, accountID, err)
+	}
+	return nil
+}
+
+// editMedium applies change to a medium's details in the store, in one
+// step: to what is stored, decoded, or else to defaults(); the result is
+// kept and returned. A refusal the caller answers is a Problem.
+func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, accountID, id string, defaults func() T, change func(*T)) (T, *Problem, error) {
+	var v T
+	_, err := ms.Store.EditMedia(ctx, kind, accountID, id, ms.max(), func(details []byte, found bool) ([]byte, error) {
+		v = defaults() // afresh each time: a store may call again
+		if found {
+			v = *new(T)
+			if err := json.Unmarshal(details, &v); err != nil {
+				return nil, err
+			}
+		}
+		change(&v)
+		return json.Marshal(v)
+	})
+	what := "videos"
+	if kind == store.LiveInput {
+		what = "live inputs"
+	}
+	switch {
+	case errors.Is(err, store.ErrMediaLimit):
+		return v, new(mediaLimit(what, ms.max())), nil
+	case errors.Is(err, store.ErrFull):
+		return v, new(storeFull()), nil
+	case errors.Is(err, store.ErrTooLarge):
+		return v, &Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest,
+			Message: fmt.Sprintf("the %s's details would be over %d bytes", kind, store.MaxDetailsBytes)}, nil
+	case err != nil:
+		return v, nil, fmt.Errorf("changing %s %s of account %s: %w", kind, id, accountID, err)
+	}
+	return v, nil, nil
+}
+
 func (ms *MediaService) now() time.Time {
 	if ms.Now != nil {
 		return ms.Now().UTC().Truncate(time.Second)
@@ -183,7 +228,7 @@ func (ms *MediaService) max() int {
 	if ms.MaxPerAccount > 0 {
 		return ms.MaxPerAccount
 	}
-	return MaxMediaPerAccount
+	return store.MaxMediaPerAccount
 }
 
 func mediaLimit(what string, max int) Problem {

@@ -3,16 +3,15 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 )
 
 const liveInput = "66be4bf738797e01e1fca35a7bdecdcd"
@@ -161,7 +160,7 @@ func TestMediaAuthAndKnownIDs(t *testing.T) {
 }
 
 func TestMediaServiceFailsClosedAndCapsTheStore(t *testing.T) {
-	ms := &server.MediaService{Store: server.NewMemoryMediaStore(), MaxPerAccount: 2}
+	ms := &server.MediaService{Store: store.NewMemory(0), MaxPerAccount: 2}
 	req := func(id string) gen.EditVideoRequestObject {
 		return gen.EditVideoRequestObject{AccountID: account, Identifier: id, Body: &gen.VideoEdit{}}
 	}
@@ -183,102 +182,66 @@ func TestMediaServiceFailsClosedAndCapsTheStore(t *testing.T) {
 	}
 }
 
-func TestMemoryMediaStoreEditsAreAtomic(t *testing.T) {
-	store := server.NewMemoryMediaStore()
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := store.EditVideo(ctx, account, video, 10, func(v *gen.Video, found bool) {
-				if v.Meta == nil {
-					v.Meta = map[string]any{}
+// meta is bounded in size and depth, so that what the server keeps is
+// small and every JSON decoder (the client's too) reads it back.
+func TestMetaIsBounded(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	nested := func(depth int) string {
+		return strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat(`}`, depth-1)
+	}
+	for _, tt := range []struct {
+		name, meta string
+		status     int
+		code       streamtoken.Code
+	}{
+		{"32 levels deep", nested(32), 200, 0},
+		{"33 levels deep", nested(33), 400, streamtoken.CodeInvalidRequest},
+		{"16 KiB", `{"name":"` + strings.Repeat("x", 16<<10-11) + `"}`, 200, 0},
+		{"a byte over 16 KiB", `{"name":"` + strings.Repeat("x", 16<<10-10) + `"}`, 400, streamtoken.CodeInvalidRequest},
+		// Deeper than a JSON decoder goes: not JSON, to the server.
+		{"10,000 levels deep", nested(10_000), 400, streamtoken.CodeMalformedJSON},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, op := range []struct{ method, rest, body string }{
+				{http.MethodPost, video, `{"meta":` + tt.meta + `}`},
+				{http.MethodPut, "live_inputs/" + liveInput, `{"meta":` + tt.meta + `}`},
+			} {
+				r, _ := media(t, base, op.method, op.rest, op.body)
+				if r.Status != tt.status {
+					t.Errorf("%s %s with meta %s = %d %.200s, want %d", op.method, op.rest, tt.name, r.Status, r.Raw, tt.status)
+					continue
 				}
-				v.Meta[string(rune('a'+i%26))+string(rune('a'+i/26))] = true
-			})
-			if err != nil {
-				t.Error(err)
+				switch {
+				case tt.status == 200:
+				case r.Env.Errors[0].Code != int(tt.code):
+					t.Errorf("%s %s with meta %s = %.300s, want code %d", op.method, op.rest, tt.name, r.Raw, tt.code)
+				case tt.code == streamtoken.CodeInvalidRequest && (r.Env.Errors[0].Source == nil || r.Env.Errors[0].Source.Pointer != "/meta"):
+					t.Errorf("%s %s with meta %s = %.300s, want a pointer to /meta", op.method, op.rest, tt.name, r.Raw)
+				}
 			}
-		}()
-	}
-	wg.Wait()
-	v, found, err := store.Video(ctx, account, video)
-	if err != nil || !found || len(v.Meta) != 50 {
-		t.Errorf("after 50 concurrent edits: %d keys, found %v, error %v; want 50", len(v.Meta), found, err)
-	}
-	// What a caller gets is a copy.
-	v.Meta["x"] = 1
-	again, _, _ := store.Video(ctx, account, video)
-	if _, ok := again.Meta["x"]; ok {
-		t.Error("a change to what Video returned reached the store")
+		})
 	}
 }
 
-func TestDirMediaStore(t *testing.T) {
-	dir := t.TempDir()
-	ctx := context.Background()
-	store, err := server.NewDirMediaStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, found, err := store.Video(ctx, account, video); found || err != nil {
-		t.Fatalf("Video() of an empty store = found %v, %v", found, err)
-	}
-	if _, err := store.EditVideo(ctx, account, video, 2, func(v *gen.Video, found bool) {
-		v.UID, v.RequireSignedURLs, v.AllowedOrigins = video, true, gen.AllowedOrigins{"example.com"}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.EditLiveInput(ctx, account, liveInput, 2, func(li *gen.LiveInput, found bool) {
-		li.UID = liveInput
-		li.Recording.RequireSignedURLs = new(true)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	// Another store on the same directory (a restart, a replica) sees it.
-	again, err := server.NewDirMediaStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, found, err := again.Video(ctx, account, video)
-	if err != nil || !found || !v.RequireSignedURLs || len(v.AllowedOrigins) != 1 {
-		t.Errorf("Video() from a second store = %+v, %v, %v", v, found, err)
-	}
-	li, found, err := again.LiveInput(ctx, account, liveInput)
-	if err != nil || !found || li.Recording.RequireSignedURLs == nil || !*li.Recording.RequireSignedURLs {
-		t.Errorf("LiveInput() from a second store = %+v, %v, %v", li, found, err)
-	}
-	path := filepath.Join(dir, "videos", account, video+".json")
-	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
-		t.Errorf("%s: %v, %v; want a file of mode 0600", path, info, err)
-	}
-	// The edit is found again, not counted anew; a third video is one too many.
-	if _, err := again.EditVideo(ctx, account, video, 2, func(v *gen.Video, found bool) {
-		if !found {
-			t.Error("the edit did not find the stored video")
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := again.EditVideo(ctx, account, "v2", 2, func(*gen.Video, bool) {}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := again.EditVideo(ctx, account, "v3", 2, func(*gen.Video, bool) {}); !errors.Is(err, server.ErrMediaLimit) {
-		t.Errorf("a third video with max 2: %v, want ErrMediaLimit", err)
-	}
-	entries, _ := os.ReadDir(filepath.Join(dir, "videos", account))
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), ".tmp-") {
-			t.Errorf("a temporary file was left: %s", e.Name())
+// A store in memory that is full says so in a 4xx envelope, and keeps
+// what it held.
+func TestAFullStoreIsA400(t *testing.T) {
+	st := store.NewMemory(8 << 10)
+	base, _ := start(t, server.Config{Store: st})
+	body := `{"meta":{"name":"` + strings.Repeat("x", 3000) + `"}}`
+	var last response
+	for i := range 10 {
+		if last, _ = media(t, base, http.MethodPost, fmt.Sprintf("video-%d", i), body); last.Status != 200 {
+			break
 		}
 	}
-	for _, id := range []string{"..", "a/b", ""} {
-		if _, _, err := again.Video(ctx, account, id); err == nil {
-			t.Errorf("Video(%q) error = nil, want the ID refused", id)
-		}
-		if _, err := again.EditVideo(ctx, id, video, 2, func(*gen.Video, bool) {}); err == nil {
-			t.Errorf("EditVideo(account %q) error = nil, want the ID refused", id)
-		}
+	if last.Status != 400 || last.Env.Errors[0].Code != int(streamtoken.CodeStoreFull) {
+		t.Fatalf("edits past the store's bound: last %d %.200s, want a 400 with code %d", last.Status, last.Raw, streamtoken.CodeStoreFull)
+	}
+	if r, v := media(t, base, http.MethodGet, "video-0", ""); r.Status != 200 || v["meta"] == nil {
+		t.Errorf("the first video after the store filled: %d %.200s", r.Status, r.Raw)
+	}
+	if used, max := st.Used(); used > max {
+		t.Errorf("the store holds %d bytes, over its %d", used, max)
 	}
 }

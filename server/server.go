@@ -21,6 +21,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/openapi"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -48,13 +49,8 @@ type Config struct {
 	// AccountSigners are the operator's signers by account ID. A key ID
 	// names one key: the same ID for two keys is refused.
 	AccountSigners map[string]*token.Signer
-	// AccountKeys keeps the keys generated for accounts without a signer
-	// (when Signer is nil). Nil: a [MemoryAccountKeyStore], whose keys go
-	// with the process; a [DirAccountKeyStore] keeps them on disk, beside
-	// the operator's.
-	AccountKeys AccountKeyStore
 	// MaxAccounts caps the accounts a key is generated for; a token for
-	// one more is refused (1013). Zero: DefaultMaxAccounts.
+	// one more is refused (1013). Zero: store.DefaultMaxAccounts.
 	MaxAccounts int
 	// GenerateKey makes the keys the server generates: the accounts' and
 	// those of the keys API. Nil: token.GenerateKey (RSA-2048).
@@ -63,15 +59,16 @@ type Config struct {
 	// a verifier may use one, and so how long a deleted key may keep
 	// verifying. Zero: token.DefaultJWKSMaxAge.
 	KeySetMaxAge time.Duration
-	// KeyStore keeps the signing keys created through the keys API; each
-	// account's JWK set lists the account's beside its signing key. Nil: a
-	// [MemoryKeyStore], whose keys go with the process; a [DirKeyStore]
-	// keeps them on disk.
-	KeyStore KeyStore
-	// MediaStore keeps the details of videos and live inputs changed
-	// through the API (requireSignedURLs, allowedOrigins, ...). Nil: a
-	// [MemoryMediaStore].
-	MediaStore MediaStore
+	// Store keeps the server's state: the keys generated for accounts
+	// without a signer (when Signer is nil), the public halves of the keys
+	// created through the keys API (each account's JWK set lists them
+	// beside its signing key), and the details of videos and live inputs
+	// changed through the API (requireSignedURLs, allowedOrigins, ...).
+	// Nil: a [store.Memory] of the default size, whose state goes with the
+	// process; a [store.Dir] keeps it on disk, a PostgreSQL store
+	// (package store/postgres) shares it between replicas. The server
+	// does not close it.
+	Store store.Store
 	// Videos and LiveInputs, when set, say which IDs exist: the details
 	// of others are 404 envelopes. Nil: every valid ID exists, with the
 	// defaults until changed.
@@ -227,14 +224,15 @@ func New(cfg Config) (*Server, error) {
 	if generate == nil {
 		generate = token.GenerateKey
 	}
-	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: cfg.AccountKeys,
+	st := cfg.Store
+	if st == nil {
+		st = store.NewMemory(0)
+	}
+	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
 		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: s.tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
-	if s.signers.store == nil {
-		s.signers.store = NewMemoryAccountKeyStore()
-	}
 	if s.signers.max == 0 {
-		s.signers.max = DefaultMaxAccounts
+		s.signers.max = store.DefaultMaxAccounts
 	}
 	for _, account := range accounts {
 		s.signers.operator[account] = cfg.AccountSigners[account]
@@ -251,19 +249,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.specYAML = openapi.YAML()
 
-	store := cfg.KeyStore
-	if store == nil {
-		store = NewMemoryKeyStore()
-	}
-	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, store); err != nil {
+	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, st); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.keys = KeyService{Store: store, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue}
-	media := cfg.MediaStore
-	if media == nil {
-		media = NewMemoryMediaStore()
-	}
-	s.media = MediaService{Store: media, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
+	s.keys = KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue}
+	s.media = MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
 	s.handler = s.routes(spec)
 	return s, nil
 }
@@ -277,8 +267,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // AccountSigner returns the signer of an account's tokens: the operator's
 // key for the account, else the key shared by every account, else the key
 // the server generated for the account, which it generates now (and keeps
-// in its AccountKeyStore) if the account has none. An error matching
-// [ErrAccountLimit] says the store keeps keys for as many accounts as it
+// in its store) if the account has none. An error matching
+// [store.ErrAccountLimit] says the store keeps keys for as many accounts as it
 // may.
 func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Signer, error) {
 	if why := ids.Check(accountID); why != "" {
@@ -300,7 +290,7 @@ func (s *Server) KeySet(ctx context.Context, accountID string) ([]*token.Key, er
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.keys.Store.List(ctx, accountID)
+	stored, err := s.keys.Store.Keys(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}

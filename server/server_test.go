@@ -26,6 +26,7 @@ import (
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -692,7 +693,7 @@ func TestLoadKeysDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "README.txt"), []byte("ignored"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := server.LoadKeysDir(dir)
+	got, err := store.LoadKeysDir(dir)
 	if err != nil {
 		t.Fatalf("LoadKeysDir() error = %v", err)
 	}
@@ -702,7 +703,7 @@ func TestLoadKeysDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "bad.pem"), []byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := server.LoadKeysDir(dir); err == nil || !strings.Contains(err.Error(), "bad.pem") {
+	if _, err := store.LoadKeysDir(dir); err == nil || !strings.Contains(err.Error(), "bad.pem") {
 		t.Errorf("LoadKeysDir(with a bad key) error = %v, want one naming bad.pem", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -28,11 +29,11 @@ func (e *SharedSignerError) Error() string {
 // signers finds the signer of each account's tokens: the operator's key
 // for the account, else the key shared by every account (when the
 // operator gave one), else the key the server generated for the account,
-// on its first token, and kept in its AccountKeyStore.
+// on its first token, and kept in its store.
 type signers struct {
 	shared   *token.Signer            // nil: every account has a key of its own
 	operator map[string]*token.Signer // by account; fixed once New returns
-	store    AccountKeyStore
+	store    store.AccountKeys
 	generate func() (*token.Key, error)
 	clock    token.Option
 	max      int           // accounts the store keeps a key for
@@ -53,7 +54,7 @@ type pendingKey struct {
 }
 
 // forToken returns the signer of account's tokens, making the account's
-// key first if it has none: an error matching ErrAccountLimit when the
+// key first if it has none: an error matching store.ErrAccountLimit when the
 // store is full.
 func (s *signers) forToken(ctx context.Context, account string) (*token.Signer, error) {
 	for {

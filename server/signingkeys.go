@@ -12,23 +12,25 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
 // KeyService is the signing-keys operations as a building block: create
 // (an RSA-2048 key, answered once with its private half), list and delete,
-// per account, on a [KeyStore]. A custom gen.StrictServerInterface
+// per account, on a [store.Keys], which keeps the public halves alone. A custom gen.StrictServerInterface
 // delegates its ListSigningKeys, CreateSigningKey and DeleteSigningKey to
 // it; [Server] does. Like [TokenService], it fails closed: no [Caller] in
 // the context is a 401, a caller not allowed for the account a 403.
 type KeyService struct {
-	// Store keeps the keys. Required.
-	Store KeyStore
+	// Store keeps the keys' public halves. Required.
+	Store store.Keys
 	// Now dates created keys. Nil: time.Now.
 	Now func() time.Time
 	// Generate makes a key. Nil: token.GenerateKey.
 	Generate func() (*token.Key, error)
-	// MaxPerAccount caps the keys of an account. Zero: MaxKeysPerAccount.
+	// MaxPerAccount caps the keys of an account. Zero:
+	// store.MaxKeysPerAccount.
 	MaxPerAccount int
 	// Queue, when set, gives each generation its turn among the
 	// signatures (a key costs dozens of them): a flood of creates then
@@ -46,7 +48,7 @@ func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKe
 	if ps := ks.refuse(ctx, req.AccountID); ps != nil {
 		return gen.ListSigningKeys4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
-	keys, err := ks.Store.List(ctx, req.AccountID)
+	keys, err := ks.Store.Keys(ctx, req.AccountID)
 	if err != nil {
 		return nil, fmt.Errorf("listing the keys of account %s: %w", req.AccountID, err)
 	}
@@ -57,9 +59,10 @@ func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKe
 	return gen.ListSigningKeys200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
 }
 
-// CreateSigningKey makes a key, keeps it, and answers it in the API's
-// forms: base64 of its PEM and of its JWK (whose kid is its ID). It is the
-// only answer that holds the private half.
+// CreateSigningKey makes a key, keeps its public half, and answers it in
+// the API's forms: base64 of its PEM and of its JWK (whose kid is its ID).
+// It is the only answer that holds the private half: the server keeps
+// none, as Cloudflare keeps none.
 func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyRequestObject) (gen.CreateSigningKeyResponseObject, error) {
 	fail := func(ps ...Problem) gen.CreateSigningKeyResponseObject {
 		return gen.CreateSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
@@ -69,7 +72,7 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	}
 	max := ks.MaxPerAccount
 	if max <= 0 {
-		max = MaxKeysPerAccount
+		max = store.MaxKeysPerAccount
 	}
 	// The generation's turn first: while another key is made, or the
 	// signatures' line is too long, the answer is a 429.
@@ -103,14 +106,16 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	if ks.Now != nil {
 		now = ks.Now
 	}
-	stored := StoredKey{AccountID: req.AccountID, Key: key, Created: now().UTC().Truncate(time.Second)}
-	switch err := ks.keep(ctx, stored, max); {
-	case errors.Is(err, ErrKeyLimit):
+	created := now().UTC().Truncate(time.Second)
+	switch err := ks.keep(ctx, store.Key{AccountID: req.AccountID, Key: key, Created: created}, max); {
+	case errors.Is(err, store.ErrKeyLimit):
 		return fail(keyLimit(max)), nil
+	case errors.Is(err, store.ErrFull):
+		return fail(storeFull()), nil
 	case err != nil:
 		return nil, fmt.Errorf("keeping a key of account %s: %w", req.AccountID, err)
 	}
-	result, err := apiKey(stored)
+	result, err := apiKey(key, created)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +127,7 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 func (ks *KeyService) reserve(ctx context.Context, accountID string, max int) (full bool, err error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	held, err := ks.Store.List(ctx, accountID)
+	held, err := ks.Store.Keys(ctx, accountID)
 	if err != nil {
 		return false, fmt.Errorf("listing the keys of account %s: %w", accountID, err)
 	}
@@ -152,11 +157,11 @@ func (ks *KeyService) release(accountID string) {
 
 // keep adds a created key to the store in the place reserved for it, in
 // one step: a count never sees both the key and its reservation.
-func (ks *KeyService) keep(ctx context.Context, k StoredKey, max int) error {
+func (ks *KeyService) keep(ctx context.Context, k store.Key, max int) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	defer ks.release(k.AccountID)
-	return ks.Store.Add(ctx, k, max)
+	return ks.Store.AddKey(ctx, k, max)
 }
 
 // turn waits for a generation's turn in the queue, when there is one: an
@@ -168,23 +173,22 @@ func (ks *KeyService) turn(ctx context.Context) (release func(), err error) {
 	return ks.Queue.AcquireKeyGeneration(ctx)
 }
 
-// apiKey is a key as the create-key operation answers it, and as a
-// [DirKeyStore] keeps it: base64 of its PEM and of its JWK (whose kid is
-// its ID), and when it was created.
-func apiKey(k StoredKey) (gen.SigningKey, error) {
-	pemBytes, err := k.Key.PrivatePEM()
+// apiKey is a key as the create-key operation answers it: base64 of its
+// PEM and of its JWK (whose kid is its ID), and when it was created.
+func apiKey(k *token.Key, created time.Time) (gen.SigningKey, error) {
+	pemBytes, err := k.PrivatePEM()
 	if err != nil {
 		return gen.SigningKey{}, err
 	}
-	jwkBytes, err := k.Key.PrivateJWK()
+	jwkBytes, err := k.PrivateJWK()
 	if err != nil {
 		return gen.SigningKey{}, err
 	}
 	return gen.SigningKey{
-		ID:      k.Key.ID,
+		ID:      k.ID,
 		PEM:     base64.StdEncoding.EncodeToString(pemBytes),
 		JWK:     base64.StdEncoding.EncodeToString(jwkBytes),
-		Created: k.Created.UTC(),
+		Created: created.UTC(),
 	}, nil
 }
 
@@ -196,8 +200,8 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 	if ps := ks.refuse(ctx, req.AccountID, req.Identifier); ps != nil {
 		return fail(ps...), nil
 	}
-	switch err := ks.Store.Delete(ctx, req.AccountID, req.Identifier); {
-	case errors.Is(err, ErrNoSuchKey):
+	switch err := ks.Store.DeleteKey(ctx, req.AccountID, req.Identifier); {
+	case errors.Is(err, store.ErrNoSuchKey):
 		return fail(Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchKey,
 			Message: fmt.Sprintf("account %s has no signing key %s", req.AccountID, req.Identifier)}), nil
 	case err != nil:
@@ -229,4 +233,10 @@ func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...str
 func keyLimit(max int) Problem {
 	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeKeyLimit,
 		Message: fmt.Sprintf("the account holds %d signing keys, the most it may: delete one first", max)}
+}
+
+// storeFull is the answer to a change that the store has no room for.
+func storeFull() Problem {
+	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeStoreFull,
+		Message: "the server's store holds as much as it may: delete what is no longer needed, or give it more room"}
 }

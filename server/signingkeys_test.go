@@ -11,11 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -205,205 +205,38 @@ func TestSigningKeysBodiesAndScopes(t *testing.T) {
 // account without generating a thousand keys. The IDs are key-0000 and on
 // for account, and start with the account's first four characters for
 // another (a key ID names one key, in one account).
-func copies(t testing.TB, accountID string, n int) []server.StoredKey {
+func copies(t testing.TB, accountID string, n int) []store.Key {
 	keys(t)
 	prefix := "key-"
 	if accountID != account {
 		prefix = accountID[:4] + "-key-"
 	}
-	out := make([]server.StoredKey, n)
+	out := make([]store.Key, n)
 	for i := range out {
-		out[i] = server.StoredKey{AccountID: accountID, Key: &token.Key{ID: fmt.Sprintf("%s%04d", prefix, i), Private: userKey.Private, Public: userKey.Public}, Created: time.Unix(int64(i), 0)}
+		out[i] = store.Key{AccountID: accountID, Key: &token.Key{ID: fmt.Sprintf("%s%04d", prefix, i), Private: userKey.Private, Public: userKey.Public}, Created: time.Unix(int64(i), 0)}
 	}
 	return out
 }
 
 func TestAnAccountHoldsAtMostAThousandKeys(t *testing.T) {
-	store := server.NewMemoryKeyStore()
-	for _, k := range copies(t, account, server.MaxKeysPerAccount-1) {
-		if err := store.Add(context.Background(), k, server.MaxKeysPerAccount); err != nil {
+	st := store.NewMemory(0)
+	for _, k := range copies(t, account, store.MaxKeysPerAccount-1) {
+		if err := st.AddKey(context.Background(), k, store.MaxKeysPerAccount); err != nil {
 			t.Fatal(err)
 		}
 	}
-	base, _ := start(t, server.Config{KeyStore: store})
+	base, _ := start(t, server.Config{Store: st})
 	createKey(t, base) // the 1,000th
 	r := keyCall(t, http.MethodPost, base+keysPath, "")
 	if r.Status != 400 || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != 1009 {
 		t.Fatalf("the 1,001st key: %d %s, want a 400 envelope (1009)", r.Status, r.Raw)
 	}
-	if n := len(listKeys(t, base)); n != server.MaxKeysPerAccount {
-		t.Errorf("%d keys listed, want %d", n, server.MaxKeysPerAccount)
+	if n := len(listKeys(t, base)); n != store.MaxKeysPerAccount {
+		t.Errorf("%d keys listed, want %d", n, store.MaxKeysPerAccount)
 	}
 	// Another account is not full.
-	if err := store.Add(context.Background(), copies(t, otherAcct, 1)[0], server.MaxKeysPerAccount); err != nil {
+	if err := st.AddKey(context.Background(), copies(t, otherAcct, 1)[0], store.MaxKeysPerAccount); err != nil {
 		t.Errorf("another account's key: %v", err)
-	}
-}
-
-func TestMemoryKeyStore(t *testing.T) { testKeyStore(t, server.NewMemoryKeyStore()) }
-
-func TestDirKeyStore(t *testing.T) {
-	dir := t.TempDir()
-	store, err := server.NewDirKeyStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	testKeyStore(t, store)
-}
-
-// testKeyStore checks what every KeyStore does.
-func testKeyStore(t *testing.T, store server.KeyStore) {
-	ctx := context.Background()
-	ks := copies(t, account, 3)
-	other := copies(t, otherAcct, 1)[0]
-	for _, k := range []server.StoredKey{ks[2], ks[0], other, ks[1]} {
-		if err := store.Add(ctx, k, 3); err != nil {
-			t.Fatalf("Add(%s) = %v", k.Key.ID, err)
-		}
-	}
-	if err := store.Add(ctx, ks[0], 10); !errors.Is(err, server.ErrKeyExists) {
-		t.Errorf("Add(the same ID) = %v, want ErrKeyExists", err)
-	}
-	if err := store.Add(ctx, server.StoredKey{AccountID: "9999999999999999999999999999999a", Key: ks[1].Key}, 10); !errors.Is(err, server.ErrKeyExists) {
-		t.Errorf("Add(an ID of another account's) = %v, want ErrKeyExists", err)
-	}
-	if err := store.Add(ctx, server.StoredKey{AccountID: account, Key: &token.Key{ID: "key-9999", Private: ks[0].Key.Private, Public: ks[0].Key.Public}}, 3); !errors.Is(err, server.ErrKeyLimit) {
-		t.Errorf("Add(a fourth of 3) = %v, want ErrKeyLimit", err)
-	}
-	list, err := store.List(ctx, account)
-	if err != nil || len(list) != 3 || list[0].Key.ID != "key-0000" || list[2].Key.ID != "key-0002" || !list[1].Created.Equal(time.Unix(1, 0)) {
-		t.Fatalf("List() = %v, %v; want three keys, oldest first, with their times", list, err)
-	}
-	all, err := store.All(ctx)
-	if err != nil || len(all) != 4 || all[0].AccountID != account || all[3].AccountID != otherAcct {
-		t.Errorf("All() = %v, %v; want four keys by account", all, err)
-	}
-	if err := store.Delete(ctx, account, "key-0001"); err != nil {
-		t.Fatal(err)
-	}
-	if err := store.Delete(ctx, account, "key-0001"); !errors.Is(err, server.ErrNoSuchKey) {
-		t.Errorf("Delete(twice) = %v, want ErrNoSuchKey", err)
-	}
-	if err := store.Delete(ctx, otherAcct, "key-0002"); !errors.Is(err, server.ErrNoSuchKey) {
-		t.Errorf("Delete(another account's ID) = %v, want ErrNoSuchKey", err)
-	}
-	if list, _ := store.List(ctx, account); len(list) != 2 {
-		t.Errorf("List() after a delete = %d keys, want 2", len(list))
-	}
-	if list, _ := store.List(ctx, "no-such-account"); len(list) != 0 {
-		t.Errorf("List(an unknown account) = %v", list)
-	}
-	// Safe for concurrent use: 16 adds at once to a store with room for 8.
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var added int
-	for i := range 16 {
-		wg.Go(func() {
-			k := server.StoredKey{AccountID: "concurrent", Key: &token.Key{ID: fmt.Sprintf("c-%02d", i), Private: ks[0].Key.Private, Public: ks[0].Key.Public}, Created: time.Unix(int64(i), 0)}
-			if store.Add(ctx, k, 8) == nil {
-				mu.Lock()
-				added++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if list, _ := store.List(ctx, "concurrent"); added != 8 || len(list) != 8 {
-		t.Errorf("%d of 16 concurrent adds succeeded, %d listed; want 8 and 8", added, len(list))
-	}
-}
-
-func TestDirKeyStoreSurvivesARestartAndIsShared(t *testing.T) {
-	dir := t.TempDir()
-	a, err := server.NewDirKeyStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := server.NewDirKeyStore(dir) // a replica on the same directory
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	k := copies(t, account, 1)[0]
-	k.Key.ID = token.KeyID(k.Key.Public)
-	if err := a.Add(ctx, k, 10); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, account, k.Key.ID+".json")
-	info, err := os.Stat(path)
-	if err != nil || info.Mode().Perm() != 0o600 {
-		t.Fatalf("the key's file: %v, %v; want mode 0600", info, err)
-	}
-	if entries, _ := os.ReadDir(filepath.Join(dir, account)); len(entries) != 1 {
-		t.Errorf("the account's directory holds %d entries, want the key alone (no temporary file)", len(entries))
-	}
-	// The file is the API's result: it parses with its kid.
-	data, _ := os.ReadFile(path)
-	if got, err := token.ParsePrivateKey(data); err != nil || got.ID != k.Key.ID {
-		t.Errorf("the key's file parses as %v, %v", got, err)
-	}
-	if list, _ := b.List(ctx, account); len(list) != 1 || list[0].Key.ID != k.Key.ID || !list[0].Created.Equal(k.Created) {
-		t.Errorf("the replica lists %v, want the key with its time", list)
-	}
-	restarted, err := server.NewDirKeyStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if all, _ := restarted.All(ctx); len(all) != 1 || all[0].Key.ID != k.Key.ID {
-		t.Errorf("after a restart: %v", all)
-	}
-	if err := b.Delete(ctx, account, k.Key.ID); err != nil {
-		t.Fatal(err)
-	}
-	if all, _ := a.All(ctx); len(all) != 0 {
-		t.Errorf("a key deleted by a replica is still listed: %v", all)
-	}
-}
-
-func TestDirKeyStoreTakesOperatorKeysAndRefusesJunk(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, account), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	// A key as Cloudflare hands it out, under any name.
-	keys(t)
-	cfKey := &token.Key{ID: "5213cfa121f70b8c1380686ffc371ba3", Private: userKey.Private, Public: userKey.Public}
-	pemBytes, _ := cfKey.PrivatePEM()
-	jwkBytes, _ := cfKey.PrivateJWK()
-	cf, _ := json.Marshal(map[string]string{
-		"id": cfKey.ID, "created": "2014-01-02T02:20:00Z",
-		"pem": b64std(pemBytes), "jwk": b64std(jwkBytes),
-	})
-	if err := os.WriteFile(filepath.Join(dir, account, "from-cloudflare.json"), cf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	store, err := server.NewDirKeyStore(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	list, _ := store.List(context.Background(), account)
-	if len(list) != 1 || list[0].Key.ID != cfKey.ID || list[0].Created.Year() != 2014 {
-		t.Errorf("operator key listed as %v, want its kid and created time", list)
-	}
-	for name, junk := range map[string]func(string) error{
-		"a file that is no key": func(d string) error {
-			return os.WriteFile(filepath.Join(d, account, "junk.json"), []byte(`{"x":1}`), 0o600)
-		},
-		"a directory that is no account ID": func(d string) error { return os.MkdirAll(filepath.Join(d, "a b"), 0o700) },
-		"a file beside the accounts":        func(d string) error { return os.WriteFile(filepath.Join(d, "stray"), nil, 0o600) },
-	} {
-		t.Run(name, func(t *testing.T) {
-			d := t.TempDir()
-			if err := os.MkdirAll(filepath.Join(d, account), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			if err := junk(d); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := server.NewDirKeyStore(d); err == nil {
-				t.Error("NewDirKeyStore() = nil error, want the junk named")
-			}
-		})
 	}
 }
 
@@ -422,10 +255,10 @@ func TestSavedKeysKeepTheirKid(t *testing.T) {
 	if err := os.WriteFile(file, saved, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := server.LoadKey(file, ""); err != nil || got.ID != k.ID {
+	if got, err := store.LoadKey(file, ""); err != nil || got.ID != k.ID {
 		t.Errorf("LoadKey(saved key) = %v, %v; want kid %s", got, err, k.ID)
 	}
-	perAccount, err := server.LoadKeysDir(dir)
+	perAccount, err := store.LoadKeysDir(dir)
 	if err != nil || perAccount[account] == nil || perAccount[account].ID != k.ID {
 		t.Errorf("LoadKeysDir() = %v, %v; want account %s's key with kid %s", perAccount, err, account, k.ID)
 	}

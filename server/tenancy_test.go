@@ -16,6 +16,7 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -158,11 +159,11 @@ func TestAccountKeysInADirectorySurviveAndAreShared(t *testing.T) {
 	dir := t.TempDir()
 	gen := testkey.Generator(t)
 	newOn := func() string {
-		store, err := server.NewDirAccountKeyStore(dir)
+		st, err := store.OpenDir(dir, store.DirOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := server.New(server.Config{Credentials: tenantCredentials(), GenerateKey: gen, AccountKeys: store})
+		s, err := server.New(server.Config{Credentials: tenantCredentials(), GenerateKey: gen, Store: st})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -189,69 +190,12 @@ func TestAccountKeysInADirectorySurviveAndAreShared(t *testing.T) {
 		t.Fatalf("the key file: %v, %v; want mode 0600", info, err)
 	}
 	// A restart reads it as the account's key.
-	keys, err := server.LoadKeysDir(dir)
+	keys, err := store.LoadKeysDir(dir)
 	if err != nil || keys[tenantA] == nil || keys[tenantA].ID != first {
 		t.Fatalf("LoadKeysDir() = %v, %v; want A's key %s", keys, err, first)
 	}
 	if got := kid(newOn()); got != first {
 		t.Errorf("after a restart, A's tokens are signed by %s, want %s", got, first)
-	}
-}
-
-// Two servers racing for an account's first key: the one written first is
-// the account's, for both.
-func TestDirAccountKeyStoreFirstWriteWins(t *testing.T) {
-	dir := t.TempDir()
-	a, _ := server.NewDirAccountKeyStore(dir)
-	b, _ := server.NewDirAccountKeyStore(dir)
-	gen := testkey.Generator(t)
-	ctx := context.Background()
-	var theirs *token.Key
-	mine, err := a.EnsureAccountKey(ctx, tenantA, 10, func() (*token.Key, error) {
-		// Meanwhile, the other server writes its key.
-		var err error
-		theirs, err = b.EnsureAccountKey(ctx, tenantA, 10, gen)
-		if err != nil {
-			return nil, err
-		}
-		return gen()
-	})
-	if err != nil || theirs == nil || mine.ID != theirs.ID {
-		t.Fatalf("EnsureAccountKey() = %v, %v; want the key written first, %v", mine, err, theirs)
-	}
-	// At the limit, nothing is generated.
-	_, err = a.EnsureAccountKey(ctx, tenantB, 1, func() (*token.Key, error) {
-		t.Error("a key generated past the limit")
-		return gen()
-	})
-	if !errors.Is(err, server.ErrAccountLimit) {
-		t.Errorf("EnsureAccountKey(past the limit) = %v, want ErrAccountLimit", err)
-	}
-	// A key file that is no key is an error, not a new key over it.
-	if err := os.WriteFile(filepath.Join(dir, tenantB+".json"), []byte("{}"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.EnsureAccountKey(ctx, tenantB, 10, gen); err == nil || !strings.Contains(err.Error(), tenantB) {
-		t.Errorf("EnsureAccountKey(a broken key file) = %v, want an error naming the account", err)
-	}
-}
-
-func TestMemoryAccountKeyStoreLimit(t *testing.T) {
-	store := server.NewMemoryAccountKeyStore()
-	gen := testkey.Generator(t)
-	ctx := context.Background()
-	k, err := store.EnsureAccountKey(ctx, tenantA, 1, gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again, err := store.EnsureAccountKey(ctx, tenantA, 1, gen); err != nil || again != k {
-		t.Errorf("EnsureAccountKey(again) = %v, %v; want the same key", again, err)
-	}
-	if got, _ := store.AccountKey(ctx, tenantA); got != k {
-		t.Errorf("AccountKey() = %v, want %v", got, k)
-	}
-	if _, err := store.EnsureAccountKey(ctx, tenantB, 1, gen); !errors.Is(err, server.ErrAccountLimit) {
-		t.Errorf("EnsureAccountKey(a second account of 1) = %v, want ErrAccountLimit", err)
 	}
 }
 
@@ -354,7 +298,7 @@ func TestATokenForNoSuchVideoIsA404(t *testing.T) {
 // refused at start, and at create.
 func TestAKeyIDBelongsToOneAccount(t *testing.T) {
 	keys(t)
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "created")
 	result := func(k *token.Key) []byte {
 		pem, _ := k.PrivatePEM()
 		return []byte(`{"id":"` + k.ID + `","pem":"` + b64std(pem) + `"}`)
@@ -368,21 +312,21 @@ func TestAKeyIDBelongsToOneAccount(t *testing.T) {
 	other := testkey.Load(t, "rsa2048-c.pem", "cf-key-1")
 	_ = os.WriteFile(filepath.Join(dir, tenantA, "one.json"), result(shared), 0o600)
 	_ = os.WriteFile(filepath.Join(dir, tenantB, "two.json"), result(other), 0o600)
-	if _, err := server.NewDirKeyStore(dir); err == nil || !strings.Contains(err.Error(), "cf-key-1") {
-		t.Errorf("NewDirKeyStore(one key ID in two accounts) = %v, want an error naming it", err)
+	if _, err := store.OpenDir(filepath.Dir(dir), store.DirOptions{}); err == nil || !strings.Contains(err.Error(), "cf-key-1") {
+		t.Errorf("OpenDir(one key ID in two accounts) = %v, want an error naming it", err)
 	}
 	// A stored key with the ID of another account's signing key.
-	store := server.NewMemoryKeyStore()
-	if err := store.Add(context.Background(), server.StoredKey{AccountID: tenantB, Key: shared}, 10); err != nil {
+	st := store.NewMemory(0)
+	if err := st.AddKey(context.Background(), store.Key{AccountID: tenantB, Key: shared}, 10); err != nil {
 		t.Fatal(err)
 	}
-	_, err := server.New(server.Config{Credentials: tenantCredentials(), KeyStore: store,
+	_, err := server.New(server.Config{Credentials: tenantCredentials(), Store: st,
 		AccountSigners: signersOf(map[string]*token.Key{tenantA: {ID: "cf-key-1", Private: serverKey.Private, Public: serverKey.Public}})})
 	if err == nil || !strings.Contains(err.Error(), `key ID "cf-key-1"`) {
 		t.Errorf("New(A's signing key and a key of B, one ID) = %v, want a refusal", err)
 	}
 	// The same key as its own account's signer and created key is one key.
-	if _, err := server.New(server.Config{Credentials: tenantCredentials(), KeyStore: store,
+	if _, err := server.New(server.Config{Credentials: tenantCredentials(), Store: st,
 		AccountSigners: signersOf(map[string]*token.Key{tenantB: shared})}); err != nil {
 		t.Errorf("New(B's created key as B's signer) = %v", err)
 	}

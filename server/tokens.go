@@ -11,6 +11,7 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -24,7 +25,7 @@ type TokenService struct {
 	// (token.NewSigner) or any crypto.Signer (token.NewCryptoSigner), such
 	// as a KMS key. A signer of the account's own keeps its tokens from
 	// verifying for another account (see [Server.AccountSigner]). An error
-	// matching [ErrAccountLimit] is a 400 envelope (1013); any other, a
+	// matching [store.ErrAccountLimit] is a 400 envelope (1013); any other, a
 	// fault of the server. Required.
 	Signer func(ctx context.Context, accountID string) (*token.Signer, error)
 	// Now is the clock requests are checked by, and that of the signer of
@@ -79,7 +80,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		signer, err = ts.Signer(ctx, req.AccountID)
 		var overload *OverloadError
 		switch {
-		case errors.Is(err, ErrAccountLimit):
+		case errors.Is(err, store.ErrAccountLimit):
 			return failure(accountLimit()), nil
 		case errors.As(err, &overload): // the account's key, generated in its turn
 			return overloaded{retryAfter: overload.RetryAfter}, nil

@@ -33,6 +33,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -91,7 +92,7 @@ type config struct {
 	server      server.Config
 	signingKey  *token.Key
 	accountKeys map[string]*token.Key
-	stored      []server.StoredKey
+	stored      []store.Key
 	failures    []Failure
 	clientOps   []streamtoken.Option
 }
@@ -153,7 +154,7 @@ func WithStoredKeys(accountID string, keys ...*token.Key) Option {
 			if k == nil || k.Private == nil || k.ID == "" {
 				return fmt.Errorf("WithStoredKeys(%q): want private keys with IDs", accountID)
 			}
-			c.stored = append(c.stored, server.StoredKey{AccountID: accountID, Key: k})
+			c.stored = append(c.stored, store.Key{AccountID: accountID, Key: k})
 		}
 		return nil
 	}
@@ -289,18 +290,18 @@ func newServer(cfg config) (*Server, error) {
 		}
 		cfg.server.AccountSigners[account] = signer
 	}
-	store := server.NewMemoryKeyStore()
+	state := store.NewMemory(0)
 	now := time.Now
 	if cfg.server.Now != nil {
 		now = cfg.server.Now
 	}
 	for _, k := range cfg.stored {
 		k.Created = now().UTC().Truncate(time.Second)
-		if err := store.Add(context.Background(), k, server.MaxKeysPerAccount); err != nil {
+		if err := state.AddKey(context.Background(), k, store.MaxKeysPerAccount); err != nil {
 			return nil, fmt.Errorf("stored key %s of account %s: %w", k.Key.ID, k.AccountID, err)
 		}
 	}
-	cfg.server.KeyStore = store
+	cfg.server.Store = state
 	s := &Server{failures: cfg.failures, clock: clock}
 	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()

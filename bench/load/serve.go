@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -147,7 +148,7 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 	if err != nil {
 		return err
 	}
-	key, err := server.LoadKey(keyFile, "")
+	key, err := store.LoadKey(keyFile, "")
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -174,7 +175,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
 	fl.StringVar(&f.signingKey, "signing-key", "", "a signing key `FILE` for every account without its own (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it); default: a key generated per account")
 	fl.BoolVar(&f.shareKey, "shared-signing-key", false, "let --signing-key sign for accounts the credentials keep apart: a token minted for one of them then verifies for the others' videos")
-	fl.IntVar(&f.maxAccounts, "max-accounts", server.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
+	fl.IntVar(&f.maxAccounts, "max-accounts", store.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
 	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/)")
 	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
@@ -277,7 +278,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	cfg.ShareSigner, cfg.MaxAccounts = f.shareKey, f.maxAccounts
 	if f.signingKey != "" {
-		key, err := server.LoadKey(f.signingKey, f.keyID)
+		key, err := store.LoadKey(f.signingKey, f.keyID)
 		if err != nil {
 			return badInput("--signing-key: %v", err)
 		}
@@ -291,7 +292,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		if err := os.MkdirAll(f.keysDir, 0o700); err != nil {
 			return badInput("--keys-dir: %v", err)
 		}
-		keys, err := server.LoadKeysDir(f.keysDir)
+		keys, err := store.LoadKeysDir(f.keysDir)
 		if err != nil {
 			return badInput("--keys-dir: %v", err)
 		}
@@ -307,20 +308,14 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 				warnIfLoose(logger, "--keys-dir", filepath.Join(f.keysDir, e.Name()))
 			}
 		}
-		if cfg.AccountKeys, err = server.NewDirAccountKeyStore(f.keysDir); err != nil {
-			return badInput("--keys-dir: %v", err)
-		}
-		store, err := server.NewDirKeyStore(filepath.Join(f.keysDir, "created"))
+		dir, err := store.OpenDir(f.keysDir, store.DirOptions{Logger: logger})
 		if err != nil {
 			return badInput("--keys-dir: %v", err)
 		}
-		cfg.KeyStore = store
-		if cfg.MediaStore, err = server.NewDirMediaStore(f.keysDir); err != nil {
-			return badInput("--keys-dir: %v", err)
-		}
-		created, _ := store.All(ctx)
+		cfg.Store = dir
+		created, _ := dir.AllKeys(ctx)
 		dirLogs = func() {
-			logger.Info("keys created through the keys API", "dir", store.Dir(), "keys", len(created))
+			logger.Info("keys created through the keys API", "dir", filepath.Join(f.keysDir, "created"), "keys", len(created))
 			logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)))
 		}
 		keysAt = f.keysDir

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// DefaultMaxMemoryBytes bounds what a [Memory] store keeps, unless told
+// otherwise: keys and media details, counted as their encoded size plus
+// the IDs that index them.
+const DefaultMaxMemoryBytes = 256 << 20
+
+// Memory is a [Store] in memory: what a server has by default, and what
+// streamtokentest uses. Its state goes with the process. It holds at most
+// its bound of bytes: past it, a change that adds is [ErrFull], and what
+// is kept stays as it was.
+type Memory struct {
+	max int64 // bytes
+
+	mu       sync.Mutex
+	used     int64
+	keys     map[string][]Key      // by account, oldest first
+	owner    map[string]string     // the account of each key ID
+	accounts map[string]*token.Key // each account's signing key
+	media    map[mediaKey][]byte   // details, by kind, account and ID
+	count    map[mediaCount]int    // media kept, by kind and account
+}
+
+type mediaKey struct {
+	kind          Kind
+	accountID, id string
+}
+
+type mediaCount struct {
+	kind      Kind
+	accountID string
+}
+
+// NewMemory returns an empty store that keeps at most maxBytes (zero:
+// [DefaultMaxMemoryBytes]).
+func NewMemory(maxBytes int64) *Memory {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxMemoryBytes
+	}
+	return &Memory{max: maxBytes, keys: map[string][]Key{}, owner: map[string]string{},
+		accounts: map[string]*token.Key{}, media: map[mediaKey][]byte{}, count: map[mediaCount]int{}}
+}
+
+// Overhead per entry, beside its bytes: map slots, headers, IDs.
+const entryOverhead = 128
+
+// keyBytes is what a key costs the budget: its modulus (twice for a
+// private key, whose primes and exponent are as long) and IDs.
+func keyBytes(accountID string, k *token.Key) int64 {
+	n := int64(len(k.Public.N.Bytes()))
+	if k.Private != nil {
+		n *= 4
+	}
+	return n + int64(len(accountID)+len(k.ID)) + entryOverhead
+}
+
+// take charges n bytes to the budget, or says ErrFull. m.mu is held.
+func (m *Memory) take(n int64) error {
+	if m.used+n > m.max {
+		return fmt.Errorf("%w: %d bytes kept of %d", ErrFull, m.used, m.max)
+	}
+	m.used += n
+	return nil
+}
+
+// AddKey implements [Keys].
+func (m *Memory) AddKey(_ context.Context, k Key, max int) error {
+	if err := CheckKey(k); err != nil {
+		return err
+	}
+	k = k.Public()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, taken := m.owner[k.Key.ID]; taken {
+		return ErrKeyExists
+	}
+	held := m.keys[k.AccountID]
+	if len(held) >= max {
+		return ErrKeyLimit
+	}
+	if err := m.take(keyBytes(k.AccountID, k.Key)); err != nil {
+		return err
+	}
+	held = append(held, k)
+	slices.SortStableFunc(held, ByAge)
+	m.keys[k.AccountID] = held
+	m.owner[k.Key.ID] = k.AccountID
+	return nil
+}
+
+// Keys implements [Keys].
+func (m *Memory) Keys(_ context.Context, accountID string) ([]Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.keys[accountID]), nil
+}
+
+// DeleteKey implements [Keys].
+func (m *Memory) DeleteKey(_ context.Context, accountID, keyID string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	held := m.keys[accountID]
+	i := slices.IndexFunc(held, func(k Key) bool { return k.Key.ID == keyID })
+	if i < 0 {
+		return ErrNoSuchKey
+	}
+	m.used -= keyBytes(accountID, held[i].Key)
+	if held = slices.Delete(held, i, i+1); len(held) == 0 {
+		delete(m.keys, accountID)
+	} else {
+		m.keys[accountID] = held
+	}
+	delete(m.owner, keyID)
+	return nil
+}
+
+// AllKeys implements [Keys].
+func (m *Memory) AllKeys(_ context.Context) ([]Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var all []Key
+	for _, account := range slices.Sorted(maps.Keys(m.keys)) {
+		all = append(all, m.keys[account]...)
+	}
+	return all, nil
+}
+
+// AccountKey implements [AccountKeys].
+func (m *Memory) AccountKey(_ context.Context, accountID string) (*token.Key, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.accounts[accountID], nil
+}
+
+// EnsureAccountKey implements [AccountKeys]. The key is generated without
+// the store's lock held.
+func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error) {
+	if err := CheckID("account ID", accountID); err != nil {
+		return nil, err
+	}
+	check := func() (*token.Key, error) {
+		if k := m.accounts[accountID]; k != nil {
+			return k, nil
+		}
+		if len(m.accounts) >= max {
+			return nil, ErrAccountLimit
+		}
+		return nil, nil
+	}
+	m.mu.Lock()
+	k, err := check()
+	m.mu.Unlock()
+	if k != nil || err != nil {
+		return k, err
+	}
+	made, err := generate()
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckAccountKey(made); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if k, err := check(); k != nil || err != nil {
+		return k, err
+	}
+	if err := m.take(keyBytes(accountID, made)); err != nil {
+		return nil, err
+	}
+	m.accounts[accountID] = made
+	return made, nil
+}
+
+// Media implements [Media].
+func (m *Memory) Media(_ context.Context, kind Kind, accountID, id string) ([]byte, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	details, ok := m.media[mediaKey{kind, accountID, id}]
+	return bytes.Clone(details), ok, nil
+}
+
+// EditMedia implements [Media]: edit runs under the store's lock.
+func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, max int, edit func([]byte, bool) ([]byte, error)) ([]byte, error) {
+	if err := CheckMedium(kind, accountID, id); err != nil {
+		return nil, err
+	}
+	mk, mc := mediaKey{kind, accountID, id}, mediaCount{kind, accountID}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, found := m.media[mk]
+	if !found && m.count[mc] >= max {
+		return nil, ErrMediaLimit
+	}
+	details, err := edit(bytes.Clone(old), found)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckDetails(kind, details); err != nil {
+		return nil, err
+	}
+	cost := int64(len(details)) - int64(len(old))
+	if !found {
+		cost += int64(len(accountID)+len(id)) + entryOverhead
+	}
+	if err := m.take(cost); err != nil {
+		return nil, err
+	}
+	m.media[mk] = bytes.Clone(details)
+	if !found {
+		m.count[mc]++
+	}
+	return details, nil
+}
+
+// Close implements [Store]; a Memory store holds nothing to let go of.
+func (m *Memory) Close() error { return nil }
+
+// Used returns the bytes the store counts as kept, of its bound.
+func (m *Memory) Used() (used, max int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.used, m.max
+}
+
+// ByAge orders keys oldest first, then by ID: the order of [Keys.Keys].
+func ByAge(a, b Key) int {
+	return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.Key.ID, b.Key.ID))
+}

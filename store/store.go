@@ -1,0 +1,216 @@
+// Package store keeps a token server's state: the signing keys created
+// through the keys API (their public halves), the signing key of each
+// account, and the details of the videos and live inputs changed through
+// the API. The server reads and writes it through the interfaces here
+// ([Keys], [AccountKeys], [Media], together a [Store]), in the package's
+// own types: a store knows nothing of the wire.
+//
+// Three implementations pass one conformance suite (package storetest):
+// [Memory], the default, whose state goes with the process; [Dir], files
+// in a directory, which a restart reads back; and PostgreSQL (package
+// store/postgres), which replicas share. Every implementation bounds what
+// it keeps (keys per account, accounts, media per account, bytes) and
+// says so with the errors below, never by dropping state.
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Limits that every store enforces, as a server passes them.
+const (
+	// MaxKeysPerAccount is the most signing keys an account may hold, as
+	// on Cloudflare.
+	MaxKeysPerAccount = 1000
+	// DefaultMaxAccounts is how many accounts a server keeps a generated
+	// signing key for, unless told otherwise: each is an RSA key
+	// generated (tens of milliseconds of CPU) and kept.
+	DefaultMaxAccounts = 10_000
+	// MaxMediaPerAccount is the most videos, and the most live inputs,
+	// whose details a store keeps per account.
+	MaxMediaPerAccount = 10_000
+	// MaxDetailsBytes bounds the JSON of one medium's details: the
+	// server's bounds on each field (meta at most 16 KiB, origins
+	// counted) keep a real one far below it.
+	MaxDetailsBytes = 64 << 10
+)
+
+// Errors of a store. A store wraps them, so test with errors.Is.
+var (
+	// ErrKeyLimit: the account already holds as many keys as allowed.
+	ErrKeyLimit = errors.New("the account holds the most signing keys it may")
+	// ErrNoSuchKey: the account has no key of that ID.
+	ErrNoSuchKey = errors.New("no such signing key")
+	// ErrKeyExists: a key of that ID exists, in this account or another:
+	// a key ID names one key.
+	ErrKeyExists = errors.New("a signing key of that ID exists")
+	// ErrAccountLimit: signing keys are kept for as many accounts as
+	// allowed, and this account has none.
+	ErrAccountLimit = errors.New("signing keys are kept for as many accounts as allowed")
+	// ErrMediaLimit: the account has changed the details of as many
+	// videos (or live inputs) as kept.
+	ErrMediaLimit = errors.New("the account has changed the details of as many media as kept")
+	// ErrFull: the store holds as many bytes as it may (a [Memory]
+	// store's bound).
+	ErrFull = errors.New("the store holds as much as it may")
+	// ErrTooLarge: a medium's details are over [MaxDetailsBytes].
+	ErrTooLarge = errors.New("the details are too large to keep")
+	// ErrUnavailable: the store cannot be reached now (a database that is
+	// down); the operation may succeed later, unchanged.
+	ErrUnavailable = errors.New("the store is unavailable")
+)
+
+// Key is a signing key created through the keys API, as a store keeps it:
+// its public half alone (the private half is handed out once, in the
+// create answer), the account it belongs to, and when it was created.
+type Key struct {
+	AccountID string
+	// Key is the public half, with its ID (the kid of the tokens it
+	// signs). A store never keeps nor returns a private half.
+	Key     *token.Key
+	Created time.Time
+}
+
+// Public returns k with the public half of its key alone.
+func (k Key) Public() Key {
+	if k.Key != nil && k.Key.Private != nil {
+		k.Key = &token.Key{ID: k.Key.ID, Public: k.Key.Public}
+	}
+	return k
+}
+
+// Keys keeps the signing keys created through the keys API, per account.
+// A server lists an account's keys in its JWK set, so that tokens signed
+// with them verify until they are deleted. Implementations are safe for
+// concurrent use.
+type Keys interface {
+	// AddKey keeps k's public half, unless k's account already holds max
+	// keys ([ErrKeyLimit]) or any account holds a key of k's ID
+	// ([ErrKeyExists]). Two servers on one store never pass max between
+	// them.
+	AddKey(ctx context.Context, k Key, max int) error
+	// Keys returns an account's keys, oldest first (then by ID).
+	Keys(ctx context.Context, accountID string) ([]Key, error)
+	// DeleteKey removes an account's key, or says [ErrNoSuchKey].
+	DeleteKey(ctx context.Context, accountID, keyID string) error
+	// AllKeys returns every account's keys: by account ID, then oldest
+	// first.
+	AllKeys(ctx context.Context) ([]Key, error)
+}
+
+// AccountKeys keeps the signing key of each account that has none of the
+// operator's, generated on the account's first token: so that a restart,
+// or another replica on the same store, signs the account's tokens with
+// the same key. Implementations are safe for concurrent use.
+type AccountKeys interface {
+	// AccountKey returns the account's key (private), or nil when it has
+	// none.
+	AccountKey(ctx context.Context, accountID string) (*token.Key, error)
+	// EnsureAccountKey returns the account's key, calling generate for
+	// one and keeping it when the account has none. When two callers (or
+	// two servers) race, the first key kept is the account's, and both
+	// get it. When max accounts have a key already it is
+	// [ErrAccountLimit], and generate is not called.
+	EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error)
+}
+
+// Kind is a kind of medium whose details a store keeps.
+type Kind string
+
+// The kinds of media.
+const (
+	Video     Kind = "video"
+	LiveInput Kind = "live_input"
+)
+
+// Valid reports whether k is one of the kinds above.
+func (k Kind) Valid() bool { return k == Video || k == LiveInput }
+
+// Media keeps the details of videos and live inputs that were changed, as
+// a JSON object (at most [MaxDetailsBytes]); one never changed has none.
+// Implementations are safe for concurrent use, and hand out copies.
+type Media interface {
+	// Media returns the stored details of an account's medium, and
+	// whether there are any.
+	Media(ctx context.Context, kind Kind, accountID, id string) ([]byte, bool, error)
+	// EditMedia hands edit the medium's stored details (nil and false
+	// when there are none) and keeps what it returns, in one step:
+	// concurrent edits of one medium, on one server or several, do not
+	// lose each other's changes. Keeping a medium not yet stored when the
+	// account has max of its kind is [ErrMediaLimit]; an error of edit is
+	// returned as it is, and nothing is kept.
+	EditMedia(ctx context.Context, kind Kind, accountID, id string, max int, edit func(details []byte, found bool) ([]byte, error)) ([]byte, error)
+}
+
+// Store is all of a server's state in one place.
+type Store interface {
+	Keys
+	AccountKeys
+	Media
+	// Close lets go of what the store holds (connections, a listener);
+	// calling it twice is safe.
+	Close() error
+}
+
+// CheckDetails refuses details a store would not keep: of no kind above,
+// over [MaxDetailsBytes] ([ErrTooLarge]), or no JSON object.
+func CheckDetails(kind Kind, details []byte) error {
+	switch {
+	case !kind.Valid():
+		return fmt.Errorf("store: no kind of medium %q", kind)
+	case len(details) > MaxDetailsBytes:
+		return fmt.Errorf("%w: %d bytes, over %d", ErrTooLarge, len(details), MaxDetailsBytes)
+	case len(details) < 2 || details[0] != '{' || !json.Valid(details):
+		return errors.New("store: a medium's details must be a JSON object")
+	}
+	return nil
+}
+
+// CheckID refuses an account, video, live-input or key ID that breaks the
+// API's rules (what names it, then the ID, in the error): every store
+// keeps only IDs that are also safe file names.
+func CheckID(what, id string) error {
+	if why := ids.Check(id); why != "" {
+		return fmt.Errorf("store: %s %q: %s", what, id, why)
+	}
+	return nil
+}
+
+// CheckKey refuses a key a store would not keep: an account or key ID
+// that breaks the API's rules, or no public half.
+func CheckKey(k Key) error {
+	if err := CheckID("account ID", k.AccountID); err != nil {
+		return err
+	}
+	if k.Key == nil || k.Key.Public == nil {
+		return errors.New("store: a key without its public half")
+	}
+	return CheckID("key ID", k.Key.ID)
+}
+
+// CheckAccountKey refuses an account's signing key a store would not
+// keep: no private half, or an ID that breaks the API's rules.
+func CheckAccountKey(k *token.Key) error {
+	if k == nil || k.Private == nil {
+		return errors.New("store: an account's signing key must be private")
+	}
+	return CheckID("key ID", k.ID)
+}
+
+// CheckMedium refuses a kind or IDs of a medium that no store keeps.
+func CheckMedium(kind Kind, accountID, id string) error {
+	if !kind.Valid() {
+		return fmt.Errorf("store: no kind of medium %q", kind)
+	}
+	if err := CheckID("account ID", accountID); err != nil {
+		return err
+	}
+	return CheckID(string(kind)+" ID", id)
+}
