@@ -1,0 +1,182 @@
+package postgres_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken/internal/pgtest"
+	"github.com/streamtoken/streamtoken/internal/testkey"
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/store/postgres"
+	"github.com/streamtoken/streamtoken/store/storetest"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+func newKEK() []byte {
+	k := make([]byte, postgres.KeyEncryptionKeySize)
+	rand.Read(k)
+	return k
+}
+
+func open(t testing.TB, conn string, kek []byte) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), postgres.Config{ConnString: conn, KeyEncryptionKey: kek, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatalf("Open() = %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	c := pgtest.New(t)
+	storetest.TestStore(t, func(t *testing.T) (store.Store, storetest.OpenFunc) {
+		conn, kek := c.ConnString(c.Database(t)), newKEK()
+		return open(t, conn, kek), func() (store.Store, error) {
+			return postgres.Open(context.Background(), postgres.Config{ConnString: conn, KeyEncryptionKey: kek})
+		}
+	}, storetest.Options{SharedCaps: true})
+}
+
+// The accounts' signing keys are sealed: the database holds no PEM, and
+// a wrong key-encryption key is refused at start, never answered with
+// new keys.
+func TestKeysAtRest(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.Database(t)
+	kek := newKEK()
+	s := open(t, c.URL(db), kek)
+	ctx := context.Background()
+	k := testkey.Load(t, "rsa2048-b.pem", "account-key")
+	if _, err := s.EnsureAccountKey(ctx, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 10, func() (*token.Key, error) { return k, nil }); err != nil {
+		t.Fatal(err)
+	}
+	created := testkey.Load(t, "rsa2048-c.pem", "created-key")
+	if err := s.AddKey(ctx, store.Key{AccountID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Key: created, Created: time.Unix(1, 0)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	dump := dumpDatabase(t, c, db)
+	pemBytes, _ := k.PrivatePEM()
+	createdPEM, _ := created.PrivatePEM()
+	for name, secret := range map[string][]byte{
+		"the account key's PEM":              pemBytes,
+		"the account key's private exponent": []byte(base64.RawURLEncoding.EncodeToString(k.Private.D.Bytes())),
+		"the created key's PEM":              createdPEM,
+		"the created key's private exponent": []byte(base64.RawURLEncoding.EncodeToString(created.Private.D.Bytes())),
+	} {
+		if bytes.Contains(dump, secret[:64]) {
+			t.Errorf("the database holds %s", name)
+		}
+	}
+	s.Close()
+	_, err := postgres.Open(ctx, postgres.Config{ConnString: c.URL(db), KeyEncryptionKey: newKEK()})
+	if !errors.Is(err, postgres.ErrKeyEncryptionKey) || !strings.Contains(err.Error(), "not the one") {
+		t.Errorf("Open(another key-encryption key) = %v, want ErrKeyEncryptionKey", err)
+	}
+	for _, bad := range []string{"", "short", "not base64!", base64.StdEncoding.EncodeToString(make([]byte, 16))} {
+		if _, err := postgres.ParseKeyEncryptionKey([]byte(bad)); !errors.Is(err, postgres.ErrKeyEncryptionKey) {
+			t.Errorf("ParseKeyEncryptionKey(%q) = %v, want ErrKeyEncryptionKey", bad, err)
+		}
+	}
+	good := base64.StdEncoding.EncodeToString(kek) + "\n"
+	if got, err := postgres.ParseKeyEncryptionKey([]byte(good)); err != nil || !bytes.Equal(got, kek) {
+		t.Errorf("ParseKeyEncryptionKey(openssl's form) = %v", err)
+	}
+	cfg := postgres.Config{ConnString: "postgres://user:hunter2@db/x", KeyEncryptionKey: kek}
+	for _, printed := range []string{cfg.String(), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", cfg)} {
+		if strings.Contains(printed, "hunter2") || strings.Contains(printed, base64.StdEncoding.EncodeToString(kek)) {
+			t.Errorf("a printed Config holds a secret: %s", printed)
+		}
+	}
+	if _, err := postgres.Open(ctx, postgres.Config{ConnString: "postgres://user:hunter2@[bad", KeyEncryptionKey: kek}); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Open(a bad connection string) = %v, want an error without its password", err)
+	}
+}
+
+// dumpDatabase returns every row of the store's tables, as text.
+func dumpDatabase(t *testing.T, c *pgtest.Cluster, db string) []byte {
+	t.Helper()
+	conn := pgtest.Connect(t, c.ConnString(db))
+	var out bytes.Buffer
+	for _, table := range []string{"streamtoken_keys", "streamtoken_account_keys", "streamtoken_media", "streamtoken_settings"} {
+		rows, err := conn.Query(context.Background(), "SELECT t::text FROM "+table+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var row string
+			if err := rows.Scan(&row); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(row + "\n")
+		}
+		rows.Close()
+	}
+	return out.Bytes()
+}
+
+// The database stopped: what needs it is ErrUnavailable, the key sets read
+// before are served as they were; started again: everything works, with
+// no new store.
+func TestOutage(t *testing.T) {
+	c := pgtest.New(t)
+	s := open(t, c.ConnString(c.Database(t)), newKEK())
+	ctx := context.Background()
+	const acct = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	k := testkey.Load(t, "rsa2048-b.pem", "before")
+	if err := s.AddKey(ctx, store.Key{AccountID: acct, Key: k, Created: time.Unix(1, 0)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := s.Keys(ctx, acct); err != nil || len(keys) != 1 {
+		t.Fatalf("Keys() = %v, %v", keys, err)
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	restarted := false
+	defer func() {
+		if !restarted {
+			c.Start()
+		}
+	}()
+	if keys, err := s.Keys(ctx, acct); err != nil || len(keys) != 1 {
+		t.Errorf("Keys() with the database down = %v, %v; want the keys read before", keys, err)
+	}
+	if err := s.AddKey(ctx, store.Key{AccountID: acct, Key: testkey.Load(t, "rsa2048-c.pem", "during"), Created: time.Unix(2, 0)}, 10); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("AddKey() with the database down = %v, want ErrUnavailable", err)
+	}
+	if _, _, err := s.Media(ctx, store.Video, acct, "v"); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Media() with the database down = %v, want ErrUnavailable", err)
+	}
+	if _, err := s.EnsureAccountKey(ctx, acct, 10, func() (*token.Key, error) { return testkey.Load(t, "rsa2048-d.pem", "x"), nil }); !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("EnsureAccountKey() with the database down = %v, want ErrUnavailable", err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := s.AddKey(ctx, store.Key{AccountID: acct, Key: testkey.Load(t, "rsa2048-c.pem", "after"), Created: time.Unix(3, 0)}, 10)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("AddKey() after the database came back = %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if keys, err := s.Keys(ctx, acct); err != nil || len(keys) != 2 {
+		t.Errorf("Keys() after the database came back = %v, %v; want 2", keys, err)
+	}
+}
