@@ -35,8 +35,13 @@ build:
 ## (Go's RSA alone). The race detector waits 1 s at each test binary's exit
 ## for goroutines still running; 100 ms is plenty for ours, which stop with
 ## their tests.
+## The PostgreSQL store's tests start a throwaway cluster of the server
+## binaries (Debian's postgresql) where they are installed, and skip
+## otherwise, as the line below says; CI installs them.
 RACE_ENV = GORACE=atexit_sleep_ms=100
 test:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$STREAMTOKEN_PG_BIN" ] || \
+		echo "PostgreSQL server binaries not found: the PostgreSQL store's tests are skipped (apt-get install postgresql to run them)"
 	$(RACE_ENV) $(GO) test -race ./...
 	cd compat && $(RACE_ENV) $(GO) test -race ./...
 	cd bench && $(RACE_ENV) $(GO) test -race ./...

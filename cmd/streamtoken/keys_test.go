@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/pgtest"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -32,7 +33,7 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 func TestKeysCommands(t *testing.T) {

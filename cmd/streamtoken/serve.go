@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +41,7 @@ type serveFlags struct {
 	credentials string
 	signingKey  string
 	keyID       string
-	keysDir     string
+	storeFlags
 	shareKey    bool
 	maxAccounts int
 	crypto      string
@@ -126,18 +122,28 @@ The keys directory (--keys-dir DIR) holds three things:
       mode 0600, never over a file there, so that servers sharing DIR sign
       with the first one written). A .json file may be a key as the API
       hands it out ("keys create --out"): it keeps its kid.
-  DIR/created/<account_id>/<key_id>.json  the keys created through the keys
-      API, one file each, mode 0600, written whole or not at all, read
-      again on every request: a restart loses none, and servers sharing
-      DIR see each other's keys and deletions. Keys in Cloudflare's form
-      may be dropped there too (any name ending in .json).
+  DIR/created/<account_id>/<key_id>.json  the public halves of the keys
+      created through the keys API (the private half is handed out once),
+      one file each, mode 0600, written whole or not at all: a restart
+      loses none. Keys in Cloudflare's form may be dropped there too (any
+      name ending in .json); a file that can no longer be read is logged.
   DIR/videos/<account_id>/<video_id>.json and
   DIR/live_inputs/<account_id>/<input_id>.json   the details of the videos
       and live inputs changed through the API (requireSignedURLs,
       allowedOrigins, ...), one file each, mode 0600, replaced whole.
 
-Without --keys-dir, generated and created keys and changed details live in
-memory and go with the process. A file or directory in DIR that could
+--keys-dir DIR is --store dir:DIR. Without either, generated and created
+keys and changed details live in memory (at most --store-memory-bytes)
+and go with the process. Replicas share one PostgreSQL database instead:
+--store postgres://user@host/db (or postgres:host=... dbname=..., or
+STREAMTOKEN_STORE, which keeps a password out of ps), with
+--key-encryption-key FILE (or STREAMTOKEN_KEY_ENCRYPTION_KEY, the key
+itself): 32 random bytes in base64, 'openssl rand -base64 32', which
+seals the accounts' signing keys; serve refuses to start without it, or
+with another than the database's first. The schema is applied at start;
+a key created or deleted on one replica shows on all within a second;
+while the database is away, what needs it is a 503 (1017) and tokens are
+still signed with the keys already loaded. A file or directory in DIR that could
 never be used (a name that is no account ID, an extension in capitals, a
 file that is no key, a key ID of two keys) stops the start rather than be
 silently skipped. The accounts with a key of their own are logged at
@@ -177,7 +183,12 @@ off. /metrics shows the queue and the cache.`,
 	fl.BoolVar(&f.shareKey, "shared-signing-key", false, "let --signing-key sign for accounts the credentials keep apart: a token minted for one of them then verifies for the others' videos")
 	fl.IntVar(&f.maxAccounts, "max-accounts", store.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
-	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/)")
+	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/): --store dir:DIR")
+	fl.StringVar(&f.store, "store", "memory", "where the server keeps its state: "+describeStore())
+	fl.StringVar(&f.kekFile, "key-encryption-key", "", "a `FILE` of 32 random bytes in base64 (openssl rand -base64 32) that seals the accounts' signing keys in PostgreSQL; required with --store postgres://...")
+	fl.IntVar(&f.poolConns, "store-max-conns", 10, "connections to PostgreSQL, at most (the listener's aside)")
+	fl.DurationVar(&f.opTimeout, "store-timeout", 5*time.Second, "the longest one operation of the store may take, a connection's set-up included; past it, a 503")
+	fl.Int64Var(&f.memoryBytes, "store-memory-bytes", store.DefaultMaxMemoryBytes, "the most bytes the memory store keeps; past them, changes that add are a 400 (1016)")
 	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
@@ -201,6 +212,8 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 	set("signing-key", &f.signingKey, envServeSigningKey)
 	set("signing-key-id", &f.keyID, envServeKeyID)
 	set("keys-dir", &f.keysDir, envServeKeysDir)
+	set("store", &f.store, envServeStore)
+	f.kek = getenv(envServeKEK)
 	set("crypto", &f.crypto, envServeCrypto)
 	if !cmd.Flags().Changed("api-token") {
 		for _, t := range strings.Split(getenv(envServeAPITokens), ",") {
@@ -287,39 +300,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--signing-key: %v", err)
 		}
 	}
-	keysAt, dirLogs := "memory", func() {}
-	if f.keysDir != "" {
-		if err := os.MkdirAll(f.keysDir, 0o700); err != nil {
-			return badInput("--keys-dir: %v", err)
-		}
-		keys, err := store.LoadKeysDir(f.keysDir)
-		if err != nil {
-			return badInput("--keys-dir: %v", err)
-		}
-		cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
-		for account, k := range keys {
-			if cfg.AccountSigners[account], err = token.NewSigner(k); err != nil {
-				return badInput("--keys-dir: account %s: %v", account, err)
-			}
-		}
-		entries, _ := os.ReadDir(f.keysDir) // read once already: no error to expect
-		for _, e := range entries {
-			if keys[strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))] != nil {
-				warnIfLoose(logger, "--keys-dir", filepath.Join(f.keysDir, e.Name()))
-			}
-		}
-		dir, err := store.OpenDir(f.keysDir, store.DirOptions{Logger: logger})
-		if err != nil {
-			return badInput("--keys-dir: %v", err)
-		}
-		cfg.Store = dir
-		created, _ := dir.AllKeys(ctx)
-		dirLogs = func() {
-			logger.Info("keys created through the keys API", "dir", filepath.Join(f.keysDir, "created"), "keys", len(created))
-			logger.Info("per-account signing keys", "dir", f.keysDir, "accounts", slices.Sorted(maps.Keys(keys)))
-		}
-		keysAt = f.keysDir
+	opened, err := openStore(ctx, logger, f.storeFlags, &cfg)
+	if err != nil {
+		return err
 	}
+	defer opened.store.Close()
+	cfg.Store = opened.store
 	srv, err := server.New(cfg)
 	var shared *server.SharedSignerError
 	if errors.As(err, &shared) {
@@ -331,11 +317,11 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	// Logged once the configuration holds: a refusal is its one line alone.
 	logger.Info("RSA", "crypto", string(use), "version", version, "gomaxprocs", procs)
-	dirLogs()
+	opened.logs()
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
 	} else {
-		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", keysAt, "max_accounts", f.maxAccounts)
+		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", opened.where, "max_accounts", f.maxAccounts)
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/streamtoken/streamtoken/internal/files"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/store/postgres"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// The environment variables of serve's store.
+const (
+	envServeStore = "STREAMTOKEN_STORE"
+	// envServeKEK holds the key-encryption key itself, in base64.
+	envServeKEK = "STREAMTOKEN_KEY_ENCRYPTION_KEY"
+)
+
+// Bounds of the store flags.
+const (
+	maxStoreConns      = 1000
+	minStoreTimeout    = 100 * time.Millisecond
+	maxStoreTimeout    = time.Minute
+	minMemoryBytes     = 1 << 20
+	maxMemoryBytesFlag = 64 << 30
+	// openStoreTimeout bounds serve's wait for its database at start
+	// (another replica's migrations included).
+	openStoreTimeout = time.Minute
+)
+
+// storeFlags are serve's flags of its store.
+type storeFlags struct {
+	store       string // memory, dir:PATH, postgres://... or postgres:key=value...
+	keysDir     string // = dir:DIR
+	kekFile     string
+	kek         string // from the environment: the key in base64
+	poolConns   int
+	opTimeout   time.Duration
+	memoryBytes int64
+}
+
+// openedStore is the store serve runs on, and what to log of it once the
+// configuration holds.
+type openedStore struct {
+	store store.Store
+	where string // for the log: memory, the directory, postgres
+	logs  func()
+}
+
+// postgresPrefix tells a PostgreSQL store; "postgres:" before a
+// key=value string, else a libpq URL.
+func isPostgres(spec string) bool {
+	return strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") || strings.HasPrefix(spec, "postgres:")
+}
+
+// openStore opens the store the flags name, and, with a directory, the
+// operator's per-account keys in it (cfg.AccountSigners).
+func openStore(ctx context.Context, logger *slog.Logger, f storeFlags, cfg *server.Config) (*openedStore, error) {
+	spec := f.store
+	if f.keysDir != "" {
+		if spec != "" && spec != "memory" && spec != "dir:"+f.keysDir {
+			return nil, badInput("--keys-dir and --store: give one (--keys-dir DIR is --store dir:DIR)")
+		}
+		spec = "dir:" + f.keysDir
+	}
+	switch {
+	case f.poolConns < 1 || f.poolConns > maxStoreConns:
+		return nil, badInput("--store-max-conns %d: want 1 to %d", f.poolConns, maxStoreConns)
+	case f.opTimeout < minStoreTimeout || f.opTimeout > maxStoreTimeout:
+		return nil, badInput("--store-timeout %v: want %v to %v", f.opTimeout, minStoreTimeout, maxStoreTimeout)
+	case f.memoryBytes < minMemoryBytes || f.memoryBytes > maxMemoryBytesFlag:
+		return nil, badInput("--store-memory-bytes %d: want %d to %d", f.memoryBytes, int64(minMemoryBytes), int64(maxMemoryBytesFlag))
+	}
+	if f.kekFile != "" && !isPostgres(spec) {
+		return nil, badInput("--key-encryption-key: only a PostgreSQL --store seals keys with it")
+	}
+	switch {
+	case spec == "" || spec == "memory":
+		return &openedStore{store: store.NewMemory(f.memoryBytes), where: "memory", logs: func() {}}, nil
+	case strings.HasPrefix(spec, "dir:"):
+		return openDirStore(ctx, logger, strings.TrimPrefix(spec, "dir:"), cfg)
+	case isPostgres(spec):
+		return openPostgres(ctx, logger, spec, f)
+	}
+	return nil, badInput("--store %q: want memory, dir:PATH, or postgres://... (a libpq URL, or postgres: and a key=value string)", redactStore(spec))
+}
+
+// redactStore is a --store value fit for an error: a PostgreSQL one may
+// hold a password, and is never repeated.
+func redactStore(spec string) string {
+	if isPostgres(spec) || strings.Contains(spec, "password") || strings.Contains(spec, "@") {
+		return "[redacted]"
+	}
+	return spec
+}
+
+// openDirStore opens a directory store and reads the operator's keys in it.
+func openDirStore(ctx context.Context, logger *slog.Logger, dir string, cfg *server.Config) (*openedStore, error) {
+	flag := "--store dir:"
+	if dir == "" {
+		return nil, badInput("%s: want a directory after dir:", flag)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, badInput("%s %v", flag, err)
+	}
+	keys, err := store.LoadKeysDir(dir)
+	if err != nil {
+		return nil, badInput("%s %v", flag, err)
+	}
+	cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
+	for account, k := range keys {
+		if cfg.AccountSigners[account], err = token.NewSigner(k); err != nil {
+			return nil, badInput("%s account %s: %v", flag, account, err)
+		}
+	}
+	entries, _ := os.ReadDir(dir) // read once already: no error to expect
+	for _, e := range entries {
+		if keys[strings.TrimSuffix(e.Name(), filepath.Ext(e.Name()))] != nil {
+			warnIfLoose(logger, "--keys-dir", filepath.Join(dir, e.Name()))
+		}
+	}
+	d, err := store.OpenDir(dir, store.DirOptions{Logger: logger})
+	if err != nil {
+		return nil, badInput("%s %v", flag, err)
+	}
+	created, _ := d.AllKeys(ctx)
+	return &openedStore{store: d, where: dir, logs: func() {
+		logger.Info("keys created through the keys API", "dir", filepath.Join(dir, "created"), "keys", len(created))
+		logger.Info("per-account signing keys", "dir", dir, "accounts", slices.Sorted(maps.Keys(keys)))
+	}}, nil
+}
+
+// openPostgres opens a PostgreSQL store, with its key-encryption key.
+func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f storeFlags) (*openedStore, error) {
+	if rest, ok := strings.CutPrefix(spec, "postgres:"); ok && !strings.HasPrefix(rest, "//") {
+		spec = rest // a key=value string
+	}
+	var raw []byte
+	switch {
+	case f.kekFile != "":
+		var err error
+		if raw, err = files.Read(f.kekFile); err != nil {
+			return nil, badInput("--key-encryption-key: %v", err)
+		}
+		warnIfLoose(logger, "--key-encryption-key", f.kekFile)
+	case f.kek != "":
+		raw = []byte(f.kek)
+	default:
+		return nil, badInput("--store postgres: needs --key-encryption-key FILE (or %s), which seals the accounts' signing keys: 32 random bytes in base64, as 'openssl rand -base64 32' writes them", envServeKEK)
+	}
+	kek, err := postgres.ParseKeyEncryptionKey(raw)
+	if err != nil {
+		return nil, badInput("--key-encryption-key: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
+	defer cancel()
+	pg, err := postgres.Open(ctx, postgres.Config{ConnString: spec, KeyEncryptionKey: kek,
+		MaxConns: int32(f.poolConns), Timeout: f.opTimeout, Logger: logger})
+	if err != nil {
+		return nil, badInput("--store: %v", err)
+	}
+	return &openedStore{store: pg, where: "postgres", logs: func() {
+		logger.Info("state in PostgreSQL, shared with every replica on the database", "max_conns", f.poolConns, "timeout", f.opTimeout.String())
+	}}, nil
+}
+
+// describeStore is the store flags' help.
+func describeStore() string {
+	return fmt.Sprintf("memory (default: state goes with the process), dir:PATH (kept in a directory; --keys-dir PATH), or postgres://... (shared by replicas; a libpq URL, or postgres: and a key=value string; from %s too)", envServeStore)
+}
