@@ -138,9 +138,12 @@ type DirOptions struct {
 }
 
 // OpenDir opens (creating, mode 0700) the store in dir and reads every
-// key in it: a file that is no key of a valid ID, a directory that is no
-// account ID, or a key ID of two keys is an error that names it, rather
-// than a key silently not served.
+// key in it. An account's signing key that cannot be read, a directory
+// that is no account ID, or a key ID of two keys is an error that names
+// it, rather than a key silently not served (or, for an account, a new
+// one generated over it). A created key's file that cannot be read is
+// logged and reported by [Dir.Unreadable], and the store opens: one
+// broken file does not take every account's keys down.
 func OpenDir(dir string, opts DirOptions) (*Dir, error) {
 	for _, sub := range []string{"", createdDir, videosDir, liveInputsDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
@@ -202,8 +205,9 @@ func entries(dir string) ([]string, map[string]bool, error) {
 	return names, isDir, nil
 }
 
-// allKeys reads every account's keys; strict makes a bad entry an error
-// (at start), else it is logged and skipped.
+// allKeys reads every account's keys; strict makes an entry that is no
+// account's directory, or a key ID of two accounts, an error (at start),
+// else it is skipped. Key files that cannot be read are logged.
 func (d *Dir) allKeys(strict bool) ([]Key, error) {
 	root := filepath.Join(d.dir, createdDir)
 	names, isDir, err := entries(root)
@@ -219,12 +223,9 @@ func (d *Dir) allKeys(strict bool) ([]Key, error) {
 			}
 			continue
 		}
-		keys, problems, err := d.accountKeys(name)
+		keys, _, err := d.accountKeys(name)
 		if err != nil {
 			return nil, err
-		}
-		if strict && len(problems) > 0 {
-			return nil, errors.New(problems[0])
 		}
 		for _, k := range keys {
 			if other, taken := owner[k.Key.ID]; taken && strict {

@@ -94,9 +94,6 @@ func TestDirReadsExistingKeys(t *testing.T) {
 
 func TestOpenDirRefusesJunk(t *testing.T) {
 	for name, junk := range map[string]func(string) error{
-		"a file that is no key": func(d string) error {
-			return os.WriteFile(filepath.Join(d, "created", account, "junk.json"), []byte(`{"x":1}`), 0o600)
-		},
 		"a directory that is no account ID": func(d string) error { return os.MkdirAll(filepath.Join(d, "created", "a b"), 0o700) },
 		"a file beside the accounts":        func(d string) error { return os.WriteFile(filepath.Join(d, "created", "stray"), nil, 0o600) },
 		"an account key that is no key":     func(d string) error { return os.WriteFile(filepath.Join(d, account+".pem"), []byte("x"), 0o600) },
@@ -145,6 +142,12 @@ func TestDirKeyFileBrokenAtRunTime(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "can no longer be read") || !strings.Contains(logs.String(), path) {
 		t.Errorf("log = %q, want a line naming %s", logs.String(), path)
+	}
+	// A restart opens, says so, and serves the others.
+	logs.Reset()
+	restarted := openDir(t, dir, slog.New(slog.NewTextHandler(&logs, nil)))
+	if list, _ := restarted.Keys(ctx, account); len(list) != 2 || !strings.Contains(logs.String(), path) || len(restarted.Unreadable()) != 1 {
+		t.Errorf("a restart with a broken key file: %d keys, log %q; want the 2 others and the file named", len(list), logs.String())
 	}
 	if u := d.Unreadable(); len(u) != 1 || !strings.Contains(u[0], path) {
 		t.Errorf("Unreadable() = %q, want %s", u, path)

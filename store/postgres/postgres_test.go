@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -179,4 +181,31 @@ func TestOutage(t *testing.T) {
 	if keys, err := s.Keys(ctx, acct); err != nil || len(keys) != 2 {
 		t.Errorf("Keys() after the database came back = %v, %v; want 2", keys, err)
 	}
+}
+
+// kekErrors are ParseKeyEncryptionKey's errors, lengths aside.
+var (
+	kekErrors = []string{
+		"key-encryption key: N characters, want N (N bytes in base64: openssl rand -baseN N)",
+		"key-encryption key: not base64 (openssl rand -baseN N writes one)",
+		"key-encryption key: N bytes, want N (openssl rand -baseN N)",
+	}
+	digits = regexp.MustCompile(`[0-9]+`)
+)
+
+// FuzzParseKeyEncryptionKey: any input is 32 bytes or an error that
+// holds none of it.
+func FuzzParseKeyEncryptionKey(f *testing.F) {
+	f.Add([]byte(base64.StdEncoding.EncodeToString(make([]byte, 32)) + "\n"))
+	f.Add([]byte("c2hvcnQ="))
+	f.Add([]byte(" \t"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		key, err := postgres.ParseKeyEncryptionKey(data)
+		switch {
+		case err == nil && len(key) != postgres.KeyEncryptionKeySize:
+			t.Fatalf("a key of %d bytes", len(key))
+		case err != nil && !slices.Contains(kekErrors, digits.ReplaceAllString(err.Error(), "N")):
+			t.Fatalf("an error of its own: %v (it must hold nothing of the input but lengths)", err)
+		}
+	})
 }

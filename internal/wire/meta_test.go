@@ -1,0 +1,56 @@
+package wire
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// FuzzCheckMeta: whatever meta decodes from, what CheckMeta takes encodes
+// within its bounds and decodes back.
+func FuzzCheckMeta(f *testing.F) {
+	f.Add([]byte(`{"name":"a video","labels":["a","b"],"n":{"m":{"o":1}}}`))
+	f.Add([]byte(`{"a":` + strings.Repeat(`[`, 40) + strings.Repeat(`]`, 40) + `}`))
+	f.Add([]byte(`{"big":"` + strings.Repeat("x", MaxMetaBytes) + `"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var meta map[string]any
+		if json.Unmarshal(data, &meta) != nil || meta == nil {
+			return
+		}
+		if vs := CheckMeta(meta, "meta"); len(vs) > 0 {
+			if vs[0].Pointer != "/meta" {
+				t.Fatalf("violation at %q, want /meta", vs[0].Pointer)
+			}
+			return
+		}
+		out, err := json.Marshal(meta)
+		if err != nil || len(out) > MaxMetaBytes {
+			t.Fatalf("taken meta encodes to %d bytes, %v", len(out), err)
+		}
+		var back map[string]any
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("taken meta does not decode back: %v", err)
+		}
+	})
+}
+
+func TestCheckMetaDepth(t *testing.T) {
+	nest := func(n int) map[string]any {
+		m := map[string]any{}
+		for range n - 1 {
+			m = map[string]any{"a": m}
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		depth int
+		ok    bool
+	}{{1, true}, {32, true}, {33, false}} {
+		if vs := CheckMeta(nest(tt.depth), "meta"); (len(vs) == 0) != tt.ok {
+			t.Errorf("CheckMeta(%d levels) = %v, want ok %v", tt.depth, vs, tt.ok)
+		}
+	}
+	if vs := CheckMeta(map[string]any{"a": []any{[]any{1}}}, "meta"); len(vs) != 0 {
+		t.Errorf("CheckMeta(3 levels of arrays) = %v", vs)
+	}
+}
