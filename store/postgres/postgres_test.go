@@ -186,8 +186,8 @@ func TestOutage(t *testing.T) {
 // kekErrors are ParseKeyEncryptionKey's errors, lengths aside.
 var (
 	kekErrors = []string{
-		"key-encryption key: N characters, want N (N bytes in base64: openssl rand -baseN N)",
-		"key-encryption key: not base64 (openssl rand -baseN N writes one)",
+		"key-encryption key: N characters, want N (N bytes in baseN: openssl rand -baseN N)",
+		"key-encryption key: not baseN (openssl rand -baseN N writes one)",
 		"key-encryption key: N bytes, want N (openssl rand -baseN N)",
 	}
 	digits = regexp.MustCompile(`[0-9]+`)
