@@ -34,3 +34,18 @@ func TuneRuntime(getenv func(string) string, crypto token.Crypto) int {
 	}
 	return runtime.GOMAXPROCS(0)
 }
+
+// LimitMemory sets the Go runtime's soft memory limit for a process that
+// keeps up to kept bytes live (a memory store's bound), unless its
+// environment sets GOMEMLIMIT: that, and 256 MiB for the requests in
+// flight and the runtime's own. With GCPercent's slack alone, a heap of kept live bytes could
+// grow to five times it before a collection; near the limit the collector
+// runs sooner instead. It returns the limit set, or 0.
+func LimitMemory(getenv func(string) string, kept int64) int64 {
+	if getenv("GOMEMLIMIT") != "" || kept <= 0 {
+		return 0
+	}
+	limit := kept + 256<<20
+	debug.SetMemoryLimit(limit)
+	return limit
+}

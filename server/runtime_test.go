@@ -34,3 +34,15 @@ func TestTuneRuntime(t *testing.T) {
 		t.Errorf("TuneRuntime with GOGC and GOMAXPROCS set = %d, want them kept", got)
 	}
 }
+
+func TestLimitMemory(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	none := func(string) string { return "" }
+	if got := server.LimitMemory(none, 256<<20); got != 512<<20 || debug.SetMemoryLimit(-1) != got {
+		t.Errorf("LimitMemory(256 MiB) = %d, want %d set", got, 512<<20)
+	}
+	set := func(k string) string { return map[string]string{"GOMEMLIMIT": "1GiB"}[k] }
+	if got := server.LimitMemory(set, 256<<20); got != 0 {
+		t.Errorf("LimitMemory with GOMEMLIMIT set = %d, want 0 (the environment's kept)", got)
+	}
+}

@@ -306,6 +306,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	defer opened.store.Close()
 	cfg.Store = opened.store
+	if opened.where == "memory" {
+		server.LimitMemory(e.getenv, f.memoryBytes)
+	}
 	srv, err := server.New(cfg)
 	var shared *server.SharedSignerError
 	if errors.As(err, &shared) {
