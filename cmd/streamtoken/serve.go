@@ -143,10 +143,13 @@ seals the accounts' signing keys; serve refuses to start without it, or
 with another than the database's first. The schema is applied at start;
 a key created or deleted on one replica shows on all within a second;
 while the database is away, what needs it is a 503 (1017) and tokens are
-still signed with the keys already loaded. A file or directory in DIR that could
-never be used (a name that is no account ID, an extension in capitals, a
-file that is no key, a key ID of two keys) stops the start rather than be
-silently skipped. The accounts with a key of their own are logged at
+still signed with the keys already loaded.
+
+A file or directory in DIR that could never be used (a name that is no
+account ID, an extension in capitals, an account's key file that is no
+key, a key ID of two keys) stops the start rather than be silently
+skipped; a created key's file that cannot be read is logged, and the
+others are served. The accounts with a key of their own are logged at
 start.
 
 Key and credentials files must be regular files of at most 1 MiB; one that
