@@ -26,3 +26,24 @@ func TestClientLinksNoSpecMachinery(t *testing.T) {
 		}
 	}
 }
+
+// The PostgreSQL driver is linked by those who use the PostgreSQL store
+// (and the command line), not by the client, the server's package, nor the
+// store package's memory and directory stores.
+func TestOnlyThePostgreSQLStoreLinksPgx(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the dependencies with")
+	}
+	for _, pkg := range []string{".", "./server", "./store", "./streamtokentest", "./token"} {
+		out, err := exec.Command(goTool, "list", "-deps", pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, "github.com/jackc/") {
+				t.Errorf("%s links %s", pkg, dep)
+			}
+		}
+	}
+}
