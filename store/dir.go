@@ -693,12 +693,15 @@ func (d *Dir) EditMedia(_ context.Context, kind Kind, accountID, id string, max 
 	if err := writeReplace(dir, id+".json", details); err != nil {
 		return nil, err
 	}
-	if !found { // one more: counted without reading the directory again
-		next := taken[int](dir, time.Now())
-		next.value = n + 1
-		d.mu.Lock()
-		d.counts[dir] = next
-		d.mu.Unlock()
+	if !found {
+		// One more, counted without reading the directory again: this
+		// process's writes are all under the account's lock, and the caps
+		// hold within one process.
+		if info, err := os.Stat(dir); err == nil {
+			d.mu.Lock()
+			d.counts[dir] = &snapshot[int]{mod: info.ModTime(), value: n + 1}
+			d.mu.Unlock()
+		}
 	}
 	return details, nil
 }

@@ -264,3 +264,61 @@ func TestDirAccountKeys(t *testing.T) {
 		t.Errorf("EnsureAccountKey(a broken key file) = %v, want an error naming the account", err)
 	}
 }
+
+// A key deleted by an ID that is another key's file name deletes
+// nothing: the file holds that other key.
+func TestDirDeletesByKeyID(t *testing.T) {
+	dir := t.TempDir()
+	d := openDir(t, dir, nil)
+	ctx := context.Background()
+	k := key(t, "rsa2048-b.pem", "the-kid")
+	if err := d.AddKey(ctx, store.Key{AccountID: account, Key: k, Created: time.Unix(1, 0)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	accountDir := filepath.Join(dir, "created", account)
+	if err := os.Rename(filepath.Join(accountDir, "the-kid.json"), filepath.Join(accountDir, "renamed.json")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(store.DirRecheck + 50*time.Millisecond)
+	if list, _ := d.Keys(ctx, account); len(list) != 1 || list[0].Key.ID != "the-kid" {
+		t.Fatalf("Keys() = %v, want the-kid from renamed.json", list)
+	}
+	if err := d.DeleteKey(ctx, account, "renamed"); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Errorf("DeleteKey(the file's name) = %v, want ErrNoSuchKey", err)
+	}
+	if _, err := os.Stat(filepath.Join(accountDir, "renamed.json")); err != nil {
+		t.Errorf("the other key's file: %v", err)
+	}
+	if err := d.DeleteKey(ctx, account, "the-kid"); err != nil {
+		t.Errorf("DeleteKey(the-kid) = %v", err)
+	}
+}
+
+// Media live in their kind's directory, and the count kept after a write
+// holds for the next new medium.
+func TestDirMediaLayoutAndCount(t *testing.T) {
+	dir := t.TempDir()
+	d := openDir(t, dir, nil)
+	ctx := context.Background()
+	put := func(kind store.Kind, id string) error {
+		_, err := d.EditMedia(ctx, kind, account, id, 2, func([]byte, bool) ([]byte, error) { return []byte(`{"uid":"` + id + `"}`), nil })
+		return err
+	}
+	for _, tt := range []struct {
+		kind store.Kind
+		sub  string
+	}{{store.Video, "videos"}, {store.LiveInput, "live_inputs"}} {
+		for _, id := range []string{"one", "two"} {
+			if err := put(tt.kind, id); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, tt.sub, account, id+".json")
+			if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+				t.Errorf("%s %s: %v, %v; want a file of mode 0600 at %s", tt.kind, id, info, err, path)
+			}
+		}
+		if err := put(tt.kind, "three"); !errors.Is(err, store.ErrMediaLimit) {
+			t.Errorf("a third %s of 2 = %v, want ErrMediaLimit", tt.kind, err)
+		}
+	}
+}

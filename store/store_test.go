@@ -1,10 +1,16 @@
 package store_test
 
 import (
+	"context"
+	"errors"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/store/storetest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 func TestMemory(t *testing.T) {
@@ -23,4 +29,67 @@ func TestDir(t *testing.T) {
 		}
 		return st, open
 	}, storetest.Options{})
+}
+
+// A Memory store counts what it keeps to the byte, frees what is deleted
+// or shrinks, and takes a change that fills it exactly.
+func TestMemoryCountsItsBytes(t *testing.T) {
+	ctx := context.Background()
+	if _, max := store.NewMemory(0).Used(); max != store.DefaultMaxMemoryBytes {
+		t.Errorf("NewMemory(0) holds at most %d, want %d", max, store.DefaultMaxMemoryBytes)
+	}
+	const acct = "023e105f4ecef8ad9ca31a8372d0c353"
+	const overhead = 128 // per entry, beside its bytes and IDs
+	m := store.NewMemory(1 << 20)
+	used := func() int64 { u, _ := m.Used(); return u }
+	k := testkey.Load(t, "rsa2048-b.pem", "k1")
+	if err := m.AddKey(ctx, store.Key{AccountID: acct, Key: k, Created: time.Unix(1, 0)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := used(), int64(256+32+2+overhead); got != want {
+		t.Errorf("a public 2048-bit key costs %d, want %d", got, want)
+	}
+	if err := m.DeleteKey(ctx, acct, "k1"); err != nil || used() != 0 {
+		t.Errorf("after its delete: %d bytes, %v; want 0", used(), err)
+	}
+	if _, err := m.EnsureAccountKey(ctx, acct, 10, func() (*token.Key, error) { return testkey.Load(t, "rsa2048-c.pem", "a1"), nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := used(), int64(4*256+32+2+overhead); got != want {
+		t.Errorf("a private 2048-bit key costs %d, want %d", got, want)
+	}
+	base := used()
+	// Fill to the byte: the medium's details, its IDs and the overhead.
+	full := store.NewMemory(1000)
+	details := []byte(`{"x":"` + strings.Repeat("y", 1000-overhead-32-1-8) + `"}`)
+	edit := func(d []byte) func([]byte, bool) ([]byte, error) {
+		return func([]byte, bool) ([]byte, error) { return d, nil }
+	}
+	if _, err := full.EditMedia(ctx, store.Video, acct, "v", 10, edit(details)); err != nil {
+		t.Fatalf("a medium that fills the store exactly: %v", err)
+	}
+	if u, _ := full.Used(); u != 1000 {
+		t.Errorf("Used() = %d, want 1000", u)
+	}
+	if _, err := full.EditMedia(ctx, store.Video, acct, "w", 10, edit([]byte(`{}`))); !errors.Is(err, store.ErrFull) {
+		t.Errorf("one more medium = %v, want ErrFull", err)
+	}
+	if _, err := full.EditMedia(ctx, store.Video, acct, "v", 10, edit([]byte(`{}`))); err != nil {
+		t.Fatalf("shrinking the medium: %v", err)
+	}
+	if u, _ := full.Used(); u != int64(2+32+1+overhead) {
+		t.Errorf("Used() after shrinking = %d, want %d", u, 2+32+1+overhead)
+	}
+	// Deleting the oldest key of several.
+	for i, id := range []string{"old", "new"} {
+		if err := m.AddKey(ctx, store.Key{AccountID: acct, Key: testkey.Load(t, "rsa2048-d.pem", id), Created: time.Unix(int64(i), 0)}, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.DeleteKey(ctx, acct, "old"); err != nil {
+		t.Errorf("DeleteKey(the oldest) = %v", err)
+	}
+	if got := used(); got != base+256+32+3+overhead {
+		t.Errorf("Used() = %d, want %d", got, base+256+32+3+overhead)
+	}
 }
