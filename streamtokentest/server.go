@@ -147,7 +147,9 @@ func WithAccountKey(accountID string, k *token.Key) Option {
 
 // WithStoredKeys puts keys (private, each with an ID) in the account's
 // keys API, as if created through it on the server's clock: they are
-// listed, can be deleted, and are in the JWK set.
+// listed, can be deleted, and are in the JWK set. As with a key created
+// through the API, the server keeps their public halves alone: the test
+// signs with the private ones.
 func WithStoredKeys(accountID string, keys ...*token.Key) Option {
 	return func(c *config) error {
 		for _, k := range keys {
