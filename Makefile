@@ -13,14 +13,17 @@ run:
 	$(GO) build -o bin/streamtoken ./cmd/streamtoken
 	exec ./bin/streamtoken serve
 
-## generate: regenerate gen/ from openapi/stream-token.yaml
+## generate: regenerate gen/, apicode/codes.gen.go and the README's table
+## of codes from openapi/stream-token.yaml
 generate:
 	$(GO) generate ./...
 
-## check-generated: fail if gen/ is not what the spec and config produce
+## check-generated: fail if what go generate writes (gen/, apicode/, the
+## README's table of codes) is not what the spec and config produce
+GENERATED = gen/ apicode/ README.md
 check-generated: generate
-	@git diff --exit-code --stat -- gen/ || { echo "gen/ differs from what is committed: commit the regenerated files with the spec (or, if you did not change the spec, run 'make generate' and commit)" >&2; exit 1; }
-	@untracked=$$(git ls-files --others --exclude-standard -- gen/); \
+	@git diff --exit-code --stat -- $(GENERATED) || { echo "generated files differ from what is committed: commit them with the spec (or, if you did not change the spec, run 'make generate' and commit)" >&2; exit 1; }
+	@untracked=$$(git ls-files --others --exclude-standard -- $(GENERATED)); \
 	if [ -n "$$untracked" ]; then echo "untracked generated files: $$untracked" >&2; exit 1; fi
 
 ## build: compile every package, and the command into bin/

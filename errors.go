@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -108,7 +109,7 @@ func (e *APIError) Is(target error) bool {
 			return true
 		}
 		for _, info := range e.Errors {
-			if info.Code == CodeAuthentication {
+			if info.Code == apicode.Authentication {
 				return true
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
@@ -71,7 +72,7 @@ func TestSigningKeysAgainstTheFake(t *testing.T) {
 	}
 	err = c.DeleteSigningKey(ctx, testAccount, created.ID)
 	var apiErr *streamtoken.APIError
-	if !errors.Is(err, streamtoken.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.Errors[0].Code != streamtoken.CodeNoSuchKey || apiErr.Hint != "" {
+	if !errors.Is(err, streamtoken.ErrNotFound) || !errors.As(err, &apiErr) || apiErr.Errors[0].Code != apicode.NoSuchKey || apiErr.Hint != "" {
 		t.Errorf("DeleteSigningKey(again) = %v, want a 404 (1010) with no hint", err)
 	}
 	fresh, _ := streamtoken.NewKeySet(srv.JWKSURL(testAccount), streamtoken.KeySetVerifyOptions(token.WithClock(func() time.Time { return at })))

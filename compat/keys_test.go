@@ -11,6 +11,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v6/stream"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -84,7 +85,7 @@ func TestSDKManagesSigningKeys(t *testing.T) {
 
 	_, err = sdk.Stream.Keys.Delete(ctx, created[0].ID, stream.KeyDeleteParams{AccountID: cloudflare.F(account)})
 	var cfErr *cloudflare.Error
-	if !errors.As(err, &cfErr) || cfErr.StatusCode != 404 || len(cfErr.Errors) == 0 || cfErr.Errors[0].Code != int64(streamtoken.CodeNoSuchKey) {
+	if !errors.As(err, &cfErr) || cfErr.StatusCode != 404 || len(cfErr.Errors) == 0 || cfErr.Errors[0].Code != int64(apicode.NoSuchKey) {
 		t.Errorf("Stream.Keys.Delete(an unknown key) = %v, want a *cloudflare.Error 404 (1010)", err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 )
 
 // Caller is who a request authenticated as: what [Authenticator.Middleware]
@@ -113,7 +113,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, *Problem) {
 		}
 	}
 	if match < 0 {
-		return nil, &Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}
+		return nil, &Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
 	}
 	c := a.creds[match].caller
 	return &c, nil
@@ -144,7 +144,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 func admit(ctx context.Context, account string) *Problem {
 	caller := CallerFrom(ctx)
 	if caller == nil {
-		return &Problem{Status: http.StatusUnauthorized, Code: streamtoken.CodeAuthentication, Message: "Authentication error"}
+		return &Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
 	}
 	return forbidden(caller, account)
 }
@@ -154,5 +154,5 @@ func forbidden(c *Caller, account string) *Problem {
 	if account == "" || c.Allowed(account) {
 		return nil
 	}
-	return &Problem{Status: http.StatusForbidden, Code: streamtoken.CodeForbidden, Message: "Authentication error: this credential is not allowed for the account"}
+	return &Problem{Status: http.StatusForbidden, Code: apicode.Forbidden, Message: "Authentication error: this credential is not allowed for the account"}
 }

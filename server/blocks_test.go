@@ -9,7 +9,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
@@ -33,7 +33,7 @@ func TestStrictImplementationMountedBareFailsClosed(t *testing.T) {
 		"a good credential": bearer(apiToken), // no middleware checked it: still refused
 	} {
 		r := do(t, http.MethodPost, ts.URL+tokenPath, strings.NewReader(`{}`), append(headers, "Content-Type", "application/json")...)
-		if r.Status != http.StatusUnauthorized || r.Env.Result != nil || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeAuthentication) {
+		if r.Status != http.StatusUnauthorized || r.Env.Result != nil || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.Authentication) {
 			t.Errorf("%s: %d %.200s, want a 401 envelope and no token", name, r.Status, r.Raw)
 		}
 	}
@@ -85,17 +85,17 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 	tests := []struct {
 		name, method, path string
 		status             int
-		code               streamtoken.Code
+		code               apicode.Code
 	}{
 		{"valid", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=10", http.StatusOK, 0},
-		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/usage", http.StatusBadRequest, streamtoken.CodeInvalidPath},
-		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=1000", http.StatusBadRequest, streamtoken.CodeSchema},
-		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/usage", http.StatusMethodNotAllowed, streamtoken.CodeMethod},
-		{"no such path", http.MethodGet, "/accounts/" + account + "/stream/usage/x", http.StatusNotFound, streamtoken.CodeNoRoute},
+		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/usage", http.StatusBadRequest, apicode.InvalidPath},
+		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=1000", http.StatusBadRequest, apicode.Schema},
+		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/usage", http.StatusMethodNotAllowed, apicode.Method},
+		{"no such path", http.MethodGet, "/accounts/" + account + "/stream/usage/x", http.StatusNotFound, apicode.NoRoute},
 	}
 	for _, tt := range tests {
 		r := do(t, tt.method, ts.URL+server.BasePath+tt.path, nil)
-		if r.Status != tt.status || (tt.code != 0 && (len(r.Env.Errors) == 0 || streamtoken.Code(r.Env.Errors[0].Code) != tt.code)) {
+		if r.Status != tt.status || (tt.code != 0 && (len(r.Env.Errors) == 0 || apicode.Code(r.Env.Errors[0].Code) != tt.code)) {
 			t.Errorf("%s: %d %.200s, want %d with code %d", tt.name, r.Status, r.Raw, tt.status, tt.code)
 		}
 	}
@@ -119,7 +119,7 @@ func TestRequestCheckerOutsideAServeMuxRefuses(t *testing.T) {
 	ts := httptest.NewServer(checker.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true })))
 	defer ts.Close()
 	r := do(t, http.MethodPost, ts.URL+tokenPath, strings.NewReader(`{"accesRules":[]}`), "Content-Type", "application/json")
-	if reached || r.Status != http.StatusInternalServerError || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeInternal) {
+	if reached || r.Status != http.StatusInternalServerError || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.Internal) {
 		t.Errorf("got %d %.200s (handler reached: %v), want a 500 envelope", r.Status, r.Raw, reached)
 	}
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -140,11 +140,11 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
-				WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: streamtoken.CodeBodyTooLarge,
+				WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
 					Message: fmt.Sprintf("request body is over %d KiB", MaxBodyBytes>>10)})
 				return
 			}
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body could not be read"})
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON, Message: "request body could not be read"})
 			return
 		}
 		known := false // the body passed every check before
@@ -152,7 +152,7 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 			body = nil // an empty body means the defaults, whatever its type
 		} else {
 			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-				WriteProblems(w, Problem{Status: http.StatusUnsupportedMediaType, Code: streamtoken.CodeUnsupportedType,
+				WriteProblems(w, Problem{Status: http.StatusUnsupportedMediaType, Code: apicode.UnsupportedType,
 					Message: "request body must be application/json"})
 				return
 			}
@@ -160,7 +160,7 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		}
 		if body != nil && !known {
 			if why := jsonProblem(body); why != "" {
-				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body is not valid JSON: " + why})
+				WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON, Message: "request body is not valid JSON: " + why})
 				return
 			}
 			if errs := checkTypes(body, op.bodySchema); len(errs) > 0 {
@@ -255,11 +255,11 @@ func schemaErrors(err error) []Problem {
 	var out []Problem
 	more := 0
 	// paramProblem is the problem with a parameter: a path parameter is
-	// streamtoken.CodeInvalidPath, a query or header parameter streamtoken.CodeSchema.
+	// apicode.InvalidPath, a query or header parameter apicode.Schema.
 	paramProblem := func(p *openapi3.Parameter, reason string) Problem {
-		code := streamtoken.CodeSchema
+		code := apicode.Schema
 		if p.In == openapi3.ParameterInPath {
-			code = streamtoken.CodeInvalidPath
+			code = apicode.InvalidPath
 		}
 		return Problem{Status: http.StatusBadRequest, Code: code, Message: p.Name + ": " + reason}
 	}
@@ -293,7 +293,7 @@ func schemaErrors(err error) []Problem {
 				out = append(out, paramProblem(param, e.Reason))
 				return
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request body: " + e.Reason})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: "request body: " + e.Reason})
 		case *openapi3.SchemaError:
 			if param != nil {
 				out = append(out, paramProblem(param, e.Reason))
@@ -311,18 +311,18 @@ func schemaErrors(err error) []Problem {
 			if v.Field == "" {
 				v.Field = "request body"
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: v.String(), Pointer: v.Pointer})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: v.String(), Pointer: v.Pointer})
 		default:
 			if param != nil {
 				out = append(out, paramProblem(param, "invalid"))
 				return
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request does not match the API's schema"})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: "request does not match the API's schema"})
 		}
 	}
 	walk(err, nil)
 	if len(out) == 0 {
-		out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: "request does not match the API's schema"})
+		out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: "request does not match the API's schema"})
 	}
 	return limit(out, more)
 }

@@ -40,8 +40,8 @@
 // the cache; otherwise the request waits its turn for a signing worker, in
 // arrival order, and is answered 429 with Retry-After when that wait would
 // pass a bound. Every
-// failure is a Cloudflare envelope with a stable code (a
-// [github.com/streamtoken/streamtoken.Code], the type the client reads) and, for
+// failure is a Cloudflare envelope with a stable code (an
+// [apicode.Code], the type the client reads too) and, for
 // a bad field, its JSON pointer; at most 20 of them, then one counting the
 // rest. Under Serve, even net/http's own refusals of a request it cannot
 // parse are envelopes. Every key is sized (2048 to 8192 bits) before any

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -15,7 +15,7 @@ import (
 // secret.
 type Problem struct {
 	Status  int
-	Code    streamtoken.Code
+	Code    apicode.Code
 	Message string
 	// Pointer is the JSON pointer of the body field at fault, if any.
 	Pointer string

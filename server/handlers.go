@@ -12,7 +12,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/store"
 )
@@ -25,7 +25,7 @@ import (
 func StrictOptions(log *slog.Logger) gen.StrictHTTPServerOptions {
 	return gen.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMalformedJSON, Message: "request body does not decode"})
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON, Message: "request body does not decode"})
 		},
 		ResponseErrorHandlerFunc: InternalError(log),
 	}
@@ -44,12 +44,12 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 		if errors.Is(err, store.ErrUnavailable) {
 			log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "route", r.Pattern, "error", err.Error())
 			w.Header().Set("Retry-After", strconv.Itoa(int(StoreRetryAfter/time.Second)))
-			WriteProblems(w, Problem{Status: http.StatusServiceUnavailable, Code: streamtoken.CodeStoreUnavailable,
+			WriteProblems(w, Problem{Status: http.StatusServiceUnavailable, Code: apicode.StoreUnavailable,
 				Message: "the server's store cannot be reached now: retry after " + strconv.Itoa(int(StoreRetryAfter/time.Second)) + " s"})
 			return
 		}
 		log.ErrorContext(r.Context(), "internal error", "method", r.Method, "route", r.Pattern, "error", err.Error())
-		WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: streamtoken.CodeInternal, Message: "Internal error"})
+		WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: apicode.Internal, Message: "Internal error"})
 	}
 }
 
@@ -61,7 +61,7 @@ const StoreRetryAfter = 2 * time.Second
 // envelope: a path parameter the generated wrapper could not read is a 400
 // (1004).
 func ParamErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "path parameters could not be read"})
+	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "path parameters could not be read"})
 }
 
 // NoRoute answers what no route of a ServeMux took, in envelopes: a path
@@ -100,13 +100,13 @@ func NoRoute(spec *openapi3.T, basePath string) http.Handler {
 			}
 		}
 		if len(allow) == 0 {
-			WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute, Message: "No route for the URI"})
+			WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoRoute, Message: "No route for the URI"})
 			return
 		}
 		slices.Sort(allow)
 		allowed := strings.Join(slices.Compact(allow), ", ")
 		w.Header().Set("Allow", allowed)
-		WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: streamtoken.CodeMethod,
+		WriteProblems(w, Problem{Status: http.StatusMethodNotAllowed, Code: apicode.Method,
 			Message: "Method " + r.Method + " not allowed: this route takes " + allowed})
 	})
 }

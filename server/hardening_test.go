@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -150,8 +150,8 @@ func TestNetHTTPRefusalsAreEnvelopes(t *testing.T) {
 			if status != tt.status {
 				t.Errorf("status %q, want %q", status, tt.status)
 			}
-			if codes := envelopeCodes(t, body); codes[0] != int(streamtoken.CodeMalformedHTTP) {
-				t.Errorf("codes %v, want %d", codes, streamtoken.CodeMalformedHTTP)
+			if codes := envelopeCodes(t, body); codes[0] != int(apicode.MalformedHTTP) {
+				t.Errorf("codes %v, want %d", codes, apicode.MalformedHTTP)
 			}
 		})
 	}
@@ -178,14 +178,14 @@ func TestUncleanPathsAreEnvelopes(t *testing.T) {
 		"//client/v4/accounts/" + account + "/stream/" + video + "/token",
 	} {
 		status, body := raw(t, addr, "POST "+path+" HTTP/1.1\r\nHost: x\r\n"+auth)
-		if status != "400 Bad Request" || envelopeCodes(t, body)[0] != int(streamtoken.CodeUncleanPath) {
-			t.Errorf("POST %s = %s %.120s, want 400 with code %d", path, status, body, streamtoken.CodeUncleanPath)
+		if status != "400 Bad Request" || envelopeCodes(t, body)[0] != int(apicode.UncleanPath) {
+			t.Errorf("POST %s = %s %.120s, want 400 with code %d", path, status, body, apicode.UncleanPath)
 		}
 	}
 	// Dot segments that arrive escaped reach the checks, which refuse them.
 	status, body := raw(t, addr, "POST /client/v4/accounts/%2E%2E/stream/%2E/token HTTP/1.1\r\nHost: x\r\n"+auth)
-	if codes := envelopeCodes(t, body); status != "400 Bad Request" || len(codes) != 2 || codes[0] != int(streamtoken.CodeInvalidPath) {
-		t.Errorf("POST with %%2E%%2E segments = %s %v, want 400 with two %d", status, codes, streamtoken.CodeInvalidPath)
+	if codes := envelopeCodes(t, body); status != "400 Bad Request" || len(codes) != 2 || codes[0] != int(apicode.InvalidPath) {
+		t.Errorf("POST with %%2E%%2E segments = %s %v, want 400 with two %d", status, codes, apicode.InvalidPath)
 	}
 }
 
@@ -223,20 +223,20 @@ func TestHostileBodies(t *testing.T) {
 	badIPs := `{"accessRules":[{"type":"ip.src","action":"allow","ip":[` + strings.Repeat(`"x",`, 9999) + `"x"]}]}`
 	tests := []struct {
 		name, body string
-		code       streamtoken.Code
+		code       apicode.Code
 		pointer    string
 		message    string // a part of the first error's message
 	}{
-		{name: "exp 1e18", body: `{"exp":1e18}`, code: streamtoken.CodeSchema, pointer: "/exp", message: "whole number"},
-		{name: "exp past int64", body: `{"exp":9223372036854775808}`, code: streamtoken.CodeSchema, pointer: "/exp", message: "out of range"},
-		{name: "exp with a fraction", body: fmt.Sprintf(`{"exp":%d.0}`, now+600), code: streamtoken.CodeSchema, pointer: "/exp", message: "whole number"},
-		{name: "exp 1e309", body: `{"exp":1e309}`, code: streamtoken.CodeSchema, pointer: "/exp", message: "whole number"},
-		{name: "exp a string", body: fmt.Sprintf(`{"exp":"%d"}`, now+600), code: streamtoken.CodeSchema, pointer: "/exp", message: "must be an integer, got a string"},
-		{name: "nbf before 1970", body: fmt.Sprintf(`{"exp":%d,"nbf":-1000000000000001}`, now+3600), code: streamtoken.CodeInvalidRequest, pointer: "/nbf", message: "before 1970"},
-		{name: "10,000-character id", body: `{"id":"` + strings.Repeat("k", 10000) + `","pem":"` + userPEMField + `"}`, code: streamtoken.CodeSchema, pointer: "/id"},
-		{name: "id with CRLF", body: `{"id":"a\r\nb","pem":"` + userPEMField + `"}`, code: streamtoken.CodeSchema, pointer: "/id"},
-		{name: "30,000 wrong types", body: thirtyThousand, code: streamtoken.CodeSchema, pointer: "/accessRules/0/ip/0", message: "must be a string"},
-		{name: "10,000 bad addresses", body: badIPs, code: streamtoken.CodeInvalidRequest, pointer: "/accessRules/0/ip/0", message: "not an IP address"},
+		{name: "exp 1e18", body: `{"exp":1e18}`, code: apicode.Schema, pointer: "/exp", message: "whole number"},
+		{name: "exp past int64", body: `{"exp":9223372036854775808}`, code: apicode.Schema, pointer: "/exp", message: "out of range"},
+		{name: "exp with a fraction", body: fmt.Sprintf(`{"exp":%d.0}`, now+600), code: apicode.Schema, pointer: "/exp", message: "whole number"},
+		{name: "exp 1e309", body: `{"exp":1e309}`, code: apicode.Schema, pointer: "/exp", message: "whole number"},
+		{name: "exp a string", body: fmt.Sprintf(`{"exp":"%d"}`, now+600), code: apicode.Schema, pointer: "/exp", message: "must be an integer, got a string"},
+		{name: "nbf before 1970", body: fmt.Sprintf(`{"exp":%d,"nbf":-1000000000000001}`, now+3600), code: apicode.InvalidRequest, pointer: "/nbf", message: "before 1970"},
+		{name: "10,000-character id", body: `{"id":"` + strings.Repeat("k", 10000) + `","pem":"` + userPEMField + `"}`, code: apicode.Schema, pointer: "/id"},
+		{name: "id with CRLF", body: `{"id":"a\r\nb","pem":"` + userPEMField + `"}`, code: apicode.Schema, pointer: "/id"},
+		{name: "30,000 wrong types", body: thirtyThousand, code: apicode.Schema, pointer: "/accessRules/0/ip/0", message: "must be a string"},
+		{name: "10,000 bad addresses", body: badIPs, code: apicode.InvalidRequest, pointer: "/accessRules/0/ip/0", message: "not an IP address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,7 +245,7 @@ func TestHostileBodies(t *testing.T) {
 				t.Fatalf("status %d %.200s, want 400 with errors", r.Status, r.Raw)
 			}
 			e := r.Env.Errors[0]
-			if streamtoken.Code(e.Code) != tt.code || r.pointers()[0] != tt.pointer || !strings.Contains(e.Message, tt.message) {
+			if apicode.Code(e.Code) != tt.code || r.pointers()[0] != tt.pointer || !strings.Contains(e.Message, tt.message) {
 				t.Errorf("first error = %d %q at %q, want %d %q at %q", e.Code, e.Message, r.pointers()[0], tt.code, tt.message, tt.pointer)
 			}
 			if n := len(r.Env.Errors); n > token.MaxViolations+1 {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -56,7 +56,7 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 			if len(path) == 0 {
 				f.Field = "body" // the whole document: pointer ""
 			}
-			out = append(out, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeSchema, Message: f.String(), Pointer: f.Pointer})
+			out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: f.String(), Pointer: f.Pointer})
 			return
 		}
 		switch v := v.(type) {

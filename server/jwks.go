@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -29,12 +29,12 @@ const KeySetPathPrefix = "/.well-known/jwks/"
 func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 	account, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 	if !ok {
-		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoRoute,
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoRoute,
 			Message: "No route for the URI: an account's JWK set is at " + KeySetPathPrefix + "{account_id}.json"})
 		return
 	}
 	if why := ids.Check(account); why != "" {
-		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: "account_id: " + why})
+		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "account_id: " + why})
 		return
 	}
 	r.SetPathValue("account_id", account) // for the request's log line
@@ -47,7 +47,7 @@ func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 // so the answer is a 404 envelope naming the per-account path.
 func (s *Server) serveKeySet(w http.ResponseWriter, r *http.Request) {
 	if s.oneAccount == "" {
-		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: streamtoken.CodeKeySetPerAccount,
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.KeySetPerAccount,
 			Message: "this server signs for several accounts, and each has a JWK set of its own: GET " + KeySetPathPrefix + "{account_id}.json"})
 		return
 	}

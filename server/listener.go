@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 )
 
 // DefaultMaxConnections is how many connections [Server.Serve] holds open
@@ -189,7 +189,7 @@ func (c *limitedConn) Write(b []byte) (int, error) {
 	if c.l.refused != nil {
 		c.l.refused(status)
 	}
-	body, _ := jsonEnvelope(Problem{Status: status, Code: streamtoken.CodeMalformedHTTP, Message: reason})
+	body, _ := jsonEnvelope(Problem{Status: status, Code: apicode.MalformedHTTP, Message: reason})
 	head := "HTTP/1.1 " + strconv.Itoa(status) + " " + http.StatusText(status) +
 		"\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n"

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
@@ -155,7 +155,7 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 	var ps []Problem
 	for _, f := range []struct{ name, id string }{{"account_id", accountID}, {idName, id}} {
 		if why := ids.Check(f.id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: f.name + ": " + why})
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
 		}
 	}
 	if ps == nil && exists != nil && !exists(accountID, id) {
@@ -166,7 +166,7 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 
 // noSuchMedia is the 404 of a video or live input that does not exist.
 func noSuchMedia(accountID, what, id string) Problem {
-	return Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchMedia,
+	return Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
 		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
 }
 
@@ -209,7 +209,7 @@ func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, a
 	case errors.Is(err, store.ErrFull):
 		return v, new(storeFull()), nil
 	case errors.Is(err, store.ErrTooLarge):
-		return v, &Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest,
+		return v, &Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest,
 			Message: fmt.Sprintf("the %s's details would be over %d bytes", kind, store.MaxDetailsBytes)}, nil
 	case err != nil:
 		return v, nil, fmt.Errorf("changing %s %s of account %s: %w", kind, id, accountID, err)
@@ -232,7 +232,7 @@ func (ms *MediaService) max() int {
 }
 
 func mediaLimit(what string, max int) Problem {
-	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeMediaLimit,
+	return Problem{Status: http.StatusBadRequest, Code: apicode.MediaLimit,
 		Message: fmt.Sprintf("the account has changed the details of %d %s, the most this server keeps", max, what)}
 }
 
@@ -240,7 +240,7 @@ func mediaLimit(what string, max int) Problem {
 func violations(vs []token.Violation) []Problem {
 	ps := make([]Problem, len(vs))
 	for i, v := range vs {
-		ps[i] = Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		ps[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
 	}
 	return limit(ps, 0)
 }

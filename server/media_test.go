@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -192,14 +192,14 @@ func TestMetaIsBounded(t *testing.T) {
 	for _, tt := range []struct {
 		name, meta string
 		status     int
-		code       streamtoken.Code
+		code       apicode.Code
 	}{
 		{"32 levels deep", nested(32), 200, 0},
-		{"33 levels deep", nested(33), 400, streamtoken.CodeInvalidRequest},
+		{"33 levels deep", nested(33), 400, apicode.InvalidRequest},
 		{"16 KiB", `{"name":"` + strings.Repeat("x", 16<<10-11) + `"}`, 200, 0},
-		{"a byte over 16 KiB", `{"name":"` + strings.Repeat("x", 16<<10-10) + `"}`, 400, streamtoken.CodeInvalidRequest},
+		{"a byte over 16 KiB", `{"name":"` + strings.Repeat("x", 16<<10-10) + `"}`, 400, apicode.InvalidRequest},
 		// Deeper than a JSON decoder goes: not JSON, to the server.
-		{"10,000 levels deep", nested(10_000), 400, streamtoken.CodeMalformedJSON},
+		{"10,000 levels deep", nested(10_000), 400, apicode.MalformedJSON},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, op := range []struct{ method, rest, body string }{
@@ -215,7 +215,7 @@ func TestMetaIsBounded(t *testing.T) {
 				case tt.status == 200:
 				case r.Env.Errors[0].Code != int(tt.code):
 					t.Errorf("%s %s with meta %s = %.300s, want code %d", op.method, op.rest, tt.name, r.Raw, tt.code)
-				case tt.code == streamtoken.CodeInvalidRequest && (r.Env.Errors[0].Source == nil || r.Env.Errors[0].Source.Pointer != "/meta"):
+				case tt.code == apicode.InvalidRequest && (r.Env.Errors[0].Source == nil || r.Env.Errors[0].Source.Pointer != "/meta"):
 					t.Errorf("%s %s with meta %s = %.300s, want a pointer to /meta", op.method, op.rest, tt.name, r.Raw)
 				}
 			}
@@ -235,8 +235,8 @@ func TestAFullStoreIsA400(t *testing.T) {
 			break
 		}
 	}
-	if last.Status != 400 || last.Env.Errors[0].Code != int(streamtoken.CodeStoreFull) {
-		t.Fatalf("edits past the store's bound: last %d %.200s, want a 400 with code %d", last.Status, last.Raw, streamtoken.CodeStoreFull)
+	if last.Status != 400 || last.Env.Errors[0].Code != int(apicode.StoreFull) {
+		t.Fatalf("edits past the store's bound: last %d %.200s, want a 400 with code %d", last.Status, last.Raw, apicode.StoreFull)
 	}
 	if r, v := media(t, base, http.MethodGet, "video-0", ""); r.Status != 200 || v["meta"] == nil {
 		t.Errorf("the first video after the store filled: %d %.200s", r.Status, r.Raw)

@@ -17,7 +17,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/openapi"
@@ -384,7 +384,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 func RefuseUncleanPaths(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if uncleanPath(r.URL.EscapedPath()) {
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeUncleanPath,
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.UncleanPath,
 				Message: `the path has an empty, "." or ".." segment`})
 			return
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -160,6 +160,6 @@ func (s *signers) make(ctx context.Context, account string) (*token.Signer, erro
 // accountLimit is the answer to a token for a new account when the server
 // keeps keys for as many accounts as it may.
 func accountLimit() Problem {
-	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeAccountLimit,
+	return Problem{Status: http.StatusBadRequest, Code: apicode.AccountLimit,
 		Message: "the server keeps signing keys for as many accounts as it may, and this account has none"}
 }

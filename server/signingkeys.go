@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/store"
@@ -212,7 +212,7 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 	}
 	switch err := ks.Store.DeleteKey(ctx, req.AccountID, req.Identifier); {
 	case errors.Is(err, store.ErrNoSuchKey):
-		return fail(Problem{Status: http.StatusNotFound, Code: streamtoken.CodeNoSuchKey,
+		return fail(Problem{Status: http.StatusNotFound, Code: apicode.NoSuchKey,
 			Message: fmt.Sprintf("account %s has no signing key %s", req.AccountID, req.Identifier)}), nil
 	case err != nil:
 		return nil, fmt.Errorf("deleting a key of account %s: %w", req.AccountID, err)
@@ -231,7 +231,7 @@ func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...str
 	var ps []Problem
 	check := func(name, id string) {
 		if why := ids.Check(id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidPath, Message: name + ": " + why})
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: name + ": " + why})
 		}
 	}
 	check("account_id", accountID)
@@ -242,12 +242,12 @@ func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...str
 }
 
 func keyLimit(max int) Problem {
-	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeKeyLimit,
+	return Problem{Status: http.StatusBadRequest, Code: apicode.KeyLimit,
 		Message: fmt.Sprintf("the account holds %d signing keys, the most it may: delete one first", max)}
 }
 
 // storeFull is the answer to a change that the store has no room for.
 func storeFull() Problem {
-	return Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeStoreFull,
+	return Problem{Status: http.StatusBadRequest, Code: apicode.StoreFull,
 		Message: "the server's store holds as much as it may: delete what is no longer needed, or give it more room"}
 }

@@ -13,7 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -205,7 +205,7 @@ func TestATokenForOneAccountTooManyIsRefused(t *testing.T) {
 		t.Fatalf("the first account's token: %d %s", r.Status, r.Raw)
 	}
 	r := tokenOf(t, base, tokenB, tenantB, video)
-	if r.Status != 400 || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeAccountLimit) {
+	if r.Status != 400 || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.AccountLimit) {
 		t.Errorf("a second account of 1: %d %s, want a 400 envelope (1013)", r.Status, r.Raw)
 	}
 	if r := tokenOf(t, base, tokenA, tenantA, video); r.Status != 200 {
@@ -259,7 +259,7 @@ func TestTheServerWideKeySetIsForOneAccountOnly(t *testing.T) {
 				}
 				return
 			}
-			if len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(streamtoken.CodeKeySetPerAccount) || !strings.Contains(r.Env.Errors[0].Message, server.KeySetPathPrefix+"{account_id}.json") {
+			if len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.KeySetPerAccount) || !strings.Contains(r.Env.Errors[0].Message, server.KeySetPathPrefix+"{account_id}.json") {
 				t.Errorf("GET /.well-known/jwks.json = %s, want a 1014 envelope naming the per-account path", r.Raw)
 			}
 		})
@@ -289,7 +289,7 @@ func TestATokenForNoSuchVideoIsA404(t *testing.T) {
 	other := "/client/v4/accounts/" + account + "/stream/ffffffffffffffffffffffffffffffff"
 	details := do(t, http.MethodGet, base+other, nil, bearer(apiToken)...)
 	tok := do(t, http.MethodPost, base+other+"/token", nil, bearer(apiToken)...)
-	if tok.Status != 404 || details.Status != 404 || len(tok.Env.Errors) != 1 || tok.Env.Errors[0].Code != details.Env.Errors[0].Code || tok.Env.Errors[0].Code != int(streamtoken.CodeNoSuchMedia) {
+	if tok.Status != 404 || details.Status != 404 || len(tok.Env.Errors) != 1 || tok.Env.Errors[0].Code != details.Env.Errors[0].Code || tok.Env.Errors[0].Code != int(apicode.NoSuchMedia) {
 		t.Errorf("a token of no such video: %d %s; its details: %d %s; want the same 404 (1011)", tok.Status, tok.Raw, details.Status, details.Raw)
 	}
 }

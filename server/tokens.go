@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/store"
@@ -73,7 +73,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	switch {
 	case key != nil:
 		if signer, err = token.NewSigner(key, token.WithClock(now)); err != nil {
-			return failure(Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
+			return failure(Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"
 	case ts.Signer != nil:
@@ -145,7 +145,7 @@ type overloaded struct{ retryAfter time.Duration }
 
 func (o overloaded) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
 	w.Header().Set("Retry-After", strconv.Itoa(int(o.retryAfter/time.Second)))
-	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: streamtoken.CodeRateLimited,
+	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
 		Message: "too many requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
 	return nil
 }
@@ -180,18 +180,18 @@ func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamToke
 }
 
 // validationErrors maps a *token.ValidationError onto envelope errors: a
-// path parameter is streamtoken.CodeInvalidPath, a body field streamtoken.CodeInvalidRequest with
+// path parameter is apicode.InvalidPath, a body field apicode.InvalidRequest with
 // its pointer.
 func validationErrors(err error) []Problem {
 	var verr *token.ValidationError
 	if !errors.As(err, &verr) {
-		return []Problem{{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: "invalid request"}}
+		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "invalid request"}}
 	}
 	out := make([]Problem, len(verr.Violations))
 	for i, v := range verr.Violations {
-		out[i] = Problem{Status: http.StatusBadRequest, Code: streamtoken.CodeInvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		out[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
 		if v.Pointer == "" {
-			out[i].Code = streamtoken.CodeInvalidPath
+			out[i].Code = apicode.InvalidPath
 		}
 	}
 	return limit(out, verr.More)

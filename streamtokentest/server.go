@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/server"
@@ -64,7 +65,7 @@ type Server struct {
 type Failure struct {
 	// Status is the HTTP status; Code and Message the envelope's error.
 	Status  int
-	Code    streamtoken.Code
+	Code    apicode.Code
 	Message string
 	// RetryAfter, when positive, is sent as a Retry-After header (in
 	// whole seconds, at least 1).
@@ -74,13 +75,13 @@ type Failure struct {
 // RateLimited is a 429 envelope, as Cloudflare's, with a Retry-After of
 // retryAfter (none when it is zero).
 func RateLimited(retryAfter time.Duration) Failure {
-	return Failure{Status: http.StatusTooManyRequests, Code: streamtoken.CodeRateLimited,
+	return Failure{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
 		Message: "Rate limited: please wait and consider throttling your request speed", RetryAfter: retryAfter}
 }
 
 // InternalError is a 500 envelope that says nothing more.
 func InternalError() Failure {
-	return Failure{Status: http.StatusInternalServerError, Code: streamtoken.CodeInternal, Message: "Internal error"}
+	return Failure{Status: http.StatusInternalServerError, Code: apicode.Internal, Message: "Internal error"}
 }
 
 // Option configures a [Server]. An option returns an error for a bad value,

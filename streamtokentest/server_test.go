@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
@@ -283,10 +284,10 @@ func TestInvalidOptionsPanic(t *testing.T) {
 func TestFailureConstructorsAreFresh(t *testing.T) {
 	f := streamtokentest.RateLimited(time.Second)
 	f.Status = 500
-	if got := streamtokentest.RateLimited(time.Second); got.Status != http.StatusTooManyRequests || got.Code != streamtoken.CodeRateLimited {
+	if got := streamtokentest.RateLimited(time.Second); got.Status != http.StatusTooManyRequests || got.Code != apicode.RateLimited {
 		t.Errorf("RateLimited() = %+v after a caller changed its copy", got)
 	}
-	if got := streamtokentest.InternalError(); got.Status != 500 || got.Code != streamtoken.CodeInternal {
+	if got := streamtokentest.InternalError(); got.Status != 500 || got.Code != apicode.Internal {
 		t.Errorf("InternalError() = %+v", got)
 	}
 }
@@ -336,7 +337,7 @@ func TestWithVideosRefusesTokensOfOtherVideos(t *testing.T) {
 	_, tokErr := c.CreateToken(ctx, account, other, streamtoken.TokenRequest{})
 	_, getErr := c.Video(ctx, account, other)
 	var a, b *streamtoken.APIError
-	if !errors.As(tokErr, &a) || !errors.As(getErr, &b) || a.StatusCode != 404 || a.Errors[0].Code != streamtoken.CodeNoSuchMedia || b.Errors[0].Code != a.Errors[0].Code {
+	if !errors.As(tokErr, &a) || !errors.As(getErr, &b) || a.StatusCode != 404 || a.Errors[0].Code != apicode.NoSuchMedia || b.Errors[0].Code != a.Errors[0].Code {
 		t.Errorf("a token of no such video: %v; its details: %v; want the same 404 (1011)", tokErr, getErr)
 	}
 }
