@@ -112,7 +112,7 @@ func ExampleClient_SecureVideo() {
 	const account, video = "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a"
 
 	v, err := c.SecureVideo(ctx, account, video, streamtoken.Security{
-		RequireSignedURLs: streamtoken.Bool(true),
+		RequireSignedURLs: new(true),
 		AllowedOrigins:    streamtoken.Origins("example.com"),
 	})
 	if err != nil {

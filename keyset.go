@@ -22,7 +22,7 @@ import (
 const (
 	KeySetMinRefresh   = 10 * time.Second
 	KeySetTimeout      = 15 * time.Second
-	MaxKeySetBytes     = 1 << 20
+	KeySetMaxBytes     = 1 << 20
 	maxKeySetRedirects = 5
 )
 
@@ -246,7 +246,7 @@ func (j *KeySet) current(ctx context.Context, early bool) (*token.Verifier, []*t
 	}
 }
 
-// fetch gets and parses the set, within KeySetTimeout and MaxKeySetBytes.
+// fetch gets and parses the set, within KeySetTimeout and KeySetMaxBytes.
 func (j *KeySet) fetch(ctx context.Context) ([]*token.Key, error) {
 	where := "streamtoken: key set " + j.url.Redacted()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.url.String(), nil)
@@ -266,11 +266,11 @@ func (j *KeySet) fetch(ctx context.Context) ([]*token.Key, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("%s: HTTP %d", where, resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxKeySetBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, KeySetMaxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
-	if len(data) > MaxKeySetBytes {
+	if len(data) > KeySetMaxBytes {
 		return nil, fmt.Errorf("%s: the JWK set is too large (over 1 MiB)", where)
 	}
 	keys, err := token.ParseJWKS(data)

@@ -50,16 +50,13 @@ type LiveInput struct {
 }
 
 // Security is a change of security settings: a nil field is left as it
-// is. Set with [Bool] and [Origins]: Security{RequireSignedURLs:
-// Bool(true), AllowedOrigins: Origins("example.com")}; Origins() with no
-// origin allows every origin again.
+// is: Security{RequireSignedURLs: new(true), AllowedOrigins:
+// Origins("example.com")}; Origins() with no origin allows every origin
+// again.
 type Security struct {
 	RequireSignedURLs *bool
 	AllowedOrigins    *[]string
 }
-
-// Bool returns a pointer to b, for [Security].
-func Bool(b bool) *bool { return &b }
 
 // Origins returns a pointer to the list of origins, for [Security]; with
 // none, a pointer to an empty list (every origin allowed).

@@ -21,7 +21,7 @@ func TestSecureVideo(t *testing.T) {
 	if err != nil || v.ID != testVideo || v.RequireSignedURLs || len(v.AllowedOrigins) != 0 {
 		t.Fatalf("Video() = %+v, %v; want the defaults", v, err)
 	}
-	v, err = c.SecureVideo(ctx, testAccount, testVideo, streamtoken.Security{RequireSignedURLs: streamtoken.Bool(true), AllowedOrigins: streamtoken.Origins("example.com", "*.example.net")})
+	v, err = c.SecureVideo(ctx, testAccount, testVideo, streamtoken.Security{RequireSignedURLs: new(true), AllowedOrigins: streamtoken.Origins("example.com", "*.example.net")})
 	if err != nil || !v.RequireSignedURLs || !slices.Equal(v.AllowedOrigins, []string{"example.com", "*.example.net"}) {
 		t.Fatalf("SecureVideo() = %+v, %v", v, err)
 	}
@@ -30,7 +30,7 @@ func TestSecureVideo(t *testing.T) {
 	if err != nil || !v.RequireSignedURLs || len(v.AllowedOrigins) != 0 {
 		t.Errorf("SecureVideo(origins cleared) = %+v, %v; want requireSignedURLs kept on, no origins", v, err)
 	}
-	v, err = c.SecureVideo(ctx, testAccount, testVideo, streamtoken.Security{RequireSignedURLs: streamtoken.Bool(false)})
+	v, err = c.SecureVideo(ctx, testAccount, testVideo, streamtoken.Security{RequireSignedURLs: new(false)})
 	if err != nil || v.RequireSignedURLs {
 		t.Errorf("SecureVideo(false) = %+v, %v; want it off", v, err)
 	}
@@ -50,7 +50,7 @@ func TestSecureLiveInputKeepsTheRecordingSettings(t *testing.T) {
 		t.Fatalf("setting the mode: %v, %v", resp, err)
 	}
 	resp.Body.Close()
-	li, err := c.SecureLiveInput(ctx, testAccount, "input-1", streamtoken.Security{RequireSignedURLs: streamtoken.Bool(true), AllowedOrigins: streamtoken.Origins("example.com")})
+	li, err := c.SecureLiveInput(ctx, testAccount, "input-1", streamtoken.Security{RequireSignedURLs: new(true), AllowedOrigins: streamtoken.Origins("example.com")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestSecurityIsCheckedBeforeSending(t *testing.T) {
 func TestSecureVideoAgainstAFakeWithItsIDs(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithVideos(testVideo))
 	defer srv.Close()
-	_, err := srv.NewClient().SecureVideo(context.Background(), testAccount, "unknown", streamtoken.Security{RequireSignedURLs: streamtoken.Bool(true)})
+	_, err := srv.NewClient().SecureVideo(context.Background(), testAccount, "unknown", streamtoken.Security{RequireSignedURLs: new(true)})
 	var apiErr *streamtoken.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !errors.Is(err, streamtoken.ErrNotFound) {
 		t.Errorf("SecureVideo(unknown video) error = %v, want a 404 *APIError", err)

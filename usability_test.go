@@ -218,7 +218,7 @@ func TestKeySetFetchesAgainForANewKeyButNotForEveryToken(t *testing.T) {
 
 func TestKeySetBounds(t *testing.T) {
 	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":["` + strings.Repeat("a", streamtoken.MaxKeySetBytes) + `"]}`))
+		_, _ = w.Write([]byte(`{"keys":["` + strings.Repeat("a", streamtoken.KeySetMaxBytes) + `"]}`))
 	}))
 	defer big.Close()
 	missing := httptest.NewServer(http.NotFoundHandler())

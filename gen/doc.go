@@ -15,8 +15,9 @@
 // blocks: server.Authenticator's middleware (credentials, the caller in the
 // context), server.RequestChecker's middleware (the spec's checks, from the
 // spec itself), server.StrictOptions, server.ParamErrorHandler,
-// server.HandleMethodNotAllowed and server.NotFound (envelopes instead of
-// plain text), and server.TokenService for the token operation itself. The
+// server.NoRoute and server.RefuseUncleanPaths (envelopes instead of
+// plain text and redirects), and server.TokenService, server.KeyService
+// and server.MediaService for the operations themselves. The
 // bare stubs check nothing the spec promises: no authentication, no
 // unknown-field refusal, plain-text errors. See the server package's
 // custom-server example.

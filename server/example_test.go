@@ -35,7 +35,7 @@ func ExampleNew() {
 	}
 	// The account's JWK set (GET /.well-known/jwks/{account_id}.json) now
 	// holds the key its token was signed with.
-	keys, err := srv.KeySet(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353")
+	keys, err := srv.PublicKeys(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353")
 	if err != nil {
 		log.Fatal(err)
 	}

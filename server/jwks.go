@@ -58,7 +58,7 @@ func (s *Server) writeKeySet(w http.ResponseWriter, r *http.Request, account str
 	now := time.Now()
 	body, gen := s.jwks.fresh(account, now)
 	if body == nil {
-		keys, err := s.KeySet(r.Context(), account)
+		keys, err := s.PublicKeys(r.Context(), account)
 		if err != nil {
 			InternalError(s.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
 			return

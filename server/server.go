@@ -278,12 +278,13 @@ func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Si
 	return s.signers.forToken(ctx, accountID)
 }
 
-// KeySet returns the public keys the server vouches for in an account,
-// each kid once, in a stable order: the key that signs the account's
-// tokens (none before its first token, when the server generates it), then
-// the keys created through the account's keys API, oldest first. A deleted
-// key is not among them, nor any other account's key.
-func (s *Server) KeySet(ctx context.Context, accountID string) ([]*token.Key, error) {
+// PublicKeys returns the public keys the server vouches for in an account,
+// as its JWK set serves them: each kid once, in a stable order, the key
+// that signs the account's tokens (none before its first token, when the
+// server generates it), then the keys created through the account's keys
+// API, oldest first. A deleted key is not among them, nor any other
+// account's key.
+func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key, error) {
 	if why := ids.Check(accountID); why != "" {
 		return nil, fmt.Errorf("account %q: %s", accountID, why)
 	}

@@ -353,7 +353,7 @@ func (s *Server) JWKSURL(accountID string) string {
 // the server's clock: what a verifier of the account's videos would
 // accept. A token of another account's key is token.ErrUnknownKey.
 func (s *Server) Verify(accountID, tok string) (*token.Claims, error) {
-	keys, err := s.TokenServer.KeySet(context.Background(), accountID)
+	keys, err := s.TokenServer.PublicKeys(context.Background(), accountID)
 	if err != nil {
 		return nil, err
 	}

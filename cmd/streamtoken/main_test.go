@@ -546,3 +546,16 @@ func TestServeTokenCacheFlag(t *testing.T) {
 		}
 	}
 }
+
+// The root command's help lists every command it has.
+func TestRootHelpListsEveryCommand(t *testing.T) {
+	root := newRootCmd(env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
+	for _, c := range root.Commands() {
+		if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		if !strings.Contains(root.Long, "\n  "+c.Name()+" ") {
+			t.Errorf("streamtoken --help does not list %s", c.Name())
+		}
+	}
+}

@@ -112,8 +112,8 @@ at another server on the same wire, such as "streamtoken serve".`,
 	}
 	cmd.AddCommand(
 		newMediaActionCmd(e, k, "show", "Show the security settings", nil),
-		newMediaActionCmd(e, k, "secure", "Require signed URLs (and set the allowed origins)", streamtoken.Bool(true)),
-		newMediaActionCmd(e, k, "unsecure", "Stop requiring signed URLs", streamtoken.Bool(false)),
+		newMediaActionCmd(e, k, "secure", "Require signed URLs (and set the allowed origins)", new(true)),
+		newMediaActionCmd(e, k, "unsecure", "Stop requiring signed URLs", new(false)),
 	)
 	return cmd
 }

@@ -12,12 +12,14 @@ func newRootCmd(e env) *cobra.Command {
 		Short: "Mint, check and serve Cloudflare Stream signed URL tokens",
 		Long: `streamtoken mints, checks and serves Cloudflare Stream signed URL tokens.
 
-  create   ask the Cloudflare API (or a compatible server) for a token
-  sign     sign a token locally with a Stream signing key
-  verify   check a token's signature, times and access rules
-  inspect  decode a token without checking it
-  keys     create, list and delete the signing keys that sign locally
-  serve    run a Cloudflare-compatible token server
+  create       ask the Cloudflare API (or a compatible server) for a token
+  sign         sign a token locally with a Stream signing key
+  verify       check a token's signature, times and access rules
+  inspect      decode a token without checking it
+  keys         create, list and delete the signing keys that sign locally
+  videos       show a video's security settings, and secure it
+  live-inputs  the same for live inputs
+  serve        run a Cloudflare-compatible token server
 
 Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
 		Version:       streamtoken.Version,
