@@ -105,6 +105,13 @@ type Config struct {
 	// DefaultMaxConnections, or fewer when the process may open fewer
 	// files.
 	MaxConnections int
+	// OperationMiddlewares wrap every operation's strict handler, after
+	// authentication and the spec's checks: each is told the operation's
+	// ID (its gen.StrictServerInterface method, "CreateSigningKey"). One
+	// may answer by itself (write to the response, return nil, nil), as
+	// streamtokentest's failure injection does. The first wraps the
+	// others.
+	OperationMiddlewares []gen.StrictMiddlewareFunc
 	// ShutdownTimeout is how long Serve lets requests in flight finish
 	// once its context ends, before it closes their connections. Zero:
 	// DefaultShutdownTimeout.
@@ -130,8 +137,9 @@ type Server struct {
 	now        func() time.Time
 	metrics    *metrics
 	handler    http.Handler
-	maxConns   int           // Serve's cap on open connections
-	drain      time.Duration // Serve's shutdown timeout
+	opsMW      []gen.StrictMiddlewareFunc // around every operation
+	maxConns   int                        // Serve's cap on open connections
+	drain      time.Duration              // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -142,7 +150,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{auth: auth, log: cfg.Logger, now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
+	s := &Server{auth: auth, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
 		jwksMaxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}
 	switch {
 	case s.maxConns < 0:
@@ -353,7 +361,11 @@ func (s *Server) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputReq
 // routes assembles the server from the blocks a custom server uses too.
 func (s *Server) routes(spec *openapi3.T) http.Handler {
 	mux := http.NewServeMux()
-	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(s, nil, StrictOptions(s.log)), gen.StdHTTPServerOptions{
+	// The generated handler makes the last middleware the outermost:
+	// reversed, the first given wraps the others.
+	ops := slices.Clone(s.opsMW)
+	slices.Reverse(ops)
+	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(s, ops, StrictOptions(s.log)), gen.StdHTTPServerOptions{
 		BaseURL:    BasePath,
 		BaseRouter: mux,
 		// The last middleware runs first: authentication before anything.

@@ -12,16 +12,17 @@
 package streamtokentest
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,8 +62,14 @@ type Server struct {
 	closeOnce sync.Once
 }
 
-// Failure is an answer the server gives instead of a token.
+// Failure is an answer the server gives to an operation instead of its
+// own: the token's, unless Operation names another.
 type Failure struct {
+	// Operation is the operation that fails: its method of
+	// gen.StrictServerInterface ("ListSigningKeys", "EditVideo", ...).
+	// Empty: "CreateStreamToken". FailNext and WithFailures panic, or
+	// refuse, for a name the spec has no operation of.
+	Operation string
 	// Status is the HTTP status; Code and Message the envelope's error.
 	Status  int
 	Code    apicode.Code
@@ -238,9 +245,13 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithFailures makes the first n token requests fail with f.
+// WithFailures makes the first n requests of f's operation (the token's,
+// by default) fail with f.
 func WithFailures(n int, f Failure) Option {
 	return func(c *config) error {
+		if err := checkOperation(f.Operation); err != nil {
+			return fmt.Errorf("WithFailures: %w", err)
+		}
 		if n < 0 {
 			return fmt.Errorf("WithFailures: %d is negative", n)
 		}
@@ -306,6 +317,7 @@ func newServer(cfg config) (*Server, error) {
 	}
 	cfg.server.Store = state
 	s := &Server{failures: cfg.failures, clock: clock}
+	cfg.server.OperationMiddlewares = append([]gen.StrictMiddlewareFunc{s.inject}, cfg.server.OperationMiddlewares...)
 	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()
 		cfg.server.Credentials = []server.Credential{{Token: s.APIToken}}
@@ -324,7 +336,7 @@ func newServer(cfg config) (*Server, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	s.ts = httptest.NewServer(s.inject(s.TokenServer.Handler()))
+	s.ts = httptest.NewServer(s.TokenServer.Handler())
 	s.URL = s.ts.URL + server.BasePath
 	clientToken := s.APIToken
 	if clientToken == "" { // WithCredentials gave no token for every account
@@ -402,9 +414,13 @@ func (s *Server) NewClient(opts ...streamtoken.Option) *streamtoken.Client {
 // httptest.Server's Client does.
 func (s *Server) Client() *http.Client { return s.ts.Client() }
 
-// FailNext makes the next n token requests fail with f, after any failures
-// already queued.
+// FailNext makes the next n requests of f's operation (the token's, by
+// default) fail with f, after any failures of it already queued. It panics
+// for an operation the spec does not have, as a test's own mistake.
 func (s *Server) FailNext(n int, f Failure) {
+	if err := checkOperation(f.Operation); err != nil {
+		panic("streamtokentest: FailNext: " + err.Error())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for range n {
@@ -422,33 +438,49 @@ func (s *Server) Close() {
 	s.closeOnce.Do(s.ts.Close)
 }
 
-// inject answers token requests with the queued failures first.
-func (s *Server) inject(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/", next)
-	mux.HandleFunc("POST "+server.BasePath+"/accounts/{account_id}/stream/{identifier}/token", func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
+// tokenOperation is the operation a Failure without one fails.
+const tokenOperation = "CreateStreamToken"
+
+// operations are the operations of the spec: the methods of the strict
+// server interface, which the generated handler names each one by.
+var operations = func() map[string]bool {
+	t := reflect.TypeFor[gen.StrictServerInterface]()
+	ops := make(map[string]bool, t.NumMethod())
+	for i := range t.NumMethod() {
+		ops[t.Method(i).Name] = true
+	}
+	return ops
+}()
+
+func checkOperation(op string) error {
+	if op != "" && !operations[op] {
+		return fmt.Errorf("no operation %q: want one of the methods of gen.StrictServerInterface", op)
+	}
+	return nil
+}
+
+// inject answers each operation with the failures queued for it first,
+// once the request is authenticated and checked. It is the first of the
+// server's operation middlewares.
+func (s *Server) inject(next gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, req any) (any, error) {
+		if operation == tokenOperation {
+			s.requests.Add(1)
+		}
 		s.mu.Lock()
 		var f *Failure
-		if len(s.failures) > 0 {
-			f = &s.failures[0]
-			s.failures = s.failures[1:]
+		if i := slices.IndexFunc(s.failures, func(f Failure) bool { return cmp.Or(f.Operation, tokenOperation) == operation }); i >= 0 {
+			f = new(s.failures[i]) // a copy: Delete moves what follows over it
+			s.failures = slices.Delete(s.failures, i, i+1)
 		}
 		s.mu.Unlock()
 		if f == nil {
-			next.ServeHTTP(w, r)
-			return
+			return next(ctx, w, r, req)
 		}
 		if f.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(f.RetryAfter.Round(time.Second)/time.Second))))
 		}
-		body, _ := json.Marshal(gen.FailureResponse{
-			Errors:   []gen.Message{{Code: int(f.Code), Message: f.Message}},
-			Messages: []gen.Message{},
-		})
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.Status)
-		_, _ = w.Write(body)
-	})
-	return mux
+		server.WriteProblems(w, server.Problem{Status: f.Status, Code: f.Code, Message: f.Message})
+		return nil, nil
+	}
 }

@@ -118,6 +118,7 @@ func TestInjectedFailures(t *testing.T) {
 			if tt.wantRetry != "" {
 				srv.FailNext(1, tt.failure)
 				req, _ := http.NewRequest(http.MethodPost, srv.URL+"/accounts/"+account+"/stream/"+video+"/token", nil)
+				req.Header.Set("Authorization", "Bearer "+srv.APIToken) // failures come after authentication
 				resp, err := srv.Client().Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -378,4 +379,43 @@ func TestSharedSigningKeyForTenantsPanics(t *testing.T) {
 			server.Credential{Token: "b", Accounts: []string{"9a7806061c88ada191ed06f989cc3dac"}}),
 	)
 	srv.Close()
+}
+
+// Any operation fails as told, once, and the others go on: each is named
+// as the strict server interface names it.
+func TestInjectedFailuresOfEveryOperation(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"CreateStreamToken": func() error {
+			_, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+			return err
+		},
+		"ListSigningKeys":  func() error { _, err := c.ListSigningKeys(ctx, account); return err },
+		"CreateSigningKey": func() error { _, err := c.CreateSigningKey(ctx, account); return err },
+		"GetVideo":         func() error { _, err := c.Video(ctx, account, video); return err },
+		"EditVideo": func() error {
+			_, err := c.SecureVideo(ctx, account, video, streamtoken.Security{RequireSignedURLs: new(true)})
+			return err
+		},
+		"GetLiveInput": func() error { _, err := c.LiveInput(ctx, account, "input-1"); return err },
+	}
+	for op, call := range calls {
+		srv.FailNext(1, streamtokentest.Failure{Operation: op, Status: http.StatusServiceUnavailable, Code: 1017, Message: "injected"})
+		var apiErr *streamtoken.APIError
+		if err := call(); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusServiceUnavailable {
+			t.Errorf("%s with a failure queued: %v, want the 503", op, err)
+		}
+		if err := call(); err != nil {
+			t.Errorf("%s after its one failure: %v", op, err)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("FailNext(an operation the spec has not) did not panic")
+		}
+	}()
+	srv.FailNext(1, streamtokentest.Failure{Operation: "DeleteEverything", Status: 500})
 }
