@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -86,4 +87,28 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func jsonEnvelope(errs ...Problem) ([]byte, error) {
 	body, err := json.Marshal(envelope(errs))
 	return append(body, '\n'), err
+}
+
+// violations are violations as envelope errors: a body field's is
+// apicode.InvalidRequest with its pointer, a path parameter's (no pointer)
+// apicode.InvalidPath; more counts those left out before.
+func violations(vs []token.Violation, more int) []Problem {
+	ps := make([]Problem, len(vs))
+	for i, v := range vs {
+		ps[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
+		if v.Pointer == "" {
+			ps[i].Code = apicode.InvalidPath
+		}
+	}
+	return limit(ps, more)
+}
+
+// validationErrors maps a *token.ValidationError onto envelope errors, as
+// violations does.
+func validationErrors(err error) []Problem {
+	var verr *token.ValidationError
+	if !errors.As(err, &verr) {
+		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "invalid request"}}
+	}
+	return violations(verr.Violations, verr.More)
 }

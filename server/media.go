@@ -80,7 +80,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 		vs = append(vs, wire.CheckMeta(edit.Meta, "meta")...)
 	}
 	if len(vs) > 0 {
-		return fail(violations(vs)...), nil
+		return fail(violations(vs, 0)...), nil
 	}
 	now := ms.now()
 	v, p, err := editMedium(ctx, ms, store.Video, req.AccountID, req.Identifier, func() gen.Video { return defaultVideo(req.Identifier) }, func(v *gen.Video) {
@@ -129,7 +129,7 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 		vs = append(vs, wire.CheckMeta(update.Meta, "meta")...)
 	}
 	if len(vs) > 0 {
-		return fail(violations(vs)...), nil
+		return fail(violations(vs, 0)...), nil
 	}
 	now := ms.now()
 	li, p, err := editMedium(ctx, ms, store.LiveInput, req.AccountID, req.LiveInputIdentifier, func() gen.LiveInput { return defaultLiveInput(req.LiveInputIdentifier) }, func(li *gen.LiveInput) {
@@ -234,15 +234,6 @@ func (ms *MediaService) max() int {
 func mediaLimit(what string, max int) Problem {
 	return Problem{Status: http.StatusBadRequest, Code: apicode.MediaLimit,
 		Message: fmt.Sprintf("the account has changed the details of %d %s, the most this server keeps", max, what)}
-}
-
-// violations are body violations as envelope errors (1003).
-func violations(vs []token.Violation) []Problem {
-	ps := make([]Problem, len(vs))
-	for i, v := range vs {
-		ps[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
-	}
-	return limit(ps, 0)
 }
 
 func defaultVideo(id string) gen.Video {

@@ -189,7 +189,7 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 // observe counts, times and logs every request: one line with the method,
 // the route pattern (not the raw path), the status, the duration in
 // milliseconds and the account. Nothing else of the request is logged.
-func (s *Server) observe(next http.Handler) http.Handler {
+func (m *metrics) observe(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -203,8 +203,8 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if route == "" || route == "/" {
 			route = "unmatched"
 		}
-		s.metrics.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-		s.metrics.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
@@ -214,6 +214,6 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		if account := r.PathValue("account_id"); account != "" {
 			attrs = append(attrs, slog.String("account", account))
 		}
-		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})
 }

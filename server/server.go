@@ -319,6 +319,13 @@ func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key
 	return keys, nil
 }
 
+// The token operation, delegated to the TokenService block.
+
+// CreateStreamToken implements gen.StrictServerInterface.
+func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
+	return s.tokens.CreateStreamToken(ctx, req)
+}
+
 // The keys API, delegated to the KeyService block.
 
 // ListSigningKeys implements gen.StrictServerInterface.
@@ -387,7 +394,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		_, _ = w.Write(s.specYAML)
 	})
 	mux.Handle("/", NoRoute(spec, BasePath))
-	return s.observe(s.recoverPanics(RefuseUncleanPaths(mux)))
+	return s.metrics.observe(s.log, s.recoverPanics(RefuseUncleanPaths(mux)))
 }
 
 // RefuseUncleanPaths answers a path with an empty, "." or ".." segment

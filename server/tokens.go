@@ -173,30 +173,6 @@ func (c clientGone) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
 	return c.VisitCreateStreamTokenResponse(w)
 }
 
-// CreateStreamToken implements gen.StrictServerInterface with the server's
-// [TokenService].
-func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
-	return s.tokens.CreateStreamToken(ctx, req)
-}
-
-// validationErrors maps a *token.ValidationError onto envelope errors: a
-// path parameter is apicode.InvalidPath, a body field apicode.InvalidRequest with
-// its pointer.
-func validationErrors(err error) []Problem {
-	var verr *token.ValidationError
-	if !errors.As(err, &verr) {
-		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "invalid request"}}
-	}
-	out := make([]Problem, len(verr.Violations))
-	for i, v := range verr.Violations {
-		out[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
-		if v.Pointer == "" {
-			out[i].Code = apicode.InvalidPath
-		}
-	}
-	return limit(out, verr.More)
-}
-
 // failure is the strict handler's failure response for errs.
 func failure(errs ...Problem) gen.CreateStreamTokenResponseObject {
 	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}
