@@ -19,7 +19,6 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/streamtoken/streamtoken/apicode"
-	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -307,7 +306,7 @@ func schemaErrors(err error) []Problem {
 					reason = "unknown field"
 				}
 			}
-			v := wire.FieldViolation(reason, pointerSegments(path)...)
+			v := token.FieldViolation(reason, pointerSegments(path)...)
 			if v.Field == "" {
 				v.Field = "request body"
 			}

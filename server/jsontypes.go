@@ -12,7 +12,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/streamtoken/streamtoken/apicode"
-	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -52,7 +51,7 @@ func checkTypes(body []byte, schema *openapi3.SchemaRef) []Problem {
 				more++
 				return
 			}
-			f := wire.FieldViolation(why, path...)
+			f := token.FieldViolation(why, path...)
 			if len(path) == 0 {
 				f.Field = "body" // the whole document: pointer ""
 			}

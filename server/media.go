@@ -74,7 +74,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 		vs = wire.CheckOrigins(*edit.AllowedOrigins, "allowedOrigins")
 	}
 	if edit.UID != nil && *edit.UID != req.Identifier {
-		vs = append(vs, wire.FieldViolation("is not the ID of the video in the path", "uid"))
+		vs = append(vs, token.FieldViolation("is not the ID of the video in the path", "uid"))
 	}
 	if edit.Meta != nil {
 		vs = append(vs, wire.CheckMeta(edit.Meta, "meta")...)

@@ -104,7 +104,7 @@ func (p *problems) skip() bool {
 // add records a problem with the body field at path, given as JSON pointer
 // segments: add("bad", "accessRules", 0, "ip", 1).
 func (p *problems) add(problem string, path ...any) {
-	p.addViolation(fieldViolation(problem, path...))
+	p.addViolation(FieldViolation(problem, path...))
 }
 
 func (p *problems) addViolation(v Violation) {
@@ -144,10 +144,13 @@ func Join(errs ...error) *ValidationError {
 	return &ValidationError{Violations: p.list, More: p.more}
 }
 
-// fieldViolation returns a violation of the claim at path, given as JSON
-// pointer segments (claim names, which need no escaping, and indexes):
-// fieldViolation(problem, "accessRules", 0, "ip", 1).
-func fieldViolation(problem string, path ...any) Violation {
+// FieldViolation returns a violation of the body field (or claim) at
+// path, given as JSON pointer segments, strings and ints:
+// FieldViolation("is required", "pem") or FieldViolation(problem,
+// "accessRules", 0, "ip", 1). Segments are escaped as RFC 6901 says, so
+// that any property name can be named. The client, the server and this
+// package build every violation with it.
+func FieldViolation(problem string, path ...any) Violation {
 	var field, pointer strings.Builder
 	for _, seg := range path {
 		switch s := seg.(type) {
@@ -160,11 +163,14 @@ func fieldViolation(problem string, path ...any) Violation {
 				field.WriteByte('.')
 			}
 			field.WriteString(s)
-			pointer.WriteString("/" + s)
+			pointer.WriteString("/" + pointerEscaper.Replace(s))
 		}
 	}
 	return Violation{Field: field.String(), Pointer: pointer.String(), Problem: problem}
 }
+
+// pointerEscaper escapes a JSON pointer segment (RFC 6901, section 3).
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
 
 // CheckKeyID reports what is wrong with a signing key's ID (the API's id
 // field, a token's kid), or nil when nothing is: 1 to [MaxKeyIDLength]

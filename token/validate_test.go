@@ -3,6 +3,7 @@ package token_test
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +210,16 @@ func TestSignedURLsRefuseWhatIsNoToken(t *testing.T) {
 		if _, err := token.SignedURLs("abc", tok); err != nil {
 			t.Errorf("SignedURLs(abc, %q) = %v, want nil", tok, err)
 		}
+	}
+}
+
+func TestFieldViolation(t *testing.T) {
+	got := token.FieldViolation("bad", "accessRules", 2, "ip", 0)
+	want := token.Violation{Field: "accessRules[2].ip[0]", Pointer: "/accessRules/2/ip/0", Problem: "bad"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("token.FieldViolation() = %+v, want %+v", got, want)
+	}
+	if got := token.FieldViolation("x", "a/b~c").Pointer; got != "/a~1b~0c" {
+		t.Errorf("token.FieldViolation(a/b~c).Pointer = %q, want /a~1b~0c", got)
 	}
 }

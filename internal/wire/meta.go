@@ -24,14 +24,14 @@ const (
 // first, so that a deep value is never encoded.
 func CheckMeta(meta map[string]any, path ...any) []token.Violation {
 	if depth(meta, 1) > MaxMetaDepth {
-		return []token.Violation{FieldViolation("nests objects and arrays more than "+strconv.Itoa(MaxMetaDepth)+" levels deep", path...)}
+		return []token.Violation{token.FieldViolation("nests objects and arrays more than "+strconv.Itoa(MaxMetaDepth)+" levels deep", path...)}
 	}
 	b, err := json.Marshal(meta)
 	switch {
 	case err != nil:
-		return []token.Violation{FieldViolation("does not encode as JSON", path...)}
+		return []token.Violation{token.FieldViolation("does not encode as JSON", path...)}
 	case len(b) > MaxMetaBytes:
-		return []token.Violation{FieldViolation("is "+strconv.Itoa(len(b))+" bytes as JSON, over "+strconv.Itoa(MaxMetaBytes), path...)}
+		return []token.Violation{token.FieldViolation("is "+strconv.Itoa(len(b))+" bytes as JSON, over "+strconv.Itoa(MaxMetaBytes), path...)}
 	}
 	return nil
 }

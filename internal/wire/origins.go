@@ -76,12 +76,12 @@ func checkLabel(label string) string {
 // at most MaxAllowedOrigins entries, each as [CheckOrigin] says.
 func CheckOrigins(origins []string, path ...any) []token.Violation {
 	if len(origins) > MaxAllowedOrigins {
-		return []token.Violation{FieldViolation("at most "+strconv.Itoa(MaxAllowedOrigins)+" origins", path...)}
+		return []token.Violation{token.FieldViolation("at most "+strconv.Itoa(MaxAllowedOrigins)+" origins", path...)}
 	}
 	var out []token.Violation
 	for i, o := range origins {
 		if why := CheckOrigin(o); why != "" {
-			out = append(out, FieldViolation(why, append(append([]any{}, path...), i)...))
+			out = append(out, token.FieldViolation(why, append(append([]any{}, path...), i)...))
 		}
 	}
 	return out

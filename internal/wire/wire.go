@@ -7,8 +7,6 @@ package wire
 import (
 	"bytes"
 	"encoding/base64"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
@@ -138,16 +136,16 @@ func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
 	case !hasID && !hasPEM:
 		return nil, nil
 	case hasID && !hasPEM:
-		return nil, invalid(FieldViolation("is required when id is set", "pem"))
+		return nil, invalid(token.FieldViolation("is required when id is set", "pem"))
 	case hasPEM && !hasID:
-		return nil, invalid(FieldViolation("is required when pem is set", "id"))
+		return nil, invalid(token.FieldViolation("is required when pem is set", "id"))
 	}
 	if err := token.CheckKeyID(*body.ID); err != nil {
-		return nil, invalid(FieldViolation(err.Error(), "id"))
+		return nil, invalid(token.FieldViolation(err.Error(), "id"))
 	}
 	key, problem := parsePEMField(*body.PEM)
 	if problem != "" {
-		return nil, invalid(FieldViolation(problem, "pem"))
+		return nil, invalid(token.FieldViolation(problem, "pem"))
 	}
 	key.ID = *body.ID
 	return key, nil
@@ -172,30 +170,4 @@ func parsePEMField(s string) (*token.Key, string) {
 
 func invalid(v token.Violation) error {
 	return &token.ValidationError{Violations: []token.Violation{v}}
-}
-
-// pointerEscaper escapes a JSON pointer segment (RFC 6901, section 3).
-var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")
-
-// FieldViolation returns a violation of the body field at path, given as
-// JSON pointer segments (strings and ints): FieldViolation("is required",
-// "pem") or FieldViolation(problem, "accessRules", 0, "ip", 1). Segments
-// are escaped as RFC 6901 says, so that any property name can be named.
-func FieldViolation(problem string, path ...any) token.Violation {
-	var name, pointer strings.Builder
-	for _, seg := range path {
-		switch s := seg.(type) {
-		case int:
-			n := strconv.Itoa(s)
-			name.WriteString("[" + n + "]")
-			pointer.WriteString("/" + n)
-		case string:
-			if name.Len() > 0 {
-				name.WriteByte('.')
-			}
-			name.WriteString(s)
-			pointer.WriteString("/" + pointerEscaper.Replace(s))
-		}
-	}
-	return token.Violation{Field: name.String(), Pointer: pointer.String(), Problem: problem}
 }

@@ -134,17 +134,6 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestFieldViolation(t *testing.T) {
-	got := FieldViolation("bad", "accessRules", 2, "ip", 0)
-	want := token.Violation{Field: "accessRules[2].ip[0]", Pointer: "/accessRules/2/ip/0", Problem: "bad"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("FieldViolation() = %+v, want %+v", got, want)
-	}
-	if got := FieldViolation("x", "a/b~c").Pointer; got != "/a~1b~0c" {
-		t.Errorf("FieldViolation(a/b~c).Pointer = %q, want /a~1b~0c", got)
-	}
-}
-
 func TestCheckOrigin(t *testing.T) {
 	for _, ok := range []string{"example.com", "*.example.com", "example.com:8443", "*.a-b.example.co.uk:1", "localhost", "127.0.0.1:8080", "EXAMPLE.com", "x",
 		"zZ09.example.com:65535", strings.Repeat("a", 63) + ".com", strings.Repeat("a.", 126) + "a"} {
