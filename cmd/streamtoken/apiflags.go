@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
@@ -24,6 +26,11 @@ func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Clien
 	if err != nil {
 		return nil, err
 	}
+	// The credentials alone first: a bad one names its variable, not
+	// --base-url.
+	if _, err := streamtoken.NewClient(creds); err != nil {
+		return nil, badInput("%s: %s", credentialsVar(e), strings.TrimPrefix(err.Error(), "streamtoken: "))
+	}
 	opts := append([]streamtoken.Option{creds}, more...)
 	if f.base != "" {
 		opts = append(opts, streamtoken.WithBaseURL(f.base))
@@ -33,6 +40,14 @@ func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Clien
 		return nil, badInput("--base-url: %v", err)
 	}
 	return c, nil
+}
+
+// credentialsVar names the variable the credentials came from.
+func credentialsVar(e env) string {
+	if e.getenv(streamtoken.EnvAPIToken) != "" {
+		return streamtoken.EnvAPIToken
+	}
+	return streamtoken.EnvEmail + " and " + streamtoken.EnvAPIKey
 }
 
 // credentialsFromEnv reads CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL with

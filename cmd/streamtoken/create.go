@@ -76,7 +76,7 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 // pemField reads a signing key file in any form and returns the API's pem
 // field (base64 of a PKCS#1 PEM) and the key's ID.
 func pemField(path, keyID string) (string, string, error) {
-	key, err := readSigningKey(path, keyID)
+	key, err := readSigningKey("--pem", path, keyID)
 	if err != nil {
 		if keyID == "" {
 			return "", "", badInput("--pem: %v (give --key-id)", unwrapExit(err))

@@ -321,17 +321,18 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if err != nil {
 		return badInput("%v", err)
 	}
-	// Logged once the configuration holds: a refusal is its one line alone.
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return badInput("--addr: %v", err)
+	}
+	// Logged once the configuration holds and the address is taken: a
+	// refusal is its one line alone.
 	logger.Info("RSA", "crypto", string(use), "version", version, "gomaxprocs", procs)
 	opened.logs()
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
 	} else {
 		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", opened.where, "max_accounts", f.maxAccounts)
-	}
-	ln, err := net.Listen("tcp", f.addr)
-	if err != nil {
-		return badInput("--addr: %v", err)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {

@@ -35,7 +35,7 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
-			key, err := readSigningKey(keyFile, kid)
+			key, err := readSigningKey("--key", keyFile, kid)
 			if err != nil {
 				return err
 			}
@@ -66,16 +66,21 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 	return cmd
 }
 
-// readSigningKey loads a private key file in any form token reads; kid, when
-// given, names it.
-func readSigningKey(path, kid string) (*token.Key, error) {
+// readSigningKey loads a private key file in any form token reads, given
+// by flag (which errors name); kid, when given, names it.
+func readSigningKey(flag, path, kid string) (*token.Key, error) {
+	if kid != "" {
+		if err := token.CheckKeyID(kid); err != nil {
+			return nil, badInput("--key-id: %v", err)
+		}
+	}
 	data, err := files.Read(path)
 	if err != nil {
-		return nil, badInput("--key: %v", err)
+		return nil, badInput("%s: %v", flag, err)
 	}
 	key, err := token.ParsePrivateKey(data)
 	if err != nil {
-		return nil, badInput("--key %s: %v", path, err)
+		return nil, badInput("%s %s: %v", flag, path, err)
 	}
 	if kid != "" {
 		key.ID = kid

@@ -65,8 +65,9 @@ func isPostgres(spec string) bool {
 // openStore opens the store the flags name, and, with a directory, the
 // operator's per-account keys in it (cfg.AccountSigners).
 func openStore(ctx context.Context, logger *slog.Logger, f storeFlags, cfg *server.Config) (*openedStore, error) {
-	spec := f.store
+	spec, dirFlag := f.store, "--store dir:"
 	if f.keysDir != "" {
+		dirFlag = "--keys-dir"
 		if spec != "" && spec != "memory" && spec != "dir:"+f.keysDir {
 			return nil, badInput("--keys-dir and --store: give one (--keys-dir DIR is --store dir:DIR)")
 		}
@@ -87,7 +88,7 @@ func openStore(ctx context.Context, logger *slog.Logger, f storeFlags, cfg *serv
 	case spec == "" || spec == "memory":
 		return &openedStore{store: store.NewMemory(f.memoryBytes), where: "memory", logs: func() {}}, nil
 	case strings.HasPrefix(spec, "dir:"):
-		return openDirStore(ctx, logger, strings.TrimPrefix(spec, "dir:"), cfg)
+		return openDirStore(ctx, logger, dirFlag, strings.TrimPrefix(spec, "dir:"), cfg)
 	case isPostgres(spec):
 		return openPostgres(ctx, logger, spec, f)
 	}
@@ -103,23 +104,23 @@ func redactStore(spec string) string {
 	return spec
 }
 
-// openDirStore opens a directory store and reads the operator's keys in it.
-func openDirStore(ctx context.Context, logger *slog.Logger, dir string, cfg *server.Config) (*openedStore, error) {
-	flag := "--store dir:"
+// openDirStore opens a directory store and reads the operator's keys in
+// it; flag, the flag that named it, heads its errors.
+func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, cfg *server.Config) (*openedStore, error) {
 	if dir == "" {
-		return nil, badInput("%s: want a directory after dir:", flag)
+		return nil, badInput("%s: want a directory", flag)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, badInput("%s %v", flag, err)
+		return nil, badInput("%s: %v", flag, err)
 	}
 	keys, err := store.LoadKeysDir(dir)
 	if err != nil {
-		return nil, badInput("%s %v", flag, err)
+		return nil, badInput("%s: %v", flag, err)
 	}
 	cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
 	for account, k := range keys {
 		if cfg.AccountSigners[account], err = token.NewSigner(k); err != nil {
-			return nil, badInput("%s account %s: %v", flag, account, err)
+			return nil, badInput("%s: account %s: %v", flag, account, err)
 		}
 	}
 	entries, _ := os.ReadDir(dir) // read once already: no error to expect
@@ -130,7 +131,7 @@ func openDirStore(ctx context.Context, logger *slog.Logger, dir string, cfg *ser
 	}
 	d, err := store.OpenDir(dir, store.DirOptions{Logger: logger})
 	if err != nil {
-		return nil, badInput("%s %v", flag, err)
+		return nil, badInput("%s: %v", flag, err)
 	}
 	created, _ := d.AllKeys(ctx)
 	return &openedStore{store: d, where: dir, logs: func() {

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each flag given a bad value is refused in one line that names that
+// flag, with the bad-input exit code: the message points at what to fix.
+func TestEveryBadFlagIsNamed(t *testing.T) {
+	creds := map[string]string{"CLOUDFLARE_API_TOKEN": "t"}
+	signed := cli(t, nil, "", "sign", "--key", keyFile, "--key-id", kid, "--video", video)
+	tok := strings.TrimSpace(signed.stdout)
+	if signed.code != 0 || strings.Count(tok, ".") != 2 {
+		t.Fatalf("sign: %v", signed)
+	}
+	sign := []string{"sign", "--key", keyFile, "--key-id", kid, "--video", video}
+	local := "http://127.0.0.1:1/client/v4"
+	for _, tt := range []struct {
+		flag string
+		env  map[string]string
+		args []string
+	}{
+		{"--key", nil, []string{"sign", "--key", "/nonexistent.pem", "--video", video}},
+		{"--key-id", nil, []string{"sign", "--key", keyFile, "--key-id", "a b", "--video", video}},
+		{"--video", nil, []string{"sign", "--key", keyFile, "--key-id", kid, "--video", "a/b"}},
+		{"--exp", nil, append(sign, "--exp", "soon")},
+		{"--nbf", nil, append(sign, "--nbf", "later")},
+		{"--rule", nil, append(sign, "--rule", "maybe any")},
+		{"--rules", nil, append(sign, "--rules", "/nonexistent.rules")},
+		{"--output", nil, append(sign, "--output", "yaml")},
+		{"--pem", creds, []string{"create", "--account", account, "--video", video, "--pem", "/nonexistent.pem", "--key-id", kid, "--base-url", local}},
+		{"--base-url", creds, []string{"create", "--account", account, "--video", video, "--base-url", "ftp://x"}},
+		{"CLOUDFLARE_API_TOKEN", map[string]string{"CLOUDFLARE_API_TOKEN": "bad\ntoken"}, []string{"keys", "list", "--account", account, "--base-url", local}},
+		{"--output", creds, []string{"keys", "list", "--account", account, "--output", "yaml", "--base-url", local}},
+		{"--out", creds, []string{"keys", "create", "--account", account, "--out", "/nonexistent/dir/key.json", "--base-url", local}},
+		{"--jwks", nil, []string{"verify", tok, "--jwks", "/nonexistent.json"}},
+		{"--key", nil, []string{"verify", tok, "--key", "/nonexistent.pem"}},
+		{"--ip", nil, []string{"verify", tok, "--key", keyFile, "--ip", "not-an-ip"}},
+		{"--at", nil, []string{"verify", tok, "--key", keyFile, "--at", "yesterday-ish"}},
+		{"--output", nil, []string{"inspect", tok, "--output", "yaml"}},
+		{"--addr", nil, []string{"serve", "--addr", "not an address"}},
+		{"--max-connections", nil, []string{"serve", "--max-connections", "0"}},
+		{"--signing-workers", nil, []string{"serve", "--signing-workers", "-1"}},
+		{"--max-signing-wait", nil, []string{"serve", "--max-signing-wait", "0s"}},
+		{"--token-cache", nil, []string{"serve", "--token-cache", "-1"}},
+		{"--token-cache-bytes", nil, []string{"serve", "--token-cache-bytes", "1"}},
+		{"--max-accounts", nil, []string{"serve", "--max-accounts", "0"}},
+		{"--crypto", nil, []string{"serve", "--crypto", "fast"}},
+		{"--log-format", nil, []string{"serve", "--log-format", "xml"}},
+		{"--credentials", nil, []string{"serve", "--credentials", "/nonexistent.yaml"}},
+		{"--signing-key", nil, []string{"serve", "--signing-key", "/nonexistent.pem"}},
+		{"--signing-key-id", nil, []string{"serve", "--signing-key-id", "k"}},
+		{"--keys-dir", nil, []string{"serve", "--keys-dir", "/dev/null/x"}},
+	} {
+		t.Run(tt.flag+" "+tt.args[0], func(t *testing.T) {
+			r := cli(t, tt.env, "", tt.args...)
+			if r.code != exitBadInput || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tt.flag) {
+				t.Errorf("streamtoken %s: %v; want exit %d and one line naming %s", strings.Join(tt.args, " "), r, exitBadInput, tt.flag)
+			}
+		})
+	}
+}
