@@ -100,7 +100,7 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
 	var tok *Token
-	err := c.exchange(ctx, http.MethodPost, []string{"accounts", accountID, "stream", videoID, "token"},
+	err := c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) {
 			req, err := c.tokenRequest(ctx, accountID, videoID, body)
 			if err != nil {
@@ -136,8 +136,8 @@ func (c *Client) tokenRequest(ctx context.Context, accountID, videoID string, bo
 	if err != nil {
 		return nil, err
 	}
-	url := c.gen.Server + "accounts/" + neturl.PathEscape(accountID) + "/stream/" + neturl.PathEscape(videoID) + "/token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(buf))
+	url := c.gen.Server + gen.CreateStreamTokenPath(accountID, videoID)[1:] // Server ends in "/"
+	req, err := http.NewRequestWithContext(ctx, gen.CreateStreamTokenRoute.Method, url, bytes.NewReader(buf))
 	if err != nil {
 		return nil, err
 	}
@@ -156,25 +156,27 @@ var jsonContentType = []string{"application/json"}
 // else by a short excerpt of a body that is not 2xx (a 2xx body may hold a
 // token or a key, and is never quoted). path, the call's path segments
 // under the base URL, names it in errors; its URL is built only for them.
-func (c *Client) exchange(ctx context.Context, method string, path []string, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
+func (c *Client) exchange(ctx context.Context, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
 	ctx, attempts := countAttempts(ctx)
 	resp, err := send(ctx)
 	if err != nil {
-		var urlErr *neturl.Error // it repeats the URL: keep what went wrong
+		var urlErr *neturl.Error // it holds the request's method and URL: said once, redacted
 		if errors.As(err, &urlErr) {
-			err = urlErr.Err
+			return fmt.Errorf("streamtoken: %s %s: %w%s", strings.ToUpper(urlErr.Op), redactURL(urlErr.URL), urlErr.Err, attemptsNote(*attempts))
 		}
-		return fmt.Errorf("streamtoken: %s %s: %w%s", method, c.urlFor(path...), err, attemptsNote(*attempts))
+		return fmt.Errorf("streamtoken: %w%s", err, attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
+	// The request's URL, for errors alone: a success costs no formatting.
+	url := func() string { return redactURL(resp.Request.URL.String()) }
 	raw, err := readBody(resp)
 	if err != nil {
-		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", method, c.urlFor(path...), err)
+		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", resp.Request.Method, url(), err)
 	}
 	if len(raw) <= maxResponseBytes && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
 		return nil
 	}
-	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: method, URL: c.urlFor(path...), Attempts: *attempts}
+	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: resp.Request.Method, URL: url(), Attempts: *attempts}
 	env := envelopeOf(raw)
 	switch {
 	case len(raw) > maxResponseBytes:
@@ -254,14 +256,12 @@ func readBody(resp *http.Response) ([]byte, error) {
 	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 }
 
-// urlFor is an operation's URL for errors: the base URL without
-// credentials, then the path segments, escaped.
-func (c *Client) urlFor(segments ...string) string {
-	u := c.redactedBase()
-	for _, s := range segments {
-		u += "/" + neturl.PathEscape(s)
+// redactURL is a request's URL for errors, without any credentials in it.
+func redactURL(raw string) string {
+	if u, err := neturl.Parse(raw); err == nil {
+		return u.Redacted()
 	}
-	return u
+	return raw
 }
 
 // redactedBase is the base URL without any credentials in it.

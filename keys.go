@@ -71,7 +71,7 @@ func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*Signi
 	}
 	var key *SigningKey
 	var parseErr error
-	err := c.exchange(withoutReplay(ctx), http.MethodPost, []string{"accounts", accountID, "stream", "keys"},
+	err := c.exchange(withoutReplay(ctx),
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.CreateSigningKeyWithBody(ctx, accountID, "application/json", http.NoBody)
 		},
@@ -87,7 +87,7 @@ func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*Signi
 			k, err := token.ParsePrivateKey(env.Result)
 			if err != nil || k.ID != result.ID {
 				// Created, but unusable: say which key, to delete it.
-				parseErr = fmt.Errorf("streamtoken: POST %s: the API created key %s, but its private key does not parse: %v", c.urlFor("accounts", accountID, "stream", "keys"), result.ID, err)
+				parseErr = fmt.Errorf("streamtoken: %s %s: the API created key %s, but its private key does not parse: %v", gen.CreateSigningKeyRoute.Method, c.redactedBase()+gen.CreateSigningKeyPath(accountID), result.ID, err)
 				return true
 			}
 			key = &SigningKey{ID: result.ID, Created: result.Created, Key: k, result: env.Result}
@@ -109,7 +109,7 @@ func (c *Client) ListSigningKeys(ctx context.Context, accountID string) ([]Signi
 		return nil, err
 	}
 	var keys []SigningKeyInfo
-	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", "keys"},
+	err := c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.ListSigningKeys(ctx, accountID)
 		},
@@ -136,7 +136,7 @@ func (c *Client) DeleteSigningKey(ctx context.Context, accountID, keyID string) 
 	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", keyID}); err != nil {
 		return err
 	}
-	return c.exchange(withoutReplay(ctx), http.MethodDelete, []string{"accounts", accountID, "stream", "keys", keyID},
+	return c.exchange(withoutReplay(ctx),
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.DeleteSigningKeyWithBody(ctx, accountID, keyID, "application/json", http.NoBody)
 		},

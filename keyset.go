@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -106,7 +107,7 @@ func KeySetURL(baseURL, accountID string) (string, error) {
 	if strings.EqualFold(u.Hostname(), "api.cloudflare.com") {
 		return "", errors.New("streamtoken: key set: Cloudflare's API publishes no JWK set: verify with the signing key (its pem or jwk)")
 	}
-	u.Path, u.RawPath, u.RawQuery, u.Fragment = root+"/.well-known/jwks/"+accountID+".json", "", "", ""
+	u.Path, u.RawPath, u.RawQuery, u.Fragment = root+strings.Replace(gen.GetAccountKeySetRoute.Path, "{account_id}", accountID, 1), "", "", ""
 	return u.String(), nil
 }
 

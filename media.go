@@ -80,7 +80,7 @@ func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, 
 		return nil, err
 	}
 	var v *Video
-	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", videoID},
+	err := c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) { return c.gen.GetVideo(ctx, accountID, videoID) },
 		func(raw []byte) bool { v = decodeVideo(raw); return v != nil })
 	return v, err
@@ -102,7 +102,7 @@ func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s S
 		body.AllowedOrigins = &origins
 	}
 	var v *Video
-	err := c.exchange(ctx, http.MethodPost, []string{"accounts", accountID, "stream", videoID},
+	err := c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.EditVideo(ctx, accountID, videoID, body)
 		},
@@ -143,7 +143,7 @@ func (c *Client) SecureLiveInput(ctx context.Context, accountID, inputID string,
 		recording.AllowedOrigins = &origins
 	}
 	var li *LiveInput
-	err = c.exchange(ctx, http.MethodPut, []string{"accounts", accountID, "stream", "live_inputs", inputID},
+	err = c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) {
 			return c.gen.UpdateLiveInput(ctx, accountID, inputID, gen.LiveInputUpdate{Recording: &recording})
 		},
@@ -156,7 +156,7 @@ func (c *Client) SecureLiveInput(ctx context.Context, accountID, inputID string,
 func (c *Client) liveInput(ctx context.Context, accountID, inputID string) (*LiveInput, gen.LiveInputRecording, error) {
 	var li *LiveInput
 	var recording gen.LiveInputRecording
-	err := c.exchange(ctx, http.MethodGet, []string{"accounts", accountID, "stream", "live_inputs", inputID},
+	err := c.exchange(ctx,
 		func(ctx context.Context) (*http.Response, error) { return c.gen.GetLiveInput(ctx, accountID, inputID) },
 		func(raw []byte) bool { li, recording = decodeLiveInput(raw); return li != nil })
 	return li, recording, err

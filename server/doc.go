@@ -23,7 +23,7 @@
 // the server generates on the account's first token and keeps in an
 // [store.Store], so that a restart or a second server on the same store
 // signs with the same key. Each account has a public JWK set of its
-// own, at /.well-known/jwks/<account_id>.json ([KeySetPathPrefix]): its
+// own, at /.well-known/jwks/<account_id>.json (gen.GetAccountKeySetPath): its
 // signing key and the keys created through its keys API ([KeyService]),
 // and no other account's, so that a token minted for one account verifies
 // for no other's videos. One

@@ -14,15 +14,22 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// KeySetPathPrefix is where the accounts' JWK sets are served:
-// KeySetPathPrefix + "<account_id>.json", outside the API's base path and
-// without credentials, as verifiers fetch them.
-const KeySetPathPrefix = "/.well-known/jwks/"
+// The JWK-set routes, from the spec: an account's set is at
+// gen.GetAccountKeySetPath(account), outside the API's base path and
+// without credentials, as verifiers fetch them. keySetDir is where the
+// accounts' sets are (its pattern's last segment is the file,
+// "<account_id>.json": a ServeMux wildcard is a whole segment).
+var (
+	keySetDir     = gen.GetAccountKeySetRoute.Path[:strings.LastIndex(gen.GetAccountKeySetRoute.Path, "/")+1]
+	keySetPattern = gen.GetAccountKeySetRoute.Method + " " + keySetDir + "{file}"
+	soleSetRoute  = gen.GetKeySetRoute.Method + " " + gen.GetKeySetRoute.Path
+)
 
 // serveAccountKeySet answers GET /.well-known/jwks/{account_id}.json: the
 // keys the server vouches for in that account alone.
@@ -30,7 +37,7 @@ func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 	account, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 	if !ok {
 		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoRoute,
-			Message: "No route for the URI: an account's JWK set is at " + KeySetPathPrefix + "{account_id}.json"})
+			Message: "No route for the URI: an account's JWK set is at " + gen.GetAccountKeySetRoute.Path})
 		return
 	}
 	if why := ids.Check(account); why != "" {
@@ -48,7 +55,7 @@ func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveKeySet(w http.ResponseWriter, r *http.Request) {
 	if s.oneAccount == "" {
 		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.KeySetPerAccount,
-			Message: "this server signs for several accounts, and each has a JWK set of its own: GET " + KeySetPathPrefix + "{account_id}.json"})
+			Message: "this server signs for several accounts, and each has a JWK set of its own: " + gen.GetAccountKeySetRoute.Method + " " + gen.GetAccountKeySetRoute.Path})
 		return
 	}
 	s.writeKeySet(w, r, s.oneAccount)

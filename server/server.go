@@ -383,8 +383,8 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
-	mux.HandleFunc("GET "+KeySetPathPrefix+"{file}", s.serveAccountKeySet)
-	mux.HandleFunc("GET /.well-known/jwks.json", s.serveKeySet)
+	mux.HandleFunc(keySetPattern, s.serveAccountKeySet)
+	mux.HandleFunc(soleSetRoute, s.serveKeySet)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
@@ -110,7 +111,7 @@ func newServer(t *testing.T, cfg server.Config) *server.Server {
 }
 
 // jwksPath is the path of an account's JWK set.
-func jwksPath(account string) string { return server.KeySetPathPrefix + account + ".json" }
+func jwksPath(account string) string { return gen.GetAccountKeySetPath(account) }
 
 // start runs a server on loopback and returns its base URL (without
 // /client/v4).

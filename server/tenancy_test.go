@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/streamtoken/streamtoken/apicode"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -259,7 +260,7 @@ func TestTheServerWideKeySetIsForOneAccountOnly(t *testing.T) {
 				}
 				return
 			}
-			if len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.KeySetPerAccount) || !strings.Contains(r.Env.Errors[0].Message, server.KeySetPathPrefix+"{account_id}.json") {
+			if len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.KeySetPerAccount) || !strings.Contains(r.Env.Errors[0].Message, gen.GetAccountKeySetRoute.Path) {
 				t.Errorf("GET /.well-known/jwks.json = %s, want a 1014 envelope naming the per-account path", r.Raw)
 			}
 		})
@@ -269,9 +270,9 @@ func TestTheServerWideKeySetIsForOneAccountOnly(t *testing.T) {
 		t.Errorf("Cache-Control = %q, want public, max-age=60 by default", got)
 	}
 	for path, want := range map[string]int{
-		server.KeySetPathPrefix + "..json":         400,
-		server.KeySetPathPrefix + account + ".jwk": 404,
-		server.KeySetPathPrefix + account:          404,
+		"/.well-known/jwks/..json":              400,
+		"/.well-known/jwks/" + account + ".jwk": 404,
+		"/.well-known/jwks/" + account:          404,
 	} {
 		if r := do(t, http.MethodGet, base+path, nil); r.Status != want || len(r.Env.Errors) != 1 {
 			t.Errorf("GET %s = %d %s, want a %d envelope", path, r.Status, r.Raw, want)

@@ -358,7 +358,7 @@ func newServer(cfg config) (*Server, error) {
 // streamtoken.NewKeySet or "streamtoken verify --jwks", as a verifier of
 // the account's videos would.
 func (s *Server) JWKSURL(accountID string) string {
-	return s.ts.URL + server.KeySetPathPrefix + accountID + ".json"
+	return s.ts.URL + gen.GetAccountKeySetPath(accountID)
 }
 
 // Verify verifies a token against the account's JWK set as it is now, on

@@ -40,6 +40,8 @@ import (
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/tsenart/vegeta/v12/lib/plot"
 
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -313,8 +315,8 @@ func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration
 		if !sc.hot {
 			video = fmt.Sprintf("%032x", l.seq.Add(1))
 		}
-		*t = vegeta.Target{Method: http.MethodPost, Header: header, Body: []byte("{}"),
-			URL: c.url + "/client/v4/accounts/" + account + "/stream/" + video + "/token"}
+		*t = vegeta.Target{Method: gen.CreateStreamTokenRoute.Method, Header: header, Body: []byte("{}"),
+			URL: c.url + server.BasePath + gen.CreateStreamTokenPath(account, video)}
 		return nil
 	}
 	// A transport of the attack's own, closed with it: the connections of

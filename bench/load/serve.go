@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -36,7 +37,7 @@ const (
 )
 
 // tokenRoute is the route both servers answer.
-const tokenRoute = "POST /client/v4/accounts/{account_id}/stream/{identifier}/token"
+var tokenRoute = gen.CreateStreamTokenRoute.Method + " " + server.BasePath + gen.CreateStreamTokenRoute.Path
 
 // child is a server process under load.
 type child struct {

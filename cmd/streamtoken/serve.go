@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -349,15 +350,15 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 API token (generated for this run, shown once): %[2]s
 
 Try it:
-  curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s/accounts/%[3]s/stream/%[4]s/token
+  curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s%[5]s
 
 A signing key of your own, to sign tokens locally ("streamtoken sign --key key.json"),
 with CLOUDFLARE_API_TOKEN set to the API token above:
   streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
 
 The account's public keys, to verify its tokens ("streamtoken verify TOKEN --account %[3]s --base-url %[1]s"):
-  %[5]s%[6]s%[3]s.json
-`, base, generatedToken, exampleAccount, exampleVideo, strings.TrimSuffix(base, server.BasePath), server.KeySetPathPrefix)
+  %[4]s
+`, base, generatedToken, exampleAccount, strings.TrimSuffix(base, server.BasePath)+gen.GetAccountKeySetPath(exampleAccount), gen.CreateStreamTokenPath(exampleAccount, exampleVideo))
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return failure(err)
