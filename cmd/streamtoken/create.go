@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -100,35 +99,15 @@ func unwrapExit(err error) error {
 
 // apiFailure maps a client error onto an exit code: a request the client or
 // the API found invalid is bad input; the rest is an API or network failure.
+// An API's answer is said as the Go client says it: method and URL, status,
+// the envelope's codes and messages, and its hint, attempts and cf-ray.
 func apiFailure(err error, src ruleSource, keyFlags map[string]string) error {
-	if errors.Is(err, streamtoken.ErrInvalid) {
-		var apiErr *streamtoken.APIError
-		if errors.As(err, &apiErr) {
-			return badInput("%v", describeAPIError(apiErr))
-		}
-		return invalidInput(err, src, keyFlags)
-	}
 	var apiErr *streamtoken.APIError
-	if errors.As(err, &apiErr) {
-		return failure(describeAPIError(apiErr))
+	switch {
+	case errors.Is(err, streamtoken.ErrInvalid) && !errors.As(err, &apiErr):
+		return invalidInput(err, src, keyFlags)
+	case errors.Is(err, streamtoken.ErrInvalid):
+		return badInput("%v", err)
 	}
 	return failure(err)
-}
-
-// describeAPIError is the envelope's codes and messages on one line.
-func describeAPIError(e *streamtoken.APIError) error {
-	if len(e.Errors) == 0 {
-		return e
-	}
-	msg := fmt.Sprintf("API error (HTTP %d):", e.StatusCode)
-	for i, info := range e.Errors {
-		if i > 0 {
-			msg += ";"
-		}
-		msg += " " + info.String()
-	}
-	if e.RayID != "" {
-		msg += " (cf-ray " + e.RayID + ")"
-	}
-	return errors.New(msg)
 }
