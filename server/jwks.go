@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
@@ -62,29 +60,17 @@ func (s *Server) serveKeySet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) writeKeySet(w http.ResponseWriter, r *http.Request, account string) {
-	now := time.Now()
-	body, gen := s.jwks.fresh(account, now)
-	if body == nil {
-		keys, err := s.PublicKeys(r.Context(), account)
-		if err != nil {
-			InternalError(s.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
-			return
-		}
-		body = s.jwks.encode(account, keys, gen, now)
+	keys, err := s.PublicKeys(r.Context(), account)
+	if err != nil {
+		InternalError(s.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
+		return
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	// A verifier, or a cache between, may keep the set this long: the
 	// bound on how long a deleted key keeps verifying.
 	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.jwksMaxAge.Seconds())))
-	_, _ = w.Write(body)
+	_, _ = w.Write(s.jwks.encode(account, keys))
 }
-
-// setFresh is how long a set served is served again without a look at
-// the store: a flood of fetches of one account's set reads the store ten
-// times a second at most. A change made through this server is served at
-// once (it bumps the cache's generation); another replica's within
-// setFresh more than the store's own delay.
-const setFresh = 100 * time.Millisecond
 
 // maxEncodedSets bounds the sets a jwksCache keeps: anyone may ask for any
 // account's set.
@@ -95,8 +81,6 @@ const maxEncodedSets = 4096
 // encoded once per change rather than once per fetch. Empty sets are not
 // kept: they cost nothing to encode, and anyone can ask for one.
 type jwksCache struct {
-	changes atomic.Uint64 // bumped by every change of a set through this server
-
 	mu   sync.Mutex
 	sets map[string]encodedSet // by account
 }
@@ -104,29 +88,11 @@ type jwksCache struct {
 type encodedSet struct {
 	id   string // the set's identity: each key's ID and its modulus's lowest word
 	body []byte
-	gen  uint64    // changes when it was read
-	at   time.Time // when it was read from the store
 }
 
-// changed says that a set may have changed: none is served again without
-// a look at the store.
-func (c *jwksCache) changed() { c.changes.Add(1) }
-
-// fresh returns an account's set as encoded within setFresh and no
-// change since, or nil; and the generation to encode a set read now with.
-func (c *jwksCache) fresh(account string, now time.Time) ([]byte, uint64) {
-	gen := c.changes.Load()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.sets[account]; ok && e.gen == gen && now.Sub(e.at) < setFresh {
-		return e.body, gen
-	}
-	return nil, gen
-}
-
-// encode returns an account's keys, read at now in generation gen, as a
-// JWK set, reusing the last encoding when the set is the same.
-func (c *jwksCache) encode(account string, keys []*token.Key, gen uint64, now time.Time) []byte {
+// encode returns an account's keys as a JWK set, reusing the last encoding
+// when the set is the same.
+func (c *jwksCache) encode(account string, keys []*token.Key) []byte {
 	if len(keys) == 0 {
 		return token.JWKS()
 	}
@@ -142,8 +108,6 @@ func (c *jwksCache) encode(account string, keys []*token.Key, gen uint64, now ti
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.sets[account]; ok && e.id == id.String() {
-		e.gen, e.at = gen, now
-		c.sets[account] = e
 		return e.body
 	}
 	body := token.JWKS(keys...)
@@ -156,7 +120,7 @@ func (c *jwksCache) encode(account string, keys []*token.Key, gen uint64, now ti
 			break
 		}
 	}
-	c.sets[account] = encodedSet{id: id.String(), body: body, gen: gen, at: now}
+	c.sets[account] = encodedSet{id: id.String(), body: body}
 	return body
 }
 

@@ -236,7 +236,7 @@ func New(cfg Config) (*Server, error) {
 	if st == nil {
 		st = store.NewMemory(0)
 	}
-	s.signers = &signers{changed: s.jwks.changed, shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
+	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
 		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: s.tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.max == 0 {
@@ -260,8 +260,7 @@ func New(cfg Config) (*Server, error) {
 	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, st); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.keys = KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue,
-		Changed: func(string) { s.jwks.changed() }}
+	s.keys = KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue}
 	s.media = MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
 	s.handler = s.routes(spec)
 	return s, nil

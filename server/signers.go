@@ -38,7 +38,6 @@ type signers struct {
 	clock    token.Option
 	max      int           // accounts the store keeps a key for
 	queue    *SigningQueue // where a generation waits its turn
-	changed  func()        // a key was made: the JWK sets are served anew
 
 	mu      sync.Mutex
 	loaded  map[string]*token.Signer // the store's keys, by account, once read
@@ -90,7 +89,6 @@ func (s *signers) forToken(ctx context.Context, account string) (*token.Signer, 
 		delete(s.pending, account)
 		if p.err == nil {
 			s.keep(account, p.signer)
-			s.changed()
 		}
 		s.mu.Unlock()
 		close(p.done)

@@ -32,9 +32,6 @@ type KeyService struct {
 	// MaxPerAccount caps the keys of an account. Zero:
 	// store.MaxKeysPerAccount.
 	MaxPerAccount int
-	// Changed, when set, is called after a key of the account was created
-	// or deleted: the server serves the account's JWK set anew.
-	Changed func(accountID string)
 	// Queue, when set, gives each generation its turn among the
 	// signatures (a key costs dozens of them): a flood of creates then
 	// waits in line, or is answered 429 with Retry-After, rather than
@@ -118,18 +115,11 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	case err != nil:
 		return nil, fmt.Errorf("keeping a key of account %s: %w", req.AccountID, err)
 	}
-	ks.changed(req.AccountID)
 	result, err := apiKey(key, created)
 	if err != nil {
 		return nil, err
 	}
 	return gen.CreateSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: result}, nil
-}
-
-func (ks *KeyService) changed(accountID string) {
-	if ks.Changed != nil {
-		ks.Changed(accountID)
-	}
 }
 
 // reserve counts the account's keys and the creates under way, and
@@ -217,7 +207,6 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 	case err != nil:
 		return nil, fmt.Errorf("deleting a key of account %s: %w", req.AccountID, err)
 	}
-	ks.changed(req.AccountID)
 	return gen.DeleteSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: "ok"}, nil
 }
 
