@@ -12,7 +12,7 @@ import (
 )
 
 func newInspectCmd(e env) *cobra.Command {
-	var output string
+	var out output
 	cmd := &cobra.Command{
 		Use:   "inspect TOKEN",
 		Short: "Decode a token without checking it",
@@ -23,9 +23,6 @@ times. Use verify for that. TOKEN may be - to read it from standard input.`,
   streamtoken inspect "$TOKEN" --output json`,
 		Args: exactArgs(1, "TOKEN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return badInput("--output %q: want text or json", output)
-			}
 			tok, err := tokenArg(e, args[0])
 			if err != nil {
 				return err
@@ -34,10 +31,10 @@ times. Use verify for that. TOKEN may be - to read it from standard input.`,
 			if err != nil {
 				return badInput("TOKEN: %v", err)
 			}
-			return printInspection(cmd.OutOrStdout(), d, output)
+			return printInspection(cmd.OutOrStdout(), d, out)
 		},
 	}
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	outputFlag(cmd.Flags(), &out, "text or json")
 	return cmd
 }
 
@@ -47,9 +44,9 @@ type inspection struct {
 	decodedView
 }
 
-func printInspection(w io.Writer, d *token.Decoded, output string) error {
+func printInspection(w io.Writer, d *token.Decoded, out output) error {
 	in := inspection{decodedView: viewOf(d)}
-	if output == "json" {
+	if out.json() {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(in)

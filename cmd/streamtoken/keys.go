@@ -97,8 +97,8 @@ key's ID alone.`,
 
 func newKeysListCmd(e env) *cobra.Command {
 	var (
-		f      apiFlags
-		output string
+		f   apiFlags
+		out output
 	)
 	cmd := &cobra.Command{
 		Use:   "list --account ID",
@@ -106,9 +106,6 @@ func newKeysListCmd(e env) *cobra.Command {
 		Long:  `List the account's signing keys: ID and creation time, one a line (or --output json). No private half is ever listed.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return badInput("--output %q: want text or json", output)
-			}
 			c, err := f.client(e)
 			if err != nil {
 				return err
@@ -117,7 +114,7 @@ func newKeysListCmd(e env) *cobra.Command {
 			if err != nil {
 				return keysFailure(err)
 			}
-			if output == "json" {
+			if out.json() {
 				if keys == nil {
 					keys = []streamtoken.SigningKeyInfo{}
 				}
@@ -134,7 +131,7 @@ func newKeysListCmd(e env) *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	outputFlag(cmd.Flags(), &out, "text or json")
 	return cmd
 }
 

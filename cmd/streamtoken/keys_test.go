@@ -119,7 +119,7 @@ func TestKeysCommands(t *testing.T) {
 		"a slash key":           {environ, append([]string{"keys", "delete", "a/b"}, api...), exitBadInput, `KEY_ID: must not contain "/"`},
 		"no credentials":        {nil, append([]string{"keys", "list"}, api...), exitBadInput, "no credentials"},
 		"no --out":              {environ, append([]string{"keys", "create"}, api...), exitBadInput, `"out" not set`},
-		"a bad --output":        {environ, append([]string{"keys", "list", "--output", "yaml"}, api...), exitBadInput, `--output "yaml"`},
+		"a bad --output":        {environ, append([]string{"keys", "list", "--output", "yaml"}, api...), exitBadInput, `"yaml" for "--output" flag: want text or json`},
 		"wrong credentials":     {map[string]string{"CLOUDFLARE_API_TOKEN": "wrong"}, append([]string{"keys", "list"}, api...), exitFailure, "10000"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -288,7 +288,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "missing video", args: []string{"sign", "--key", keyFile, "--key-id", kid}, want: `required flag(s) "video" not set`},
 		{name: "no credentials", args: []string{"create", "--account", account, "--video", video}, want: "no credentials: set CLOUDFLARE_API_TOKEN"},
 		{name: "bad ip to verify", args: []string{"verify", seedToken, "--key", keyFile, "--ip", "300.1.1.1"}, want: `--ip "300.1.1.1"`},
-		{name: "bad output", args: sign("--output", "yaml"), want: `--output "yaml"`},
+		{name: "bad output", args: sign("--output", "yaml"), want: `"yaml" for "--output" flag: want text or json`},
 		{name: "inspect garbage", args: []string{"inspect", "garbage"}, want: "TOKEN: malformed token"},
 		{name: "verify without a key", args: []string{"verify", seedToken}, want: "--key, --jwks or --account: one is required"},
 	}

@@ -122,7 +122,7 @@ at another server on the same wire, such as "streamtoken serve".`,
 func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *cobra.Command {
 	var (
 		f       apiFlags
-		output  string
+		out     output
 		origins []string
 	)
 	cmd := &cobra.Command{
@@ -131,9 +131,6 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 		Args:    exactArgs(1, k.arg),
 		Example: fmt.Sprintf("  streamtoken %s %s %s --account %s%s", k.use, name, k.exampleID, exampleAccount, exampleFlags(name)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if output != "text" && output != "json" {
-				return badInput("--output %q: want text or json", output)
-			}
 			if len(origins) > streamtoken.MaxAllowedOrigins {
 				return badInput("--allowed-origin: at most %d", streamtoken.MaxAllowedOrigins)
 			}
@@ -159,11 +156,11 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 			if err != nil {
 				return apiFailure(err, nil, map[string]string{"account_id": "--account", k.pathName: k.arg})
 			}
-			return printMedia(cmd.OutOrStdout(), k, view, output)
+			return printMedia(cmd.OutOrStdout(), k, view, out)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&output, "output", "text", "text or json")
+	outputFlag(cmd.Flags(), &out, "text or json")
 	if name == "secure" {
 		cmd.Flags().StringArrayVar(&origins, "allowed-origin", nil, "an `ORIGIN` that may show it: a host name, '*.' first for its subdomains, ':port' after (repeatable; none given leaves the list as it is)")
 	}
@@ -178,8 +175,8 @@ func exampleFlags(action string) string {
 }
 
 // printMedia prints view as text (one setting a line) or JSON.
-func printMedia(w io.Writer, k mediaKind, view mediaView, output string) error {
-	if output == "json" {
+func printMedia(w io.Writer, k mediaKind, view mediaView, out output) error {
+	if out.json() {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(view)

@@ -22,7 +22,7 @@ type tokenFlags struct {
 	rules        []string // --rule, one rule each
 	rulesFile    string   // --rules FILE or -
 	customerCode string
-	output       string
+	output       output
 }
 
 func (f *tokenFlags) register(cmd *cobra.Command) {
@@ -33,7 +33,7 @@ func (f *tokenFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.rules, "rule", nil, `an access rule "ACTION TYPE [VALUES]", such as "allow ip.src 10.0.0.0/8, 2001:db8::/32" or "block any" (repeatable, tried in order)`)
 	fl.StringVar(&f.rulesFile, "rules", "", "access rules as a JSON array in the API's form, from `FILE` or - for stdin")
 	fl.StringVar(&f.customerCode, "customer-code", "", "your customer-<CODE>.cloudflarestream.com code: also print the signed URLs")
-	fl.StringVar(&f.output, "output", "text", "text (the token on one line; with --customer-code, then one line per signed URL: NAME URL) or json (token, claims, URLs)")
+	outputFlag(fl, &f.output, "text (the token on one line; with --customer-code, then one line per signed URL: NAME URL) or json (token, claims, URLs)")
 }
 
 // timeValue parses a time flag: RFC 3339, unix seconds, or a duration from
@@ -67,11 +67,6 @@ func (f *tokenFlags) options(e env, videoID string, now time.Time) (token.Reques
 		if o.NotBefore, err = timeValue("nbf", f.nbf, now); err != nil {
 			return o, nil, err
 		}
-	}
-	switch f.output {
-	case "text", "json":
-	default:
-		return o, nil, badInput("--output %q: want text or json", f.output)
 	}
 	if f.customerCode != "" {
 		if err := token.CheckCustomerCode(f.customerCode); err != nil {
@@ -250,7 +245,7 @@ func (f *tokenFlags) printToken(w io.Writer, tok string) error {
 		}
 		urls = &u
 	}
-	if f.output == "json" {
+	if f.output.json() {
 		d, err := token.Decode(tok)
 		if err != nil {
 			return failure(fmt.Errorf("the token is malformed: %w", err))

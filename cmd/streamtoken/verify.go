@@ -29,7 +29,7 @@ type verifyFlags struct {
 	account, base    string
 	ip, country, at  string
 	leeway           time.Duration
-	output           string
+	output           output
 }
 
 func newVerifyCmd(e env) *cobra.Command {
@@ -80,7 +80,7 @@ an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
 	fl.StringVar(&f.country, "country", "", "the viewer's country (ISO 3166-1 alpha-2)")
 	fl.StringVar(&f.at, "at", "", "check the times at `TIME`: RFC 3339, unix seconds, or a duration from now (default now)")
 	fl.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock skew to forgive on exp and nbf")
-	fl.StringVar(&f.output, "output", "text", "text or json")
+	outputFlag(fl, &f.output, "text or json")
 	return cmd
 }
 
@@ -120,9 +120,6 @@ func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error
 		if at, err = timeValue("at", f.at, now); err != nil {
 			return err
 		}
-	}
-	if f.output != "text" && f.output != "json" {
-		return badInput("--output %q: want text or json", f.output)
 	}
 	var viewer token.Viewer
 	if f.ip != "" {
@@ -184,7 +181,7 @@ func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error
 			outcome = &exitError{code: exitBlocked, err: fmt.Errorf("viewer %s", decision)}
 		}
 	}
-	if f.output == "json" {
+	if f.output.json() {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {
