@@ -312,7 +312,7 @@ func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key
 	for _, k := range stored {
 		if !seen[k.Key.ID] {
 			seen[k.Key.ID] = true
-			keys = append(keys, &token.Key{ID: k.Key.ID, Public: k.Key.Public})
+			keys = append(keys, k.Key) // a store hands out public halves alone
 		}
 	}
 	return keys, nil
