@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -120,7 +120,7 @@ func NewKeySet(rawURL string, opts ...KeySetOption) (*KeySet, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, errors.New("streamtoken: key set: want an absolute https URL")
 	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !netaddr.IsLoopback(u.Hostname()) {
 		return nil, fmt.Errorf("streamtoken: key set %s: http is for loopback addresses only; use https", u.Redacted())
 	}
 	j := &KeySet{url: u, now: time.Now, maxAge: token.DefaultJWKSMaxAge}
@@ -279,14 +279,4 @@ func (j *KeySet) fetch(ctx context.Context) ([]*token.Key, error) {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
 	return keys, nil
-}
-
-// isLoopback reports whether host (without a port) is localhost or a
-// loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && a.IsLoopback()
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/files"
+	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -336,7 +337,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", opened.where, "max_accounts", f.maxAccounts)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
-	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !isLoopback(host) {
+	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
 	}
 	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
@@ -372,11 +373,6 @@ func warnIfLoose(logger *slog.Logger, flag, path string) {
 	if files.LooseMode(path) {
 		logger.Warn("a secret file is readable by group or others: chmod 600 it", "flag", flag, "file", path)
 	}
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // newAPIToken makes a random API token: 128 bits from crypto/rand.
