@@ -47,16 +47,26 @@ type TokenRequest struct {
 	Original bool
 }
 
-// request is what the token is to grant.
+// request is what the token is to grant, its times in whole seconds as
+// the wire carries them: what the client checks is what it sends.
 func (r TokenRequest) request(videoID string) token.Request {
 	return token.Request{
 		VideoID:      videoID,
-		ExpiresAt:    r.ExpiresAt,
-		NotBefore:    r.NotBefore,
+		ExpiresAt:    wholeSeconds(r.ExpiresAt),
+		NotBefore:    wholeSeconds(r.NotBefore),
 		Downloadable: r.Downloadable,
 		AccessRules:  r.AccessRules,
 		Original:     r.Original,
 	}
+}
+
+// wholeSeconds is t as the wire carries it: whole seconds of Unix time
+// (exp and nbf), the zero time kept.
+func wholeSeconds(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Unix(t.Unix(), 0)
 }
 
 // Token is a signed token the API created.
@@ -95,8 +105,9 @@ func (t Token) LogValue() slog.Value {
 // It retries as [WithMaxRetries] says. An answer other than a token is an
 // [*APIError].
 func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req TokenRequest) (*Token, error) {
-	body := wire.Body(req.request(videoID), req.KeyID, req.PEM)
-	if _, err := wire.Check(accountID, videoID, &body, c.now()); err != nil {
+	r := req.request(videoID)
+	body := wire.Body(r, req.KeyID, req.PEM)
+	if _, err := wire.CheckRequest(accountID, videoID, r, &body, c.now()); err != nil {
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
 	var tok *Token

@@ -61,7 +61,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	if ts.Now != nil {
 		now = ts.Now
 	}
-	key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now())
+	request, key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now())
 	if err != nil {
 		return failure(validationErrors(err)...), nil
 	}
@@ -95,7 +95,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	}
 	// Draft checks the request again: microseconds next to the RSA
 	// signature, and it keeps the signer safe on its own.
-	draft, err := signer.Draft(wire.Request(req.Identifier, req.Body))
+	draft, err := signer.Draft(request)
 	if err != nil {
 		var verr *token.ValidationError
 		if errors.As(err, &verr) { // the clock moved past exp since the check

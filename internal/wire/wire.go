@@ -88,7 +88,16 @@ func Body(r token.Request, keyID, pem string) gen.TokenRequest {
 // and access rules). It returns the key the body asks to be signed with
 // (nil for none) or a *token.ValidationError listing every violation. It
 // never puts the pem, or anything decoded from it, in an error.
-func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
+func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (token.Request, *token.Key, error) {
+	r := Request(videoID, body)
+	key, err := CheckRequest(accountID, videoID, r, body, now)
+	return r, key, err
+}
+
+// CheckRequest is Check for a caller that holds the request already, as
+// body's conversion (the client, which made body from it): nothing is
+// converted again.
+func CheckRequest(accountID, videoID string, r token.Request, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var errs []error
 	if problem := ids.Check(accountID); problem != "" {
 		errs = append(errs, invalid(token.Violation{Field: "account_id", Problem: problem}))
@@ -102,7 +111,7 @@ func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (*t
 		key, err = SigningKey(body)
 		errs = append(errs, err)
 	}
-	errs = append(errs, withoutVideo(Request(videoID, body).Validate(now)))
+	errs = append(errs, withoutVideo(r.Validate(now)))
 	if verr := token.Join(errs...); verr != nil {
 		return nil, verr
 	}

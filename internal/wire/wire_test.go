@@ -109,7 +109,7 @@ func TestCheck(t *testing.T) {
 			if video == "" && !strings.Contains(tt.name, "no video") {
 				video = "video"
 			}
-			key, err := Check(tt.account, video, tt.body, now)
+			_, key, err := Check(tt.account, video, tt.body, now)
 			var verr *token.ValidationError
 			if len(tt.want) == 0 {
 				if err != nil {
@@ -178,5 +178,16 @@ func TestCheckOriginSaysWhatIsWrong(t *testing.T) {
 		if got := CheckOrigin(in); !strings.Contains(got, want) {
 			t.Errorf("CheckOrigin(%q) = %q, want it to say %q", in, got, want)
 		}
+	}
+}
+
+// The client checks the request it converts into a body, not the body
+// converted back: the two are the same request.
+func TestBodyAndRequestAreOneConversion(t *testing.T) {
+	in := token.Request{VideoID: "v", ExpiresAt: time.Unix(1_800_000_000, 0), NotBefore: time.Unix(1_799_990_000, 0), Downloadable: true, Original: true,
+		AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"10.0.0.0/8"}}, {Type: token.RuleAny, Action: token.ActionBlock}}}
+	body := Body(in, "", "")
+	if back := Request("v", &body); !reflect.DeepEqual(back, in) {
+		t.Errorf("Request(Body(r)) = %+v, want %+v", back, in)
 	}
 }
