@@ -102,24 +102,23 @@ func start() (*Cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "streamtoken-pg-")
+	c := &Cluster{bin: bin}
+	if err := c.runAs(); err != nil {
+		return nil, err
+	}
+	c.reapOrphans()
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
 		return nil, err
 	}
-	c := &Cluster{bin: bin, dir: dir}
-	if os.Geteuid() == 0 { // initdb refuses root: run it as postgres, or nobody
-		name := "postgres"
-		if _, err := user.Lookup(name); err != nil {
-			name = "nobody"
-		}
-		u, err := user.Lookup(name)
-		if err != nil {
-			return nil, fmt.Errorf("pgtest: running as root, and no user postgres or nobody to run the server as: %w", err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
+	c.dir = dir
+	// Whose it is: a cluster whose test process was killed (a timeout, ^C)
+	// is stopped by the next start of any.
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		return nil, err
+	}
+	if c.cred != nil {
+		if err := os.Chown(dir, int(c.cred.Uid), int(c.cred.Gid)); err != nil {
 			return nil, err
 		}
 	}
@@ -136,6 +135,52 @@ func start() (*Cluster, error) {
 }
 
 func (c *Cluster) data() string { return filepath.Join(c.dir, "data") }
+
+// The temporary directories of clusters, and the file in each that names
+// the test process it belongs to.
+const (
+	dirPrefix = "streamtoken-pg-"
+	ownerFile = "owner.pid"
+)
+
+// runAs sets who runs the server: this process's user, or, as root (whom
+// initdb refuses), postgres or else nobody.
+func (c *Cluster) runAs() error {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	name := "postgres"
+	if _, err := user.Lookup(name); err != nil {
+		name = "nobody"
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return fmt.Errorf("pgtest: running as root, and no user postgres or nobody to run the server as: %w", err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	c.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+	return nil
+}
+
+// reapOrphans stops and removes the clusters of test processes that are
+// gone: a test binary killed before its TestMain could stop its own.
+func (c *Cluster) reapOrphans() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		data, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // not one of ours, or still being made
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil || pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue // its process is alive (or not ours to judge)
+		}
+		orphan := &Cluster{bin: c.bin, dir: dir, cred: c.cred}
+		_, _ = orphan.run("pg_ctl", "stop", "-w", "-m", "immediate", "-D", orphan.data())
+		os.RemoveAll(dir)
+	}
+}
 
 func (c *Cluster) run(name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(filepath.Join(c.bin, name), args...)
