@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamtoken/streamtoken/internal/files"
@@ -85,9 +86,9 @@ var accountKeyExts = []string{".json", ".pem", ".jwk"}
 
 // snapshot is what a directory held when it was last read.
 type snapshot[T any] struct {
-	mod     time.Time // the directory's modification time then
-	checked time.Time // when mod was last compared with the directory's
-	racy    bool      // mod was too close to the read to tell later changes apart
+	mod     time.Time    // the directory's modification time then
+	checked atomic.Int64 // when mod was last compared with the directory's (Unix ns): readers of one snapshot race to set it
+	racy    bool         // mod was too close to the read to tell later changes apart
 	value   T
 }
 
@@ -97,14 +98,14 @@ func (s *snapshot[T]) fresh(path string, now time.Time) bool {
 	if s == nil {
 		return false
 	}
-	if !s.racy && now.Sub(s.checked) < DirRecheck {
+	if !s.racy && now.Sub(time.Unix(0, s.checked.Load())) < DirRecheck {
 		return true
 	}
 	info, err := os.Stat(path)
 	if err != nil || !info.ModTime().Equal(s.mod) || s.racy {
 		return false
 	}
-	s.checked = now
+	s.checked.Store(now.UnixNano())
 	return true
 }
 
@@ -113,7 +114,8 @@ func (s *snapshot[T]) fresh(path string, now time.Time) bool {
 // A directory changed within the clock's grain of the read is marked
 // racy, and read again next time.
 func taken[T any](path string, now time.Time) *snapshot[T] {
-	s := &snapshot[T]{checked: now}
+	s := &snapshot[T]{}
+	s.checked.Store(now.UnixNano())
 	if info, err := os.Stat(path); err == nil {
 		s.mod = info.ModTime()
 		s.racy = now.Sub(s.mod) < 50*time.Millisecond
@@ -574,7 +576,7 @@ func (d *Dir) EnsureAccountKey(ctx context.Context, accountID string, max int, g
 	if err := CheckAccountKey(k); err != nil {
 		return nil, err
 	}
-	data, err := privateKeyFile(k, time.Now())
+	data, err := k.PrivateJWK() // with its kid, as LoadKey reads it back
 	if err != nil {
 		return nil, err
 	}
@@ -606,25 +608,6 @@ func (d *Dir) EnsureAccountKey(ctx context.Context, accountID string, max int, g
 	d.accountKey[accountID] = k
 	d.mu.Unlock()
 	return k, nil
-}
-
-// privateKeyFile is an account's signing key file: the API's form of a
-// key, with its kid, which LoadKey reads back.
-func privateKeyFile(k *token.Key, created time.Time) ([]byte, error) {
-	pemBytes, err := k.PrivatePEM()
-	if err != nil {
-		return nil, err
-	}
-	jwkBytes, err := k.PrivateJWK()
-	if err != nil {
-		return nil, err
-	}
-	return json.MarshalIndent(struct {
-		ID      string    `json:"id"`
-		PEM     string    `json:"pem"`
-		JWK     string    `json:"jwk"`
-		Created time.Time `json:"created"`
-	}{k.ID, base64.StdEncoding.EncodeToString(pemBytes), base64.StdEncoding.EncodeToString(jwkBytes), created.UTC().Truncate(time.Second)}, "", "  ")
 }
 
 // mediaDir is the directory of an account's media of a kind.

@@ -121,8 +121,8 @@ The keys directory (--keys-dir DIR) holds three things:
   DIR/<account_id>.pem (or .jwk, .json)   the account's signing key, which
       the token endpoint signs its tokens with: the operator's, or the one
       generated on the account's first token (written as <account_id>.json,
-      mode 0600, never over a file there, so that servers sharing DIR sign
-      with the first one written). A .json file may be a key as the API
+      a private JWK with its kid, mode 0600, never over a file there, so
+      that servers sharing DIR sign with the first one written). A .json file may be a key as the API
       hands it out ("keys create --out"): it keeps its kid.
   DIR/created/<account_id>/<key_id>.json  the public halves of the keys
       created through the keys API (the private half is handed out once),
