@@ -135,6 +135,11 @@ type Store struct {
 	keys   map[string]cachedKeys
 	signed map[string]*token.Key // accounts' signing keys: never change
 	none   map[string]bool       // accounts known to have no signing key
+	// known are the accounts with a key of any kind, while synced (nil
+	// otherwise, or when there are more than maxKnown): an account not
+	// among them has none, and asking for its JWK set, which anyone may
+	// do for any ID, costs the database nothing.
+	known map[string]bool
 }
 
 // cachedKeys is an account's created keys as last read; valid while the
@@ -147,6 +152,10 @@ type cachedKeys struct {
 // maxCached bounds the accounts whose keys a Store keeps in memory:
 // anyone may ask for any account's JWK set.
 const maxCached = 4096
+
+// maxKnown bounds the accounts a Store lists as having keys; past it, each
+// account is asked of the database.
+const maxKnown = 1_000_000
 
 var _ store.Store = (*Store)(nil)
 
@@ -340,10 +349,13 @@ func (s *Store) Keys(ctx context.Context, accountID string) ([]store.Key, error)
 	}
 	s.mu.Lock()
 	c, cached := s.keys[accountID]
-	epoch := s.epoch
+	epoch, unknown := s.epoch, s.unknown(accountID)
 	s.mu.Unlock()
 	if cached && c.valid {
 		return slices.Clone(c.keys), nil
+	}
+	if unknown {
+		return nil, nil
 	}
 	keys, err := s.readKeys(ctx, "WHERE account_id = $1", accountID)
 	switch {
@@ -420,7 +432,7 @@ func (s *Store) AccountKey(ctx context.Context, accountID string) (*token.Key, e
 		return nil, err
 	}
 	s.mu.Lock()
-	k, none, epoch := s.signed[accountID], s.none[accountID] && s.synced, s.epoch
+	k, none, epoch := s.signed[accountID], (s.none[accountID] || s.unknown(accountID)) && s.synced, s.epoch
 	s.mu.Unlock()
 	if k != nil || none {
 		return k, nil
@@ -640,11 +652,20 @@ type editError struct{ err error }
 func (e editError) Error() string { return e.err.Error() }
 func (e editError) Unwrap() error { return e.err }
 
+// unknown reports whether the account has no key of any kind, as far as
+// the listener vouches for. s.mu is held.
+func (s *Store) unknown(accountID string) bool {
+	return s.synced && s.known != nil && !s.known[accountID]
+}
+
 // invalidate drops what a change made stale, in this replica.
 func (s *Store) invalidate(kind byte, accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.epoch++
+	if s.known != nil {
+		s.known[accountID] = true
+	}
 	switch kind {
 	case changedKeys:
 		delete(s.keys, accountID)
@@ -667,6 +688,7 @@ func (s *Store) deaf() {
 // serve while the database cannot be reached. s.mu is held.
 func (s *Store) unvouch() {
 	s.epoch++
+	s.known = nil
 	for a, c := range s.keys {
 		c.valid = false
 		s.keys[a] = c
@@ -712,9 +734,15 @@ func (s *Store) listenOnce(ctx context.Context, cc *pgx.ConnConfig) error {
 		return err
 	}
 	// From here on every change is heard: what was read before may
-	// predate one, so it is read again.
+	// predate one, so it is read again; the accounts with keys are listed
+	// now, and each change heard adds its account.
+	known, err := s.knownAccounts(ctx, conn)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	s.unvouch()
+	s.known = known
 	s.synced = true
 	s.mu.Unlock()
 	s.log.Info("PostgreSQL store: listening for the other replicas' changes")
@@ -727,6 +755,30 @@ func (s *Store) listenOnce(ctx context.Context, cc *pgx.ConnConfig) error {
 			s.invalidate(n.Payload[0], n.Payload[1:])
 		}
 	}
+}
+
+// knownAccounts lists the accounts with a key of any kind, or nil when
+// there are more than maxKnown.
+func (s *Store) knownAccounts(ctx context.Context, conn *pgx.Conn) (map[string]bool, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	rows, err := conn.Query(ctx, "SELECT account_id FROM streamtoken_account_keys UNION SELECT account_id FROM streamtoken_keys LIMIT $1", maxKnown+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[string]bool{}
+	for rows.Next() {
+		var account string
+		if err := rows.Scan(&account); err != nil {
+			return nil, err
+		}
+		known[account] = true
+	}
+	if len(known) > maxKnown {
+		return nil, rows.Err()
+	}
+	return known, rows.Err()
 }
 
 //go:embed migrations/*.sql

@@ -209,3 +209,39 @@ func FuzzParseKeyEncryptionKey(f *testing.F) {
 		}
 	})
 }
+
+// An account with no key of any kind costs no query once the listener
+// hears every change: anyone may ask for any account's JWK set. The
+// tables are renamed away to show it: a query would fail.
+func TestAnUnknownAccountCostsNoQuery(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.ConnString(c.Database(t))
+	s := open(t, db, newKEK())
+	ctx := context.Background()
+	const known = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	if err := s.AddKey(ctx, store.Key{AccountID: known, Key: testkey.Load(t, "rsa2048-b.pem", "k"), Created: time.Unix(1, 0)}, 10); err != nil {
+		t.Fatal(err)
+	}
+	conn := pgtest.Connect(t, db)
+	for _, q := range []string{"ALTER TABLE streamtoken_keys RENAME TO gone_keys", "ALTER TABLE streamtoken_account_keys RENAME TO gone_account_keys"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		keys, kerr := s.Keys(ctx, "ffffffffffffffffffffffffffffffff")
+		k, aerr := s.AccountKey(ctx, "ffffffffffffffffffffffffffffffff")
+		if kerr == nil && aerr == nil && keys == nil && k == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an unknown account, tables gone: Keys() = %v, %v; AccountKey() = %v, %v; want none, without a query", keys, kerr, k, aerr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// A known account is still asked of the database, which fails here.
+	if keys, err := s.Keys(ctx, known); err == nil {
+		t.Errorf("a known account's keys, tables gone: %v, no error; want the database asked", keys)
+	}
+}
