@@ -107,6 +107,8 @@ func KeySetURL(baseURL, accountID string) (string, error) {
 	if strings.EqualFold(u.Hostname(), "api.cloudflare.com") {
 		return "", errors.New("streamtoken: key set: Cloudflare's API publishes no JWK set: verify with the signing key (its pem or jwk)")
 	}
+	// The route's template filled in as it is, not escaped (gen's path
+	// builder escapes): url.URL escapes its Path itself.
 	u.Path, u.RawPath, u.RawQuery, u.Fragment = root+strings.Replace(gen.GetAccountKeySetRoute.Path, "{account_id}", accountID, 1), "", "", ""
 	return u.String(), nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/store/postgres"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -191,8 +192,8 @@ off. /metrics shows the queue and the cache.`,
 	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/): --store dir:DIR")
 	fl.StringVar(&f.store, "store", "memory", "where the server keeps its state: "+describeStore())
 	fl.StringVar(&f.kekFile, "key-encryption-key", "", "a `FILE` of 32 random bytes in base64 (openssl rand -base64 32) that seals the accounts' signing keys in PostgreSQL; required with --store postgres://...")
-	fl.IntVar(&f.poolConns, "store-max-conns", 10, "connections to PostgreSQL, at most (the listener's aside)")
-	fl.DurationVar(&f.opTimeout, "store-timeout", 5*time.Second, "the longest one operation of the store may take, a connection's set-up included; past it, a 503")
+	fl.IntVar(&f.poolConns, "store-max-conns", postgres.DefaultMaxConns, "connections to PostgreSQL, at most (the listener's aside)")
+	fl.DurationVar(&f.opTimeout, "store-timeout", postgres.DefaultTimeout, "the longest one operation of the store may take, a connection's set-up included; past it, a 503")
 	fl.Int64Var(&f.memoryBytes, "store-memory-bytes", store.DefaultMaxMemoryBytes, "the most bytes the memory store keeps; past them, changes that add are a 400 (1016)")
 	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")

@@ -95,10 +95,11 @@ func openStore(ctx context.Context, logger *slog.Logger, f storeFlags, cfg *serv
 	return nil, badInput("--store %q: want memory, dir:PATH, or postgres://... (a libpq URL, or postgres: and a key=value string)", redactStore(spec))
 }
 
-// redactStore is a --store value fit for an error: a PostgreSQL one may
-// hold a password, and is never repeated.
+// redactStore is a --store value of no known kind fit for an error: one
+// that may hold a password (a connection string of some other database) is
+// not repeated.
 func redactStore(spec string) string {
-	if isPostgres(spec) || strings.Contains(spec, "password") || strings.Contains(spec, "@") {
+	if strings.Contains(spec, "password") || strings.Contains(spec, "@") {
 		return "[redacted]"
 	}
 	return spec

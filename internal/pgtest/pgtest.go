@@ -236,7 +236,7 @@ func (c *Cluster) Database(t testing.TB) string {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	return strings.ToLower(name)
+	return name
 }
 
 // Connect opens a connection for a test's own queries, closed with it.
