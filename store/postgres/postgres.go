@@ -159,6 +159,16 @@ const maxKnown = 1_000_000
 
 var _ store.Store = (*Store)(nil)
 
+// String describes s without what it holds: the key-encryption key (in its
+// cipher) and the accounts' keys stay out of every print and log.
+func (s *Store) String() string { return "postgres.Store" }
+
+// GoString is String.
+func (s *Store) GoString() string { return s.String() }
+
+// LogValue logs s as its String.
+func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
 // Open connects, applies the migrations the database lacks (waiting for
 // another replica's), checks the key-encryption key (a wrong one is an
 // error matching [ErrKeyEncryptionKey], never a silent new key), and

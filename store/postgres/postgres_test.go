@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"slices"
@@ -78,6 +79,13 @@ func TestKeysAtRest(t *testing.T) {
 	} {
 		if bytes.Contains(dump, secret[:64]) {
 			t.Errorf("the database holds %s", name)
+		}
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("store", "store", s)
+	for _, printed := range []string{fmt.Sprintf("%v", s), fmt.Sprintf("%+v", s), fmt.Sprintf("%#v", s), logged.String()} {
+		if strings.Contains(printed, "aead") || strings.Contains(printed, "PRIVATE") || len(printed) > 200 {
+			t.Errorf("a printed Store shows what it holds: %.300s", printed)
 		}
 	}
 	s.Close()
