@@ -1,0 +1,9 @@
+package postgres
+
+// Synced reports whether s's listener hears every change, for tests that
+// must wait until it does.
+func Synced(s *Store) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.synced
+}
