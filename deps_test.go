@@ -55,7 +55,7 @@ func TestOnlyThePostgreSQLStoreLinksPgx(t *testing.T) {
 }
 
 // No route is written by hand: every operation's method and path come from
-// the spec (gen/routes.gen.go). A one-line string literal in the code (not
+// the spec (gen/operations.gen.go). A one-line string literal in the code (not
 // its tests, not help texts) that spells a path of the API's fails this.
 func TestNoRouteWrittenByHand(t *testing.T) {
 	fragments := []string{"/accounts/", "/stream/", "/.well-known/"}
@@ -65,7 +65,7 @@ func TestNoRouteWrittenByHand(t *testing.T) {
 		switch {
 		case err != nil:
 			return err
-		case d.IsDir() && (path == "gen" || path == "compat" || path == "internal/genroutes" || strings.HasPrefix(d.Name(), ".")) && path != ".":
+		case d.IsDir() && (path == "gen" || path == "compat" || path == "internal/genops" || strings.HasPrefix(d.Name(), ".")) && path != ".":
 			return filepath.SkipDir
 		case d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") || strings.HasSuffix(path, ".gen.go"):
 			return nil

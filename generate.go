@@ -7,4 +7,4 @@ package streamtoken
 
 //go:generate go tool oapi-codegen -config gen/oapi-codegen.yaml openapi/stream-token.yaml
 //go:generate go run ./internal/gencodes -spec openapi/stream-token.yaml -go apicode/codes.gen.go -readme README.md
-//go:generate go run ./internal/genroutes -spec openapi/stream-token.yaml -out gen/routes.gen.go
+//go:generate go run ./internal/genops -spec openapi/stream-token.yaml -out gen/operations.gen.go

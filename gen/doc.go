@@ -8,7 +8,10 @@
 // the server side: ServerInterface with HandlerWithOptions for the standard
 // http.ServeMux, and the strict variant StrictServerInterface with
 // NewStrictHandlerWithOptions, whose methods take and return typed request
-// and response objects.
+// and response objects. From the same spec, operations.gen.go holds every
+// operation's route (CreateStreamTokenRoute, CreateStreamTokenPath) and
+// the strict interface split by the service that serves each operation
+// (TokenOperations, KeyOperations, MediaOperations).
 //
 // To build a server, implement StrictServerInterface (one method per
 // operation) and mount it the way package server does, with its building

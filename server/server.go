@@ -120,15 +120,23 @@ type Config struct {
 
 // Server is the token server, assembled from the package's building
 // blocks: an [Authenticator], a [RequestChecker], the envelope handlers,
-// and signers. Build it with [New].
+// signers, and the services that serve the operations, [TokenService],
+// [KeyService] and [MediaService], whose methods it has: a Server is a
+// [gen.StrictServerInterface]. Build it with [New].
 type Server struct {
+	// The operations, each served by its service (a *TokenService,
+	// *KeyService, *MediaService), as the spec groups them: embedded
+	// through unexported names, so that neither the services nor their
+	// settings show through the Server.
+	tokenOperations
+	keyOperations
+	mediaOperations
+
 	auth       *Authenticator
 	checker    *RequestChecker
-	tokens     TokenService
 	signers    *signers
 	oneAccount string // the one account the credentials name, if they name one alone
-	keys       KeyService
-	media      MediaService
+	store      store.Store
 	jwks       jwksCache // the JWK sets last served, encoded
 	jwksMaxAge time.Duration
 	specJSON   []byte
@@ -143,6 +151,12 @@ type Server struct {
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
+
+type (
+	tokenOperations = gen.TokenOperations
+	keyOperations   = gen.KeyOperations
+	mediaOperations = gen.MediaOperations
+)
 
 // New checks cfg and builds a server.
 func New(cfg Config) (*Server, error) {
@@ -217,14 +231,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	// The signers' own lookup: the IDs were checked with the request.
-	s.tokens = TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
+	tokens := &TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
 		return s.signers.forToken(ctx, account)
 	}, Now: s.now, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
-	if s.tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
+	if tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if !cfg.DisableTokenCache {
-		if s.tokens.Cache, err = NewTokenCache(TokenCacheConfig{MaxEntries: cfg.TokenCacheEntries, MaxBytes: cfg.TokenCacheBytes, Now: s.now, Observer: s.metrics}); err != nil {
+		if tokens.Cache, err = NewTokenCache(TokenCacheConfig{MaxEntries: cfg.TokenCacheEntries, MaxBytes: cfg.TokenCacheBytes, Now: s.now, Observer: s.metrics}); err != nil {
 			return nil, fmt.Errorf("server: %w", err)
 		}
 	}
@@ -237,7 +251,7 @@ func New(cfg Config) (*Server, error) {
 		st = store.NewMemory(0)
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
-		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: s.tokens.Queue,
+		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.max == 0 {
 		s.signers.max = store.DefaultMaxAccounts
@@ -260,8 +274,10 @@ func New(cfg Config) (*Server, error) {
 	if err := checkKeyIDs(context.Background(), cfg.Signer, s.signers.operator, st); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.keys = KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: s.tokens.Queue}
-	s.media = MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
+	s.store = st
+	s.tokenOperations = tokens
+	s.keyOperations = &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
+	s.mediaOperations = &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
 	s.handler = s.routes(spec)
 	return s, nil
 }
@@ -299,7 +315,7 @@ func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key
 	if err != nil {
 		return nil, err
 	}
-	stored, err := s.keys.Store.Keys(ctx, accountID)
+	stored, err := s.store.Keys(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -316,52 +332,6 @@ func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key
 		}
 	}
 	return keys, nil
-}
-
-// The token operation, delegated to the TokenService block.
-
-// CreateStreamToken implements gen.StrictServerInterface.
-func (s *Server) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
-	return s.tokens.CreateStreamToken(ctx, req)
-}
-
-// The keys API, delegated to the KeyService block.
-
-// ListSigningKeys implements gen.StrictServerInterface.
-func (s *Server) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
-	return s.keys.ListSigningKeys(ctx, req)
-}
-
-// CreateSigningKey implements gen.StrictServerInterface.
-func (s *Server) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyRequestObject) (gen.CreateSigningKeyResponseObject, error) {
-	return s.keys.CreateSigningKey(ctx, req)
-}
-
-// DeleteSigningKey implements gen.StrictServerInterface.
-func (s *Server) DeleteSigningKey(ctx context.Context, req gen.DeleteSigningKeyRequestObject) (gen.DeleteSigningKeyResponseObject, error) {
-	return s.keys.DeleteSigningKey(ctx, req)
-}
-
-// The video and live-input details, delegated to the MediaService block.
-
-// GetVideo implements gen.StrictServerInterface.
-func (s *Server) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
-	return s.media.GetVideo(ctx, req)
-}
-
-// EditVideo implements gen.StrictServerInterface.
-func (s *Server) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
-	return s.media.EditVideo(ctx, req)
-}
-
-// GetLiveInput implements gen.StrictServerInterface.
-func (s *Server) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
-	return s.media.GetLiveInput(ctx, req)
-}
-
-// UpdateLiveInput implements gen.StrictServerInterface.
-func (s *Server) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputRequestObject) (gen.UpdateLiveInputResponseObject, error) {
-	return s.media.UpdateLiveInput(ctx, req)
 }
 
 // routes assembles the server from the blocks a custom server uses too.
