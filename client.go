@@ -63,13 +63,9 @@ type Option func(*config) error
 // "Authorization: Bearer <token>".
 func WithAPIToken(token string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(token) == "" {
-			return errors.New("WithAPIToken: empty token")
+		if err := c.apiToken(token); err != nil {
+			return fmt.Errorf("WithAPIToken: %w", err)
 		}
-		if strings.ContainsAny(token, "\r\n") {
-			return errors.New("WithAPIToken: token contains a line break")
-		}
-		c.setAuth(func(h http.Header) { h.Set("Authorization", "Bearer "+token) }, token)
 		return nil
 	}
 }
@@ -78,16 +74,9 @@ func WithAPIToken(token string) Option {
 // sent as the X-Auth-Email and X-Auth-Key headers.
 func WithAPIKey(email, key string) Option {
 	return func(c *config) error {
-		if strings.TrimSpace(email) == "" || strings.TrimSpace(key) == "" {
-			return errors.New("WithAPIKey: email and key are both required")
+		if err := c.apiKey(email, key); err != nil {
+			return fmt.Errorf("WithAPIKey: %w", err)
 		}
-		if strings.ContainsAny(email+key, "\r\n") {
-			return errors.New("WithAPIKey: email or key contains a line break")
-		}
-		c.setAuth(func(h http.Header) {
-			h.Set("X-Auth-Email", email)
-			h.Set("X-Auth-Key", key)
-		}, key)
 		return nil
 	}
 }
@@ -96,19 +85,59 @@ func WithAPIKey(email, key string) Option {
 // CLOUDFLARE_API_TOKEN, or else CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY.
 // The client reads no environment variable unless given this option.
 func WithCredentialsFromEnv() Option {
+	return WithCredentialsFrom(os.Getenv)
+}
+
+// WithCredentialsFrom reads the credentials as [WithCredentialsFromEnv]
+// does, through getenv (os.Getenv, or a map's lookup in a test or a
+// command with an environment of its own). Its errors name the variables.
+func WithCredentialsFrom(getenv func(string) string) Option {
 	return func(c *config) error {
-		if t := os.Getenv(EnvAPIToken); t != "" {
-			return WithAPIToken(t)(c)
-		}
-		email, key := os.Getenv(EnvEmail), os.Getenv(EnvAPIKey)
-		if email != "" || key != "" {
-			if email == "" || key == "" {
-				return fmt.Errorf("WithCredentialsFromEnv: %s and %s must be set together", EnvEmail, EnvAPIKey)
+		if t := getenv(EnvAPIToken); t != "" {
+			if err := c.apiToken(t); err != nil {
+				return fmt.Errorf("%s: %w", EnvAPIToken, err)
 			}
-			return WithAPIKey(email, key)(c)
+			return nil
 		}
-		return fmt.Errorf("WithCredentialsFromEnv: set %s, or %s and %s", EnvAPIToken, EnvEmail, EnvAPIKey)
+		email, key := getenv(EnvEmail), getenv(EnvAPIKey)
+		switch {
+		case email != "" && key != "":
+			if err := c.apiKey(email, key); err != nil {
+				return fmt.Errorf("%s and %s: %w", EnvEmail, EnvAPIKey, err)
+			}
+			return nil
+		case email != "" || key != "":
+			return fmt.Errorf("%s and %s must be set together", EnvEmail, EnvAPIKey)
+		}
+		return fmt.Errorf("no credentials: set %s, or %s and %s", EnvAPIToken, EnvEmail, EnvAPIKey)
 	}
+}
+
+// apiToken sets an API token, if it is one.
+func (c *config) apiToken(token string) error {
+	if strings.TrimSpace(token) == "" {
+		return errors.New("empty token")
+	}
+	if strings.ContainsAny(token, "\r\n") {
+		return errors.New("token contains a line break")
+	}
+	c.setAuth(func(h http.Header) { h.Set("Authorization", "Bearer "+token) }, token)
+	return nil
+}
+
+// apiKey sets an email and a global API key, if they are ones.
+func (c *config) apiKey(email, key string) error {
+	if strings.TrimSpace(email) == "" || strings.TrimSpace(key) == "" {
+		return errors.New("email and key are both required")
+	}
+	if strings.ContainsAny(email+key, "\r\n") {
+		return errors.New("email or key contains a line break")
+	}
+	c.setAuth(func(h http.Header) {
+		h.Set("X-Auth-Email", email)
+		h.Set("X-Auth-Key", key)
+	}, key)
+	return nil
 }
 
 func (c *config) setAuth(f func(http.Header), secret string) {

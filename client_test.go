@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -172,6 +174,33 @@ func TestNewClientOptions(t *testing.T) {
 				t.Fatalf("NewClient() error = %v, want it to contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// WithCredentialsFrom's refusals name the variable and the problem, and
+// hold none of the value.
+func TestCredentialsFrom(t *testing.T) {
+	const email = "a@example.com"
+	for _, tt := range []struct {
+		env  map[string]string
+		want string // "" for a client
+	}{
+		{nil, "streamtoken: no credentials: set CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY"},
+		{map[string]string{streamtoken.EnvAPIToken: "s3cret\nX-Evil: 1"}, "streamtoken: CLOUDFLARE_API_TOKEN: token contains a line break"},
+		{map[string]string{streamtoken.EnvAPIToken: " "}, "streamtoken: CLOUDFLARE_API_TOKEN: empty token"},
+		{map[string]string{streamtoken.EnvAPIKey: "s3cret"}, "streamtoken: CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY must be set together"},
+		{map[string]string{streamtoken.EnvEmail: email, streamtoken.EnvAPIKey: "s3cret\r"}, "streamtoken: CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY: email or key contains a line break"},
+		{map[string]string{streamtoken.EnvEmail: email, streamtoken.EnvAPIKey: " "}, "streamtoken: CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY: email and key are both required"},
+		{map[string]string{streamtoken.EnvAPIToken: "s3cret", streamtoken.EnvEmail: email}, ""},
+		{map[string]string{streamtoken.EnvEmail: email, streamtoken.EnvAPIKey: "s3cret"}, ""},
+	} {
+		_, err := streamtoken.NewClient(streamtoken.WithCredentialsFrom(func(name string) string { return tt.env[name] }))
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("NewClient(WithCredentialsFrom(%q set)) = %v, want a client", slices.Sorted(maps.Keys(tt.env)), err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("NewClient(WithCredentialsFrom(%q set)) = %v, want %q", slices.Sorted(maps.Keys(tt.env)), err, tt.want)
+		}
 	}
 }
 

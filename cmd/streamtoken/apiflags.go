@@ -22,14 +22,11 @@ func (f *apiFlags) register(cmd *cobra.Command) {
 // client is a client with the environment's credentials, --base-url, and
 // more options when given.
 func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Client, error) {
-	creds, err := credentialsFromEnv(e)
-	if err != nil {
-		return nil, err
-	}
-	// The credentials alone first: a bad one names its variable, not
-	// --base-url.
+	creds := streamtoken.WithCredentialsFrom(e.getenv)
+	// The credentials alone first: their errors name their variables,
+	// and a bad one is not blamed on --base-url.
 	if _, err := streamtoken.NewClient(creds); err != nil {
-		return nil, badInput("%s: %s", credentialsVar(e), strings.TrimPrefix(err.Error(), "streamtoken: "))
+		return nil, badInput("%s", strings.TrimPrefix(err.Error(), "streamtoken: "))
 	}
 	opts := append([]streamtoken.Option{creds}, more...)
 	if f.base != "" {
@@ -40,28 +37,4 @@ func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Clien
 		return nil, badInput("--base-url: %v", err)
 	}
 	return c, nil
-}
-
-// credentialsVar names the variable the credentials came from.
-func credentialsVar(e env) string {
-	if e.getenv(streamtoken.EnvAPIToken) != "" {
-		return streamtoken.EnvAPIToken
-	}
-	return streamtoken.EnvEmail + " and " + streamtoken.EnvAPIKey
-}
-
-// credentialsFromEnv reads CLOUDFLARE_API_TOKEN, or CLOUDFLARE_EMAIL with
-// CLOUDFLARE_API_KEY.
-func credentialsFromEnv(e env) (streamtoken.Option, error) {
-	if t := e.getenv(streamtoken.EnvAPIToken); t != "" {
-		return streamtoken.WithAPIToken(t), nil
-	}
-	email, key := e.getenv(streamtoken.EnvEmail), e.getenv(streamtoken.EnvAPIKey)
-	switch {
-	case email != "" && key != "":
-		return streamtoken.WithAPIKey(email, key), nil
-	case email != "" || key != "":
-		return nil, badInput("%s and %s must be set together", streamtoken.EnvEmail, streamtoken.EnvAPIKey)
-	}
-	return nil, badInput("no credentials: set %s, or %s and %s", streamtoken.EnvAPIToken, streamtoken.EnvEmail, streamtoken.EnvAPIKey)
 }
