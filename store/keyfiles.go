@@ -11,10 +11,11 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// LoadKey reads a signing key file in any form token.ParseKey reads: a
-// regular file of at most 1 MiB. The ID is id when given, else the key's
-// own (a JWK's kid), else one derived from the public key.
-func LoadKey(path, id string) (*token.Key, error) {
+// ReadKey reads a signing key file in any form token.ParsePrivateKey
+// reads (PEM, JWK, base64 of either, a key as the keys API answers it): a
+// regular file of at most 1 MiB. The key's ID is the file's own (a JWK's
+// kid, the API's id), or empty.
+func ReadKey(path string) (*token.Key, error) {
 	data, err := files.Read(path)
 	if err != nil {
 		return nil, err
@@ -22,6 +23,17 @@ func LoadKey(path, id string) (*token.Key, error) {
 	key, err := token.ParsePrivateKey(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return key, nil
+}
+
+// LoadKey reads a key as [ReadKey] does, for a server that publishes its
+// own key set: the ID is id when given, else the file's own, else one
+// derived from the public key (token.KeyID).
+func LoadKey(path, id string) (*token.Key, error) {
+	key, err := ReadKey(path)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case id != "":

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -91,5 +93,45 @@ func TestMemoryCountsItsBytes(t *testing.T) {
 	}
 	if got := used(); got != base+256+32+3+overhead {
 		t.Errorf("Used() = %d, want %d", got, base+256+32+3+overhead)
+	}
+}
+
+// ReadKey keeps the file's own ID, or none; LoadKey gives the one asked
+// for, else the file's, else one derived from the public key.
+func TestReadAndLoadKey(t *testing.T) {
+	dir := t.TempDir()
+	pemPath := filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(pemPath, testkey.Read(t, "rsa2048.pem"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jwk, err := testkey.Load(t, "rsa2048.pem", "the-kid").PrivateJWK()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwkPath := filepath.Join(dir, "key.jwk")
+	if err := os.WriteFile(jwkPath, jwk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	derived := token.KeyID(testkey.Load(t, "rsa2048.pem", "").Public)
+	for _, tt := range []struct {
+		path, id         string
+		wantRead, wantID string
+	}{
+		{pemPath, "", "", derived},
+		{pemPath, "given", "", "given"},
+		{jwkPath, "", "the-kid", "the-kid"},
+		{jwkPath, "given", "the-kid", "given"},
+	} {
+		read, err := store.ReadKey(tt.path)
+		if err != nil || read.ID != tt.wantRead {
+			t.Errorf("ReadKey(%s) = %v, %v; want ID %q", filepath.Base(tt.path), read, err, tt.wantRead)
+		}
+		loaded, err := store.LoadKey(tt.path, tt.id)
+		if err != nil || loaded.ID != tt.wantID {
+			t.Errorf("LoadKey(%s, %q) = %v, %v; want ID %q", filepath.Base(tt.path), tt.id, loaded, err, tt.wantID)
+		}
+	}
+	if _, err := store.ReadKey(filepath.Join(dir, "none.pem")); err == nil {
+		t.Error("ReadKey(a missing file) = nil error")
 	}
 }

@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -66,21 +66,19 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 	return cmd
 }
 
-// readSigningKey loads a private key file in any form token reads, given
-// by flag (which errors name); kid, when given, names it.
+// readSigningKey reads a private key file in any form token reads, given
+// by flag (which errors name); kid, when given, names it. Unlike serve's
+// key, whose ID the server publishes, a key here must carry its ID or be
+// given one: a token's kid is how Cloudflare finds the key that checks it.
 func readSigningKey(flag, path, kid string) (*token.Key, error) {
 	if kid != "" {
 		if err := token.CheckKeyID(kid); err != nil {
 			return nil, badInput("--key-id: %v", err)
 		}
 	}
-	data, err := files.Read(path)
+	key, err := store.ReadKey(path)
 	if err != nil {
 		return nil, badInput("%s: %v", flag, err)
-	}
-	key, err := token.ParsePrivateKey(data)
-	if err != nil {
-		return nil, badInput("%s %s: %v", flag, path, err)
 	}
 	if kid != "" {
 		key.ID = kid
