@@ -1,8 +1,6 @@
 package main
 
 import (
-	"strings"
-
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
@@ -26,7 +24,7 @@ func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Clien
 	// The credentials alone first: their errors name their variables,
 	// and a bad one is not blamed on --base-url.
 	if _, err := streamtoken.NewClient(creds); err != nil {
-		return nil, badInput("%s", strings.TrimPrefix(err.Error(), "streamtoken: "))
+		return nil, badInput("%s", trimPrefix(err))
 	}
 	opts := append([]streamtoken.Option{creds}, more...)
 	if f.base != "" {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/base64"
-	"errors"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -87,27 +86,4 @@ func pemField(path, keyID string) (string, string, error) {
 		return "", "", badInput("--pem: %v", err)
 	}
 	return base64.StdEncoding.EncodeToString(block), key.ID, nil
-}
-
-func unwrapExit(err error) error {
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return ee.err
-	}
-	return err
-}
-
-// apiFailure maps a client error onto an exit code: a request the client or
-// the API found invalid is bad input; the rest is an API or network failure.
-// An API's answer is said as the Go client says it: method and URL, status,
-// the envelope's codes and messages, and its hint, attempts and cf-ray.
-func apiFailure(err error, src ruleSource, keyFlags map[string]string) error {
-	var apiErr *streamtoken.APIError
-	switch {
-	case errors.Is(err, streamtoken.ErrInvalid) && !errors.As(err, &apiErr):
-		return invalidInput(err, src, keyFlags)
-	case errors.Is(err, streamtoken.ErrInvalid):
-		return badInput("%v", err)
-	}
-	return failure(err)
 }

@@ -63,17 +63,6 @@ func printInspection(w io.Writer, d *token.Decoded, out output) error {
 	return nil
 }
 
-// compact returns raw as JSON for embedding, or as a JSON string when it is
-// not JSON.
-func compact(raw []byte) json.RawMessage {
-	var b bytes.Buffer
-	if json.Compact(&b, raw) == nil {
-		return b.Bytes()
-	}
-	s, _ := json.Marshal(string(raw))
-	return s
-}
-
 func indent(raw []byte) string {
 	var b bytes.Buffer
 	if json.Indent(&b, raw, "         ", "  ") == nil {

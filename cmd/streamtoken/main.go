@@ -27,21 +27,6 @@ const (
 	exitBadInput = 2 // flags, files, keys or a request that fails validation
 )
 
-// exitError carries an exit code with the one-line message for stderr.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
-func badInput(format string, args ...any) error {
-	return &exitError{code: exitBadInput, err: fmt.Errorf(format, args...)}
-}
-
-func failure(err error) error { return &exitError{code: exitFailure, err: err} }
-
 // env is how commands read the environment: the one place that does.
 type env struct {
 	stdin          io.Reader
@@ -115,7 +100,7 @@ func run(ctx context.Context, args []string, e env) int {
 	if errors.As(err, &ee) {
 		code = ee.code
 	}
-	fmt.Fprintln(e.stderr, "streamtoken: "+oneLine(strings.TrimPrefix(err.Error(), "streamtoken: ")))
+	fmt.Fprintln(e.stderr, "streamtoken: "+oneLine(trimPrefix(err)))
 	return code
 }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -367,13 +366,6 @@ The account's public keys, to verify its tokens ("streamtoken verify TOKEN --acc
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// warnIfLoose warns about a secret file that group or others may read.
-func warnIfLoose(logger *slog.Logger, flag, path string) {
-	if files.LooseMode(path) {
-		logger.Warn("a secret file is readable by group or others: chmod 600 it", "flag", flag, "file", path)
-	}
 }
 
 // newAPIToken makes a random API token: 128 bits from crypto/rand.

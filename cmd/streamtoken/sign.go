@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/internal/ids"
-	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -64,27 +63,4 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 	_ = cmd.MarkFlagRequired("key")
 	_ = cmd.MarkFlagRequired("video")
 	return cmd
-}
-
-// readSigningKey reads a private key file in any form token reads, given
-// by flag (which errors name); kid, when given, names it. Unlike serve's
-// key, whose ID the server publishes, a key here must carry its ID or be
-// given one: a token's kid is how Cloudflare finds the key that checks it.
-func readSigningKey(flag, path, kid string) (*token.Key, error) {
-	if kid != "" {
-		if err := token.CheckKeyID(kid); err != nil {
-			return nil, badInput("--key-id: %v", err)
-		}
-	}
-	key, err := store.ReadKey(path)
-	if err != nil {
-		return nil, badInput("%s: %v", flag, err)
-	}
-	if kid != "" {
-		key.ID = kid
-	}
-	if key.ID == "" {
-		return nil, badInput("--key-id: %v", token.ErrNoKeyID)
-	}
-	return key, nil
 }

@@ -266,5 +266,3 @@ func (f *tokenFlags) printToken(w io.Writer, tok string) error {
 	}
 	return nil
 }
-
-func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }

@@ -84,16 +84,6 @@ an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
 	return cmd
 }
 
-// exactArgs is cobra.ExactArgs with a message naming the argument.
-func exactArgs(n int, name string) cobra.PositionalArgs {
-	return func(_ *cobra.Command, args []string) error {
-		if len(args) != n {
-			return badInput("want exactly one %s argument, got %d", name, len(args))
-		}
-		return nil
-	}
-}
-
 // verifyReport is what verify prints.
 type verifyReport struct {
 	Valid        bool         `json:"valid"`
@@ -321,27 +311,4 @@ func keySetFlag(f verifyFlags) string {
 		return "--account " + f.account
 	}
 	return "--jwks"
-}
-
-// trimPrefix drops the library's "streamtoken: " from an error: the CLI
-// says its name once, first.
-func trimPrefix(err error) string {
-	return strings.TrimPrefix(err.Error(), "streamtoken: ")
-}
-
-// tokenArg is a TOKEN argument: the token itself, or - to read it from
-// standard input (at most 1 MiB).
-func tokenArg(e env, arg string) (string, error) {
-	if arg != "-" {
-		return strings.TrimSpace(arg), nil
-	}
-	data, err := files.ReadAll("standard input", e.stdin)
-	if err != nil {
-		return "", badInput("TOKEN: %v", err)
-	}
-	tok := strings.TrimSpace(string(data))
-	if tok == "" {
-		return "", badInput("TOKEN: standard input is empty")
-	}
-	return tok, nil
 }
