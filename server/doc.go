@@ -12,16 +12,17 @@
 // data an operator gives (files, flags), read in one place.
 //
 // The server is assembled from building blocks that a server of one's own,
-// built on the generated gen.StrictServerInterface, uses the same way:
-// [Authenticator], [RequestChecker], [TokenService] (with a
-// [SigningQueue] and a [TokenCache]), [StrictOptions], [KeyService],
+// built on the generated gen.StrictServerInterface, uses the same way: the
+// services that serve the operations, [TokenService] (with a
+// [SigningQueue] and a [TokenCache]), [KeyService] and [MediaService]; and
+// around them [Authenticator], [RequestChecker], [StrictOptions],
 // [ParamErrorHandler], [NoRoute], [RefuseUncleanPaths] and
 // [WriteProblems]. See the custom-server example.
 //
 // Each account's tokens are signed by a key of that account, as on
 // Cloudflare: the operator's key for it (Config.AccountSigners), else one
-// the server generates on the account's first token and keeps in an
-// [store.Store], so that a restart or a second server on the same store
+// the server generates on the account's first token and keeps in its
+// store ([store.Store]), so that a restart or a second server on the same store
 // signs with the same key. Each account has a public JWK set of its
 // own, at /.well-known/jwks/<account_id>.json (gen.GetAccountKeySetPath): its
 // signing key and the keys created through its keys API ([KeyService]),

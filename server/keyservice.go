@@ -16,11 +16,11 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// KeyService is the signing-keys operations as a building block: create
-// (an RSA-2048 key, answered once with its private half), list and delete,
-// per account, on a [store.Keys], which keeps the public halves alone. A custom gen.StrictServerInterface
-// delegates its ListSigningKeys, CreateSigningKey and DeleteSigningKey to
-// it; [Server] does. Like [TokenService], it fails closed: no [Caller] in
+// KeyService is the service of the signing-keys operations
+// ([gen.KeyOperations]): create (an RSA-2048 key, answered once with its
+// private half), list and delete, per account, on a [store.Keys], which
+// keeps the public halves alone. A server of one's own embeds it, as
+// [Server] does. Like [TokenService], it fails closed: no [Caller] in
 // the context is a 401, a caller not allowed for the account a 403.
 type KeyService struct {
 	// Store keeps the keys' public halves. Required.

@@ -18,15 +18,16 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// MediaService is the video and live-input details operations as a
-// building block, on a [store.Media]: read a video's details and edit them
+// MediaService is the service of the video and live-input details
+// operations ([gen.MediaOperations]), on a [store.Media]: read a video's details and edit them
 // (a partial update), read a live input and update it (its recording
 // settings replaced whole). What it emulates of Cloudflare is what a
 // signed URL depends on: requireSignedURLs and allowedOrigins, with the
 // other fields of the edit bodies kept as given. Every valid ID exists,
 // with the defaults (requireSignedURLs false, allowedOrigins empty), until
-// it is changed, unless Videos or LiveInputs say which exist. Like
-// [TokenService], it fails closed: no [Caller] in the context is a 401, a
+// it is changed, unless Videos or LiveInputs say which exist. A server of
+// one's own embeds it, as [Server] does. Like [TokenService], it fails
+// closed: no [Caller] in the context is a 401, a
 // caller not allowed for the account a 403.
 type MediaService struct {
 	// Store keeps what was changed. Required.

@@ -38,7 +38,7 @@ type Config struct {
 	// from any crypto.Signer, such as a key in a KMS or an HSM whose
 	// private half never leaves it (token.NewCryptoSigner). Nil: each
 	// account's tokens are signed by a key of the account's own, generated
-	// on its first token and kept in AccountKeys. When the credentials are
+	// on its first token and kept in Store. When the credentials are
 	// scoped to two or more accounts that Signer would sign for, New
 	// refuses it ([SharedSignerError]) unless ShareSigner is set.
 	Signer *token.Signer

@@ -15,11 +15,12 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// TokenService is the token operation as a building block: the API's
-// rules (IDs, times, access rules, the id and pem pair), signing with the
-// body's id and pem when given or else with the account's signer, and the
-// answers as envelopes. A custom gen.StrictServerInterface delegates its
-// CreateStreamToken to it; [Server] does.
+// TokenService is the service of the token operation
+// ([gen.TokenOperations]): the API's rules (IDs, times, access rules, the
+// id and pem pair), signing with the body's id and pem when given or else
+// with the account's signer, and the answers as envelopes. A server of
+// one's own embeds it, or calls it from a CreateStreamToken of its own (as
+// the custom-server example does, to log); [Server] embeds it.
 type TokenService struct {
 	// Signer returns the signer of an account's tokens: from a key
 	// (token.NewSigner) or any crypto.Signer (token.NewCryptoSigner), such
