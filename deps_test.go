@@ -1,15 +1,21 @@
 package streamtoken_test
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io/fs"
+	"maps"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/tools/go/packages"
 )
 
 // The typed client must stay lean: importing it links no OpenAPI loader,
@@ -98,5 +104,80 @@ func TestNoRouteWrittenByHand(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The server's files stand on one another without a cycle: a file uses
+// what files below it declare (a type, a function, a method, a field),
+// never what a file that uses it declares. A cycle means two files hold
+// one concern between them; move the shared piece below both (the
+// answers several services give live in envelope.go).
+func TestServerFilesHaveNoCycle(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to load the package with")
+	}
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo}
+	pkgs, err := packages.Load(cfg, "./server")
+	if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+		t.Fatalf("loading ./server: %v %v", err, pkgs)
+	}
+	pkg := pkgs[0]
+	uses := map[string]map[string]string{} // file -> file it uses -> a name it uses there
+	for _, f := range pkg.Syntax {
+		from := filepath.Base(pkg.Fset.Position(f.Pos()).Filename)
+		uses[from] = map[string]string{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			id, ok := n.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			obj := pkg.TypesInfo.Uses[id]
+			if obj == nil || obj.Pkg() != pkg.Types {
+				return true
+			}
+			if v, ok := obj.(*types.Var); obj.Parent() != pkg.Types.Scope() && (!ok || !v.IsField()) {
+				if _, method := obj.(*types.Func); !method {
+					return true // a local name
+				}
+			}
+			if to := filepath.Base(pkg.Fset.Position(obj.Pos()).Filename); to != from {
+				uses[from][to] = id.Name
+			}
+			return true
+		})
+	}
+	// A depth-first walk: a file met again while still on the path closes
+	// a cycle.
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	state := map[string]int{}
+	var path []string
+	var walk func(string)
+	walk = func(f string) {
+		state[f] = onPath
+		path = append(path, f)
+		for _, to := range slices.Sorted(maps.Keys(uses[f])) {
+			switch state[to] {
+			case onPath:
+				cycle := append(slices.Clone(path[slices.Index(path, to):]), to)
+				var steps []string
+				for i := 0; i+1 < len(cycle); i++ {
+					steps = append(steps, fmt.Sprintf("%s uses %s of %s", cycle[i], uses[cycle[i]][cycle[i+1]], cycle[i+1]))
+				}
+				t.Errorf("server/ files in a cycle: %s", strings.Join(steps, "; "))
+			case unseen:
+				walk(to)
+			}
+		}
+		path = path[:len(path)-1]
+		state[f] = done
+	}
+	for _, f := range slices.Sorted(maps.Keys(uses)) {
+		if state[f] == unseen {
+			walk(f)
+		}
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
@@ -111,4 +113,52 @@ func validationErrors(err error) []Problem {
 		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "invalid request"}}
 	}
 	return violations(verr.Violations, verr.More)
+}
+
+// The answers more than one service gives.
+
+// overloaded is the answer to a request the signing queue turned away: a
+// 429 envelope, as Cloudflare's rate limit, with a Retry-After header.
+type overloaded struct{ retryAfter time.Duration }
+
+func (o overloaded) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
+	w.Header().Set("Retry-After", strconv.Itoa(int(o.retryAfter/time.Second)))
+	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
+		Message: "too many requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
+	return nil
+}
+
+// VisitCreateSigningKeyResponse is the same answer to a key's create.
+func (o overloaded) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+	return o.VisitCreateStreamTokenResponse(w)
+}
+
+// StatusClientClosedRequest is the status logged for a request whose
+// client left before its token was signed (nginx's 499): nobody reads it.
+const StatusClientClosedRequest = 499
+
+// clientGone answers a request whose client has left: a status for the
+// log and the metrics, and no body.
+type clientGone struct{}
+
+func (clientGone) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
+	w.WriteHeader(StatusClientClosedRequest)
+	return nil
+}
+
+// VisitCreateSigningKeyResponse is the same answer to a key's create.
+func (c clientGone) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
+	return c.VisitCreateStreamTokenResponse(w)
+}
+
+// storeFull is the answer to a change that the store has no room for.
+func storeFull() Problem {
+	return Problem{Status: http.StatusBadRequest, Code: apicode.StoreFull,
+		Message: "the server's store holds as much as it may: delete what is no longer needed, or give it more room"}
+}
+
+// noSuchMedia is the 404 of a video or live input that does not exist.
+func noSuchMedia(accountID, what, id string) Problem {
+	return Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
+		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
@@ -29,9 +31,18 @@ var (
 	soleSetRoute  = gen.GetKeySetRoute.Method + " " + gen.GetKeySetRoute.Path
 )
 
-// serveAccountKeySet answers GET /.well-known/jwks/{account_id}.json: the
-// keys the server vouches for in that account alone.
-func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
+// keySets serves the JWK sets, outside the API and without credentials.
+type keySets struct {
+	keys       func(ctx context.Context, accountID string) ([]*token.Key, error) // an account's: Server.PublicKeys
+	oneAccount string                                                            // the one account the credentials name, if they name one alone
+	maxAge     time.Duration                                                     // Cache-Control's max-age
+	log        *slog.Logger
+	encoded    jwksCache
+}
+
+// serveAccount answers GET /.well-known/jwks/{account_id}.json: the keys
+// the server vouches for in that account alone.
+func (ks *keySets) serveAccount(w http.ResponseWriter, r *http.Request) {
 	account, ok := strings.CutSuffix(r.PathValue("file"), ".json")
 	if !ok {
 		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoRoute,
@@ -43,33 +54,33 @@ func (s *Server) serveAccountKeySet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.SetPathValue("account_id", account) // for the request's log line
-	s.writeKeySet(w, r, account)
+	ks.write(w, r, account)
 }
 
-// serveKeySet answers GET /.well-known/jwks.json: the account's set when
+// serveSole answers GET /.well-known/jwks.json: the account's set when
 // the credentials name one account alone; otherwise a set of every
 // account's keys would vouch for each account's tokens in every other's,
 // so the answer is a 404 envelope naming the per-account path.
-func (s *Server) serveKeySet(w http.ResponseWriter, r *http.Request) {
-	if s.oneAccount == "" {
+func (ks *keySets) serveSole(w http.ResponseWriter, r *http.Request) {
+	if ks.oneAccount == "" {
 		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.KeySetPerAccount,
 			Message: "this server signs for several accounts, and each has a JWK set of its own: " + gen.GetAccountKeySetRoute.Method + " " + gen.GetAccountKeySetRoute.Path})
 		return
 	}
-	s.writeKeySet(w, r, s.oneAccount)
+	ks.write(w, r, ks.oneAccount)
 }
 
-func (s *Server) writeKeySet(w http.ResponseWriter, r *http.Request, account string) {
-	keys, err := s.PublicKeys(r.Context(), account)
+func (ks *keySets) write(w http.ResponseWriter, r *http.Request, account string) {
+	keys, err := ks.keys(r.Context(), account)
 	if err != nil {
-		InternalError(s.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
+		InternalError(ks.log)(w, r, fmt.Errorf("the JWK set of account %s: %w", account, err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwk-set+json")
 	// A verifier, or a cache between, may keep the set this long: the
 	// bound on how long a deleted key keeps verifying.
-	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(s.jwksMaxAge.Seconds())))
-	_, _ = w.Write(s.jwks.encode(account, keys))
+	w.Header().Set("Cache-Control", "public, max-age="+strconv.Itoa(int(ks.maxAge.Seconds())))
+	_, _ = w.Write(ks.encoded.encode(account, keys))
 }
 
 // maxEncodedSets bounds the sets a jwksCache keeps: anyone may ask for any

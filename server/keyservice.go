@@ -234,9 +234,3 @@ func keyLimit(max int) Problem {
 	return Problem{Status: http.StatusBadRequest, Code: apicode.KeyLimit,
 		Message: fmt.Sprintf("the account holds %d signing keys, the most it may: delete one first", max)}
 }
-
-// storeFull is the answer to a change that the store has no room for.
-func storeFull() Problem {
-	return Problem{Status: http.StatusBadRequest, Code: apicode.StoreFull,
-		Message: "the server's store holds as much as it may: delete what is no longer needed, or give it more room"}
-}

@@ -165,12 +165,6 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 	return ps
 }
 
-// noSuchMedia is the 404 of a video or live input that does not exist.
-func noSuchMedia(accountID, what, id string) Problem {
-	return Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
-		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
-}
-
 // read decodes the stored details of a medium into v, which holds the
 // defaults: they stay when none are stored.
 func (ms *MediaService) read(ctx context.Context, kind store.Kind, accountID, id string, v any) error {

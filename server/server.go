@@ -132,22 +132,20 @@ type Server struct {
 	keyOperations
 	mediaOperations
 
-	auth       *Authenticator
-	checker    *RequestChecker
-	signers    *signers
-	oneAccount string // the one account the credentials name, if they name one alone
-	store      store.Store
-	jwks       jwksCache // the JWK sets last served, encoded
-	jwksMaxAge time.Duration
-	specJSON   []byte
-	specYAML   []byte
-	log        *slog.Logger
-	now        func() time.Time
-	metrics    *metrics
-	handler    http.Handler
-	opsMW      []gen.StrictMiddlewareFunc // around every operation
-	maxConns   int                        // Serve's cap on open connections
-	drain      time.Duration              // Serve's shutdown timeout
+	auth     *Authenticator
+	checker  *RequestChecker
+	signers  *signers
+	store    store.Store
+	keySets  *keySets
+	specJSON []byte
+	specYAML []byte
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+	handler  http.Handler
+	opsMW    []gen.StrictMiddlewareFunc // around every operation
+	maxConns int                        // Serve's cap on open connections
+	drain    time.Duration              // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -165,7 +163,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{auth: auth, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
-		jwksMaxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}
+		keySets: &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}}
 	switch {
 	case s.maxConns < 0:
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
@@ -182,10 +180,10 @@ func New(cfg Config) (*Server, error) {
 		s.drain = DefaultShutdownTimeout
 	}
 	switch {
-	case s.jwksMaxAge < 0:
-		return nil, fmt.Errorf("server: KeySetMaxAge %v is negative", s.jwksMaxAge)
-	case s.jwksMaxAge == 0:
-		s.jwksMaxAge = token.DefaultJWKSMaxAge
+	case s.keySets.maxAge < 0:
+		return nil, fmt.Errorf("server: KeySetMaxAge %v is negative", s.keySets.maxAge)
+	case s.keySets.maxAge == 0:
+		s.keySets.maxAge = token.DefaultJWKSMaxAge
 	}
 	if cfg.MaxAccounts < 0 {
 		return nil, fmt.Errorf("server: MaxAccounts %d is negative", cfg.MaxAccounts)
@@ -275,6 +273,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.store = st
+	s.keySets.keys, s.keySets.log = s.PublicKeys, s.log
 	s.tokenOperations = tokens
 	s.keyOperations = &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
 	s.mediaOperations = &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
@@ -352,8 +351,8 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
-	mux.HandleFunc(keySetPattern, s.serveAccountKeySet)
-	mux.HandleFunc(soleSetRoute, s.serveKeySet)
+	mux.HandleFunc(keySetPattern, s.keySets.serveAccount)
+	mux.HandleFunc(soleSetRoute, s.keySets.serveSole)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)

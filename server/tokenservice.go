@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
@@ -138,40 +137,6 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		Messages: []gen.Message{},
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
-}
-
-// overloaded is the answer to a request the signing queue turned away: a
-// 429 envelope, as Cloudflare's rate limit, with a Retry-After header.
-type overloaded struct{ retryAfter time.Duration }
-
-func (o overloaded) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
-	w.Header().Set("Retry-After", strconv.Itoa(int(o.retryAfter/time.Second)))
-	WriteProblems(w, Problem{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
-		Message: "too many requests at once: retry after " + strconv.Itoa(int(o.retryAfter/time.Second)) + " s"})
-	return nil
-}
-
-// VisitCreateSigningKeyResponse is the same answer to a key's create.
-func (o overloaded) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
-	return o.VisitCreateStreamTokenResponse(w)
-}
-
-// StatusClientClosedRequest is the status logged for a request whose
-// client left before its token was signed (nginx's 499): nobody reads it.
-const StatusClientClosedRequest = 499
-
-// clientGone answers a request whose client has left: a status for the
-// log and the metrics, and no body.
-type clientGone struct{}
-
-func (clientGone) VisitCreateStreamTokenResponse(w http.ResponseWriter) error {
-	w.WriteHeader(StatusClientClosedRequest)
-	return nil
-}
-
-// VisitCreateSigningKeyResponse is the same answer to a key's create.
-func (c clientGone) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
-	return c.VisitCreateStreamTokenResponse(w)
 }
 
 // failure is the strict handler's failure response for errs.
