@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 
@@ -160,4 +163,64 @@ func (s *signers) make(ctx context.Context, account string) (*token.Signer, erro
 func accountLimit() Problem {
 	return Problem{Status: http.StatusBadRequest, Code: apicode.AccountLimit,
 		Message: "the server keeps signing keys for as many accounts as it may, and this account has none"}
+}
+
+// sharingAccounts are the accounts that credentials are scoped to and that
+// have no signer of their own, sorted: those a shared signer would sign
+// for while the credentials keep them apart.
+func sharingAccounts(creds []Credential, own map[string]*token.Signer) []string {
+	set := map[string]bool{}
+	for _, c := range creds {
+		for _, a := range c.Accounts {
+			if own[a] == nil {
+				set[a] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// checkKeyIDs refuses two keys of one ID among the signers and the keys
+// store holds: a verifier picks a key by its ID, so one of the two would
+// sign tokens that fail ("signature is invalid"). A key of the store that
+// is also its account's signer (the same key, a file copied) is one key.
+func checkKeyIDs(ctx context.Context, shared *token.Signer, operator map[string]*token.Signer, keys store.Keys) error {
+	type owner struct {
+		what, account string
+		n             []byte
+		stored        bool
+	}
+	owners := map[string]owner{}
+	claim := func(kid string, o owner) error {
+		prev, taken := owners[kid]
+		switch {
+		case !taken:
+			owners[kid] = o
+			return nil
+		case o.stored && bytes.Equal(prev.n, o.n) && (prev.account == "" || prev.account == o.account):
+			return nil // a created key that is its account's signer too, or the shared one
+		}
+		return fmt.Errorf("key ID %q names %s and %s: a key ID must name one key, in one account", kid, prev.what, o.what)
+	}
+	if shared != nil {
+		if err := claim(shared.KeyID(), owner{what: "the key shared by every account", n: shared.PublicKey().Public.N.Bytes()}); err != nil {
+			return err
+		}
+	}
+	for _, account := range slices.Sorted(maps.Keys(operator)) {
+		signer := operator[account]
+		if err := claim(signer.KeyID(), owner{"the signing key of account " + account, account, signer.PublicKey().Public.N.Bytes(), false}); err != nil {
+			return err
+		}
+	}
+	stored, err := keys.AllKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("reading the keys store: %w", err)
+	}
+	for _, k := range stored {
+		if err := claim(k.Key.ID, owner{"a key created in account " + k.AccountID, k.AccountID, k.Key.Public.N.Bytes(), true}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
