@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
@@ -40,6 +41,8 @@ type Client struct {
 	baseURL string              // without a trailing slash, for errors (credentials redacted)
 	now     func() time.Time
 	secrets []string // the credentials, to redact from what servers echo
+	// rateLimit is the latest rate limit an answer stated.
+	rateLimit atomic.Pointer[RateLimit]
 }
 
 // config is what the options set, checked by NewClient.
@@ -53,6 +56,7 @@ type config struct {
 	retry      retryPolicy
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error // between retries
+	budget     *budget                                    // nil: none
 }
 
 // Option configures a [Client]. Options return an error for a bad value;
@@ -259,7 +263,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	fixed.Set("Accept", "application/json")
 	cfg.auth(fixed)
 	c.headers = fixed
-	c.doer = &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep}
+	c.doer = &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep, budget: cfg.budget}
 	g, err := gen.NewClient(cfg.baseURL,
 		gen.WithHTTPClient(c.doer),
 		gen.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
@@ -278,6 +282,15 @@ func (c *Client) setHeaders(req *http.Request) {
 	for name, values := range c.headers {
 		req.Header[name] = values
 	}
+}
+
+// RateLimit returns the latest rate limit an answer to this client stated
+// (of any call, from any goroutine), and false when none has.
+func (c *Client) RateLimit() (RateLimit, bool) {
+	if rl := c.rateLimit.Load(); rl != nil {
+		return *rl, true
+	}
+	return RateLimit{}, false
 }
 
 // Generated returns the generated client this client wraps, with the same

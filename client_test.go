@@ -506,20 +506,22 @@ func recordSleeps() (streamtoken.Option, func() []time.Duration) {
 
 func TestRetryAfterIsHonoured(t *testing.T) {
 	tests := []struct {
+		status     int
 		retryAfter string
 		want       time.Duration
 	}{
-		{"1", time.Second},
-		{"4", 4 * time.Second},
+		{429, "1", time.Second},
+		{429, "4", 4 * time.Second},
+		{503, "4", 4 * time.Second},
 		// Past the backoff's max: clamped, never an overflow into a
 		// negative wait and an instant retry.
-		{"9300000000", 5 * time.Second},
-		{"99999999999999999999999", 5 * time.Second},
+		{503, "9300000000", 5 * time.Second},
+		{503, "99999999999999999999999", 5 * time.Second},
 	}
 	for _, tt := range tests {
-		t.Run(tt.retryAfter, func(t *testing.T) {
+		t.Run(fmt.Sprint(tt.status, " ", tt.retryAfter), func(t *testing.T) {
 			s := newAPIServer(t,
-				reply(429, `{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}`, "Retry-After", tt.retryAfter),
+				reply(tt.status, `{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}`, "Retry-After", tt.retryAfter),
 				reply(200, okBody))
 			sleeps, waits := recordSleeps()
 			// The backoff alone would wait about a millisecond.
@@ -532,6 +534,35 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			}
 			if got := waits(); len(got) != 1 || got[0] != tt.want {
 				t.Errorf("waits with Retry-After %s = %v, want [%v]", tt.retryAfter, got, tt.want)
+			}
+		})
+	}
+}
+
+// A 429 that asks for longer than the client's longest wait is returned
+// at once, sent once, saying when the limit lifts: retrying it would
+// spend the budget of a limit that has not lifted.
+func TestLongRateLimitIsNotRetried(t *testing.T) {
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	for _, retryAfter := range []string{"300", "6", "99999999999999999999999", now.Add(5 * time.Minute).Format(http.TimeFormat)} {
+		t.Run(retryAfter, func(t *testing.T) {
+			s := newAPIServer(t, reply(429, `{"success":false,"errors":[{"code":10429,"message":"slow down"}],"messages":[],"result":null}`, "Retry-After", retryAfter))
+			sleeps, waits := recordSleeps()
+			c := newClient(t, s, sleeps, streamtoken.WithClock(func() time.Time { return now }))
+			_, err := c.CreateToken(context.Background(), testAccount, testVideo, streamtoken.TokenRequest{})
+			var apiErr *streamtoken.APIError
+			if !errors.Is(err, streamtoken.ErrRateLimited) || !errors.As(err, &apiErr) || apiErr.RateLimit == nil {
+				t.Fatalf("CreateToken() error = %v, want an *APIError matching ErrRateLimited, with its RateLimit", err)
+			}
+			if n, w := len(s.Hits()), waits(); n != 1 || len(w) != 0 {
+				t.Errorf("requests sent %d, waits %v; want 1 and none", n, w)
+			}
+			lifts := apiErr.RateLimit.Reset
+			if lifts.Before(now.Add(6*time.Second)) || lifts.After(now.Add(24*time.Hour)) {
+				t.Errorf("RateLimit.Reset = %v, want between 6 s and a day after %v", lifts, now)
+			}
+			if !strings.Contains(err.Error(), "the limit lifts at "+lifts.Format(time.RFC3339)) {
+				t.Errorf("error %q does not say when the limit lifts", err)
 			}
 		})
 	}

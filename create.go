@@ -76,6 +76,12 @@ type Token struct {
 	Value string
 	// AccountID and VideoID are what it was created for.
 	AccountID, VideoID string
+	// RateLimit is what the API's answer stated of the caller's rate
+	// limit; nil when it stated nothing, or the token was signed locally.
+	RateLimit *RateLimit
+	// Local reports that the client signed the token itself, with the key
+	// given to [WithSigner], and called no API.
+	Local bool
 }
 
 // URLs returns the video's signed URLs for this token, under the customer
@@ -111,7 +117,7 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
 	var tok *Token
-	err := c.exchange(ctx,
+	rl, err := c.exchangeLimited(ctx,
 		func(ctx context.Context) (*http.Response, error) {
 			req, err := c.tokenRequest(ctx, accountID, videoID, body)
 			if err != nil {
@@ -134,6 +140,9 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 			tok = &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}
 			return true
 		})
+	if tok != nil {
+		tok.RateLimit = rl
+	}
 	return tok, err
 }
 
@@ -168,31 +177,42 @@ var jsonContentType = []string{"application/json"}
 // token or a key, and is never quoted). path, the call's path segments
 // under the base URL, names it in errors; its URL is built only for them.
 func (c *Client) exchange(ctx context.Context, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) error {
+	_, err := c.exchangeLimited(ctx, send, success)
+	return err
+}
+
+// exchangeLimited is exchange, and what the answer stated of the rate
+// limit (nil: nothing), which the client keeps as its latest too.
+func (c *Client) exchangeLimited(ctx context.Context, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) (*RateLimit, error) {
 	ctx, attempts := countAttempts(ctx)
 	resp, err := send(ctx)
 	if err != nil {
 		var urlErr *neturl.Error // it holds the request's method and URL: said once, redacted
 		if errors.As(err, &urlErr) {
-			return fmt.Errorf("streamtoken: %s %s: %w%s", strings.ToUpper(urlErr.Op), redactURL(urlErr.URL), urlErr.Err, attemptsNote(*attempts))
+			return nil, fmt.Errorf("streamtoken: %s %s: %w%s", strings.ToUpper(urlErr.Op), redactURL(urlErr.URL), urlErr.Err, attemptsNote(*attempts))
 		}
-		return fmt.Errorf("streamtoken: %w%s", err, attemptsNote(*attempts))
+		return nil, fmt.Errorf("streamtoken: %w%s", err, attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
+	rl := parseRateLimit(resp.Header, resp.StatusCode, c.now())
+	if rl != nil {
+		c.rateLimit.Store(rl)
+	}
 	// The request's URL, for errors alone: a success costs no formatting.
 	url := func() string { return redactURL(resp.Request.URL.String()) }
 	raw, err := readBody(resp)
 	if err != nil {
-		return fmt.Errorf("streamtoken: %s %s: reading the response: %w", resp.Request.Method, url(), err)
+		return rl, fmt.Errorf("streamtoken: %s %s: reading the response: %w", resp.Request.Method, url(), err)
 	}
 	if len(raw) <= maxResponseBytes && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
-		return nil
+		return rl, nil
 	}
-	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: resp.Request.Method, URL: url(), Attempts: *attempts}
+	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: resp.Request.Method, URL: url(), Attempts: *attempts, RateLimit: rl}
 	env := envelopeOf(raw)
 	switch {
 	case len(raw) > maxResponseBytes:
 		e.Excerpt = "response body over 1 MiB"
-		return e
+		return rl, e
 	case env != nil && len(env.Errors) > 0:
 		e.Errors = c.infos(env.Errors)
 		e.Messages = c.infos(env.Messages)
@@ -204,7 +224,7 @@ func (c *Client) exchange(ctx context.Context, send func(context.Context) (*http
 	if resp.StatusCode == http.StatusNotFound {
 		e.Hint = c.notFoundHint(env)
 	}
-	return e
+	return rl, e
 }
 
 // envelopeOf decodes a failure envelope, or returns nil if raw is none.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/streamtoken/streamtoken/apicode"
@@ -21,7 +22,10 @@ var (
 	// ErrNotFound: a 404: no such account or video, or no such route when
 	// the base URL is not the API's (then [APIError.Hint] says so).
 	ErrNotFound = errors.New("streamtoken: not found")
-	// ErrRateLimited: too many requests (429), even after the retries.
+	// ErrRateLimited: too many requests: a 429 the client did not wait
+	// out (see [WithMaxRateLimitWait]), or still one after the retries; or
+	// no room in the client's own budget before the context's deadline
+	// ([WithRequestBudget]).
 	ErrRateLimited = errors.New("streamtoken: rate limited")
 	// ErrInvalid: the request breaks the API's rules, found by the client
 	// before sending (a *token.ValidationError) or by the server (400, 413,
@@ -69,6 +73,9 @@ type APIError struct {
 	// Hint, when set, names a likely cause the client can see, such as a
 	// 404 from a base URL that lacks the API's /client/v4.
 	Hint string
+	// RateLimit is what the answer stated of the caller's rate limit; nil
+	// when it stated nothing. On a 429, its Reset is when the limit lifts.
+	RateLimit *RateLimit
 }
 
 // Error describes the failure on one line: method, URL (without
@@ -90,6 +97,9 @@ func (e *APIError) Error() string {
 	}
 	if e.Hint != "" {
 		b.WriteString(" (hint: " + e.Hint + ")")
+	}
+	if e.StatusCode == http.StatusTooManyRequests && e.RateLimit != nil && !e.RateLimit.Reset.IsZero() {
+		b.WriteString(" (the limit lifts at " + e.RateLimit.Reset.UTC().Format(time.RFC3339) + ")")
 	}
 	if e.Attempts > 1 {
 		fmt.Fprintf(&b, " (after %d attempts)", e.Attempts)

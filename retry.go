@@ -22,12 +22,13 @@ const (
 )
 
 type retryPolicy struct {
-	maxRetries int
-	base, max  time.Duration
+	maxRetries       int
+	base, max        time.Duration
+	maxRateLimitWait time.Duration // a 429 that asks for longer is not retried
 }
 
 func defaultRetryPolicy() retryPolicy {
-	return retryPolicy{maxRetries: DefaultMaxRetries, base: DefaultBackoffBase, max: DefaultBackoffMax}
+	return retryPolicy{maxRetries: DefaultMaxRetries, base: DefaultBackoffBase, max: DefaultBackoffMax, maxRateLimitWait: DefaultMaxRateLimitWait}
 }
 
 // retryable reports whether a response status is worth another try: a
@@ -42,13 +43,21 @@ func retryable(status int) bool {
 	return status >= 500 && status <= 599
 }
 
-// wait returns how long to wait before retry number n (0 for the first): the
-// server's Retry-After when it gave one, else exponential backoff with
-// jitter; capped at max either way.
-func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
+// wait returns how long to wait before retry number n (0 for the first),
+// and whether to retry at all: the server's Retry-After when it gave one,
+// else exponential backoff with jitter; capped at max either way. A 429
+// that says when the limit lifts is waited out up to maxRateLimitWait,
+// and not retried when it asks for longer.
+func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) (time.Duration, bool) {
+	if resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+		if rl := parseRateLimit(resp.Header, resp.StatusCode, now); rl != nil && !rl.Reset.IsZero() {
+			d := max(rl.Reset.Sub(now), 0)
+			return d, d <= p.maxRateLimitWait
+		}
+	}
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), now, p.max); ok {
-			return d
+			return d, true
 		}
 	}
 	d := p.base << min(n, 30)
@@ -57,7 +66,7 @@ func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Durati
 	}
 	// Take up to half off at random, so that clients that failed together
 	// do not all come back together.
-	return d - rand.N(d/2+1)
+	return d - rand.N(d/2+1), true
 }
 
 // retryAfter parses a Retry-After header, delay seconds or an HTTP date,
@@ -93,6 +102,8 @@ type retryingDoer struct {
 	// sleep waits between tries; tests replace it to observe the waits
 	// without spending them.
 	sleep func(ctx context.Context, d time.Duration) error
+	// budget, when set, paces every try (WithRequestBudget).
+	budget *budget
 }
 
 // attemptsKey keys the counter of a call's tries in its context;
@@ -140,6 +151,11 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 	attempts, _ := ctx.Value(attemptsKey{}).(*int)
 	noReplay, _ := ctx.Value(noReplayKey{}).(bool)
 	for n := 0; ; n++ {
+		if d.budget != nil {
+			if err := d.budget.wait(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if attempts != nil {
 			*attempts = n + 1
 		}
@@ -151,7 +167,10 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		// A transport error (refused, reset, timed out) is retried while
 		// the caller's context lives: the call mints a new token each time,
 		// so sending it twice does no harm.
-		wait := d.policy.wait(n, resp, d.now())
+		wait, again := d.policy.wait(n, resp, d.now())
+		if !again {
+			return resp, err
+		}
 		if resp != nil {
 			// Let the connection be reused: read a little of what is left.
 			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
