@@ -59,6 +59,7 @@ type Server struct {
 	mu        sync.Mutex
 	failures  []Failure
 	requests  atomic.Int64
+	limit     *rateLimit // nil: none
 	closeOnce sync.Once
 }
 
@@ -103,6 +104,7 @@ type config struct {
 	stored      []store.Key
 	failures    []Failure
 	clientOps   []streamtoken.Option
+	limit       *rateLimit
 }
 
 // WithSigningKey signs with k (a private key with an ID) the tokens of
@@ -316,8 +318,15 @@ func newServer(cfg config) (*Server, error) {
 		}
 	}
 	cfg.server.Store = state
-	s := &Server{failures: cfg.failures, clock: clock}
-	cfg.server.OperationMiddlewares = append([]gen.StrictMiddlewareFunc{s.inject}, cfg.server.OperationMiddlewares...)
+	s := &Server{failures: cfg.failures, clock: clock, limit: cfg.limit}
+	// First the failures queued (and the count of token requests), then
+	// the rate limit, then the caller's own.
+	first := []gen.StrictMiddlewareFunc{s.inject}
+	if s.limit != nil {
+		s.limit.now = now
+		first = append(first, s.limit.middleware)
+	}
+	cfg.server.OperationMiddlewares = append(first, cfg.server.OperationMiddlewares...)
 	if cfg.server.Credentials == nil {
 		s.APIToken = randomToken()
 		cfg.server.Credentials = []server.Credential{{Token: s.APIToken}}

@@ -260,14 +260,18 @@ func TestNewClientTakesOptions(t *testing.T) {
 
 func TestInvalidOptionsPanic(t *testing.T) {
 	for name, opt := range map[string]streamtokentest.Option{
-		"public signing key": streamtokentest.WithSigningKey(&token.Key{ID: "x"}),
-		"nil account key":    streamtokentest.WithAccountKey(account, nil),
-		"no credentials":     streamtokentest.WithCredentials(),
-		"nil clock":          streamtokentest.WithClock(nil),
-		"negative failures":  streamtokentest.WithFailures(-1, streamtokentest.InternalError()),
-		"bad account ID":     streamtokentest.WithAccountKey("../x", testKey(t, "rsa2048-b.pem", "x")),
-		"bad video ID":       streamtokentest.WithVideos(video, "a/b"),
-		"bad live input ID":  streamtokentest.WithLiveInputs(".."),
+		"public signing key":      streamtokentest.WithSigningKey(&token.Key{ID: "x"}),
+		"nil account key":         streamtokentest.WithAccountKey(account, nil),
+		"no credentials":          streamtokentest.WithCredentials(),
+		"nil clock":               streamtokentest.WithClock(nil),
+		"negative failures":       streamtokentest.WithFailures(-1, streamtokentest.InternalError()),
+		"bad account ID":          streamtokentest.WithAccountKey("../x", testKey(t, "rsa2048-b.pem", "x")),
+		"bad video ID":            streamtokentest.WithVideos(video, "a/b"),
+		"bad live input ID":       streamtokentest.WithLiveInputs(".."),
+		"no requests a window":    streamtokentest.WithRateLimit(0, time.Minute),
+		"too many a window":       streamtokentest.WithRateLimit(100_001, time.Minute),
+		"a window under a second": streamtokentest.WithRateLimit(10, time.Millisecond),
+		"a window over a day":     streamtokentest.WithRateLimit(10, 25*time.Hour),
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {
