@@ -6,32 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// ReadKey reads a signing key file in any form token.ParsePrivateKey
-// reads (PEM, JWK, base64 of either, a key as the keys API answers it): a
-// regular file of at most 1 MiB. The key's ID is the file's own (a JWK's
-// kid, the API's id), or empty.
-func ReadKey(path string) (*token.Key, error) {
-	data, err := files.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	key, err := token.ParsePrivateKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return key, nil
-}
-
-// LoadKey reads a key as [ReadKey] does, for a server that publishes its
-// own key set: the ID is id when given, else the file's own, else one
-// derived from the public key (token.KeyID).
+// LoadKey reads a key as [token.ReadPrivateKey] does, for a server that
+// publishes its own key set: the ID is id when given, else the file's own,
+// else one derived from the public key (token.KeyID).
 func LoadKey(path, id string) (*token.Key, error) {
-	key, err := ReadKey(path)
+	key, err := token.ReadPrivateKey(path)
 	if err != nil {
 		return nil, err
 	}

@@ -96,7 +96,7 @@ func TestMemoryCountsItsBytes(t *testing.T) {
 	}
 }
 
-// ReadKey keeps the file's own ID, or none; LoadKey gives the one asked
+// token.ReadPrivateKey keeps the file's own ID, or none; LoadKey gives the one asked
 // for, else the file's, else one derived from the public key.
 func TestReadAndLoadKey(t *testing.T) {
 	dir := t.TempDir()
@@ -122,7 +122,7 @@ func TestReadAndLoadKey(t *testing.T) {
 		{jwkPath, "", "the-kid", "the-kid"},
 		{jwkPath, "given", "the-kid", "given"},
 	} {
-		read, err := store.ReadKey(tt.path)
+		read, err := token.ReadPrivateKey(tt.path)
 		if err != nil || read.ID != tt.wantRead {
 			t.Errorf("ReadKey(%s) = %v, %v; want ID %q", filepath.Base(tt.path), read, err, tt.wantRead)
 		}
@@ -131,7 +131,7 @@ func TestReadAndLoadKey(t *testing.T) {
 			t.Errorf("LoadKey(%s, %q) = %v, %v; want ID %q", filepath.Base(tt.path), tt.id, loaded, err, tt.wantID)
 		}
 	}
-	if _, err := store.ReadKey(filepath.Join(dir, "none.pem")); err == nil {
-		t.Error("ReadKey(a missing file) = nil error")
+	if _, err := token.ReadPrivateKey(filepath.Join(dir, "none.pem")); err == nil {
+		t.Error("ReadPrivateKey(a missing file) = nil error")
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"path/filepath"
 	"strings"
+
+	"github.com/streamtoken/streamtoken/internal/files"
 )
 
 // The sizes of RSA modulus, in bits, that this package signs with or
@@ -110,6 +113,22 @@ func ParseKey(data []byte) (*Key, error) {
 		return parseJWK(decoded)
 	}
 	return nil, ErrKeyFormat
+}
+
+// ReadPrivateKey reads a private key file in any form [ParsePrivateKey]
+// reads (PEM, JWK, base64 of either, a key as the keys API answers it): a
+// regular file of at most 1 MiB, refused before it is read otherwise. The
+// key's ID is the file's own (a JWK's kid, the API's id), or empty.
+func ReadPrivateKey(path string) (*Key, error) {
+	data, err := files.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	key, err := ParsePrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return key, nil
 }
 
 // ParsePrivateKey is [ParseKey] for a key that must sign: a public key is

@@ -13,7 +13,6 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/internal/files"
-	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -108,7 +107,7 @@ func readSigningKey(flag, path, kid string) (*token.Key, error) {
 			return nil, badInput("--key-id: %v", err)
 		}
 	}
-	key, err := store.ReadKey(path)
+	key, err := token.ReadPrivateKey(path)
 	if err != nil {
 		return nil, badInput("%s: %v", flag, err)
 	}
