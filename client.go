@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // Version is this module's version, sent in the default User-Agent.
@@ -28,7 +29,9 @@ const (
 	EnvAPIKey   = "CLOUDFLARE_API_KEY"
 )
 
-// ErrNoCredentials is returned by [NewClient] when no option set credentials.
+// ErrNoCredentials is returned by [NewClient] when no option set
+// credentials (nor a signer: [WithSigner]), and by the API calls of a
+// client that has a signer alone.
 var ErrNoCredentials = errors.New("streamtoken: no credentials: use WithAPIToken, WithAPIKey or WithCredentialsFromEnv")
 
 // Client calls the token endpoint of the Cloudflare API. It is safe for
@@ -43,6 +46,11 @@ type Client struct {
 	secrets []string // the credentials, to redact from what servers echo
 	// rateLimit is the latest rate limit an answer stated.
 	rateLimit atomic.Pointer[RateLimit]
+	// signer, when set, signs CreateToken's tokens here (WithSigner).
+	signer *token.Signer
+	// noCredentials: a client that only signs locally; its API calls
+	// return ErrNoCredentials.
+	noCredentials bool
 }
 
 // config is what the options set, checked by NewClient.
@@ -57,6 +65,8 @@ type config struct {
 	now        func() time.Time
 	sleep      func(context.Context, time.Duration) error // between retries
 	budget     *budget                                    // nil: none
+	signer     *token.Signer                              // WithSigner
+	signingKey *token.Key                                 // WithSigningKeyFile, signed with on the client's clock
 }
 
 // Option configures a [Client]. Options return an error for a bad value;
@@ -248,20 +258,29 @@ func NewClient(opts ...Option) (*Client, error) {
 			return nil, fmt.Errorf("streamtoken: %w", err)
 		}
 	}
+	if cfg.signingKey != nil {
+		signer, err := token.NewSigner(cfg.signingKey, token.WithClock(cfg.now))
+		if err != nil {
+			return nil, fmt.Errorf("streamtoken: WithSigningKeyFile: %w", err)
+		}
+		cfg.signer = signer
+	}
 	switch {
-	case cfg.authCount == 0:
+	case cfg.authCount == 0 && cfg.signer == nil:
 		return nil, ErrNoCredentials
 	case cfg.authCount > 1:
 		return nil, errors.New("streamtoken: credentials set more than once: use one of WithAPIToken, WithAPIKey, WithCredentialsFromEnv")
 	}
-	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets}
+	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets, signer: cfg.signer, noCredentials: cfg.authCount == 0}
 	// The headers of every call, built once. Their value slices are
 	// shared by all requests: net/http only reads them, and a Set or Add
 	// elsewhere makes a new slice (each has no room to grow into).
 	fixed := http.Header{}
 	fixed.Set("User-Agent", cfg.userAgent)
 	fixed.Set("Accept", "application/json")
-	cfg.auth(fixed)
+	if cfg.auth != nil {
+		cfg.auth(fixed)
+	}
 	c.headers = fixed
 	c.doer = &retryingDoer{client: cfg.httpClient, policy: cfg.retry, now: cfg.now, sleep: cfg.sleep, budget: cfg.budget}
 	g, err := gen.NewClient(cfg.baseURL,

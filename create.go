@@ -109,8 +109,12 @@ func (t Token) LogValue() slog.Value {
 // nbf against the client's clock, the access rules) and returns a
 // *token.ValidationError listing every violation, without sending anything.
 // It retries as [WithMaxRetries] says. An answer other than a token is an
-// [*APIError].
+// [*APIError]. With a signer ([WithSigner], [WithSigningKeyFile]) it signs
+// the token itself after the same checks, and sends nothing.
 func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req TokenRequest) (*Token, error) {
+	if c.signer != nil {
+		return c.signLocally(ctx, accountID, videoID, req)
+	}
 	r := req.request(videoID)
 	body := wire.Body(r, req.KeyID, req.PEM)
 	if _, err := wire.CheckRequest(accountID, videoID, r, &body, c.now()); err != nil {
@@ -184,6 +188,9 @@ func (c *Client) exchange(ctx context.Context, send func(context.Context) (*http
 // exchangeLimited is exchange, and what the answer stated of the rate
 // limit (nil: nothing), which the client keeps as its latest too.
 func (c *Client) exchangeLimited(ctx context.Context, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) (*RateLimit, error) {
+	if c.noCredentials {
+		return nil, ErrNoCredentials
+	}
 	ctx, attempts := countAttempts(ctx)
 	resp, err := send(ctx)
 	if err != nil {
