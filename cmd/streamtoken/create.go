@@ -7,14 +7,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 func newCreateCmd(e env) *cobra.Command {
 	var (
-		tf             tokenFlags
-		api            apiFlags
-		video          string
-		keyID, pemFile string
+		tf                      tokenFlags
+		api                     apiFlags
+		video                   string
+		keyID, pemFile, keyFile string
 	)
 	cmd := &cobra.Command{
 		Use:   "create --account ID --video ID [token flags]",
@@ -26,12 +27,18 @@ another server on the same wire, such as "streamtoken serve".
 Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
 CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY. The request is checked before it is
 sent; only the fields asked for are sent. The token is printed on stdout,
-as --output says. With --key-id and --pem, the API signs with that signing key.`,
+as --output says. With --key-id and --pem, the API signs with that signing key.
+
+With --key, create signs the token here with that signing key and calls
+nothing: no credentials, no rate limit, the same checks and the same token
+as the API's. The key file is one keys create saved, or a JWK; a PEM file
+needs --key-id.`,
 		Example: `  export CLOUDFLARE_API_TOKEN=...
   streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a
   streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a \
       --exp 2h --downloadable --rule "block ip.geoip.country US,MX" --rule "allow any" \
-      --base-url http://127.0.0.1:8787/client/v4 --output json`,
+      --base-url http://127.0.0.1:8787/client/v4 --output json
+  streamtoken create --account 023e105f4ecef8ad9ca31a8372d0c353 --video ea95132c15732412d22c1476fa83f27a --key key.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
@@ -43,16 +50,36 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 				ExpiresAt: opts.ExpiresAt, NotBefore: opts.NotBefore,
 				Downloadable: opts.Downloadable, AccessRules: opts.AccessRules,
 			}
-			if pemFile != "" {
+			clock := func() time.Time { return now }
+			var c *streamtoken.Client
+			switch {
+			case keyFile != "" && pemFile != "":
+				return badInput("--pem: not with --key (--key signs here; --pem asks the API to sign with its key)")
+			case keyFile != "" && api.base != "":
+				return badInput("--base-url: not with --key, which signs here and calls nothing")
+			case keyFile != "":
+				key, err := readSigningKey("--key", keyFile, keyID)
+				if err != nil {
+					return err
+				}
+				signer, err := token.NewSigner(key, token.WithClock(clock))
+				if err != nil {
+					return badInput("--key: %v", err)
+				}
+				if c, err = streamtoken.NewClient(streamtoken.WithSigner(signer), streamtoken.WithClock(clock)); err != nil {
+					return badInput("--key: %v", trimPrefix(err))
+				}
+			case pemFile != "":
 				if req.PEM, req.KeyID, err = pemField(pemFile, keyID); err != nil {
 					return err
 				}
-			} else if keyID != "" {
-				return badInput("--key-id: needs --pem")
+			case keyID != "":
+				return badInput("--key-id: needs --pem or --key")
 			}
-			c, err := api.client(e, streamtoken.WithClock(func() time.Time { return now }))
-			if err != nil {
-				return err
+			if c == nil {
+				if c, err = api.client(e, streamtoken.WithClock(clock)); err != nil {
+					return err
+				}
 			}
 			tok, err := c.CreateToken(cmd.Context(), api.account, video, req)
 			if err != nil {
@@ -64,7 +91,8 @@ as --output says. With --key-id and --pem, the API signs with that signing key.`
 	fl := cmd.Flags()
 	api.register(cmd)
 	fl.StringVar(&video, "video", "", "the video `ID`")
-	fl.StringVar(&keyID, "key-id", "", "the `ID` of the Stream signing key in --pem")
+	fl.StringVar(&keyID, "key-id", "", "the `ID` of the Stream signing key in --pem or --key")
+	fl.StringVar(&keyFile, "key", "", "a signing key `FILE` to sign with here, calling nothing (a key saved by keys create, a JWK, or PEM with --key-id)")
 	fl.StringVar(&pemFile, "pem", "", "a signing key `FILE` for the API to sign with (a key saved by keys create, PEM, JWK, or the API's base64 forms)")
 	tf.register(cmd)
 	_ = cmd.MarkFlagRequired("video")

@@ -236,6 +236,20 @@ func TestCreateAgainstTheTokenServer(t *testing.T) {
 		t.Errorf("create --output json = %s", r.stdout)
 	}
 
+	// With --key, create signs here: no credentials, no request, a token
+	// of that key.
+	before := srv.Requests()
+	r = cli(t, nil, "", "create", "--account", account, "--video", video, "--key", keyFile, "--key-id", kid, "--rule", "block any")
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("create --key: %v", r)
+	}
+	if c, err := srv.Verify(account, strings.TrimSpace(r.stdout)); err != nil || c.KeyID != kid || len(c.AccessRules) != 1 {
+		t.Errorf("create --key: claims %+v, %v; want a token of %s with the rule", c, err, kid)
+	}
+	if n := srv.Requests() - before; n != 0 {
+		t.Errorf("create --key sent %d requests", n)
+	}
+
 	// API failures: the envelope's code and message, exit 1.
 	srv.FailNext(1, streamtokentest.Failure{Status: http.StatusNotFound, Code: 10003, Message: "video not found"})
 	r = cli(t, environ, "", "create", "--account", account, "--video", video, "--base-url", srv.URL)
@@ -275,7 +289,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "non-RSA key", args: []string{"sign", "--key", filepath.Join(testdata, "ec-p256.pem"), "--key-id", kid, "--video", video}, want: "not an RSA key"},
 		{name: "exp beyond 24h", args: sign("--exp", "48h"), want: "--exp: must be at most 24h after now"},
 		{name: "exp beyond 24h, create", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--exp", "48h"}, want: "--exp: must be at most 24h after now"},
-		{name: "id without pem", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid}, want: "--key-id: needs --pem"},
+		{name: "id without pem", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid}, want: "--key-id: needs --pem or --key"},
 		{name: "no key ID", args: []string{"sign", "--key", keyFile, "--video", video}, want: "--key-id: no key ID"},
 		{name: "video too long", args: sign("--video", strings.Repeat("v", 33)), want: "--video: must be at most 32 characters"},
 		{name: "rules and rule", args: sign("--rules", "x.json", "--rule", "block any"), want: "--rules and --rule"},
