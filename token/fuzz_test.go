@@ -116,6 +116,14 @@ func FuzzRules(f *testing.F) {
 		if json.Unmarshal(rulesJSON, &rules) != nil {
 			return
 		}
+		findings := token.Lint(rules) // valid or not
+		restrictsNothing := false
+		for _, f := range findings {
+			if f.Rule < 1 || f.Rule > len(rules) || f.Message == "" {
+				t.Fatalf("Lint() = %+v for %d rules", f, len(rules))
+			}
+			restrictsNothing = restrictsNothing || f.Kind == token.FindingRestrictsNothing
+		}
 		p, err := token.NewPolicy(rules)
 		optsErr := token.Request{VideoID: "v", AccessRules: rules}.Validate(fixedNow)
 		if (err == nil) != (optsErr == nil) {
@@ -128,6 +136,9 @@ func FuzzRules(f *testing.F) {
 		d := p.Evaluate(token.Viewer{IP: addr, Country: country})
 		if d.RuleIndex < -1 || d.RuleIndex >= len(rules) || (d.RuleIndex == -1 && !d.Allowed) {
 			t.Fatalf("Evaluate() = %+v for %d rules", d, len(rules))
+		}
+		if restrictsNothing && !d.Allowed {
+			t.Fatalf("Lint() says the rules restrict nothing, yet Evaluate() = %+v", d)
 		}
 		if d.RuleIndex >= 0 && d.Allowed != (rules[d.RuleIndex].Action == token.ActionAllow) {
 			t.Fatalf("Evaluate() = %+v, but rule %d's action is %s", d, d.RuleIndex, rules[d.RuleIndex].Action)
