@@ -46,6 +46,9 @@ needs --key-id.`,
 			if err != nil {
 				return err
 			}
+			if err := tf.lint(cmd.ErrOrStderr(), opts, now); err != nil {
+				return err
+			}
 			req := streamtoken.TokenRequest{
 				ExpiresAt: opts.ExpiresAt, NotBefore: opts.NotBefore,
 				Downloadable: opts.Downloadable, AccessRules: opts.AccessRules,

@@ -159,7 +159,7 @@ func TestCreateAgainstTheTokenServer(t *testing.T) {
 	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(testSigningKey(t)))
 	defer srv.Close()
 	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
-	rulesJSON := `[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8"]},{"type":"any","action":"block"}]`
+	rulesJSON := `[{"type":"ip.src","action":"allow","ip":["10.0.0.0/8","2001:db8::/32"]},{"type":"any","action":"block"}]`
 	tests := []struct {
 		name  string
 		stdin string

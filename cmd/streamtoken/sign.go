@@ -45,6 +45,9 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 			if problem := ids.Check(video); problem != "" {
 				return badInput("--video: %s", problem)
 			}
+			if err := tf.lint(cmd.ErrOrStderr(), opts, now); err != nil {
+				return err
+			}
 			signer, err := token.NewSigner(key, token.WithClock(func() time.Time { return now }))
 			if err != nil {
 				return badInput("--key: %v", err)

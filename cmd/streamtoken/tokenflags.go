@@ -23,6 +23,7 @@ type tokenFlags struct {
 	rulesFile    string   // --rules FILE or -
 	customerCode string
 	output       output
+	strict       bool // a finding of token.Lint refuses the rules
 }
 
 func (f *tokenFlags) register(cmd *cobra.Command) {
@@ -34,6 +35,25 @@ func (f *tokenFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.rulesFile, "rules", "", "access rules as a JSON array in the API's form, from `FILE` or - for stdin")
 	fl.StringVar(&f.customerCode, "customer-code", "", "your customer-<CODE>.cloudflarestream.com code: also print the signed URLs")
 	outputFlag(fl, &f.output, "text (the token on one line; with --customer-code, then one line per signed URL: NAME URL) or json (token, claims, URLs)")
+	fl.BoolVar(&f.strict, "strict", false, "refuse rules that do what they likely do not mean (restrict nothing, never reached, one IP family, a repeat) rather than warn")
+}
+
+// lint says on stderr what the rules of a valid request do that their
+// author likely did not mean (token.Lint), one line each, and goes on;
+// with --strict it refuses them instead. An invalid request is left to
+// the refusal that names its flag.
+func (f *tokenFlags) lint(stderr io.Writer, r token.Request, now time.Time) error {
+	if r.Validate(now) != nil {
+		return nil
+	}
+	findings := token.Lint(r.AccessRules)
+	for _, finding := range findings {
+		fmt.Fprintln(stderr, "streamtoken: warning: "+finding.String())
+	}
+	if f.strict && len(findings) > 0 {
+		return badInput("--strict: the access rules have %d finding(s), above", len(findings))
+	}
+	return nil
 }
 
 // timeValue parses a time flag: RFC 3339, unix seconds, or a duration from

@@ -100,6 +100,9 @@ type verifyReport struct {
 	Rule         *int         `json:"rule,omitempty"` // the deciding rule, counted from 1 as in the text
 	RuleText     string       `json:"rule_text,omitempty"`
 	Rules        []token.Rule `json:"access_rules,omitempty"`
+	// Findings are what the rules do that their author likely did not
+	// mean (token.Lint).
+	Findings []token.Finding `json:"findings,omitempty"`
 }
 
 func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error {
@@ -138,6 +141,7 @@ func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error
 	if d, derr := token.Decode(tok); derr == nil {
 		r.KeyID, _ = d.Header["kid"].(string)
 		r.VideoID, r.Downloadable, r.Rules = d.Claims.VideoID, d.Claims.Downloadable, d.Claims.AccessRules
+		r.Findings = token.Lint(d.Claims.AccessRules)
 		if !d.Claims.ExpiresAt.IsZero() {
 			r.ExpiresAt = utc(d.Claims.ExpiresAt)
 		}
@@ -212,6 +216,9 @@ func printReport(out io.Writer, r verifyReport) {
 		verdict += " (" + r.RuleText + ")"
 	}
 	line("access", verdict)
+	for _, f := range r.Findings {
+		line("finding", f.String())
+	}
 }
 
 func orUnknown(s string) string {
