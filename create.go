@@ -79,6 +79,11 @@ type Token struct {
 	// RateLimit is what the API's answer stated of the caller's rate
 	// limit; nil when it stated nothing, or the token was signed locally.
 	RateLimit *RateLimit
+	// Messages are the answer's messages: from streamtoken's server, what
+	// the access rules do that their author likely did not mean (codes
+	// 1100 to 1103, as token.Lint finds them; a local signature runs
+	// token.Lint itself).
+	Messages []ResponseInfo
 	// Local reports that the client signed the token itself, with the key
 	// given to [WithSigner], and called no API.
 	Local bool
@@ -130,11 +135,12 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 			return c.doer.Do(req)
 		},
 		func(raw []byte) bool {
-			// Only what a success needs: the token envelope's errors and
-			// messages are empty then, and decoding them costs allocations.
+			// Only what a success needs: its errors are empty then, and
+			// decoding them costs allocations.
 			var env struct {
-				Success bool `json:"success"`
-				Result  struct {
+				Success  bool          `json:"success"`
+				Messages []gen.Message `json:"messages"`
+				Result   struct {
 					Token string `json:"token"`
 				} `json:"result"`
 			}
@@ -142,6 +148,9 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 				return false
 			}
 			tok = &Token{Value: env.Result.Token, AccountID: accountID, VideoID: videoID}
+			if len(env.Messages) > 0 {
+				tok.Messages = c.infos(env.Messages)
+			}
 			return true
 		})
 	if tok != nil {

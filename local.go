@@ -70,5 +70,9 @@ func (c *Client) signLocally(ctx context.Context, accountID, videoID string, req
 	if err != nil {
 		return nil, fmt.Errorf("streamtoken: %w", err)
 	}
-	return &Token{Value: value, AccountID: accountID, VideoID: videoID, Local: true}, nil
+	tok := &Token{Value: value, AccountID: accountID, VideoID: videoID, Local: true}
+	if msgs := wire.Findings(r.AccessRules); len(msgs) > 0 {
+		tok.Messages = c.infos(msgs)
+	}
+	return tok, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,6 +50,8 @@ func TestLocalTokensAreTheServers(t *testing.T) {
 		"every field": {ExpiresAt: now.Add(2 * time.Hour), NotBefore: now.Add(-time.Minute), Downloadable: true,
 			AccessRules: rules, Original: true},
 		"the request's own key": {KeyID: other.ID, PEM: base64.StdEncoding.EncodeToString(otherPEM)},
+		"rules with findings": {AccessRules: []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"93.184.216.0/24"}},
+			{Type: token.RuleAny, Action: token.ActionAllow}, {Type: token.RuleAny, Action: token.ActionBlock}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			want, err := remote.CreateToken(context.Background(), testAccount, testVideo, req)
@@ -64,6 +67,18 @@ func TestLocalTokensAreTheServers(t *testing.T) {
 				gc, _ := token.Decode(got.Value)
 				wc, _ := token.Decode(want.Value)
 				t.Errorf("a local token differs from the server's:\n local  %+v\n server %+v", gc, wc)
+			}
+			if fmt.Sprint(got.Messages) != fmt.Sprint(want.Messages) {
+				t.Errorf("local messages %v, the server's %v", got.Messages, want.Messages)
+			}
+			if name == "rules with findings" {
+				codes := ""
+				for _, m := range want.Messages {
+					codes += fmt.Sprintf("%d %s; ", m.Code, m.Pointer)
+				}
+				if codes != "1102 /accessRules/0; 1100 /accessRules/1; 1101 /accessRules/2; " {
+					t.Errorf("the server's messages: %s", codes)
+				}
 			}
 			if !got.Local || want.Local || got.RateLimit != nil {
 				t.Errorf("Local = %v (server's %v), RateLimit %v; want true, false, nil", got.Local, want.Local, got.RateLimit)

@@ -41,6 +41,14 @@ const (
 	StoreFull Code = 1016
 	// StoreUnavailable is 1017 (HTTP 503): the store (its PostgreSQL database) cannot be reached now: retry after `Retry-After`'s seconds; tokens of accounts whose key is loaded are still signed.
 	StoreUnavailable Code = 1017
+	// RulesRestrictNothing is 1100 (HTTP 200): a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`).
+	RulesRestrictNothing Code = 1100
+	// RuleUnreachable is 1101 (HTTP 200): a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached.
+	RuleUnreachable Code = 1101
+	// RuleOneIPFamily is 1102 (HTTP 200): a message beside a token: an `ip.src` rule lists IPv4 addresses only, or IPv6 only; Cloudflare's advice is to give both.
+	RuleOneIPFamily Code = 1102
+	// RuleRepeated is 1103 (HTTP 200): a message beside a token: a country or range that an earlier entry already decides.
+	RuleRepeated Code = 1103
 	// Method is 7001 (HTTP 405): the route does not take that method (the answer's `Allow` says which it takes).
 	Method Code = 7001
 	// NoRoute is 7003 (HTTP 404): no such route.
@@ -53,26 +61,30 @@ const (
 
 // known are the codes above, with what the generated code says of each.
 var known = map[Code]info{
-	Internal:         {name: "Internal", status: []int{500}, meaning: "a fault of the server; the message says nothing more, the log has the detail"},
-	MalformedJSON:    {name: "MalformedJSON", status: []int{400}, meaning: "the body is not JSON"},
-	Schema:           {name: "Schema", status: []int{400}, meaning: "the body breaks the schema: unknown field, wrong type (`exp` as a string, a fraction, `1e18` or past 64 bits), bad enum, a country not of two capitals, more than 5 rules, an `id` that is not 1 to 64 printable ASCII characters"},
-	InvalidRequest:   {name: "InvalidRequest", status: []int{400}, meaning: "the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels"},
-	InvalidPath:      {name: "InvalidPath", status: []int{400}, meaning: "`account_id` or `identifier` not 1 to 32 printable ASCII characters without `/`, or `.` or `..`"},
-	BodyTooLarge:     {name: "BodyTooLarge", status: []int{413}, meaning: "the body is over 64 KiB"},
-	UnsupportedType:  {name: "UnsupportedType", status: []int{415}, meaning: "a non-empty body that is not `application/json`"},
-	MalformedHTTP:    {name: "MalformedHTTP", status: []int{400, 431, 501}, meaning: "net/http could not parse the request (request line, headers over 32 KiB, an unknown transfer coding)"},
-	UncleanPath:      {name: "UncleanPath", status: []int{400}, meaning: "the path has an empty, `.` or `..` segment"},
-	KeyLimit:         {name: "KeyLimit", status: []int{400}, meaning: "the account already holds 1,000 signing keys, the most it may"},
-	NoSuchKey:        {name: "NoSuchKey", status: []int{404}, meaning: "the account has no signing key of that ID"},
-	NoSuchMedia:      {name: "NoSuchMedia", status: []int{404}, meaning: "no such video or live input (a server told which exist: `Config.Videos`, `streamtokentest.WithVideos`)"},
-	MediaLimit:       {name: "MediaLimit", status: []int{400}, meaning: "the account has changed the details of 10,000 videos (or live inputs), the most the server keeps"},
-	AccountLimit:     {name: "AccountLimit", status: []int{400}, meaning: "a token for an account with no signing key yet, when the server keeps keys for `--max-accounts` (10,000) accounts already"},
-	KeySetPerAccount: {name: "KeySetPerAccount", status: []int{404}, meaning: "`GET /.well-known/jwks.json` of a server for several accounts: each account's set is at `/.well-known/jwks/{account_id}.json`"},
-	RateLimited:      {name: "RateLimited", status: []int{429}, meaning: "too many requests: the signing queue's wait would pass `--max-signing-wait` (with `Retry-After`); also what `streamtokentest.RateLimited` answers"},
-	StoreFull:        {name: "StoreFull", status: []int{400}, meaning: "the memory store holds `--store-memory-bytes` already: the change that adds is refused, what is kept stays"},
-	StoreUnavailable: {name: "StoreUnavailable", status: []int{503}, meaning: "the store (its PostgreSQL database) cannot be reached now: retry after `Retry-After`'s seconds; tokens of accounts whose key is loaded are still signed"},
-	Method:           {name: "Method", status: []int{405}, meaning: "the route does not take that method (the answer's `Allow` says which it takes)"},
-	NoRoute:          {name: "NoRoute", status: []int{404}, meaning: "no such route"},
-	Authentication:   {name: "Authentication", status: []int{401}, meaning: "authentication error: credentials missing or wrong (Cloudflare's own code)"},
-	Forbidden:        {name: "Forbidden", status: []int{403}, meaning: "the credential is not allowed for this account"},
+	Internal:             {name: "Internal", status: []int{500}, meaning: "a fault of the server; the message says nothing more, the log has the detail"},
+	MalformedJSON:        {name: "MalformedJSON", status: []int{400}, meaning: "the body is not JSON"},
+	Schema:               {name: "Schema", status: []int{400}, meaning: "the body breaks the schema: unknown field, wrong type (`exp` as a string, a fraction, `1e18` or past 64 bits), bad enum, a country not of two capitals, more than 5 rules, an `id` that is not 1 to 64 printable ASCII characters"},
+	InvalidRequest:       {name: "InvalidRequest", status: []int{400}, meaning: "the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels"},
+	InvalidPath:          {name: "InvalidPath", status: []int{400}, meaning: "`account_id` or `identifier` not 1 to 32 printable ASCII characters without `/`, or `.` or `..`"},
+	BodyTooLarge:         {name: "BodyTooLarge", status: []int{413}, meaning: "the body is over 64 KiB"},
+	UnsupportedType:      {name: "UnsupportedType", status: []int{415}, meaning: "a non-empty body that is not `application/json`"},
+	MalformedHTTP:        {name: "MalformedHTTP", status: []int{400, 431, 501}, meaning: "net/http could not parse the request (request line, headers over 32 KiB, an unknown transfer coding)"},
+	UncleanPath:          {name: "UncleanPath", status: []int{400}, meaning: "the path has an empty, `.` or `..` segment"},
+	KeyLimit:             {name: "KeyLimit", status: []int{400}, meaning: "the account already holds 1,000 signing keys, the most it may"},
+	NoSuchKey:            {name: "NoSuchKey", status: []int{404}, meaning: "the account has no signing key of that ID"},
+	NoSuchMedia:          {name: "NoSuchMedia", status: []int{404}, meaning: "no such video or live input (a server told which exist: `Config.Videos`, `streamtokentest.WithVideos`)"},
+	MediaLimit:           {name: "MediaLimit", status: []int{400}, meaning: "the account has changed the details of 10,000 videos (or live inputs), the most the server keeps"},
+	AccountLimit:         {name: "AccountLimit", status: []int{400}, meaning: "a token for an account with no signing key yet, when the server keeps keys for `--max-accounts` (10,000) accounts already"},
+	KeySetPerAccount:     {name: "KeySetPerAccount", status: []int{404}, meaning: "`GET /.well-known/jwks.json` of a server for several accounts: each account's set is at `/.well-known/jwks/{account_id}.json`"},
+	RateLimited:          {name: "RateLimited", status: []int{429}, meaning: "too many requests: the signing queue's wait would pass `--max-signing-wait` (with `Retry-After`); also what `streamtokentest.RateLimited` answers"},
+	StoreFull:            {name: "StoreFull", status: []int{400}, meaning: "the memory store holds `--store-memory-bytes` already: the change that adds is refused, what is kept stays"},
+	StoreUnavailable:     {name: "StoreUnavailable", status: []int{503}, meaning: "the store (its PostgreSQL database) cannot be reached now: retry after `Retry-After`'s seconds; tokens of accounts whose key is loaded are still signed"},
+	RulesRestrictNothing: {name: "RulesRestrictNothing", status: []int{200}, meaning: "a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`)"},
+	RuleUnreachable:      {name: "RuleUnreachable", status: []int{200}, meaning: "a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached"},
+	RuleOneIPFamily:      {name: "RuleOneIPFamily", status: []int{200}, meaning: "a message beside a token: an `ip.src` rule lists IPv4 addresses only, or IPv6 only; Cloudflare's advice is to give both"},
+	RuleRepeated:         {name: "RuleRepeated", status: []int{200}, meaning: "a message beside a token: a country or range that an earlier entry already decides"},
+	Method:               {name: "Method", status: []int{405}, meaning: "the route does not take that method (the answer's `Allow` says which it takes)"},
+	NoRoute:              {name: "NoRoute", status: []int{404}, meaning: "no such route"},
+	Authentication:       {name: "Authentication", status: []int{401}, meaning: "authentication error: credentials missing or wrong (Cloudflare's own code)"},
+	Forbidden:            {name: "Forbidden", status: []int{403}, meaning: "the credential is not allowed for this account"},
 }

@@ -134,11 +134,10 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	return gen.CreateStreamToken200JSONResponse{
 		Success:  true,
 		Errors:   []gen.Message{},
-		Messages: []gen.Message{},
+		Messages: wire.Findings(request.AccessRules),
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
 }
-
 // failure is the strict handler's failure response for errs.
 func failure(errs ...Problem) gen.CreateStreamTokenResponseObject {
 	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}

@@ -97,8 +97,8 @@ func check(codes []entry) error {
 			return fmt.Errorf("code %d: name %q is no exported Go identifier", c.Code, c.Name)
 		case names[c.Name]:
 			return fmt.Errorf("code %d: name %s twice", c.Code, c.Name)
-		case len(c.Status) == 0 || slices.ContainsFunc(c.Status, func(s int) bool { return s < 400 || s > 599 }):
-			return fmt.Errorf("code %d: status %v: want 400 to 599", c.Code, c.Status)
+		case len(c.Status) == 0 || slices.ContainsFunc(c.Status, func(s int) bool { return s != 200 && (s < 400 || s > 599) }):
+			return fmt.Errorf("code %d: status %v: want 400 to 599, or 200 for a message of a success", c.Code, c.Status)
 		case strings.TrimSpace(c.Meaning) == "":
 			return fmt.Errorf("code %d: no meaning", c.Code)
 		}
