@@ -138,6 +138,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
 }
+
 // failure is the strict handler's failure response for errs.
 func failure(errs ...Problem) gen.CreateStreamTokenResponseObject {
 	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}

@@ -19,7 +19,9 @@ func TestCheckRefusesWhatWouldMakeWrongCode(t *testing.T) {
 		{"no Go name", []entry{{Code: 1000, Name: "bad name", Status: []int{400}, Meaning: "m"}}, "no exported Go identifier"},
 		{"unexported", []entry{{Code: 1000, Name: "internal", Status: []int{400}, Meaning: "m"}}, "no exported Go identifier"},
 		{"no status", []entry{{Code: 1000, Name: "X", Meaning: "m"}}, "status"},
-		{"a 200", []entry{{Code: 1000, Name: "X", Status: []int{200}, Meaning: "m"}}, "status"},
+		{"a 201", []entry{{Code: 1000, Name: "X", Status: []int{201}, Meaning: "m"}}, "status"},
+		{"a 399", []entry{{Code: 1000, Name: "X", Status: []int{399}, Meaning: "m"}}, "status"},
+		{"a 600", []entry{{Code: 1000, Name: "X", Status: []int{600}, Meaning: "m"}}, "status"},
 		{"no meaning", []entry{{Code: 1000, Name: "X", Status: []int{400}}}, "no meaning"},
 		{"out of order", []entry{{Code: 1001, Name: "Y", Status: []int{400}, Meaning: "m"}, ok}, "order"},
 	} {
@@ -29,6 +31,9 @@ func TestCheckRefusesWhatWouldMakeWrongCode(t *testing.T) {
 	}
 	if err := check([]entry{ok}); err != nil {
 		t.Errorf("check(one good code) = %v", err)
+	}
+	if err := check([]entry{{Code: 1100, Name: "Message", Status: []int{200}, Meaning: "a message beside a success"}}); err != nil {
+		t.Errorf("check(a message's code, 200) = %v", err)
 	}
 }
 
