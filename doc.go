@@ -21,7 +21,14 @@
 // that signs at once and prints no secret), [Client.ListSigningKeys] and
 // [Client.DeleteSigningKey] manage and rotate them, and package
 // [github.com/streamtoken/streamtoken/token] signs, verifies and evaluates
-// tokens with no API call.
+// tokens with no API call. The same call does it: a client given a key
+// ([WithSigningKeyFile], [WithSigner]) signs CreateToken's tokens itself.
+//
+// Cloudflare's API allows 1,200 requests per 5 minutes per token, and
+// locks a token out for 5 minutes past that. The client reads the limit
+// an answer states ([RateLimit]), does not retry a lockout
+// ([WithMaxRateLimitWait]), and can keep itself under a budget
+// ([WithRequestBudget]).
 //
 // Failures carry a [Code], the one type of the envelope's codes that the
 // server and streamtokentest answer with too. A [KeySet] verifies tokens
