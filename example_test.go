@@ -127,3 +127,55 @@ func ExampleClient_SecureVideo() {
 	// requireSignedURLs: true allowedOrigins: [example.com]
 	// streamtoken: invalid request: allowedOrigins[0]: must be a host name, without a scheme (example.com, not https://example.com)
 }
+
+// A client with a signing key signs CreateToken's tokens itself: the same
+// request, checks and defaults as the API's, no call, no rate limit.
+func ExampleWithSigner() {
+	key, err := token.GenerateKey() // in real use, the key keys create saved: WithSigningKeyFile("key.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := token.NewSigner(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, err := streamtoken.NewClient(streamtoken.WithSigner(signer)) // no credentials needed
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := c.CreateToken(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a",
+		streamtoken.TokenRequest{AccessRules: []token.Rule{
+			{Type: token.RuleCountry, Action: token.ActionAllow, Country: []string{"GB"}}, // and no block: see the message
+		}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("signed here:", tok.Local)
+	for _, m := range tok.Messages {
+		fmt.Println(m.Code.Name(), m.Pointer)
+	}
+	// Output:
+	// signed here: true
+	// RulesRestrictNothing /accessRules/0
+}
+
+// Past Cloudflare's limit a token is locked out for five minutes: the
+// client does not retry that, and says when it lifts.
+func ExampleWithMaxRateLimitWait() {
+	api := streamtokentest.NewServer(streamtokentest.WithRateLimit(1, streamtoken.CloudflareLockout)) // a fake with Cloudflare's lockout, at one request
+	defer api.Close()
+	c := api.NewClient(streamtoken.WithMaxRetries(3)) // WithMaxRateLimitWait: 5 s by default
+	ctx := context.Background()
+	if _, err := c.CreateToken(ctx, "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a", streamtoken.TokenRequest{}); err != nil {
+		log.Fatal(err)
+	}
+	_, err := c.CreateToken(ctx, "023e105f4ecef8ad9ca31a8372d0c353", "ea95132c15732412d22c1476fa83f27a", streamtoken.TokenRequest{})
+	var apiErr *streamtoken.APIError
+	if errors.As(err, &apiErr) && errors.Is(err, streamtoken.ErrRateLimited) {
+		fmt.Println("attempts:", apiErr.Attempts)
+		fmt.Println("lifts in about:", time.Until(apiErr.RateLimit.Reset).Round(time.Minute))
+	}
+	// Output:
+	// attempts: 1
+	// lifts in about: 5m0s
+}
