@@ -152,3 +152,22 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkLint is what the server adds to every token answer with rules:
+// compare with server's BenchmarkHandlerHot/rules.
+func BenchmarkLint(b *testing.B) {
+	for _, tt := range []struct {
+		name  string
+		rules []token.Rule
+	}{
+		{"three rules", fullOptions.AccessRules},
+		{"findings", []token.Rule{{Type: token.RuleIPSrc, Action: token.ActionAllow, IP: []string{"93.184.216.0/24"}}}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = token.Lint(tt.rules)
+			}
+		})
+	}
+}
