@@ -138,8 +138,8 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 			// Only what a success needs: its errors are empty then, and
 			// decoding them costs allocations.
 			var env struct {
-				Success  bool          `json:"success"`
-				Messages []gen.Message `json:"messages"`
+				Success  bool         `json:"success"`
+				Messages lazyMessages `json:"messages"`
 				Result   struct {
 					Token string `json:"token"`
 				} `json:"result"`
@@ -157,6 +157,17 @@ func (c *Client) CreateToken(ctx context.Context, accountID, videoID string, req
 		tok.RateLimit = rl
 	}
 	return tok, err
+}
+
+// lazyMessages decode an envelope's messages, and cost no allocation when
+// there are none, as on almost every success.
+type lazyMessages []gen.Message
+
+func (m *lazyMessages) UnmarshalJSON(data []byte) error {
+	if t := string(bytes.TrimSpace(data)); t == "[]" || t == "null" {
+		return nil
+	}
+	return json.Unmarshal(data, (*[]gen.Message)(m))
 }
 
 // tokenRequest is the request gen.Client.CreateStreamToken sends, built

@@ -84,6 +84,9 @@ const maxHeaderValue = 256
 // parseRateLimit reads the rate-limit headers of an answer received at
 // now, or returns nil when it states none.
 func parseRateLimit(h http.Header, status int, now time.Time) *RateLimit {
+	if !statesRateLimit(h, status) {
+		return nil // most answers: no work, no allocation
+	}
 	r := RateLimit{Remaining: -1}
 	stated := false
 	get := func(name string) string {
@@ -119,15 +122,18 @@ func parseRateLimit(h http.Header, status int, now time.Time) *RateLimit {
 	}
 	// The older draft's fields, then the X- form, where the above said
 	// nothing.
-	for _, prefix := range []string{"Ratelimit-", "X-Ratelimit-"} {
-		if n, ok := count(get(prefix + "Limit")); ok && n > 0 && r.Limit == 0 {
+	for _, names := range [...][3]string{
+		{"Ratelimit-Limit", "Ratelimit-Remaining", "Ratelimit-Reset"},
+		{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Reset"},
+	} {
+		if n, ok := count(get(names[0])); ok && n > 0 && r.Limit == 0 {
 			r.Limit, stated = n, true
 		}
-		if n, ok := count(get(prefix + "Remaining")); ok && r.Remaining < 0 {
+		if n, ok := count(get(names[1])); ok && r.Remaining < 0 {
 			r.Remaining, stated = n, true
 		}
 		if r.Reset.IsZero() {
-			if d, ok := resetIn(get(prefix+"Reset"), now); ok {
+			if d, ok := resetIn(get(names[2]), now); ok {
 				setReset(d)
 			}
 		}
@@ -142,6 +148,18 @@ func parseRateLimit(h http.Header, status int, now time.Time) *RateLimit {
 		return nil
 	}
 	return &r
+}
+
+// statesRateLimit reports whether an answer has a rate-limit header (or,
+// on a 429, a Retry-After), without reading any.
+func statesRateLimit(h http.Header, status int) bool {
+	for name := range h {
+		if strings.HasPrefix(name, "Ratelimit") || strings.HasPrefix(name, "X-Ratelimit-") ||
+			(status == http.StatusTooManyRequests && name == "Retry-After") {
+			return true
+		}
+	}
+	return false
 }
 
 // firstItemParams returns the parameters of a structured header's first
