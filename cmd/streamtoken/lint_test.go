@@ -33,6 +33,9 @@ func TestRuleFindings(t *testing.T) {
 	if v.code != 0 || !strings.Contains(v.stdout, "finding:      rule 1: no rule blocks") {
 		t.Errorf("verify: %v; want the finding beside the decision", v)
 	}
+	if v := cli(t, nil, "", "verify", tok, "--key", keyFile, "--strict"); v.code != exitBadInput || !strings.Contains(v.stdout, "finding:") || !strings.Contains(v.stderr, "--strict: the token's access rules have 1 finding(s)") {
+		t.Errorf("verify --strict: %v; want the report, then exit %d naming --strict", v, exitBadInput)
+	}
 	v = cli(t, nil, "", "verify", tok, "--key", keyFile, "--output", "json")
 	var report struct {
 		Findings []struct {

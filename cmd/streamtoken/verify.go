@@ -30,6 +30,7 @@ type verifyFlags struct {
 	ip, country, at  string
 	leeway           time.Duration
 	output           output
+	strict           bool // a finding of the token's rules exits 2
 }
 
 func newVerifyCmd(e env) *cobra.Command {
@@ -80,6 +81,7 @@ an access rule; 1 the JWK set could not be fetched; 2 bad input.`,
 	fl.StringVar(&f.country, "country", "", "the viewer's country (ISO 3166-1 alpha-2)")
 	fl.StringVar(&f.at, "at", "", "check the times at `TIME`: RFC 3339, unix seconds, or a duration from now (default now)")
 	fl.DurationVar(&f.leeway, "leeway", token.DefaultLeeway, "clock skew to forgive on exp and nbf")
+	fl.BoolVar(&f.strict, "strict", false, "exit 2 when the token's access rules do what they likely do not mean (its findings), whatever the decision")
 	outputFlag(fl, &f.output, "text or json")
 	return cmd
 }
@@ -174,6 +176,9 @@ func verify(ctx context.Context, out io.Writer, f verifyFlags, tok string) error
 		if !decision.Allowed {
 			outcome = &exitError{code: exitBlocked, err: fmt.Errorf("viewer %s", decision)}
 		}
+	}
+	if f.strict && outcome == nil && len(r.Findings) > 0 {
+		outcome = badInput("--strict: the token's access rules have %d finding(s)", len(r.Findings))
 	}
 	if f.output.json() {
 		enc := json.NewEncoder(out)
