@@ -17,24 +17,31 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
+// remoteAndLocal are a server with key on the clock of now, a client of
+// it, and a client that signs with key itself, on the same clock.
+func remoteAndLocal(t *testing.T, now time.Time) (srv *streamtokentest.Server, remote, local *streamtoken.Client) {
+	t.Helper()
+	clock := func() time.Time { return now }
+	key := testkey.Load(t, "rsa2048.pem", "5213cfa121f70b8c1380686ffc371ba3")
+	srv = streamtokentest.NewServer(streamtokentest.WithSigningKey(key), streamtokentest.WithClock(clock))
+	t.Cleanup(srv.Close)
+	signer, err := token.NewSigner(key, token.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err = streamtoken.NewClient(streamtoken.WithSigner(signer), streamtoken.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, srv.NewClient(streamtoken.WithClock(clock)), local
+}
+
 // A token signed locally through CreateToken is the token the server
 // signs for the same request, key and clock, byte for byte (RS256 is
 // deterministic), defaults included; and it costs no request.
 func TestLocalTokensAreTheServers(t *testing.T) {
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	key := testkey.Load(t, "rsa2048.pem", "5213cfa121f70b8c1380686ffc371ba3")
-	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(key), streamtokentest.WithClock(clock))
-	defer srv.Close()
-	remote := srv.NewClient()
-	signer, err := token.NewSigner(key, token.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := streamtoken.NewClient(streamtoken.WithSigner(signer), streamtoken.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, remote, local := remoteAndLocal(t, now)
 	other := testkey.Load(t, "rsa2048-b.pem", "other-key")
 	otherPEM, err := other.PrivatePEM()
 	if err != nil {
@@ -94,19 +101,7 @@ func TestLocalTokensAreTheServers(t *testing.T) {
 // error, and nothing signed.
 func TestLocalRefusalsAreTheClients(t *testing.T) {
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
-	key := testkey.Load(t, "rsa2048.pem", "k")
-	srv := streamtokentest.NewServer(streamtokentest.WithSigningKey(key), streamtokentest.WithClock(clock))
-	defer srv.Close()
-	remote := srv.NewClient(streamtoken.WithClock(clock))
-	signer, err := token.NewSigner(key, token.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	local, err := streamtoken.NewClient(streamtoken.WithSigner(signer), streamtoken.WithClock(clock))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, remote, local := remoteAndLocal(t, now)
 	six := make([]token.Rule, 6)
 	for i := range six {
 		six[i] = token.Rule{Type: token.RuleAny, Action: token.ActionAllow}
