@@ -106,7 +106,7 @@ func (t Token) GoString() string { return t.String() }
 
 // LogValue keeps the token's value out of log/slog output.
 func (t Token) LogValue() slog.Value {
-	return slog.GroupValue(slog.String("account_id", t.AccountID), slog.String("video_id", t.VideoID))
+	return slog.GroupValue(slog.String("account", t.AccountID), slog.String("video", t.VideoID))
 }
 
 // CreateToken asks the API for a signed token for a video. It first checks

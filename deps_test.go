@@ -10,11 +10,13 @@ import (
 	"maps"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"golang.org/x/tools/go/packages"
 )
 
@@ -66,6 +68,12 @@ func TestOnlyThePostgreSQLStoreLinksPgx(t *testing.T) {
 func TestNoRouteWrittenByHand(t *testing.T) {
 	fragments := []string{"/accounts/", "/stream/", "/.well-known/"}
 	segments := map[string]bool{"stream": true}
+	// The path parameters' names too: gen.ParamAccountID and the others.
+	for _, r := range gen.Routes() {
+		for _, m := range regexp.MustCompile(`\{([a-z_]+)\}`).FindAllStringSubmatch(r.Path, -1) {
+			segments[m[1]] = true
+		}
+	}
 	fset := token.NewFileSet()
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
 		switch {
@@ -96,7 +104,7 @@ func TestNoRouteWrittenByHand(t *testing.T) {
 				}
 			}
 			if segments[s] {
-				t.Errorf("%s: %q is a path segment: take the path from gen's routes", fset.Position(lit.Pos()), s)
+				t.Errorf("%s: %q is a path segment or parameter: take it from gen (its routes, its Param constants)", fset.Position(lit.Pos()), s)
 			}
 			return true
 		})

@@ -66,7 +66,7 @@ type SigningKeyInfo struct {
 // refused) or the API refused it unprocessed (429), so that one call never
 // makes two keys.
 func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*SigningKey, error) {
-	if err := checkIDs(pathID{"account_id", accountID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
 		return nil, err
 	}
 	var key *SigningKey
@@ -105,7 +105,7 @@ func (c *Client) CreateSigningKey(ctx context.Context, accountID string) (*Signi
 // ListSigningKeys lists the account's signing keys, as the API orders
 // them.
 func (c *Client) ListSigningKeys(ctx context.Context, accountID string) ([]SigningKeyInfo, error) {
-	if err := checkIDs(pathID{"account_id", accountID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
 		return nil, err
 	}
 	var keys []SigningKeyInfo
@@ -133,7 +133,7 @@ func (c *Client) ListSigningKeys(ctx context.Context, accountID string) ([]Signi
 // been processed, so that a retry never reports as missing the key its
 // first try deleted.
 func (c *Client) DeleteSigningKey(ctx context.Context, accountID, keyID string) error {
-	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", keyID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, keyID}); err != nil {
 		return err
 	}
 	return c.exchange(withoutReplay(ctx),

@@ -93,7 +93,7 @@ func KeySetVerifyOptions(opts ...token.Option) KeySetOption {
 // [WithBaseURL]): http://HOST:PORT/.well-known/jwks/ACCOUNT.json. Cloudflare's
 // own API publishes no JWK set: verify its tokens with the signing key.
 func KeySetURL(baseURL, accountID string) (string, error) {
-	if err := checkIDs(pathID{"account_id", accountID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(baseURL)

@@ -76,7 +76,7 @@ func (s Security) check(pointer ...any) []token.Violation {
 
 // Video reads a video's security settings.
 func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, error) {
-	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", videoID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, videoID}); err != nil {
 		return nil, err
 	}
 	var v *Video
@@ -90,7 +90,7 @@ func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, 
 // its other details as they are. The origins are checked before anything
 // is sent: a *token.ValidationError lists what is wrong.
 func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s Security) (*Video, error) {
-	if err := checkIDs(pathID{"account_id", accountID}, pathID{"identifier", videoID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, videoID}); err != nil {
 		return nil, err
 	}
 	if vs := s.check(); len(vs) > 0 {
@@ -112,7 +112,7 @@ func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s S
 
 // LiveInput reads a live input's security settings.
 func (c *Client) LiveInput(ctx context.Context, accountID, inputID string) (*LiveInput, error) {
-	if err := checkIDs(pathID{"account_id", accountID}, pathID{"live_input_identifier", inputID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamLiveInputIdentifier, inputID}); err != nil {
 		return nil, err
 	}
 	li, _, err := c.liveInput(ctx, accountID, inputID)
@@ -125,7 +125,7 @@ func (c *Client) LiveInput(ctx context.Context, accountID, inputID string) (*Liv
 // rest stay as they were (an update between the read and the write is
 // overwritten). The origins are checked before anything is sent.
 func (c *Client) SecureLiveInput(ctx context.Context, accountID, inputID string, s Security) (*LiveInput, error) {
-	if err := checkIDs(pathID{"account_id", accountID}, pathID{"live_input_identifier", inputID}); err != nil {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamLiveInputIdentifier, inputID}); err != nil {
 		return nil, err
 	}
 	if vs := s.check("recording"); len(vs) > 0 {

@@ -111,6 +111,13 @@ func UpdateLiveInputPath(accountID, liveInputIdentifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/live_inputs/" + url.PathEscape(liveInputIdentifier)
 }
 
+// The path parameters, as the spec's paths name them.
+const (
+	ParamAccountID           = "account_id"
+	ParamIdentifier          = "identifier"
+	ParamLiveInputIdentifier = "live_input_identifier"
+)
+
 // Operations are the operations of the strict server, grouped by the
 // service that serves them (the spec's x-streamtoken-service). It is
 // StrictServerInterface, method for method.

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/streamtoken/streamtoken/apicode"
+	"github.com/streamtoken/streamtoken/gen"
 )
 
 // Caller is who a request authenticated as: what [Authenticator.Middleware]
@@ -128,7 +129,7 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, p := a.Authenticate(r)
 		if p == nil {
-			p = forbidden(caller, r.PathValue("account_id"))
+			p = forbidden(caller, r.PathValue(gen.ParamAccountID))
 		}
 		if p != nil {
 			WriteProblems(w, *p)

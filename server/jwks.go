@@ -49,7 +49,7 @@ func (ks *keySets) serveAccount(w http.ResponseWriter, r *http.Request) {
 		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "account_id: " + why})
 		return
 	}
-	r.SetPathValue("account_id", account) // for the request's log line
+	r.SetPathValue(gen.ParamAccountID, account) // for the request's log line
 	ks.write(w, r, account)
 }
 

@@ -223,9 +223,9 @@ func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...str
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: name + ": " + why})
 		}
 	}
-	check("account_id", accountID)
+	check(gen.ParamAccountID, accountID)
 	for _, id := range keyID {
-		check("identifier", id)
+		check(gen.ParamIdentifier, id)
 	}
 	return ps
 }

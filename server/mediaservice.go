@@ -48,7 +48,7 @@ var unchanged = time.Unix(0, 0).UTC()
 
 // GetVideo answers a video's details.
 func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
-	if ps := ms.refuse(ctx, req.AccountID, "identifier", req.Identifier, ms.Videos, "video"); ps != nil {
+	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
 		return gen.GetVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	v := defaultVideo(req.Identifier)
@@ -63,7 +63,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 	fail := func(ps ...Problem) gen.EditVideoResponseObject {
 		return gen.EditVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ms.refuse(ctx, req.AccountID, "identifier", req.Identifier, ms.Videos, "video"); ps != nil {
+	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
 		return fail(ps...), nil
 	}
 	edit := req.Body
@@ -99,7 +99,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 
 // GetLiveInput answers a live input.
 func (ms *MediaService) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
-	if ps := ms.refuse(ctx, req.AccountID, "live_input_identifier", req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
+	if ps := ms.refuse(ctx, req.AccountID, gen.ParamLiveInputIdentifier, req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
 		return gen.GetLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	li := defaultLiveInput(req.LiveInputIdentifier)
@@ -115,7 +115,7 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 	fail := func(ps ...Problem) gen.UpdateLiveInputResponseObject {
 		return gen.UpdateLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ms.refuse(ctx, req.AccountID, "live_input_identifier", req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
+	if ps := ms.refuse(ctx, req.AccountID, gen.ParamLiveInputIdentifier, req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
 		return fail(ps...), nil
 	}
 	update := req.Body
@@ -154,7 +154,7 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 		return []Problem{*p}
 	}
 	var ps []Problem
-	for _, f := range []struct{ name, id string }{{"account_id", accountID}, {idName, id}} {
+	for _, f := range []struct{ name, id string }{{gen.ParamAccountID, accountID}, {idName, id}} {
 		if why := ids.Check(f.id); why != "" {
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
 		}

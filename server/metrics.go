@@ -10,6 +10,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/streamtoken/streamtoken/gen"
 )
 
 type metrics struct {
@@ -211,7 +213,7 @@ func (m *metrics) observe(log *slog.Logger, next http.Handler) http.Handler {
 			slog.Int("status", rec.status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		}
-		if account := r.PathValue("account_id"); account != "" {
+		if account := r.PathValue(gen.ParamAccountID); account != "" {
 			attrs = append(attrs, slog.String("account", account))
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)

@@ -188,7 +188,7 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc(tokenRoute, func(w http.ResponseWriter, r *http.Request) {
 			_, _ = io.Copy(io.Discard, r.Body)
-			tok, _, err := signer.Sign(token.Request{VideoID: r.PathValue("identifier")})
+			tok, _, err := signer.Sign(token.Request{VideoID: r.PathValue(gen.ParamIdentifier)})
 			if err != nil {
 				http.Error(w, "signing failed", http.StatusInternalServerError)
 				return

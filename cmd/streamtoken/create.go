@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -86,7 +87,7 @@ needs --key-id.`,
 			}
 			tok, err := c.CreateToken(cmd.Context(), api.account, video, req)
 			if err != nil {
-				return apiFailure(err, src, map[string]string{"account_id": "--account", "identifier": "--video", "/id": "--key-id", "/pem": "--pem"})
+				return apiFailure(err, src, map[string]string{gen.ParamAccountID: "--account", gen.ParamIdentifier: "--video", "/id": "--key-id", "/pem": "--pem"})
 			}
 			return tf.printToken(cmd.OutOrStdout(), tok.Value)
 		},

@@ -12,11 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
 )
 
 // keysFailure maps a keys-API error onto an exit code and one line.
 func keysFailure(err error) error {
-	return apiFailure(err, nil, map[string]string{"account_id": "--account", "identifier": "KEY_ID"})
+	return apiFailure(err, nil, map[string]string{gen.ParamAccountID: "--account", gen.ParamIdentifier: "KEY_ID"})
 }
 
 func newKeysCmd(e env) *cobra.Command {

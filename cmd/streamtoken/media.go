@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
 )
 
@@ -44,7 +45,7 @@ plain ID plays anywhere, token or not. "secure" switches it on (and, with
 --allowed-origin, sets the sites that may embed the video); "unsecure"
 switches it off. Other details of the video are left as they are.`,
 	arg:       "VIDEO",
-	pathName:  "identifier",
+	pathName:  gen.ParamIdentifier,
 	exampleID: exampleVideo,
 	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
 		v, err := c.Video(ctx, account, id)
@@ -71,7 +72,7 @@ settings: GET and PUT /accounts/{account_id}/stream/live_inputs/{live_input_iden
 The API replaces the recording settings whole, so "secure" and "unsecure"
 read them first and send them back changed: the mode and the timeout stay.`,
 	arg:       "INPUT",
-	pathName:  "live_input_identifier",
+	pathName:  gen.ParamLiveInputIdentifier,
 	exampleID: "66be4bf738797e01e1fca35a7bdecdcd",
 	get: func(ctx context.Context, c *streamtoken.Client, account, id string) (mediaView, error) {
 		li, err := c.LiveInput(ctx, account, id)
@@ -154,7 +155,7 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 				view, err = k.secure(cmd.Context(), c, f.account, args[0], s)
 			}
 			if err != nil {
-				return apiFailure(err, nil, map[string]string{"account_id": "--account", k.pathName: k.arg})
+				return apiFailure(err, nil, map[string]string{gen.ParamAccountID: "--account", k.pathName: k.arg})
 			}
 			return printMedia(cmd.OutOrStdout(), k, view, out)
 		},

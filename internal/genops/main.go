@@ -171,8 +171,34 @@ func Routes() []Route {
 		fmt.Fprintf(&b, "// %sPath is the path of %s, its parameters escaped.\nfunc %sPath(%s) string {\n\treturn %s\n}\n\n",
 			o.Name, o.Name, o.Name, sig, expr)
 	}
+	params(&b, ops)
 	services(&b, ops)
 	return format.Source(b.Bytes())
+}
+
+// params writes a constant per path parameter, named as the paths spell
+// it: the checks that name a parameter in an error take it from there.
+func params(b *bytes.Buffer, ops []op) {
+	seen := map[string]bool{}
+	var names []string
+	for _, o := range ops {
+		for _, p := range placeholder.FindAllStringSubmatch(o.Path, -1) {
+			if !seen[p[1]] {
+				seen[p[1]] = true
+				names = append(names, p[1])
+			}
+		}
+	}
+	if len(names) == 0 {
+		return
+	}
+	slices.Sort(names)
+	b.WriteString("// The path parameters, as the spec's paths name them.\nconst (\n")
+	for _, n := range names {
+		g := goName(n)
+		fmt.Fprintf(b, "\tParam%s = %q\n", strings.ToUpper(g[:1])+g[1:], n)
+	}
+	b.WriteString(")\n\n")
 }
 
 // services writes an interface per service, of the operations it serves,

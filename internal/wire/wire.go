@@ -100,10 +100,10 @@ func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (to
 func CheckRequest(accountID, videoID string, r token.Request, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var errs []error
 	if problem := ids.Check(accountID); problem != "" {
-		errs = append(errs, invalid(token.Violation{Field: "account_id", Problem: problem}))
+		errs = append(errs, invalid(token.Violation{Field: gen.ParamAccountID, Problem: problem}))
 	}
 	if problem := ids.Check(videoID); problem != "" {
-		errs = append(errs, invalid(token.Violation{Field: "identifier", Problem: problem}))
+		errs = append(errs, invalid(token.Violation{Field: gen.ParamIdentifier, Problem: problem}))
 	}
 	var key *token.Key
 	if body != nil {
