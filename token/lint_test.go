@@ -49,6 +49,8 @@ func TestLint(t *testing.T) {
 		{name: "a wider range after a narrower is no repeat", rules: []string{"allow ip.src 10.1.0.0/16,::1", "block ip.src 10.0.0.0/8,::2", "block any"}, want: nil},
 		{name: "an IPv4-mapped address is IPv4", rules: []string{"allow ip.src ::ffff:192.0.2.1", "block any"}, want: []string{"1 one-ip-family"}},
 		{name: "unparsable entries are validation's", rules: []string{"block ip.src not-an-ip"}, want: nil},
+		{name: "an any rule first", rules: []string{"block any", "allow any"}, want: []string{"2 unreachable"}},
+		{name: "allow any first, a block after it", rules: []string{"allow any", "block any"}, want: []string{"1 restricts-nothing", "2 unreachable"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +69,71 @@ func TestLint(t *testing.T) {
 				t.Errorf("Lint(%q) = %v, want %v", tt.rules, got, tt.want)
 			}
 		})
+	}
+}
+
+// What each finding says: the rules it names, counted from 1.
+func TestLintMessages(t *testing.T) {
+	ip := func(action token.Action, ips ...string) token.Rule {
+		return token.Rule{Type: token.RuleIPSrc, Action: action, IP: ips}
+	}
+	country := func(action token.Action, cs ...string) token.Rule {
+		return token.Rule{Type: token.RuleCountry, Action: action, Country: cs}
+	}
+	for _, tt := range []struct {
+		rules []token.Rule
+		want  string
+	}{
+		{[]token.Rule{ip(token.ActionBlock, "10.0.0.0/8", "::1"), {Type: token.RuleAny, Action: token.ActionBlock}, country(token.ActionBlock, "US")},
+			`rule 3: never reached: rule 2 (block any) decides every viewer first`},
+		{[]token.Rule{ip(token.ActionBlock, "10.0.0.0/8", "::1", "10.0.0.0/8")},
+			`rule 1: "10.0.0.0/8" is listed before, in this rule: this entry decides nothing`},
+		{[]token.Rule{ip(token.ActionBlock, "10.0.0.0/8", "::1"), ip(token.ActionBlock, "10.1.0.0/16", "::2")},
+			`rule 2: "10.1.0.0/16" lies within "10.0.0.0/8", listed before in rule 1: this entry decides nothing`},
+		{[]token.Rule{country(token.ActionBlock, "US"), country(token.ActionBlock, "GB", "us")},
+			`rule 2: "us" is listed before, in rule 1: this entry decides nothing`},
+		{[]token.Rule{ip(token.ActionBlock, "2400:cb00::/32")},
+			`rule 1: lists IPv6 addresses only: a viewer on IPv4 matches none of them; give the IPv4 ones too`},
+	} {
+		found := token.Lint(tt.rules)
+		if len(found) != 1 || found[0].String() != tt.want {
+			t.Errorf("Lint(%v) = %v, want [%s]", tt.rules, found, tt.want)
+		}
+	}
+}
+
+// Lint compares at most 1,024 entries for repeats, whatever it is given:
+// a repeat as the 1,024th entry is found, as the 1,025th it is not.
+func TestLintBound(t *testing.T) {
+	for _, tt := range []struct {
+		typ     token.RuleType
+		entries func(i int) string
+	}{
+		{token.RuleIPSrc, func(i int) string { return fmt.Sprintf("10.0.%d.%d", i>>8, i&255) }},
+		{token.RuleCountry, func(i int) string { return fmt.Sprintf("C%04d", i) }},
+	} {
+		for _, n := range []int{1024, 1025} {
+			values := make([]string, n)
+			for i := range n - 1 {
+				values[i] = tt.entries(i)
+			}
+			values[n-1] = values[0] // the repeat, last
+			r := token.Rule{Type: tt.typ, Action: token.ActionBlock}
+			if tt.typ == token.RuleIPSrc {
+				r.IP = append(values, "::1") // both families: no other finding
+			} else {
+				r.Country = values
+			}
+			repeats := 0
+			for _, f := range token.Lint([]token.Rule{r}) {
+				if f.Kind == token.FindingRepeated {
+					repeats++
+				}
+			}
+			if want := map[int]int{1024: 1, 1025: 0}[n]; repeats != want {
+				t.Errorf("%s, a repeat as entry %d: %d repeats found, want %d", tt.typ, n, repeats, want)
+			}
+		}
 	}
 }
 
