@@ -90,7 +90,7 @@ func TestBudgetKeepsUnderTheLimit(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		return srv.Throttled(), errs
+		return srv.RateLimitRefusals(), errs
 	}
 	start := time.Now()
 	refused, errs := run(t, streamtoken.WithRequestBudget(limit, window))

@@ -42,9 +42,9 @@ func WithRateLimit(n int, window time.Duration) Option {
 	}
 }
 
-// Throttled returns how many requests the rate limit refused
+// RateLimitRefusals returns how many requests the rate limit refused
 // ([WithRateLimit]).
-func (s *Server) Throttled() int {
+func (s *Server) RateLimitRefusals() int {
 	if s.limit == nil {
 		return 0
 	}

@@ -66,8 +66,8 @@ func TestWithRateLimit(t *testing.T) {
 	// The lockout over, a full window again.
 	now = lifts
 	want(call("one", http.MethodGet, keys), 200, map[string]string{"X-Ratelimit-Remaining": "2"})
-	if got := srv.Throttled(); got != 2 {
-		t.Errorf("Throttled() = %d, want 2", got)
+	if got := srv.RateLimitRefusals(); got != 2 {
+		t.Errorf("RateLimitRefusals() = %d, want 2", got)
 	}
 	// The JWK sets are not the API's: not counted.
 	resp, err := srv.Client().Get(srv.JWKSURL(account))
