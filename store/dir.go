@@ -62,11 +62,12 @@ type Dir struct {
 	accounts sync.Mutex     // one account key written at a time, for the count of accounts
 
 	mu         sync.Mutex
-	keys       map[string]*snapshot[[]Key]  // created keys, by account
-	files      map[string]keyFile           // key files read, by path
-	top        *snapshot[map[string]string] // DIR's account key files: file name by account
-	accountKey map[string]*token.Key        // account keys read: they never change
-	counts     map[string]*snapshot[int]    // media kept, by directory
+	keys       map[string]*snapshot[[]Key]    // created keys, by account
+	files      map[string]keyFile             // key files read, by path
+	top        *snapshot[map[string]string]   // DIR's account key files: file name by account
+	accountKey map[string]*token.Key          // account keys read: they never change
+	counts     map[string]*snapshot[int]      // media kept, by directory
+	orders     map[string]*snapshot[[]Medium] // media in order (IDs and times alone), by directory
 }
 
 // DirRecheck is how long a [Dir] trusts a snapshot of a directory before
@@ -153,7 +154,7 @@ func OpenDir(dir string, opts DirOptions) (*Dir, error) {
 		}
 	}
 	d := &Dir{dir: dir, log: opts.Logger, keys: map[string]*snapshot[[]Key]{}, files: map[string]keyFile{},
-		accountKey: map[string]*token.Key{}, counts: map[string]*snapshot[int]{}}
+		accountKey: map[string]*token.Key{}, counts: map[string]*snapshot[int]{}, orders: map[string]*snapshot[[]Medium]{}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -676,6 +677,9 @@ func (d *Dir) EditMedia(_ context.Context, kind Kind, accountID, id string, max 
 	if err := writeReplace(dir, id+".json", details); err != nil {
 		return nil, err
 	}
+	d.mu.Lock()
+	delete(d.orders, dir) // this process's change shows in its next listing at once
+	d.mu.Unlock()
 	if !found {
 		// One more, counted without reading the directory again: this
 		// process's writes are all under the account's lock, and the caps
@@ -687,6 +691,86 @@ func (d *Dir) EditMedia(_ context.Context, kind Kind, accountID, id string, max 
 		}
 	}
 	return details, nil
+}
+
+// ListMedia implements [Media]. The order of an account's media is read
+// from their files once, and again when the directory changes; a page then
+// reads the files of the media it holds (and, when the query filters,
+// those it looks at).
+func (d *Dir) ListMedia(_ context.Context, kind Kind, accountID string, q MediaQuery) (MediaPage, error) {
+	if err := CheckMedium(kind, accountID, "-"); err != nil {
+		return MediaPage{}, err
+	}
+	if err := CheckQuery(q); err != nil {
+		return MediaPage{}, err
+	}
+	dir := d.mediaDir(kind, accountID)
+	order, err := d.mediaOrder(dir)
+	if err != nil {
+		return MediaPage{}, err
+	}
+	var failed error
+	read := func(e Medium) (Medium, bool) {
+		details, found, err := readMedium(filepath.Join(dir, e.ID+".json"))
+		if err != nil {
+			failed = err
+		}
+		e.Details = details
+		return e, found && err == nil
+	}
+	p := q.Page(func(yield func(Medium) bool) {
+		for i := range order {
+			if !q.Asc {
+				i = len(order) - 1 - i
+			}
+			e := order[i]
+			if !q.within(e.Created) {
+				continue // before reading its file
+			}
+			if m, ok := read(e); ok && !yield(m) || failed != nil {
+				return
+			}
+		}
+	})
+	if failed != nil {
+		return MediaPage{}, failed
+	}
+	return p, nil
+}
+
+// mediaOrder returns the media of a directory oldest first, then by ID,
+// from a snapshot while the directory is unchanged.
+func (d *Dir) mediaOrder(dir string) ([]Medium, error) {
+	now := time.Now()
+	d.mu.Lock()
+	snap := d.orders[dir]
+	d.mu.Unlock()
+	if snap.fresh(dir, now) {
+		return snap.value, nil
+	}
+	next := taken[[]Medium](dir, now)
+	names, isDir, err := entries(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, name := range names {
+		id, ok := strings.CutSuffix(name, ".json")
+		if !ok || isDir[name] || CheckID("ID", id) != nil {
+			continue
+		}
+		details, found, err := readMedium(filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			next.value = append(next.value, Medium{ID: id, Created: CreatedOf(details)})
+		}
+	}
+	slices.SortFunc(next.value, ascending)
+	d.mu.Lock()
+	d.orders[dir] = next
+	d.mu.Unlock()
+	return next.value, nil
 }
 
 // countMedia counts the entries of an account's media directory, from a

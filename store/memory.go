@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -26,11 +27,11 @@ type Memory struct {
 
 	mu       sync.Mutex
 	used     int64
-	keys     map[string][]Key      // by account, oldest first
-	owner    map[string]string     // the account of each key ID
-	accounts map[string]*token.Key // each account's signing key
-	media    map[mediaKey][]byte   // details, by kind, account and ID
-	count    map[mediaCount]int    // media kept, by kind and account
+	keys     map[string][]Key        // by account, oldest first
+	owner    map[string]string       // the account of each key ID
+	accounts map[string]*token.Key   // each account's signing key
+	media    map[mediaKey][]byte     // details, by kind, account and ID
+	order    map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
 }
 
 type mediaKey struct {
@@ -50,7 +51,7 @@ func NewMemory(maxBytes int64) *Memory {
 		maxBytes = DefaultMaxMemoryBytes
 	}
 	return &Memory{max: maxBytes, keys: map[string][]Key{}, owner: map[string]string{},
-		accounts: map[string]*token.Key{}, media: map[mediaKey][]byte{}, count: map[mediaCount]int{}}
+		accounts: map[string]*token.Key{}, media: map[mediaKey][]byte{}, order: map[mediaCount][]Medium{}}
 }
 
 // Overhead per entry, beside its bytes: map slots, headers, IDs.
@@ -201,7 +202,7 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old, found := m.media[mk]
-	if !found && m.count[mc] >= max {
+	if !found && len(m.order[mc]) >= max {
 		return nil, ErrMediaLimit
 	}
 	details, err := edit(bytes.Clone(old), found)
@@ -219,10 +220,81 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 		return nil, err
 	}
 	m.media[mk] = bytes.Clone(details)
-	if !found {
-		m.count[mc]++
-	}
+	m.place(mc, id, old, found, details)
 	return details, nil
+}
+
+// place keeps an account's media of a kind in order, as a medium is
+// added or its details change. m.mu is held.
+func (m *Memory) place(mc mediaCount, id string, old []byte, found bool, details []byte) {
+	order := m.order[mc]
+	created := CreatedOf(details)
+	if found {
+		was := Medium{ID: id, Created: CreatedOf(old)}
+		if was.Created.Equal(created) {
+			return
+		}
+		i, _ := slices.BinarySearchFunc(order, was, ascending)
+		order = slices.Delete(order, i, i+1)
+	}
+	now := Medium{ID: id, Created: created}
+	i, _ := slices.BinarySearchFunc(order, now, ascending)
+	m.order[mc] = slices.Insert(order, i, now)
+}
+
+// ascending orders media oldest first, then by ID.
+func ascending(a, b Medium) int {
+	return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+}
+
+// ListMedia implements [Media]: a page costs a binary search and the
+// page, unless the query filters or counts.
+func (m *Memory) ListMedia(_ context.Context, kind Kind, accountID string, q MediaQuery) (MediaPage, error) {
+	if err := CheckMedium(kind, accountID, "-"); err != nil {
+		return MediaPage{}, err
+	}
+	if err := CheckQuery(q); err != nil {
+		return MediaPage{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	order := m.order[mediaCount{kind, accountID}]
+	p := q.Page(func(yield func(Medium) bool) {
+		if q.Asc {
+			i := 0
+			if !q.Start.IsZero() {
+				i, _ = slices.BinarySearchFunc(order, Medium{Created: q.Start}, ascending)
+			}
+			for ; i < len(order); i++ {
+				if !yield(m.medium(kind, accountID, order[i])) {
+					return
+				}
+			}
+			return
+		}
+		i := len(order) - 1
+		if !q.End.IsZero() {
+			// The first of those created after End, less one.
+			j, _ := slices.BinarySearchFunc(order, Medium{Created: q.End.Add(time.Nanosecond)}, ascending)
+			i = j - 1
+		}
+		for ; i >= 0; i-- {
+			if !yield(m.medium(kind, accountID, order[i])) {
+				return
+			}
+		}
+	})
+	for i := range p.Media {
+		p.Media[i].Details = bytes.Clone(p.Media[i].Details)
+	}
+	return p, nil
+}
+
+// medium is an entry of the order with its details (not a copy). m.mu is
+// held.
+func (m *Memory) medium(kind Kind, accountID string, e Medium) Medium {
+	e.Details = m.media[mediaKey{kind, accountID, e.ID}]
+	return e
 }
 
 // Close implements [Store]; a Memory store holds nothing to let go of.

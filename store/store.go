@@ -133,8 +133,9 @@ const (
 // Valid reports whether k is one of the kinds above.
 func (k Kind) Valid() bool { return k == Video || k == LiveInput }
 
-// Media keeps the details of videos and live inputs that were changed, as
-// a JSON object (at most [MaxDetailsBytes]); one never changed has none.
+// Media keeps the details of videos and live inputs that were created or
+// changed, as a JSON object (at most [MaxDetailsBytes]); one never changed
+// has none. Listings order them by the details' "created" member.
 // Implementations are safe for concurrent use, and hand out copies.
 type Media interface {
 	// Media returns the stored details of an account's medium, and
@@ -147,6 +148,11 @@ type Media interface {
 	// account has max of its kind is [ErrMediaLimit]; an error of edit is
 	// returned as it is, and nothing is kept.
 	EditMedia(ctx context.Context, kind Kind, accountID, id string, max int, edit func(details []byte, found bool) ([]byte, error)) ([]byte, error)
+	// ListMedia returns a page of an account's media of a kind, as q
+	// selects and orders them (see [MediaQuery]); an account with none
+	// has an empty page. Its cost grows with the page, not the account,
+	// unless q counts or filters.
+	ListMedia(ctx context.Context, kind Kind, accountID string, q MediaQuery) (MediaPage, error)
 }
 
 // Store is all of a server's state in one place.

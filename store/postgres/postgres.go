@@ -640,9 +640,9 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 		if err := store.CheckDetails(kind, details); err != nil {
 			return editError{err}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (kind, account_id, id) DO UPDATE SET details = EXCLUDED.details, modified = EXCLUDED.modified`,
-			string(kind), accountID, id, string(details), time.Now().UTC())
+		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified, created) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (kind, account_id, id) DO UPDATE SET details = EXCLUDED.details, modified = EXCLUDED.modified, created = EXCLUDED.created`,
+			string(kind), accountID, id, string(details), time.Now().UTC(), store.CreatedOf(details))
 		return err
 	})
 	var ee editError
@@ -653,6 +653,67 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 		return nil, err
 	}
 	return details, nil
+}
+
+// ListMedia implements [store.Media]: the rows come in the query's order
+// from an index, and stop after the page unless it counts (a filter the
+// database cannot run, q.Match, reads on until the page is full).
+func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string, q store.MediaQuery) (store.MediaPage, error) {
+	if err := store.CheckMedium(kind, accountID, "-"); err != nil {
+		return store.MediaPage{}, err
+	}
+	if err := store.CheckQuery(q); err != nil {
+		return store.MediaPage{}, err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	order := "created DESC, id DESC"
+	if q.Asc {
+		order = "created, id"
+	}
+	sql := `SELECT id, created, details FROM streamtoken_media WHERE kind = $1 AND account_id = $2
+		AND ($3::timestamptz IS NULL OR created >= $3) AND ($4::timestamptz IS NULL OR created <= $4) ORDER BY ` + order
+	args := []any{string(kind), accountID, nullTime(q.Start), nullTime(q.End)}
+	if q.Match == nil && !q.Count {
+		sql += " LIMIT $5"
+		args = append(args, q.Limit+1)
+		if q.Limit <= 0 || q.Limit > store.MaxPage {
+			args[4] = store.MaxPage + 1
+		}
+	}
+	rows, err := s.pool.Query(ctx, sql, args...)
+	if err != nil {
+		return store.MediaPage{}, unavailable(err)
+	}
+	defer rows.Close()
+	p := q.Page(func(yield func(store.Medium) bool) {
+		for rows.Next() {
+			var m store.Medium
+			if err = rows.Scan(&m.ID, &m.Created, &m.Details); err != nil {
+				return
+			}
+			m.Created = m.Created.UTC()
+			if !yield(m) {
+				return
+			}
+		}
+	})
+	rows.Close()
+	if err == nil {
+		err = rows.Err()
+	}
+	if err != nil {
+		return store.MediaPage{}, unavailable(err)
+	}
+	return p, nil
+}
+
+// nullTime is t, or NULL for the zero time.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 // editError carries an error of the caller's edit (or of its result)

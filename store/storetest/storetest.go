@@ -62,6 +62,9 @@ func TestStore(t *testing.T, newStore NewFunc, opts Options) {
 	t.Run("MediaLimitUnderConcurrency", s.mediaLimit)
 	t.Run("MediaEditsDoNotLoseEachOther", s.mediaEdits)
 	t.Run("MediaBounds", s.mediaBounds)
+	t.Run("List", s.list)
+	t.Run("ListBounds", s.listBounds)
+	t.Run("ListLarge", s.listLarge)
 	t.Run("Restart", s.restart)
 	t.Run("TwoInstances", s.twoInstances)
 	t.Run("TwoInstancesKeyLimit", s.twoInstancesKeyLimit)
@@ -638,6 +641,10 @@ func (s *suite) twoInstances(t *testing.T) {
 		d, found, _ := b.Media(ctx, store.Video, accountA, "video-1")
 		var c counter
 		return found && json.Unmarshal(d, &c) == nil && c.N == 1
+	})
+	s.eventually(t, "a video kept on one instance listed on the other", func() bool {
+		p, _ := b.ListMedia(ctx, store.Video, accountA, store.MediaQuery{})
+		return listed(p) == "video-1"
 	})
 	if _, err := b.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"time"
+)
+
+// MaxPage is the most media one listing returns, as on Cloudflare.
+const MaxPage = 1000
+
+// Medium is one medium as a listing returns it.
+type Medium struct {
+	ID string
+	// Created orders listings: the details' "created" member (an RFC 3339
+	// time), or the zero time when they have none.
+	Created time.Time
+	Details []byte
+}
+
+// MediaQuery selects a page of an account's media of one kind.
+type MediaQuery struct {
+	// Asc lists the oldest first; otherwise the newest first. Media
+	// created at one time are in the order of their IDs (reversed when
+	// newest first), so that a page ends at the same place every time.
+	Asc bool
+	// Start and End, when not zero, keep the media created at or after
+	// Start, and at or before End: both bounds are inclusive, so that a
+	// listing paged by the last medium's time loses none created at the
+	// same time (the caller skips those it has seen).
+	Start, End time.Time
+	// Match, when not nil, keeps the media it accepts: a filter on the
+	// details. It runs with the store's lock held in some stores: it must
+	// be quick, and call no store.
+	Match func(Medium) bool
+	// Limit is the most media in the page: 1 to [MaxPage], and 0 or more
+	// than MaxPage is MaxPage.
+	Limit int
+	// Count asks for Total and Rest, which cost a look at every medium of
+	// the account that matches (at most [MaxMediaPerAccount]); without it
+	// a listing stops after the page.
+	Count bool
+}
+
+// MediaPage is a page of media.
+type MediaPage struct {
+	Media []Medium
+	// More reports whether media that match follow the page.
+	More bool
+	// Total (with Count) is how many media match, the page's and the
+	// rest; Rest is how many follow the page.
+	Total, Rest int
+}
+
+func (q MediaQuery) limit() int {
+	if q.Limit <= 0 || q.Limit > MaxPage {
+		return MaxPage
+	}
+	return q.Limit
+}
+
+// before reports whether a comes before b in the order of q: created,
+// then ID, both reversed when newest first.
+func (q MediaQuery) before(a, b Medium) bool {
+	c := cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	if !q.Asc {
+		c = -c
+	}
+	return c < 0
+}
+
+// within reports whether m is inside q's time bounds.
+func (q MediaQuery) within(created time.Time) bool {
+	return (q.Start.IsZero() || !created.Before(q.Start)) && (q.End.IsZero() || !created.After(q.End))
+}
+
+// CheckQuery refuses a query with bounds that cannot hold: End before
+// Start, or a negative limit.
+func CheckQuery(q MediaQuery) error {
+	if q.Limit < 0 {
+		return fmt.Errorf("store: a limit of %d media", q.Limit)
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+		return fmt.Errorf("store: media created after %s and before %s", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// Page collects a page from media in q's order: those within its time
+// bounds that Match keeps, up to its limit, and (with Count) counts the
+// rest. It stops reading media as soon as it knows what the page says. A
+// store yields from its index; Page keeps its own copy of no medium, so a
+// store clones the details it yields when the page leaves its lock.
+func (q MediaQuery) Page(media iter.Seq[Medium]) MediaPage {
+	var p MediaPage
+	limit := q.limit()
+	for m := range media {
+		if !q.within(m.Created) || (q.Match != nil && !q.Match(m)) {
+			continue
+		}
+		p.Total++
+		if len(p.Media) < limit {
+			p.Media = append(p.Media, m)
+			continue
+		}
+		p.More = true
+		p.Rest++
+		if !q.Count {
+			break
+		}
+	}
+	if !q.Count {
+		p.Total, p.Rest = 0, 0
+	}
+	return p
+}
+
+// CreatedOf is the time a medium's details say it was created, their
+// "created" member, or the zero time when they have none that parses.
+func CreatedOf(details []byte) time.Time {
+	var v struct {
+		Created time.Time `json:"created"`
+	}
+	if json.Unmarshal(details, &v) != nil {
+		return time.Time{}
+	}
+	return v.Created.UTC()
+}

@@ -1,0 +1,193 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken/store"
+)
+
+// dated is a medium's details with a creation time and a label.
+type dated struct {
+	Created time.Time `json:"created"`
+	Label   string    `json:"label,omitempty"`
+	N       int       `json:"n,omitempty"`
+}
+
+// keep stores a medium with the details d.
+func keep(t *testing.T, st store.Store, kind store.Kind, account, id string, d dated) {
+	t.Helper()
+	_, err := st.EditMedia(context.Background(), kind, account, id, store.MaxMediaPerAccount, func([]byte, bool) ([]byte, error) {
+		return json.Marshal(d)
+	})
+	if err != nil {
+		t.Fatalf("EditMedia(%s %s): %v", kind, id, err)
+	}
+}
+
+// listed is a page's IDs, space-separated.
+func listed(p store.MediaPage) string {
+	var b strings.Builder
+	for _, m := range p.Media {
+		b.WriteString(m.ID + " ")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+func (s *suite) list(t *testing.T) {
+	ctx := context.Background()
+	st, _ := s.open(t)
+	if p, err := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Count: true}); err != nil || len(p.Media) != 0 || p.More || p.Total != 0 {
+		t.Fatalf("ListMedia(an account with none) = %+v, %v; want an empty page", p, err)
+	}
+	// v1 and v2 at one time, v3 a second later, v0 (an ID before them
+	// all) a second after that; kept out of order.
+	at := func(s int) time.Time { return day.Add(time.Duration(s) * time.Second) }
+	keep(t, st, store.Video, accountA, "v3", dated{Created: at(1), Label: "x"})
+	keep(t, st, store.Video, accountA, "v2", dated{Created: at(0), Label: "y"})
+	keep(t, st, store.Video, accountA, "v0", dated{Created: at(2), Label: "x"})
+	keep(t, st, store.Video, accountA, "v1", dated{Created: at(0), Label: "x"})
+	keep(t, st, store.LiveInput, accountA, "li", dated{Created: at(0)})
+	keep(t, st, store.Video, accountB, "vb", dated{Created: at(0)})
+	labelX := func(m store.Medium) bool {
+		var d dated
+		return json.Unmarshal(m.Details, &d) == nil && d.Label == "x"
+	}
+	for _, c := range []struct {
+		name        string
+		q           store.MediaQuery
+		want        string
+		more        bool
+		total, rest int
+	}{
+		{"newest first", store.MediaQuery{}, "v0 v3 v2 v1", false, 0, 0},
+		{"oldest first", store.MediaQuery{Asc: true}, "v1 v2 v3 v0", false, 0, 0},
+		{"a page", store.MediaQuery{Limit: 2}, "v0 v3", true, 0, 0},
+		{"a page, counted", store.MediaQuery{Limit: 2, Count: true}, "v0 v3", true, 4, 2},
+		{"a page, oldest first, counted", store.MediaQuery{Asc: true, Limit: 3, Count: true}, "v1 v2 v3", true, 4, 1},
+		{"the whole page", store.MediaQuery{Limit: 4, Count: true}, "v0 v3 v2 v1", false, 4, 0},
+		{"start, inclusive", store.MediaQuery{Start: at(1)}, "v0 v3", false, 0, 0},
+		{"end, inclusive", store.MediaQuery{End: at(1)}, "v3 v2 v1", false, 0, 0},
+		{"end, oldest first", store.MediaQuery{Asc: true, End: at(0)}, "v1 v2", false, 0, 0},
+		{"start, oldest first", store.MediaQuery{Asc: true, Start: at(1), Count: true}, "v3 v0", false, 2, 0},
+		{"start and end", store.MediaQuery{Start: at(1), End: at(1)}, "v3", false, 0, 0},
+		{"between times", store.MediaQuery{Start: at(0).Add(time.Millisecond), End: at(1).Add(-time.Millisecond)}, "", false, 0, 0},
+		{"matched", store.MediaQuery{Match: labelX, Count: true}, "v0 v3 v1", false, 3, 0},
+		{"matched, a page", store.MediaQuery{Match: labelX, Limit: 1}, "v0", true, 0, 0},
+		{"matched, a page, counted", store.MediaQuery{Match: labelX, Limit: 1, Asc: true, Count: true}, "v1", true, 3, 2},
+		{"over the most", store.MediaQuery{Limit: store.MaxPage + 1}, "v0 v3 v2 v1", false, 0, 0},
+	} {
+		p, err := st.ListMedia(ctx, store.Video, accountA, c.q)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got := listed(p); got != c.want || p.More != c.more || p.Total != c.total || p.Rest != c.rest {
+			t.Errorf("%s: ListMedia() = [%s] more %v total %d rest %d; want [%s] more %v total %d rest %d",
+				c.name, got, p.More, p.Total, p.Rest, c.want, c.more, c.total, c.rest)
+		}
+	}
+	// Each medium with its details and time, as a copy.
+	p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Limit: 1})
+	if len(p.Media) != 1 || !p.Media[0].Created.Equal(at(2)) || !strings.Contains(string(p.Media[0].Details), `"label"`) {
+		t.Fatalf("ListMedia(limit 1) = %+v", p.Media)
+	}
+	p.Media[0].Details[0] = 'x'
+	if d, _, _ := st.Media(ctx, store.Video, accountA, "v0"); len(d) == 0 || d[0] != '{' {
+		t.Errorf("a listing handed out the store's own details: now %q", d)
+	}
+	// Kinds and accounts apart.
+	if p, _ := st.ListMedia(ctx, store.LiveInput, accountA, store.MediaQuery{}); listed(p) != "li" {
+		t.Errorf("ListMedia(live inputs) = [%s], want [li]", listed(p))
+	}
+	if p, _ := st.ListMedia(ctx, store.Video, accountB, store.MediaQuery{}); listed(p) != "vb" {
+		t.Errorf("ListMedia(account B) = [%s], want [vb]", listed(p))
+	}
+	// An edit that changes the time moves the medium; one that does not
+	// keeps it in place.
+	keep(t, st, store.Video, accountA, "v1", dated{Created: at(3), Label: "x"})
+	keep(t, st, store.Video, accountA, "v2", dated{Created: at(0), Label: "y", N: 1})
+	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Asc: true}); listed(p) != "v2 v3 v0 v1" {
+		t.Errorf("ListMedia() after edits = [%s], want [v2 v3 v0 v1]", listed(p))
+	}
+	// Details with no time come first, oldest.
+	keep(t, st, store.Video, accountA, "untimed", dated{})
+	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Asc: true, Limit: 1}); listed(p) != "untimed" {
+		t.Errorf("ListMedia() with a medium of no time = [%s], want it first", listed(p))
+	}
+}
+
+func (s *suite) listBounds(t *testing.T) {
+	ctx := context.Background()
+	st, _ := s.open(t)
+	for _, c := range []struct {
+		name    string
+		kind    store.Kind
+		account string
+		q       store.MediaQuery
+	}{
+		{"no kind", "clip", accountA, store.MediaQuery{}},
+		{"a bad account ID", store.Video, "../a", store.MediaQuery{}},
+		{"an empty account ID", store.Video, "", store.MediaQuery{}},
+		{"a negative limit", store.Video, accountA, store.MediaQuery{Limit: -1}},
+		{"end before start", store.Video, accountA, store.MediaQuery{Start: day, End: day.Add(-time.Second)}},
+	} {
+		if _, err := st.ListMedia(ctx, c.kind, c.account, c.q); err == nil {
+			t.Errorf("ListMedia(%s) = nil error", c.name)
+		}
+	}
+}
+
+// listLarge pages through the most media an account keeps, newest first,
+// by the inclusive end bound as a client pages, and finds each once.
+func (s *suite) listLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("keeps 2,500 media; not with -short")
+	}
+	ctx := context.Background()
+	st, _ := s.open(t)
+	const n = 2500
+	for i := range n {
+		// Ten media a second: pages end in the middle of a second.
+		keep(t, st, store.Video, accountA, fmt.Sprintf("v%05d", i), dated{Created: day.Add(time.Duration(i/10) * time.Second)})
+	}
+	seen := map[string]bool{}
+	var end time.Time
+	for pages := 0; len(seen) < n; pages++ {
+		if pages > 10 {
+			t.Fatalf("paging found %d of %d media in 10 pages", len(seen), n)
+		}
+		p, err := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{End: end, Limit: 333, Count: pages == 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pages == 0 && (p.Total != n || p.Rest != n-333) {
+			t.Errorf("the first page counted total %d rest %d, want %d and %d", p.Total, p.Rest, n, n-333)
+		}
+		for _, m := range p.Media {
+			seen[m.ID] = true
+		}
+		end = p.Media[len(p.Media)-1].Created
+		if !p.More {
+			break
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("paging found %d of %d media", len(seen), n)
+	}
+	ordered := slices.Sorted(func(yield func(string) bool) {
+		for id := range seen {
+			if !yield(id) {
+				return
+			}
+		}
+	})
+	if ordered[0] != "v00000" || ordered[n-1] != fmt.Sprintf("v%05d", n-1) {
+		t.Errorf("paging found %s to %s", ordered[0], ordered[n-1])
+	}
+}
