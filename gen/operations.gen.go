@@ -18,6 +18,7 @@ type Route struct {
 // Routes returns every operation's route, by operation name.
 func Routes() []Route {
 	return []Route{
+		CreateDirectUploadRoute,
 		CreateSigningKeyRoute,
 		CreateStreamTokenRoute,
 		DeleteSigningKeyRoute,
@@ -26,9 +27,20 @@ func Routes() []Route {
 		GetKeySetRoute,
 		GetLiveInputRoute,
 		GetVideoRoute,
+		ListLiveInputsRoute,
 		ListSigningKeysRoute,
+		ListVideosRoute,
 		UpdateLiveInputRoute,
+		UploadVideoRoute,
 	}
+}
+
+// CreateDirectUploadRoute is POST /accounts/{account_id}/stream/direct_upload.
+var CreateDirectUploadRoute = Route{Operation: "CreateDirectUpload", Method: "POST", Path: "/accounts/{account_id}/stream/direct_upload", Root: false}
+
+// CreateDirectUploadPath is the path of CreateDirectUpload, its parameters escaped.
+func CreateDirectUploadPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/direct_upload"
 }
 
 // CreateSigningKeyRoute is POST /accounts/{account_id}/stream/keys.
@@ -95,6 +107,14 @@ func GetVideoPath(accountID, identifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(identifier)
 }
 
+// ListLiveInputsRoute is GET /accounts/{account_id}/stream/live_inputs.
+var ListLiveInputsRoute = Route{Operation: "ListLiveInputs", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs", Root: false}
+
+// ListLiveInputsPath is the path of ListLiveInputs, its parameters escaped.
+func ListLiveInputsPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/live_inputs"
+}
+
 // ListSigningKeysRoute is GET /accounts/{account_id}/stream/keys.
 var ListSigningKeysRoute = Route{Operation: "ListSigningKeys", Method: "GET", Path: "/accounts/{account_id}/stream/keys", Root: false}
 
@@ -103,12 +123,28 @@ func ListSigningKeysPath(accountID string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/keys"
 }
 
+// ListVideosRoute is GET /accounts/{account_id}/stream.
+var ListVideosRoute = Route{Operation: "ListVideos", Method: "GET", Path: "/accounts/{account_id}/stream", Root: false}
+
+// ListVideosPath is the path of ListVideos, its parameters escaped.
+func ListVideosPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream"
+}
+
 // UpdateLiveInputRoute is PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 var UpdateLiveInputRoute = Route{Operation: "UpdateLiveInput", Method: "PUT", Path: "/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", Root: false}
 
 // UpdateLiveInputPath is the path of UpdateLiveInput, its parameters escaped.
 func UpdateLiveInputPath(accountID, liveInputIdentifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/live_inputs/" + url.PathEscape(liveInputIdentifier)
+}
+
+// UploadVideoRoute is POST /upload/{account_id}/{identifier}.
+var UploadVideoRoute = Route{Operation: "UploadVideo", Method: "POST", Path: "/upload/{account_id}/{identifier}", Root: true}
+
+// UploadVideoPath is the path of UploadVideo, its parameters escaped.
+func UploadVideoPath(accountID, identifier string) string {
+	return "/upload/" + url.PathEscape(accountID) + "/" + url.PathEscape(identifier)
 }
 
 // The path parameters, as the spec's paths name them.
@@ -144,12 +180,18 @@ type KeyOperations interface {
 
 // MediaOperations are the operations server.MediaService serves.
 type MediaOperations interface {
+	// CreateDirectUpload is POST /accounts/{account_id}/stream/direct_upload.
+	CreateDirectUpload(ctx context.Context, request CreateDirectUploadRequestObject) (CreateDirectUploadResponseObject, error)
 	// EditVideo is POST /accounts/{account_id}/stream/{identifier}.
 	EditVideo(ctx context.Context, request EditVideoRequestObject) (EditVideoResponseObject, error)
 	// GetLiveInput is GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 	GetLiveInput(ctx context.Context, request GetLiveInputRequestObject) (GetLiveInputResponseObject, error)
 	// GetVideo is GET /accounts/{account_id}/stream/{identifier}.
 	GetVideo(ctx context.Context, request GetVideoRequestObject) (GetVideoResponseObject, error)
+	// ListLiveInputs is GET /accounts/{account_id}/stream/live_inputs.
+	ListLiveInputs(ctx context.Context, request ListLiveInputsRequestObject) (ListLiveInputsResponseObject, error)
+	// ListVideos is GET /accounts/{account_id}/stream.
+	ListVideos(ctx context.Context, request ListVideosRequestObject) (ListVideosResponseObject, error)
 	// UpdateLiveInput is PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
 }

@@ -74,6 +74,21 @@ func (e DeletedResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for DirectUploadResponseSuccess.
+const (
+	DirectUploadResponseSuccessTrue DirectUploadResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the DirectUploadResponseSuccess enum.
+func (e DirectUploadResponseSuccess) Valid() bool {
+	switch e {
+	case DirectUploadResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FailureResponseSuccess.
 const (
 	FailureResponseSuccessFalse FailureResponseSuccess = false
@@ -83,6 +98,21 @@ const (
 func (e FailureResponseSuccess) Valid() bool {
 	switch e {
 	case FailureResponseSuccessFalse:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LiveInputListResponseSuccess.
+const (
+	LiveInputListResponseSuccessTrue LiveInputListResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the LiveInputListResponseSuccess enum.
+func (e LiveInputListResponseSuccess) Valid() bool {
+	switch e {
+	case LiveInputListResponseSuccessTrue:
 		return true
 	default:
 		return false
@@ -167,6 +197,21 @@ func (e TokenResponseSuccess) Valid() bool {
 	}
 }
 
+// Defines values for VideoListResponseSuccess.
+const (
+	VideoListResponseSuccessTrue VideoListResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the VideoListResponseSuccess enum.
+func (e VideoListResponseSuccess) Valid() bool {
+	switch e {
+	case VideoListResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for VideoResponseSuccess.
 const (
 	VideoResponseSuccessTrue VideoResponseSuccess = true
@@ -176,6 +221,57 @@ const (
 func (e VideoResponseSuccess) Valid() bool {
 	switch e {
 	case VideoResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for VideoState.
+const (
+	VideoStateDownloading    VideoState = "downloading"
+	VideoStateError          VideoState = "error"
+	VideoStateInprogress     VideoState = "inprogress"
+	VideoStateLiveInprogress VideoState = "live-inprogress"
+	VideoStatePendingupload  VideoState = "pendingupload"
+	VideoStateQueued         VideoState = "queued"
+	VideoStateReady          VideoState = "ready"
+)
+
+// Valid indicates whether the value is a known member of the VideoState enum.
+func (e VideoState) Valid() bool {
+	switch e {
+	case VideoStateDownloading:
+		return true
+	case VideoStateError:
+		return true
+	case VideoStateInprogress:
+		return true
+	case VideoStateLiveInprogress:
+		return true
+	case VideoStatePendingupload:
+		return true
+	case VideoStateQueued:
+		return true
+	case VideoStateReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListVideosParamsType.
+const (
+	ListVideosParamsTypeLive ListVideosParamsType = "live"
+	ListVideosParamsTypeVod  ListVideosParamsType = "vod"
+)
+
+// Valid indicates whether the value is a known member of the ListVideosParamsType enum.
+func (e ListVideosParamsType) Valid() bool {
+	switch e {
+	case ListVideosParamsTypeLive:
+		return true
+	case ListVideosParamsTypeVod:
 		return true
 	default:
 		return false
@@ -252,6 +348,67 @@ type DeletedResponse struct {
 // DeletedResponseSuccess defines model for DeletedResponse.Success.
 type DeletedResponseSuccess bool
 
+// DirectUpload defines model for DirectUpload.
+type DirectUpload struct {
+	ScheduledDeletion *time.Time `json:"scheduledDeletion,omitempty"`
+
+	// UID A Cloudflare-generated unique identifier for a media item: printable
+	// ASCII without spaces or `/`, and neither `.` nor `..`.
+	//
+	//
+	// Example: ea95132c15732412d22c1476fa83f27a
+	UID VideoID `json:"uid"`
+
+	// UploadURL Where one upload of the video goes, a `POST` without credentials.
+	UploadURL string `json:"uploadURL"`
+}
+
+// DirectUploadRequest The settings of a video to upload; only `maxDurationSeconds` is required.
+type DirectUploadRequest struct {
+	// AllowedOrigins The origins allowed to show the video: host names, each optionally
+	// prefixed by `*.` for its subdomains and followed by `:port`; no
+	// scheme, no path. An empty list allows every origin.
+	//
+	//
+	// Example: ["example.com","*.example.net"]
+	AllowedOrigins *AllowedOrigins `json:"allowedOrigins,omitempty"`
+
+	// Creator A user-defined identifier for the media creator.
+	Creator *string `json:"creator,omitempty"`
+
+	// Expiry When the upload URL stops working; 2 minutes to 6 hours ahead, 30 minutes when left out.
+	Expiry *time.Time `json:"expiry,omitempty"`
+
+	// MaxDurationSeconds The longest video the URL takes, in seconds.
+	MaxDurationSeconds int `json:"maxDurationSeconds"`
+
+	// Meta Your own key-value pairs; `name` names the video.
+	Meta map[string]interface{} `json:"meta,omitempty"`
+
+	// RequireSignedURLs Whether the video plays only with a signed token.
+	RequireSignedURLs *bool `json:"requireSignedURLs,omitempty"`
+
+	// ScheduledDeletion When the video is to be deleted.
+	ScheduledDeletion *time.Time `json:"scheduledDeletion,omitempty"`
+
+	// ThumbnailTimestampPct Where in the video its thumbnail is taken, as a fraction of its duration.
+	ThumbnailTimestampPct *float32 `json:"thumbnailTimestampPct,omitempty"`
+
+	// Watermark The watermark profile to apply.
+	Watermark *WatermarkAtUpload `json:"watermark,omitempty"`
+}
+
+// DirectUploadResponse The envelope of a direct upload.
+type DirectUploadResponse struct {
+	Errors   []Message                   `json:"errors"`
+	Messages []Message                   `json:"messages"`
+	Result   DirectUpload                `json:"result"`
+	Success  DirectUploadResponseSuccess `json:"success"`
+}
+
+// DirectUploadResponseSuccess defines model for DirectUploadResponse.Success.
+type DirectUploadResponseSuccess bool
+
 // EmptyRequest No fields. An absent body, an empty one, `{}` and `null` are all
 // taken; any field is refused.
 type EmptyRequest = map[string]interface{}
@@ -298,6 +455,28 @@ type LiveInput struct {
 // Example: 66be4bf738797e01e1fca35a7bdecdcd
 type LiveInputID = string
 
+// LiveInputList defines model for LiveInputList.
+type LiveInputList struct {
+	LiveInputs []LiveInputSummary `json:"liveInputs"`
+
+	// Range How many live inputs follow this list (with `include_counts`).
+	Range *int `json:"range,omitempty"`
+
+	// Total How many live inputs there are (with `include_counts`).
+	Total *int `json:"total,omitempty"`
+}
+
+// LiveInputListResponse The envelope of a list of live inputs.
+type LiveInputListResponse struct {
+	Errors   []Message                    `json:"errors"`
+	Messages []Message                    `json:"messages"`
+	Result   LiveInputList                `json:"result"`
+	Success  LiveInputListResponseSuccess `json:"success"`
+}
+
+// LiveInputListResponseSuccess defines model for LiveInputListResponse.Success.
+type LiveInputListResponseSuccess bool
+
 // LiveInputRecording How a live input's broadcasts are recorded, and who may watch the
 // recordings.
 type LiveInputRecording struct {
@@ -337,6 +516,22 @@ type LiveInputResponse struct {
 
 // LiveInputResponseSuccess defines model for LiveInputResponse.Success.
 type LiveInputResponseSuccess bool
+
+// LiveInputSummary A live input as a list shows it, without its recording settings.
+type LiveInputSummary struct {
+	Created                  time.Time              `json:"created"`
+	DeleteRecordingAfterDays *float32               `json:"deleteRecordingAfterDays,omitempty"`
+	Enabled                  *bool                  `json:"enabled,omitempty"`
+	Meta                     map[string]interface{} `json:"meta,omitempty"`
+	Modified                 time.Time              `json:"modified"`
+
+	// UID A unique identifier for a live input: printable ASCII without spaces
+	// or `/`, and neither `.` nor `..`.
+	//
+	//
+	// Example: 66be4bf738797e01e1fca35a7bdecdcd
+	UID LiveInputID `json:"uid"`
+}
 
 // LiveInputUpdate The fields of a live input to change; a top-level field left out
 // keeps its value, and `recording` is replaced whole.
@@ -538,9 +733,12 @@ type Video struct {
 	//
 	//
 	// Example: ["example.com","*.example.net"]
-	AllowedOrigins     AllowedOrigins         `json:"allowedOrigins"`
-	Created            time.Time              `json:"created"`
-	Creator            *string                `json:"creator,omitempty"`
+	AllowedOrigins AllowedOrigins `json:"allowedOrigins"`
+	Created        time.Time      `json:"created"`
+	Creator        *string        `json:"creator,omitempty"`
+
+	// LiveInput The live input this video is a recording of.
+	LiveInput          *string                `json:"liveInput,omitempty"`
 	MaxDurationSeconds *int                   `json:"maxDurationSeconds,omitempty"`
 	Meta               map[string]interface{} `json:"meta"`
 	Modified           time.Time              `json:"modified"`
@@ -549,9 +747,12 @@ type Video struct {
 	PublicDetails *PublicDetails `json:"publicDetails,omitempty"`
 
 	// RequireSignedURLs Whether the video plays only with a signed token.
-	RequireSignedURLs     bool       `json:"requireSignedURLs"`
-	ScheduledDeletion     *time.Time `json:"scheduledDeletion,omitempty"`
-	ThumbnailTimestampPct *float32   `json:"thumbnailTimestampPct,omitempty"`
+	RequireSignedURLs bool       `json:"requireSignedURLs"`
+	ScheduledDeletion *time.Time `json:"scheduledDeletion,omitempty"`
+
+	// Status A video's processing status.
+	Status                *VideoStatus `json:"status,omitempty"`
+	ThumbnailTimestampPct *float32     `json:"thumbnailTimestampPct,omitempty"`
 
 	// UID A Cloudflare-generated unique identifier for a media item: printable
 	// ASCII without spaces or `/`, and neither `.` nor `..`.
@@ -560,6 +761,9 @@ type Video struct {
 	// Example: ea95132c15732412d22c1476fa83f27a
 	UID          VideoID    `json:"uid"`
 	UploadExpiry *time.Time `json:"uploadExpiry,omitempty"`
+
+	// Watermark The watermark profile to apply.
+	Watermark *WatermarkAtUpload `json:"watermark,omitempty"`
 }
 
 // VideoEdit The fields of a video to change; every one optional, one left out
@@ -611,6 +815,23 @@ type VideoEdit struct {
 // Example: ea95132c15732412d22c1476fa83f27a
 type VideoID = string
 
+// VideoListResponse The envelope of a list of videos.
+type VideoListResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Range How many videos that match follow this page (with `include_counts`).
+	Range   *int                     `json:"range,omitempty"`
+	Result  []Video                  `json:"result"`
+	Success VideoListResponseSuccess `json:"success"`
+
+	// Total How many videos match (with `include_counts`).
+	Total *int `json:"total,omitempty"`
+}
+
+// VideoListResponseSuccess defines model for VideoListResponse.Success.
+type VideoListResponseSuccess bool
+
 // VideoResponse The envelope of a video.
 type VideoResponse struct {
 	Errors   []Message `json:"errors"`
@@ -624,11 +845,92 @@ type VideoResponse struct {
 // VideoResponseSuccess defines model for VideoResponse.Success.
 type VideoResponseSuccess bool
 
+// VideoState Where a video is in its processing.
+type VideoState string
+
+// VideoStatus A video's processing status.
+type VideoStatus struct {
+	// State Where a video is in its processing.
+	State VideoState `json:"state"`
+}
+
+// WatermarkAtUpload The watermark profile to apply.
+type WatermarkAtUpload struct {
+	// UID The watermark profile's ID.
+	UID *string `json:"uid,omitempty"`
+}
+
 // Failure The envelope of a failed call.
 type Failure = FailureResponse
 
 // ServerFault The envelope of a failed call.
 type ServerFault = FailureResponse
+
+// ListVideosParams defines parameters for ListVideos.
+type ListVideosParams struct {
+	// Status Only the videos in this processing state.
+	Status *VideoState `form:"status,omitempty" json:"status,omitempty"`
+
+	// Creator Only the videos of this creator.
+	Creator *string `form:"creator,omitempty" json:"creator,omitempty"`
+
+	// Type Only videos on demand (`vod`) or recordings of live inputs (`live`).
+	Type *ListVideosParamsType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Asc Oldest first.
+	Asc *bool `form:"asc,omitempty" json:"asc,omitempty"`
+
+	// Search Only the videos whose `meta.name` holds this text (of any case).
+	Search *string `form:"search,omitempty" json:"search,omitempty"`
+
+	// Start Only the videos created at or after this time.
+	Start *time.Time `form:"start,omitempty" json:"start,omitempty"`
+
+	// End Only the videos created at or before this time.
+	End *time.Time `form:"end,omitempty" json:"end,omitempty"`
+
+	// After `start`, by another name; not with it.
+	After *time.Time `form:"after,omitempty" json:"after,omitempty"`
+
+	// Before `end`, by another name; not with it.
+	Before *time.Time `form:"before,omitempty" json:"before,omitempty"`
+
+	// IncludeCounts Also answer `total` and `range`.
+	IncludeCounts *bool `form:"include_counts,omitempty" json:"include_counts,omitempty"`
+
+	// ID Only these videos, by ID, comma-separated (at most 100).
+	ID *string `form:"id,omitempty" json:"id,omitempty"`
+
+	// Name Only the videos whose `meta.name` or ID is one of these, comma-separated (at most 100).
+	Name *string `form:"name,omitempty" json:"name,omitempty"`
+
+	// VideoName Only the videos whose `meta.name` is exactly this.
+	VideoName *string `form:"video_name,omitempty" json:"video_name,omitempty"`
+
+	// LiveInputID Only the recordings of this live input.
+	LiveInputID *LiveInputID `form:"live_input_id,omitempty" json:"live_input_id,omitempty"`
+
+	// Limit The most videos to answer.
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListVideosParamsType defines parameters for ListVideos.
+type ListVideosParamsType string
+
+// CreateDirectUploadParams defines parameters for CreateDirectUpload.
+type CreateDirectUploadParams struct {
+	// UploadCreator The video's creator, unless the body names one.
+	UploadCreator *string `json:"Upload-Creator,omitempty"`
+}
+
+// ListLiveInputsParams defines parameters for ListLiveInputs.
+type ListLiveInputsParams struct {
+	// IncludeCounts Also answer `total` and `range`.
+	IncludeCounts *bool `form:"include_counts,omitempty" json:"include_counts,omitempty"`
+}
+
+// CreateDirectUploadJSONRequestBody defines body for CreateDirectUpload for application/json ContentType.
+type CreateDirectUploadJSONRequestBody = DirectUploadRequest
 
 // CreateSigningKeyJSONRequestBody defines body for CreateSigningKey for application/json ContentType.
 type CreateSigningKeyJSONRequestBody = EmptyRequest
@@ -719,6 +1021,45 @@ func WithRequestEditorFn(fn RequestEditorFn) ClientOption {
 // The interface specification for the client above.
 type ClientInterface interface {
 
+	// ListVideos List videos
+	//
+	// Lists up to 1,000 of the account's videos (`limit`), newest first
+	// unless `asc`, that match every filter given. `start` and `end` (or
+	// their aliases `after` and `before`) bound the creation time, both
+	// inclusive on this server: to page on, ask again with `end` (or,
+	// oldest first, `start`) at the last video's `created`, and skip the
+	// videos already seen. With `include_counts`, `total` says how many
+	// match and `range` how many follow the page.
+	//
+	// Corresponds with GET /accounts/{account_id}/stream (the `ListVideos` operationId).
+	ListVideos(ctx context.Context, accountID AccountID, params *ListVideosParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDirectUploadWithBody Upload videos via direct upload URLs
+	//
+	// Creates a video with the settings given, secure from its first
+	// second when they say so, and a URL that takes one upload of it
+	// without credentials (one `POST`, until `expiry`). An unknown field
+	// (such as `requiredSignedURLs`) is refused, so that a misspelt
+	// setting never leaves a video public.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+	CreateDirectUploadWithBody(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateDirectUpload Upload videos via direct upload URLs
+	//
+	// Creates a video with the settings given, secure from its first
+	// second when they say so, and a URL that takes one upload of it
+	// without credentials (one `POST`, until `expiry`). An unknown field
+	// (such as `requiredSignedURLs`) is refused, so that a misspelt
+	// setting never leaves a video public.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+	CreateDirectUpload(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, body CreateDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListSigningKeys List signing keys
 	//
 	// Lists the account's signing keys: their IDs and when they were
@@ -770,6 +1111,14 @@ type ClientInterface interface {
 	//
 	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 	DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLiveInputs List live inputs
+	//
+	// Lists the account's live inputs, newest first (up to 1,000). The
+	// security of their recordings is on each live input (read one).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/live_inputs (the `ListLiveInputs` operationId).
+	ListLiveInputs(ctx context.Context, accountID AccountID, params *ListLiveInputsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLiveInput Retrieve a live input
 	//
@@ -855,6 +1204,75 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /accounts/{account_id}/stream/{identifier}/token (the `CreateStreamToken` operationId).
 	CreateStreamToken(ctx context.Context, accountID AccountID, identifier VideoID, body CreateStreamTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+// ListVideos List videos
+//
+// Lists up to 1,000 of the account's videos (`limit`), newest first
+// unless `asc`, that match every filter given. `start` and `end` (or
+// their aliases `after` and `before`) bound the creation time, both
+// inclusive on this server: to page on, ask again with `end` (or,
+// oldest first, `start`) at the last video's `created`, and skip the
+// videos already seen. With `include_counts`, `total` says how many
+// match and `range` how many follow the page.
+//
+// Corresponds with GET /accounts/{account_id}/stream (the `ListVideos` operationId).
+func (c *Client) ListVideos(ctx context.Context, accountID AccountID, params *ListVideosParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListVideosRequest(c.Server, accountID, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDirectUploadWithBody Upload videos via direct upload URLs
+//
+// Creates a video with the settings given, secure from its first
+// second when they say so, and a URL that takes one upload of it
+// without credentials (one `POST`, until `expiry`). An unknown field
+// (such as `requiredSignedURLs`) is refused, so that a misspelt
+// setting never leaves a video public.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+func (c *Client) CreateDirectUploadWithBody(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDirectUploadRequestWithBody(c.Server, accountID, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateDirectUpload Upload videos via direct upload URLs
+//
+// Creates a video with the settings given, secure from its first
+// second when they say so, and a URL that takes one upload of it
+// without credentials (one `POST`, until `expiry`). An unknown field
+// (such as `requiredSignedURLs`) is refused, so that a misspelt
+// setting never leaves a video public.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+func (c *Client) CreateDirectUpload(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, body CreateDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateDirectUploadRequest(c.Server, accountID, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
 }
 
 // ListSigningKeys List signing keys
@@ -949,6 +1367,24 @@ func (c *Client) DeleteSigningKeyWithBody(ctx context.Context, accountID Account
 // Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 func (c *Client) DeleteSigningKey(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDeleteSigningKeyRequest(c.Server, accountID, identifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLiveInputs List live inputs
+//
+// Lists the account's live inputs, newest first (up to 1,000). The
+// security of their recordings is on each live input (read one).
+//
+// Corresponds with GET /accounts/{account_id}/stream/live_inputs (the `ListLiveInputs` operationId).
+func (c *Client) ListLiveInputs(ctx context.Context, accountID AccountID, params *ListLiveInputsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLiveInputsRequest(c.Server, accountID, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1124,6 +1560,297 @@ func (c *Client) CreateStreamToken(ctx context.Context, accountID AccountID, ide
 	return c.Client.Do(req)
 }
 
+// NewListVideosRequest constructs an http.Request for the ListVideos method
+func NewListVideosRequest(server string, accountID AccountID, params *ListVideosParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Creator != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "creator", *params.Creator, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Type != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "type", *params.Type, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Asc != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "asc", *params.Asc, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Search != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "search", *params.Search, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Start != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "start", *params.Start, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.End != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "end", *params.End, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.After != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "after", *params.After, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Before != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "before", *params.Before, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.IncludeCounts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_counts", *params.IncludeCounts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "id", *params.ID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Name != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "name", *params.Name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.VideoName != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "video_name", *params.VideoName, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LiveInputID != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "live_input_id", *params.LiveInputID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateDirectUploadRequest calls the generic CreateDirectUpload builder with application/json body
+func NewCreateDirectUploadRequest(server string, accountID AccountID, params *CreateDirectUploadParams, body CreateDirectUploadJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateDirectUploadRequestWithBody(server, accountID, params, "application/json", bodyReader)
+}
+
+// NewCreateDirectUploadRequestWithBody constructs an http.Request for the CreateDirectUpload method, with any body, and a specified content type
+func NewCreateDirectUploadRequestWithBody(server string, accountID AccountID, params *CreateDirectUploadParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/direct_upload", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.UploadCreator != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Upload-Creator", *params.UploadCreator, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Upload-Creator", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewListSigningKeysRequest constructs an http.Request for the ListSigningKeys method
 func NewListSigningKeysRequest(server string, accountID AccountID) (*http.Request, error) {
 	var err error
@@ -1255,6 +1982,67 @@ func NewDeleteSigningKeyRequestWithBody(server string, accountID AccountID, iden
 	}
 
 	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListLiveInputsRequest constructs an http.Request for the ListLiveInputs method
+func NewListLiveInputsRequest(server string, accountID AccountID, params *ListLiveInputsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/live_inputs", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.IncludeCounts != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "include_counts", *params.IncludeCounts, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
 
 	return req, nil
 }
@@ -1547,6 +2335,47 @@ func WithBaseURL(baseURL string) ClientOption {
 // ClientWithResponsesInterface is the interface specification for the client with responses above.
 type ClientWithResponsesInterface interface {
 
+	// ListVideosWithResponse List videos
+	//
+	// Lists up to 1,000 of the account's videos (`limit`), newest first
+	// unless `asc`, that match every filter given. `start` and `end` (or
+	// their aliases `after` and `before`) bound the creation time, both
+	// inclusive on this server: to page on, ask again with `end` (or,
+	// oldest first, `start`) at the last video's `created`, and skip the
+	// videos already seen. With `include_counts`, `total` says how many
+	// match and `range` how many follow the page.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream (the `ListVideos` operationId).
+	ListVideosWithResponse(ctx context.Context, accountID AccountID, params *ListVideosParams, reqEditors ...RequestEditorFn) (*ListVideosResponse, error)
+
+	// CreateDirectUploadWithBodyWithResponse Upload videos via direct upload URLs
+	//
+	// Creates a video with the settings given, secure from its first
+	// second when they say so, and a URL that takes one upload of it
+	// without credentials (one `POST`, until `expiry`). An unknown field
+	// (such as `requiredSignedURLs`) is refused, so that a misspelt
+	// setting never leaves a video public.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+	CreateDirectUploadWithBodyWithResponse(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectUploadResponse, error)
+
+	// CreateDirectUploadWithResponse Upload videos via direct upload URLs
+	//
+	// Creates a video with the settings given, secure from its first
+	// second when they say so, and a URL that takes one upload of it
+	// without credentials (one `POST`, until `expiry`). An unknown field
+	// (such as `requiredSignedURLs`) is refused, so that a misspelt
+	// setting never leaves a video public.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+	CreateDirectUploadWithResponse(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, body CreateDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDirectUploadResponse, error)
+
 	// ListSigningKeysWithResponse List signing keys
 	//
 	// Lists the account's signing keys: their IDs and when they were
@@ -1600,6 +2429,16 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with DELETE /accounts/{account_id}/stream/keys/{identifier} (the `DeleteSigningKey` operationId).
 	DeleteSigningKeyWithResponse(ctx context.Context, accountID AccountID, identifier SigningKeyID, body DeleteSigningKeyJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteSigningKeyResponse, error)
+
+	// ListLiveInputsWithResponse List live inputs
+	//
+	// Lists the account's live inputs, newest first (up to 1,000). The
+	// security of their recordings is on each live input (read one).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/live_inputs (the `ListLiveInputs` operationId).
+	ListLiveInputsWithResponse(ctx context.Context, accountID AccountID, params *ListLiveInputsParams, reqEditors ...RequestEditorFn) (*ListLiveInputsResponse, error)
 
 	// GetLiveInputWithResponse Retrieve a live input
 	//
@@ -1689,6 +2528,116 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /accounts/{account_id}/stream/{identifier}/token (the `CreateStreamToken` operationId).
 	CreateStreamTokenWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body CreateStreamTokenJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateStreamTokenResponse, error)
+}
+
+type ListVideosResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *VideoListResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListVideosResponse) GetJSON200() *VideoListResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r ListVideosResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r ListVideosResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r ListVideosResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListVideosResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListVideosResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListVideosResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateDirectUploadResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DirectUploadResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CreateDirectUploadResponse) GetJSON200() *DirectUploadResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r CreateDirectUploadResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r CreateDirectUploadResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateDirectUploadResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateDirectUploadResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateDirectUploadResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateDirectUploadResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
 }
 
 type ListSigningKeysResponse struct {
@@ -1850,6 +2799,61 @@ func (r DeleteSigningKeyResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DeleteSigningKeyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListLiveInputsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LiveInputListResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLiveInputsResponse) GetJSON200() *LiveInputListResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r ListLiveInputsResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r ListLiveInputsResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLiveInputsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLiveInputsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLiveInputsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLiveInputsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -2131,6 +3135,65 @@ func (r CreateStreamTokenResponse) ContentType() string {
 	return ""
 }
 
+// ListVideosWithResponse List videos
+//
+// Lists up to 1,000 of the account's videos (`limit`), newest first
+// unless `asc`, that match every filter given. `start` and `end` (or
+// their aliases `after` and `before`) bound the creation time, both
+// inclusive on this server: to page on, ask again with `end` (or,
+// oldest first, `start`) at the last video's `created`, and skip the
+// videos already seen. With `include_counts`, `total` says how many
+// match and `range` how many follow the page.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream (the `ListVideos` operationId).
+func (c *ClientWithResponses) ListVideosWithResponse(ctx context.Context, accountID AccountID, params *ListVideosParams, reqEditors ...RequestEditorFn) (*ListVideosResponse, error) {
+	rsp, err := c.ListVideos(ctx, accountID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListVideosResponse(rsp)
+}
+
+// CreateDirectUploadWithBodyWithResponse Upload videos via direct upload URLs
+//
+// Creates a video with the settings given, secure from its first
+// second when they say so, and a URL that takes one upload of it
+// without credentials (one `POST`, until `expiry`). An unknown field
+// (such as `requiredSignedURLs`) is refused, so that a misspelt
+// setting never leaves a video public.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+func (c *ClientWithResponses) CreateDirectUploadWithBodyWithResponse(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateDirectUploadResponse, error) {
+	rsp, err := c.CreateDirectUploadWithBody(ctx, accountID, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDirectUploadResponse(rsp)
+}
+
+// CreateDirectUploadWithResponse Upload videos via direct upload URLs
+//
+// Creates a video with the settings given, secure from its first
+// second when they say so, and a URL that takes one upload of it
+// without credentials (one `POST`, until `expiry`). An unknown field
+// (such as `requiredSignedURLs`) is refused, so that a misspelt
+// setting never leaves a video public.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /accounts/{account_id}/stream/direct_upload (the `CreateDirectUpload` operationId).
+func (c *ClientWithResponses) CreateDirectUploadWithResponse(ctx context.Context, accountID AccountID, params *CreateDirectUploadParams, body CreateDirectUploadJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateDirectUploadResponse, error) {
+	rsp, err := c.CreateDirectUpload(ctx, accountID, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateDirectUploadResponse(rsp)
+}
+
 // ListSigningKeysWithResponse List signing keys
 //
 // Lists the account's signing keys: their IDs and when they were
@@ -2213,6 +3276,22 @@ func (c *ClientWithResponses) DeleteSigningKeyWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseDeleteSigningKeyResponse(rsp)
+}
+
+// ListLiveInputsWithResponse List live inputs
+//
+// Lists the account's live inputs, newest first (up to 1,000). The
+// security of their recordings is on each live input (read one).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream/live_inputs (the `ListLiveInputs` operationId).
+func (c *ClientWithResponses) ListLiveInputsWithResponse(ctx context.Context, accountID AccountID, params *ListLiveInputsParams, reqEditors ...RequestEditorFn) (*ListLiveInputsResponse, error) {
+	rsp, err := c.ListLiveInputs(ctx, accountID, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLiveInputsResponse(rsp)
 }
 
 // GetLiveInputWithResponse Retrieve a live input
@@ -2352,6 +3431,86 @@ func (c *ClientWithResponses) CreateStreamTokenWithResponse(ctx context.Context,
 	return ParseCreateStreamTokenResponse(rsp)
 }
 
+// ParseListVideosResponse parses an HTTP response from a ListVideosWithResponse call
+func ParseListVideosResponse(rsp *http.Response) (*ListVideosResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListVideosResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest VideoListResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateDirectUploadResponse parses an HTTP response from a CreateDirectUploadWithResponse call
+func ParseCreateDirectUploadResponse(rsp *http.Response) (*CreateDirectUploadResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateDirectUploadResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DirectUploadResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseListSigningKeysResponse parses an HTTP response from a ListSigningKeysWithResponse call
 func ParseListSigningKeysResponse(rsp *http.Response) (*ListSigningKeysResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -2448,6 +3607,46 @@ func ParseDeleteSigningKeyResponse(rsp *http.Response) (*DeleteSigningKeyRespons
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest DeletedResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListLiveInputsResponse parses an HTTP response from a ListLiveInputsWithResponse call
+func ParseListLiveInputsResponse(rsp *http.Response) (*ListLiveInputsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLiveInputsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LiveInputListResponse
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -2674,6 +3873,12 @@ func ParseCreateStreamTokenResponse(rsp *http.Response) (*CreateStreamTokenRespo
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListVideos List videos
+	// (GET /accounts/{account_id}/stream)
+	ListVideos(w http.ResponseWriter, r *http.Request, accountID AccountID, params ListVideosParams)
+	// CreateDirectUpload Upload videos via direct upload URLs
+	// (POST /accounts/{account_id}/stream/direct_upload)
+	CreateDirectUpload(w http.ResponseWriter, r *http.Request, accountID AccountID, params CreateDirectUploadParams)
 	// ListSigningKeys List signing keys
 	// (GET /accounts/{account_id}/stream/keys)
 	ListSigningKeys(w http.ResponseWriter, r *http.Request, accountID AccountID)
@@ -2683,6 +3888,9 @@ type ServerInterface interface {
 	// DeleteSigningKey Delete signing keys
 	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
 	DeleteSigningKey(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier SigningKeyID)
+	// ListLiveInputs List live inputs
+	// (GET /accounts/{account_id}/stream/live_inputs)
+	ListLiveInputs(w http.ResponseWriter, r *http.Request, accountID AccountID, params ListLiveInputsParams)
 	// GetLiveInput Retrieve a live input
 	// (GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	GetLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID)
@@ -2708,6 +3916,280 @@ type ServerInterfaceWrapper struct {
 }
 
 type MiddlewareFunc func(http.Handler) http.Handler
+
+// ListVideos operation middleware
+func (siw *ServerInterfaceWrapper) ListVideos(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListVideosParams
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", r.URL.Query(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "status"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "status", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "creator" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "creator", r.URL.Query(), &params.Creator, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "creator"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "creator", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", r.URL.Query(), &params.Type, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "type"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "type", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "asc" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "asc", r.URL.Query(), &params.Asc, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "asc"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "asc", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "search" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "search", r.URL.Query(), &params.Search, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "search"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "search", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "start" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "start", r.URL.Query(), &params.Start, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "start"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "start", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "end" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "end", r.URL.Query(), &params.End, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "end"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "end", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", r.URL.Query(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "after"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "after", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "before", r.URL.Query(), &params.Before, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "before"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "before", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "include_counts" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_counts", r.URL.Query(), &params.IncludeCounts, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "include_counts"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "include_counts", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "id", r.URL.Query(), &params.ID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", r.URL.Query(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "name"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "video_name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "video_name", r.URL.Query(), &params.VideoName, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "video_name"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "video_name", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "live_input_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "live_input_id", r.URL.Query(), &params.LiveInputID, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "live_input_id"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "live_input_id", Err: err})
+		}
+		return
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", r.URL.Query(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "limit"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "limit", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListVideos(w, r, accountID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// CreateDirectUpload operation middleware
+func (siw *ServerInterfaceWrapper) CreateDirectUpload(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateDirectUploadParams
+
+	headers := r.Header
+
+	// ------------- Optional header parameter "Upload-Creator" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Upload-Creator")]; found {
+		var UploadCreator string
+		n := len(valueList)
+		if n != 1 {
+			siw.ErrorHandlerFunc(w, r, &TooManyValuesForParamError{ParamName: "Upload-Creator", Count: n})
+			return
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Upload-Creator", valueList[0], &UploadCreator, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "Upload-Creator", Err: err})
+			return
+		}
+
+		params.UploadCreator = &UploadCreator
+
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.CreateDirectUpload(w, r, accountID, params)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
 
 // ListSigningKeys operation middleware
 func (siw *ServerInterfaceWrapper) ListSigningKeys(w http.ResponseWriter, r *http.Request) {
@@ -2787,6 +4269,48 @@ func (siw *ServerInterfaceWrapper) DeleteSigningKey(w http.ResponseWriter, r *ht
 
 	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		siw.Handler.DeleteSigningKey(w, r, accountID, identifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// ListLiveInputs operation middleware
+func (siw *ServerInterfaceWrapper) ListLiveInputs(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLiveInputsParams
+
+	// ------------- Optional query parameter "include_counts" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_counts", r.URL.Query(), &params.IncludeCounts, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		var requiredError *runtime.RequiredParameterError
+		if errors.As(err, &requiredError) {
+			siw.ErrorHandlerFunc(w, r, &RequiredParamError{ParamName: "include_counts"})
+		} else {
+			siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "include_counts", Err: err})
+		}
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ListLiveInputs(w, r, accountID, params)
 	}))
 
 	for _, middleware := range siw.HandlerMiddlewares {
@@ -3094,6 +4618,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.ListSigningKeys)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/keys", wrapper.CreateSigningKey)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/keys/{identifier}", wrapper.DeleteSigningKey)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream", wrapper.ListVideos)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs", wrapper.ListLiveInputs)
+	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/direct_upload", wrapper.CreateDirectUpload)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.GetVideo)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.EditVideo)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", wrapper.GetLiveInput)
@@ -3106,6 +4633,121 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 type FailureJSONResponse FailureResponse
 
 type ServerFaultJSONResponse FailureResponse
+
+type ListVideosRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Params    ListVideosParams
+}
+
+type ListVideosResponseObject interface {
+	VisitListVideosResponse(w http.ResponseWriter) error
+}
+
+type ListVideos200JSONResponse VideoListResponse
+
+func (response ListVideos200JSONResponse) VisitListVideosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVideos4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListVideos4XXJSONResponse) VisitListVideosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListVideos5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListVideos5XXJSONResponse) VisitListVideosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectUploadRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Params    CreateDirectUploadParams
+	Body      *CreateDirectUploadJSONRequestBody
+}
+
+type CreateDirectUploadResponseObject interface {
+	VisitCreateDirectUploadResponse(w http.ResponseWriter) error
+}
+
+type CreateDirectUpload200JSONResponse DirectUploadResponse
+
+func (response CreateDirectUpload200JSONResponse) VisitCreateDirectUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectUpload4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response CreateDirectUpload4XXJSONResponse) VisitCreateDirectUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateDirectUpload5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response CreateDirectUpload5XXJSONResponse) VisitCreateDirectUploadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListSigningKeysRequestObject struct {
 	AccountID AccountID `json:"account_id"`
@@ -3267,6 +4909,63 @@ type DeleteSigningKey5XXJSONResponse struct {
 }
 
 func (response DeleteSigningKey5XXJSONResponse) VisitDeleteSigningKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLiveInputsRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Params    ListLiveInputsParams
+}
+
+type ListLiveInputsResponseObject interface {
+	VisitListLiveInputsResponse(w http.ResponseWriter) error
+}
+
+type ListLiveInputs200JSONResponse LiveInputListResponse
+
+func (response ListLiveInputs200JSONResponse) VisitListLiveInputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLiveInputs4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListLiveInputs4XXJSONResponse) VisitListLiveInputsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLiveInputs5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response ListLiveInputs5XXJSONResponse) VisitListLiveInputsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -3568,6 +5267,12 @@ func (response CreateStreamToken5XXJSONResponse) VisitCreateStreamTokenResponse(
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListVideos List videos
+	// (GET /accounts/{account_id}/stream)
+	ListVideos(ctx context.Context, request ListVideosRequestObject) (ListVideosResponseObject, error)
+	// CreateDirectUpload Upload videos via direct upload URLs
+	// (POST /accounts/{account_id}/stream/direct_upload)
+	CreateDirectUpload(ctx context.Context, request CreateDirectUploadRequestObject) (CreateDirectUploadResponseObject, error)
 	// ListSigningKeys List signing keys
 	// (GET /accounts/{account_id}/stream/keys)
 	ListSigningKeys(ctx context.Context, request ListSigningKeysRequestObject) (ListSigningKeysResponseObject, error)
@@ -3577,6 +5282,9 @@ type StrictServerInterface interface {
 	// DeleteSigningKey Delete signing keys
 	// (DELETE /accounts/{account_id}/stream/keys/{identifier})
 	DeleteSigningKey(ctx context.Context, request DeleteSigningKeyRequestObject) (DeleteSigningKeyResponseObject, error)
+	// ListLiveInputs List live inputs
+	// (GET /accounts/{account_id}/stream/live_inputs)
+	ListLiveInputs(ctx context.Context, request ListLiveInputsRequestObject) (ListLiveInputsResponseObject, error)
 	// GetLiveInput Retrieve a live input
 	// (GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	GetLiveInput(ctx context.Context, request GetLiveInputRequestObject) (GetLiveInputResponseObject, error)
@@ -3631,6 +5339,67 @@ type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
 	options     StrictHTTPServerOptions
+}
+
+// ListVideos operation middleware
+func (sh *strictHandler) ListVideos(w http.ResponseWriter, r *http.Request, accountID AccountID, params ListVideosParams) {
+	var request ListVideosRequestObject
+
+	request.AccountID = accountID
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListVideos(ctx, request.(ListVideosRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListVideos")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListVideosResponseObject); ok {
+		if err := validResponse.VisitListVideosResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// CreateDirectUpload operation middleware
+func (sh *strictHandler) CreateDirectUpload(w http.ResponseWriter, r *http.Request, accountID AccountID, params CreateDirectUploadParams) {
+	var request CreateDirectUploadRequestObject
+
+	request.AccountID = accountID
+	request.Params = params
+
+	var body CreateDirectUploadJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateDirectUpload(ctx, request.(CreateDirectUploadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateDirectUpload")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(CreateDirectUploadResponseObject); ok {
+		if err := validResponse.VisitCreateDirectUploadResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
 }
 
 // ListSigningKeys operation middleware
@@ -3725,6 +5494,33 @@ func (sh *strictHandler) DeleteSigningKey(w http.ResponseWriter, r *http.Request
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(DeleteSigningKeyResponseObject); ok {
 		if err := validResponse.VisitDeleteSigningKeyResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ListLiveInputs operation middleware
+func (sh *strictHandler) ListLiveInputs(w http.ResponseWriter, r *http.Request, accountID AccountID, params ListLiveInputsParams) {
+	var request ListLiveInputsRequestObject
+
+	request.AccountID = accountID
+	request.Params = params
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLiveInputs(ctx, request.(ListLiveInputsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLiveInputs")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ListLiveInputsResponseObject); ok {
+		if err := validResponse.VisitListLiveInputsResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -135,6 +138,10 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		if ps := op.unknownQuery(r.URL.RawQuery); ps != nil {
+			WriteProblems(w, ps...)
+			return
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
@@ -190,6 +197,37 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// unknownQuery refuses the query parameters the operation does not take,
+// so that a misspelt filter (creater=) is an error, not a listing of
+// everything. A name that is not a plain word is not repeated.
+func (op *operation) unknownQuery(raw string) []Problem {
+	if raw == "" {
+		return nil
+	}
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return []Problem{{Status: http.StatusBadRequest, Code: apicode.Schema, Message: "the query string could not be read"}}
+	}
+	var out []Problem
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		if slices.ContainsFunc(op.params, func(p *openapi3.Parameter) bool { return p.In == openapi3.ParameterInQuery && p.Name == name }) {
+			continue
+		}
+		shown := "a query parameter"
+		if plainWord.MatchString(name) {
+			shown = name
+		}
+		out = append(out, Problem{Status: http.StatusBadRequest, Code: apicode.Schema, Message: shown + ": not a parameter of this operation"})
+	}
+	if out == nil {
+		return nil
+	}
+	return limit(out, 0)
+}
+
+// plainWord is a query parameter's name that an error may repeat.
+var plainWord = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,31}$`)
 
 // validationOptions are kin-openapi's options for every request: all
 // violations at once, the body left as sent, authentication already done.

@@ -58,10 +58,37 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 const StoreRetryAfter = 2 * time.Second
 
 // ParamErrorHandler is gen.StdHTTPServerOptions.ErrorHandlerFunc in an
-// envelope: a path parameter the generated wrapper could not read is a 400
-// (1004).
+// envelope: a parameter the generated wrapper could not read is a 400
+// that names it, 1004 for a path parameter, 1002 for a query or header
+// parameter (its value is not repeated).
 func ParamErrorHandler(w http.ResponseWriter, r *http.Request, err error) {
-	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "path parameters could not be read"})
+	var (
+		format   *gen.InvalidParamFormatError
+		many     *gen.TooManyValuesForParamError
+		required *gen.RequiredParamError
+		header   *gen.RequiredHeaderError
+		name     string
+		why      = "invalid"
+	)
+	switch {
+	case errors.As(err, &format):
+		name = format.ParamName
+	case errors.As(err, &many):
+		name, why = many.ParamName, "given more than once"
+	case errors.As(err, &required):
+		name, why = required.ParamName, "required"
+	case errors.As(err, &header):
+		name = header.ParamName
+	}
+	if name == "" {
+		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "path parameters could not be read"})
+		return
+	}
+	code := apicode.Schema
+	if r.PathValue(name) != "" {
+		code = apicode.InvalidPath
+	}
+	WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: code, Message: name + ": " + why})
 }
 
 // NoRoute answers what no route of a ServeMux took, in envelopes: a path

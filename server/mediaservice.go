@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -40,6 +41,18 @@ type MediaService struct {
 	// MaxPerAccount caps the videos, and the live inputs, whose details an
 	// account may change. Zero: store.MaxMediaPerAccount.
 	MaxPerAccount int
+	// UploadURL makes the upload URL of a direct upload's video, which
+	// [MediaService.ServeUpload] serves. Nil: the URL's path alone.
+	UploadURL func(ctx context.Context, accountID, videoID string) string
+	// Logger logs the faults of uploads. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+func (ms *MediaService) log() *slog.Logger {
+	if ms.Logger != nil {
+		return ms.Logger
+	}
+	return slog.Default()
 }
 
 // unchanged is the created and modified date of media never changed: the
@@ -84,7 +97,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 		return fail(violations(vs, 0)...), nil
 	}
 	now := ms.now()
-	v, p, err := editMedium(ctx, ms, store.Video, req.AccountID, req.Identifier, func() gen.Video { return defaultVideo(req.Identifier) }, func(v *gen.Video) {
+	v, p, err := editMedium(ctx, ms, store.Video, req.AccountID, req.Identifier, func() gen.Video { return firstVideo(req.Identifier, now) }, func(v *gen.Video) {
 		applyVideoEdit(v, edit)
 		v.Modified = now
 	})
@@ -133,7 +146,11 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 		return fail(violations(vs, 0)...), nil
 	}
 	now := ms.now()
-	li, p, err := editMedium(ctx, ms, store.LiveInput, req.AccountID, req.LiveInputIdentifier, func() gen.LiveInput { return defaultLiveInput(req.LiveInputIdentifier) }, func(li *gen.LiveInput) {
+	li, p, err := editMedium(ctx, ms, store.LiveInput, req.AccountID, req.LiveInputIdentifier, func() gen.LiveInput {
+		li := defaultLiveInput(req.LiveInputIdentifier)
+		li.Created = now // first kept now: a listing orders by it
+		return li
+	}, func(li *gen.LiveInput) {
 		applyLiveInputUpdate(li, update)
 		li.Modified = now
 	})
@@ -214,9 +231,9 @@ func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, a
 
 func (ms *MediaService) now() time.Time {
 	if ms.Now != nil {
-		return ms.Now().UTC().Truncate(time.Second)
+		return ms.Now().UTC().Truncate(time.Microsecond)
 	}
-	return time.Now().UTC().Truncate(time.Second)
+	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
 func (ms *MediaService) max() int {
@@ -229,6 +246,14 @@ func (ms *MediaService) max() int {
 func mediaLimit(what string, max int) Problem {
 	return Problem{Status: http.StatusBadRequest, Code: apicode.MediaLimit,
 		Message: fmt.Sprintf("the account has changed the details of %d %s, the most this server keeps", max, what)}
+}
+
+// firstVideo is a video's details as first kept: the defaults, created
+// now (a listing orders by it).
+func firstVideo(id string, now time.Time) gen.Video {
+	v := defaultVideo(id)
+	v.Created = now
+	return v
 }
 
 func defaultVideo(id string) gen.Video {

@@ -73,6 +73,11 @@ type Config struct {
 	// of others are 404 envelopes. Nil: every valid ID exists, with the
 	// defaults until changed.
 	Videos, LiveInputs func(accountID, id string) bool
+	// PublicURL is the server's URL as its clients reach it
+	// ("https://stream.example.com"): the upload URLs of direct uploads
+	// begin with it. Empty: the scheme and Host of each direct-upload
+	// request (behind a proxy that changes them, set it).
+	PublicURL string
 	// Logger gets one line per request and the details of server faults.
 	// Nil: nothing is logged.
 	Logger *slog.Logger
@@ -137,6 +142,7 @@ type Server struct {
 	signers  *signers
 	store    store.Store
 	keySets  *keySets
+	media    *MediaService // also serves the upload URLs
 	specJSON []byte
 	specYAML []byte
 	log      *slog.Logger
@@ -276,7 +282,12 @@ func New(cfg Config) (*Server, error) {
 	s.keySets.keys, s.keySets.log = s.PublicKeys, s.log
 	s.tokenOperations = tokens
 	s.keyOperations = &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
-	s.mediaOperations = &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs}
+	media := &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs, Logger: s.log}
+	if media.UploadURL, err = uploadURLs(cfg.PublicURL); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.mediaOperations, s.media = media, media
+	s.opsMW = append([]gen.StrictMiddlewareFunc{withOrigin}, s.opsMW...)
 	s.handler = s.routes(spec)
 	return s, nil
 }
@@ -353,6 +364,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 	mux.Handle("GET /metrics", s.metrics.handler)
 	mux.HandleFunc(keySetPattern, s.keySets.serveAccount)
 	mux.HandleFunc(soleSetRoute, s.keySets.serveSole)
+	mux.HandleFunc(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, s.media.ServeUpload)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)

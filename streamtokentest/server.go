@@ -105,6 +105,8 @@ type config struct {
 	failures    []Failure
 	clientOps   []streamtoken.Option
 	limit       *rateLimit
+	videos      map[string]bool // WithVideos: nil when not given
+	liveInputs  map[string]bool // WithLiveInputs: nil when not given
 }
 
 // WithSigningKey signs with k (a private key with an ID) the tokens of
@@ -199,17 +201,19 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithVideos makes the videos of IDs the only ones that exist, in every
-// account: the details of any other video, its edits and its tokens are
-// 404 envelopes (code 1011). Without it, every valid video ID exists, with
-// requireSignedURLs off and no allowedOrigins until changed.
+// WithVideos makes the videos of IDs exist in every account, with
+// requireSignedURLs off and no allowedOrigins until changed, listed by
+// the list operation; with those a direct upload creates, they are the
+// only ones: the details of any other video, its edits and its tokens are
+// 404 envelopes (code 1011). Without it, every valid video ID exists, and
+// a listing shows those created or changed.
 func WithVideos(ids ...string) Option {
 	return func(c *config) error {
 		set, err := idSet("WithVideos", ids)
 		if err != nil {
 			return err
 		}
-		c.server.Videos = func(_, id string) bool { return set[id] }
+		c.videos = set
 		return nil
 	}
 }
@@ -221,7 +225,7 @@ func WithLiveInputs(ids ...string) Option {
 		if err != nil {
 			return err
 		}
-		c.server.LiveInputs = func(_, id string) bool { return set[id] }
+		c.liveInputs = set
 		return nil
 	}
 }
@@ -319,9 +323,17 @@ func newServer(cfg config) (*Server, error) {
 	}
 	cfg.server.Store = state
 	s := &Server{failures: cfg.failures, clock: clock, limit: cfg.limit}
+	seeds := &seeds{store: state, videos: cfg.videos, liveInputs: cfg.liveInputs, created: now().UTC().Truncate(time.Microsecond), done: map[string]bool{}}
+	if cfg.videos != nil {
+		cfg.server.Videos = seeds.exists(store.Video, cfg.videos)
+	}
+	if cfg.liveInputs != nil {
+		cfg.server.LiveInputs = seeds.exists(store.LiveInput, cfg.liveInputs)
+	}
 	// First the failures queued (and the count of token requests), then
-	// the rate limit, then the caller's own.
-	first := []gen.StrictMiddlewareFunc{s.inject}
+	// the media of WithVideos and WithLiveInputs, then the rate limit,
+	// then the caller's own.
+	first := []gen.StrictMiddlewareFunc{s.inject, seeds.middleware}
 	if s.limit != nil {
 		s.limit.now = now
 		first = append(first, s.limit.middleware)

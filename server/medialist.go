@@ -1,0 +1,515 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/streamtoken/streamtoken/apicode"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Bounds of the listing and upload operations.
+const (
+	// MaxListedIDs is the most IDs (or names) the id and name filters of
+	// a listing take.
+	MaxListedIDs = 100
+	// MaxUploadBytes is the largest upload an upload URL takes, as a
+	// basic upload on Cloudflare. The server keeps none of it.
+	MaxUploadBytes = 200_000_000
+	// DefaultUploadExpiry is how long an upload URL works when the
+	// direct upload gives no expiry; MinUploadExpiry and MaxUploadExpiry
+	// bound one it gives, from the time it is asked.
+	DefaultUploadExpiry = 30 * time.Minute
+	MinUploadExpiry     = 2 * time.Minute
+	MaxUploadExpiry     = 6 * time.Hour
+)
+
+// ListVideos answers a page of the account's videos: those stored (created
+// by a direct upload, or changed) that match every filter, in order.
+func (ms *MediaService) ListVideos(ctx context.Context, req gen.ListVideosRequestObject) (gen.ListVideosResponseObject, error) {
+	fail := func(ps ...Problem) gen.ListVideosResponseObject {
+		return gen.ListVideos4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+		return fail(ps...), nil
+	}
+	q, ps := videoQuery(req.Params)
+	if ps != nil {
+		return fail(ps...), nil
+	}
+	page, err := ms.Store.ListMedia(ctx, store.Video, req.AccountID, q)
+	if err != nil {
+		return nil, fmt.Errorf("listing the videos of account %s: %w", req.AccountID, err)
+	}
+	out := gen.ListVideos200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{},
+		Result: make([]gen.Video, 0, len(page.Media))}
+	for _, m := range page.Media {
+		v := defaultVideo(m.ID)
+		if err := json.Unmarshal(m.Details, &v); err != nil {
+			return nil, fmt.Errorf("reading video %s of account %s: %w", m.ID, req.AccountID, err)
+		}
+		out.Result = append(out.Result, v)
+	}
+	if q.Count {
+		out.Range, out.Total = new(page.Rest), new(page.Total)
+	}
+	return out, nil
+}
+
+// videoFields are the fields of a video's details that the filters read.
+type videoFields struct {
+	UID     string  `json:"uid"`
+	Creator *string `json:"creator"`
+	Meta    struct {
+		Name any `json:"name"`
+	} `json:"meta"`
+	Status *struct {
+		State string `json:"state"`
+	} `json:"status"`
+	LiveInput *string `json:"liveInput"`
+}
+
+// videoQuery is the store's query of a listing's parameters, or what is
+// wrong with them.
+func videoQuery(p gen.ListVideosParams) (store.MediaQuery, []Problem) {
+	var ps []Problem
+	bad := func(param, why string) {
+		ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: param + ": " + why})
+	}
+	q := store.MediaQuery{Asc: deref(p.Asc), Count: deref(p.IncludeCounts), Limit: deref(p.Limit)}
+	for _, alias := range []struct {
+		name, of    string
+		given, main *time.Time
+		to          *time.Time
+	}{{"after", "start", p.After, p.Start, &q.Start}, {"before", "end", p.Before, p.End, &q.End}} {
+		switch {
+		case alias.given != nil && alias.main != nil:
+			bad(alias.name, "is "+alias.of+" by another name: give one of them")
+		case alias.given != nil:
+			*alias.to = alias.given.UTC()
+		case alias.main != nil:
+			*alias.to = alias.main.UTC()
+		}
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+		bad("end", "is before start")
+	}
+	idList := splitList(p.ID)
+	names := splitList(p.Name)
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"id", idList}, {"name", names}} {
+		if len(l.list) > MaxListedIDs {
+			bad(l.name, fmt.Sprintf("at most %d, comma-separated", MaxListedIDs))
+		}
+	}
+	for _, id := range idList {
+		if why := ids.Check(id); why != "" {
+			bad("id", why)
+			break
+		}
+	}
+	if ps != nil {
+		return q, ps
+	}
+	// The filters on the details, each a quick look at the raw JSON
+	// first where one can rule a video out, then a decode of the fields
+	// they read.
+	var checks []func(videoFields) bool
+	var needles [][]byte
+	exact := func(v string) { b, _ := json.Marshal(v); needles = append(needles, b) }
+	if p.Creator != nil {
+		want := *p.Creator
+		exact(want)
+		checks = append(checks, func(f videoFields) bool { return f.Creator != nil && *f.Creator == want })
+	}
+	if p.Status != nil {
+		want := string(*p.Status)
+		checks = append(checks, func(f videoFields) bool { return stateOf(f) == want })
+	}
+	if p.Type != nil {
+		live := *p.Type == gen.ListVideosParamsTypeLive
+		checks = append(checks, func(f videoFields) bool { return (f.LiveInput != nil && *f.LiveInput != "") == live })
+	}
+	if p.LiveInputID != nil {
+		want := *p.LiveInputID
+		exact(want)
+		checks = append(checks, func(f videoFields) bool { return f.LiveInput != nil && *f.LiveInput == want })
+	}
+	if p.VideoName != nil {
+		want := *p.VideoName
+		exact(want)
+		checks = append(checks, func(f videoFields) bool { return nameOf(f) == want })
+	}
+	if p.Search != nil && *p.Search != "" {
+		want := strings.ToLower(*p.Search)
+		checks = append(checks, func(f videoFields) bool { return strings.Contains(strings.ToLower(nameOf(f)), want) })
+	}
+	if idList != nil {
+		checks = append(checks, func(f videoFields) bool { return slices.Contains(idList, f.UID) })
+	}
+	if names != nil {
+		checks = append(checks, func(f videoFields) bool { return slices.Contains(names, f.UID) || slices.Contains(names, nameOf(f)) })
+	}
+	if checks != nil {
+		q.Match = func(m store.Medium) bool {
+			for _, n := range needles {
+				if !bytes.Contains(m.Details, n) {
+					return false
+				}
+			}
+			var f videoFields
+			if json.Unmarshal(m.Details, &f) != nil {
+				return false
+			}
+			f.UID = m.ID
+			for _, c := range checks {
+				if !c(f) {
+					return false
+				}
+			}
+			return true
+		}
+	}
+	return q, nil
+}
+
+// stateOf is a video's processing state: ready unless its details say
+// otherwise (one this server knows of only by its ID is ready to play).
+func stateOf(f videoFields) string {
+	if f.Status == nil || f.Status.State == "" {
+		return string(gen.VideoStateReady)
+	}
+	return f.Status.State
+}
+
+// nameOf is a video's meta.name, when it is a string.
+func nameOf(f videoFields) string {
+	s, _ := f.Meta.Name.(string)
+	return s
+}
+
+// splitList is a comma-separated list's entries, without empty ones; nil
+// for none given.
+func splitList(s *string) []string {
+	if s == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range strings.Split(*s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out
+}
+
+func deref[T any](p *T) T {
+	if p == nil {
+		return *new(T)
+	}
+	return *p
+}
+
+// ListLiveInputs answers the account's live inputs, newest first (up to
+// [store.MaxPage]), without their recording settings, as Cloudflare lists
+// them.
+func (ms *MediaService) ListLiveInputs(ctx context.Context, req gen.ListLiveInputsRequestObject) (gen.ListLiveInputsResponseObject, error) {
+	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+		return gen.ListLiveInputs4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+	}
+	count := deref(req.Params.IncludeCounts)
+	page, err := ms.Store.ListMedia(ctx, store.LiveInput, req.AccountID, store.MediaQuery{Count: count})
+	if err != nil {
+		return nil, fmt.Errorf("listing the live inputs of account %s: %w", req.AccountID, err)
+	}
+	list := gen.LiveInputList{LiveInputs: make([]gen.LiveInputSummary, 0, len(page.Media))}
+	for _, m := range page.Media {
+		li := defaultLiveInput(m.ID)
+		if err := json.Unmarshal(m.Details, &li); err != nil {
+			return nil, fmt.Errorf("reading live input %s of account %s: %w", m.ID, req.AccountID, err)
+		}
+		list.LiveInputs = append(list.LiveInputs, gen.LiveInputSummary{UID: li.UID, Meta: li.Meta, Created: li.Created,
+			Modified: li.Modified, DeleteRecordingAfterDays: li.DeleteRecordingAfterDays, Enabled: li.Enabled})
+	}
+	if count {
+		list.Range, list.Total = new(page.Rest), new(page.Total)
+	}
+	return gen.ListLiveInputs200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: list}, nil
+}
+
+// CreateDirectUpload creates a video with the body's settings, secure from
+// its creation when they say so, and answers its ID and the URL that takes
+// one upload of it (see [MediaService.ServeUpload]).
+func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDirectUploadRequestObject) (gen.CreateDirectUploadResponseObject, error) {
+	fail := func(ps ...Problem) gen.CreateDirectUploadResponseObject {
+		return gen.CreateDirectUpload4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+		return fail(ps...), nil
+	}
+	body := req.Body
+	if body == nil { // the checker requires one; a server without it gets this
+		return fail(Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "maxDurationSeconds: required"}), nil
+	}
+	now := ms.now()
+	expiry := now.Add(DefaultUploadExpiry)
+	var vs []token.Violation
+	if body.AllowedOrigins != nil {
+		vs = wire.CheckOrigins(*body.AllowedOrigins, "allowedOrigins")
+	}
+	if body.Meta != nil {
+		vs = append(vs, wire.CheckMeta(body.Meta, "meta")...)
+	}
+	if body.MaxDurationSeconds < 1 || body.MaxDurationSeconds > 21600 {
+		vs = append(vs, token.FieldViolation("must be 1 to 21600 seconds", "maxDurationSeconds"))
+	}
+	if body.Expiry != nil {
+		expiry = body.Expiry.UTC().Truncate(time.Microsecond)
+		if d := expiry.Sub(now); d < MinUploadExpiry || d > MaxUploadExpiry {
+			vs = append(vs, token.FieldViolation(fmt.Sprintf("must be %v to %v from now", MinUploadExpiry, MaxUploadExpiry), "expiry"))
+		}
+	}
+	if len(vs) > 0 {
+		return fail(violations(vs, 0)...), nil
+	}
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // never fails
+	uid := hex.EncodeToString(raw[:])
+	v := gen.Video{UID: uid, RequireSignedURLs: deref(body.RequireSignedURLs), AllowedOrigins: gen.AllowedOrigins{},
+		Meta: map[string]any{}, MaxDurationSeconds: new(body.MaxDurationSeconds), UploadExpiry: new(expiry),
+		ThumbnailTimestampPct: body.ThumbnailTimestampPct, Status: &gen.VideoStatus{State: gen.VideoStatePendingupload},
+		Created: now, Modified: now}
+	if body.AllowedOrigins != nil {
+		v.AllowedOrigins = slices.Clone(*body.AllowedOrigins)
+	}
+	if body.Meta != nil {
+		v.Meta = body.Meta
+	}
+	switch {
+	case body.Creator != nil:
+		v.Creator = new(*body.Creator)
+	case req.Params.UploadCreator != nil:
+		v.Creator = new(*req.Params.UploadCreator)
+	}
+	if body.ScheduledDeletion != nil {
+		v.ScheduledDeletion = new(body.ScheduledDeletion.UTC())
+	}
+	if body.Watermark != nil {
+		v.Watermark = &gen.WatermarkAtUpload{UID: body.Watermark.UID}
+	}
+	_, p, err := editMedium(ctx, ms, store.Video, req.AccountID, uid, func() gen.Video { return v }, func(*gen.Video) {})
+	switch {
+	case p != nil:
+		return fail(*p), nil
+	case err != nil:
+		return nil, err
+	}
+	url := gen.UploadVideoPath(req.AccountID, uid)
+	if ms.UploadURL != nil {
+		url = ms.UploadURL(ctx, req.AccountID, uid)
+	}
+	return gen.CreateDirectUpload200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{},
+		Result: gen.DirectUpload{UID: uid, UploadURL: url, ScheduledDeletion: v.ScheduledDeletion}}, nil
+}
+
+// refuseAccount is what is wrong with a request for an account's media as
+// a whole: no caller, a caller not allowed for the account, or an account
+// ID that breaks the API's rules.
+func (ms *MediaService) refuseAccount(ctx context.Context, accountID string) []Problem {
+	if p := admit(ctx, accountID); p != nil {
+		return []Problem{*p}
+	}
+	if why := ids.Check(accountID); why != "" {
+		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: gen.ParamAccountID + ": " + why}}
+	}
+	return nil
+}
+
+// errUploaded and errExpired refuse an upload that its video no longer
+// takes.
+var (
+	errUploaded = errors.New("uploaded")
+	errExpired  = errors.New("expired")
+	errNotOne   = errors.New("no direct upload")
+)
+
+// ServeUpload takes the one upload of a direct upload's video, at its
+// upload URL ([gen.UploadVideoRoute], served at the server's root without
+// credentials: the video's random ID is the URL's secret). It reads and
+// discards the body (at most [MaxUploadBytes]) and marks the video ready;
+// the URL then takes no other upload (409), nor one after its expiry
+// (410). A video that no direct upload created is a 404.
+func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
+	accountID, id := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
+	for _, f := range []struct{ name, id string }{{gen.ParamAccountID, accountID}, {gen.ParamIdentifier, id}} {
+		if why := ids.Check(f.id); why != "" {
+			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
+			return
+		}
+	}
+	ctx := r.Context()
+	// Refused before the body is read when it can be told already.
+	if details, found, err := ms.Store.Media(ctx, store.Video, accountID, id); err == nil {
+		if err := uploadable(details, found, ms.now()); err != nil {
+			writeUploadRefusal(w, accountID, id, err)
+			return
+		}
+	}
+	n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, MaxUploadBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
+				Message: fmt.Sprintf("an upload is at most %d bytes", int64(MaxUploadBytes))})
+			return
+		}
+		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.MalformedHTTP, Message: "the upload could not be read"})
+		return
+	}
+	if n == 0 {
+		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "the upload is empty"})
+		return
+	}
+	now := ms.now()
+	_, err = ms.Store.EditMedia(ctx, store.Video, accountID, id, ms.max(), func(details []byte, found bool) ([]byte, error) {
+		if err := uploadable(details, found, now); err != nil {
+			return nil, err // the one-time check, in the same step as the change
+		}
+		var v gen.Video
+		if err := json.Unmarshal(details, &v); err != nil {
+			return nil, err
+		}
+		v.Status = &gen.VideoStatus{State: gen.VideoStateReady}
+		v.Modified = now
+		return json.Marshal(v)
+	})
+	switch {
+	case errors.Is(err, errUploaded), errors.Is(err, errExpired), errors.Is(err, errNotOne):
+		writeUploadRefusal(w, accountID, id, err)
+	case err != nil:
+		InternalError(ms.log())(w, r, fmt.Errorf("taking the upload of video %s of account %s: %w", id, accountID, err))
+	default:
+		writeJSON(w, http.StatusOK, uploaded{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}})
+	}
+}
+
+// uploaded is the answer to an upload taken: the spec's UploadResponse
+// (of a root route, which gen leaves out).
+type uploaded struct {
+	Success  bool          `json:"success"`
+	Errors   []gen.Message `json:"errors"`
+	Messages []gen.Message `json:"messages"`
+}
+
+// uploadable says why a video takes no upload now, if it does not: no
+// direct upload created it, it was uploaded, or its URL expired.
+func uploadable(details []byte, found bool, now time.Time) error {
+	if !found {
+		return errNotOne
+	}
+	var v struct {
+		Status *struct {
+			State string `json:"state"`
+		} `json:"status"`
+		UploadExpiry *time.Time `json:"uploadExpiry"`
+	}
+	if json.Unmarshal(details, &v) != nil || v.Status == nil {
+		return errNotOne
+	}
+	switch {
+	case v.Status.State != string(gen.VideoStatePendingupload):
+		return errUploaded
+	case v.UploadExpiry != nil && now.After(*v.UploadExpiry):
+		return errExpired
+	}
+	return nil
+}
+
+func writeUploadRefusal(w http.ResponseWriter, accountID, id string, err error) {
+	switch {
+	case errors.Is(err, errUploaded):
+		WriteProblems(w, Problem{Status: http.StatusConflict, Code: apicode.InvalidRequest, Message: "this upload URL was used: it takes one upload"})
+	case errors.Is(err, errExpired):
+		WriteProblems(w, Problem{Status: http.StatusGone, Code: apicode.InvalidRequest, Message: "this upload URL expired"})
+	default:
+		WriteProblems(w, noSuchMedia(accountID, "direct upload of video", id))
+	}
+}
+
+// originKey keys the origin of a direct-upload request in its context.
+type originKey struct{}
+
+// withOrigin is a strict middleware that keeps a direct-upload request's
+// origin ("http://host:port", from its Host header) in its context, for
+// its upload URL when the server has no PublicURL.
+func withOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
+	if operation != gen.CreateDirectUploadRoute.Operation {
+		return f
+	}
+	return func(ctx context.Context, w http.ResponseWriter, r *http.Request, request any) (any, error) {
+		if host := r.Host; validHost(host) {
+			scheme := "http://"
+			if r.TLS != nil {
+				scheme = "https://"
+			}
+			ctx = context.WithValue(ctx, originKey{}, scheme+host)
+		}
+		return f(ctx, w, r, request)
+	}
+}
+
+// validHost reports whether a Host header is a host name or address with
+// an optional port, and nothing else: it goes into URLs the server hands
+// out.
+func validHost(host string) bool {
+	if host == "" || len(host) > 261 {
+		return false
+	}
+	for _, c := range host {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.ContainsRune(".-:[]", c):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// uploadURLs makes the upload URLs of a server reached at publicURL, or,
+// when it is empty, at the origin of each request.
+func uploadURLs(publicURL string) (func(context.Context, string, string) string, error) {
+	if publicURL == "" {
+		return func(ctx context.Context, accountID, videoID string) string {
+			origin, _ := ctx.Value(originKey{}).(string)
+			return origin + gen.UploadVideoPath(accountID, videoID)
+		}, nil
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !validHost(u.Host) || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, errors.New("PublicURL must be an http or https URL with a host, and no user, query or fragment")
+	}
+	base := strings.TrimRight(u.String(), "/")
+	return func(_ context.Context, accountID, videoID string) string {
+		return base + gen.UploadVideoPath(accountID, videoID)
+	}, nil
+}
