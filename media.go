@@ -27,6 +27,12 @@ type Video struct {
 	// AllowedOrigins are the origins (host names, "*." for subdomains,
 	// ":port") that may show the video; empty means every origin.
 	AllowedOrigins []string
+	// Name is the video's meta.name, and Creator its creator, when it
+	// has them: what a person knows it by.
+	Name, Creator string
+	// State is its processing state ("pendingupload", "ready", ...), as
+	// the API says; empty when it does not.
+	State string
 	// Created and Modified are as the API dates them.
 	Created, Modified time.Time
 }
@@ -45,6 +51,8 @@ type LiveInput struct {
 	// TimeoutSeconds is how long "automatic" waits before a recording goes
 	// on demand; 0 is the platform's default.
 	TimeoutSeconds int
+	// Name is the live input's meta.name, when it has one.
+	Name string
 	// Created and Modified are as the API dates them.
 	Created, Modified time.Time
 }
@@ -168,9 +176,26 @@ func decodeVideo(raw []byte) *Video {
 	if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || env.Result.UID == "" {
 		return nil
 	}
-	r := env.Result
-	return &Video{ID: r.UID, RequireSignedURLs: r.RequireSignedURLs, AllowedOrigins: nonNil(r.AllowedOrigins),
-		Created: r.Created, Modified: r.Modified}
+	return videoOf(env.Result)
+}
+
+// videoOf is the client's view of the API's video.
+func videoOf(r gen.Video) *Video {
+	v := &Video{ID: r.UID, RequireSignedURLs: r.RequireSignedURLs, AllowedOrigins: nonNil(r.AllowedOrigins),
+		Name: metaName(r.Meta), Created: r.Created, Modified: r.Modified}
+	if r.Creator != nil {
+		v.Creator = *r.Creator
+	}
+	if r.Status != nil {
+		v.State = string(r.Status.State)
+	}
+	return v
+}
+
+// metaName is meta.name, when it is a string.
+func metaName(meta map[string]any) string {
+	name, _ := meta["name"].(string)
+	return name
 }
 
 // decodeLiveInput reads a live input envelope, or returns nil.
@@ -180,7 +205,8 @@ func decodeLiveInput(raw []byte) (*LiveInput, gen.LiveInputRecording) {
 		return nil, gen.LiveInputRecording{}
 	}
 	r := env.Result
-	li := &LiveInput{ID: r.UID, Mode: string(gen.LiveInputRecordingModeOff), AllowedOrigins: []string{}, Created: r.Created, Modified: r.Modified}
+	li := &LiveInput{ID: r.UID, Mode: string(gen.LiveInputRecordingModeOff), AllowedOrigins: []string{}, Name: metaName(r.Meta),
+		Created: r.Created, Modified: r.Modified}
 	rec := r.Recording
 	if rec.RequireSignedURLs != nil {
 		li.RequireSignedURLs = *rec.RequireSignedURLs

@@ -1,0 +1,398 @@
+package streamtoken
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// MaxPageSize is the most videos one list request answers, as on
+// Cloudflare.
+const MaxPageSize = 1000
+
+// VideoFilter selects the videos [Client.ListVideos] lists: those that
+// match every field set; the zero VideoFilter selects all, newest first.
+type VideoFilter struct {
+	// Creator is the videos' creator, exactly.
+	Creator string
+	// State is a processing state: "pendingupload", "downloading",
+	// "queued", "inprogress", "ready", "error" or "live-inprogress".
+	State string
+	// Type is "vod" (videos on demand) or "live" (recordings of live
+	// inputs).
+	Type string
+	// Search is text in the videos' meta.name, of any case.
+	Search string
+	// Name is the videos' meta.name, exactly.
+	Name string
+	// IDs are the videos' IDs: at most 100.
+	IDs []string
+	// LiveInputID is the live input the videos are recordings of.
+	LiveInputID string
+	// Start and End bound the videos' creation time.
+	Start, End time.Time
+	// Asc lists the oldest first.
+	Asc bool
+	// PageSize is how many videos each request asks for: 1 to
+	// [MaxPageSize]; 0 is MaxPageSize.
+	PageSize int
+}
+
+// check refuses a filter the API would, before anything is sent.
+func (f VideoFilter) check() error {
+	var vs []token.Violation
+	if f.State != "" && !slices.Contains(videoStates, gen.VideoState(f.State)) {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("is not a state (want one of %v)", videoStates), "State"))
+	}
+	if f.Type != "" && f.Type != string(gen.ListVideosParamsTypeVod) && f.Type != string(gen.ListVideosParamsTypeLive) {
+		vs = append(vs, token.FieldViolation(`is not "vod" nor "live"`, "Type"))
+	}
+	if len(f.IDs) > 100 {
+		vs = append(vs, token.FieldViolation("at most 100", "IDs"))
+	}
+	for i, id := range f.IDs {
+		if why := ids.Check(id); why != "" {
+			vs = append(vs, token.FieldViolation(why, "IDs", i))
+		}
+	}
+	if f.LiveInputID != "" {
+		if why := ids.Check(f.LiveInputID); why != "" {
+			vs = append(vs, token.FieldViolation(why, "LiveInputID"))
+		}
+	}
+	if len(f.Creator) > 64 {
+		vs = append(vs, token.FieldViolation("at most 64 bytes", "Creator"))
+	}
+	if len(f.Search) > 1024 || len(f.Name) > 1024 {
+		vs = append(vs, token.FieldViolation("at most 1024 bytes", "Search"))
+	}
+	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {
+		vs = append(vs, token.FieldViolation("is before Start", "End"))
+	}
+	if f.PageSize < 0 || f.PageSize > MaxPageSize {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("must be 0 to %d", MaxPageSize), "PageSize"))
+	}
+	if len(vs) > 0 {
+		return fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
+	}
+	return nil
+}
+
+var videoStates = []gen.VideoState{gen.VideoStatePendingupload, gen.VideoStateDownloading, gen.VideoStateQueued,
+	gen.VideoStateInprogress, gen.VideoStateReady, gen.VideoStateError, gen.VideoStateLiveInprogress}
+
+// params are the query parameters of f's first page.
+func (f VideoFilter) params() gen.ListVideosParams {
+	var p gen.ListVideosParams
+	set := func(s string) *string {
+		if s == "" {
+			return nil
+		}
+		return &s
+	}
+	p.Creator, p.Search, p.VideoName, p.LiveInputID = set(f.Creator), set(f.Search), set(f.Name), set(f.LiveInputID)
+	if f.State != "" {
+		p.Status = new(gen.VideoState(f.State))
+	}
+	if f.Type != "" {
+		p.Type = new(gen.ListVideosParamsType(f.Type))
+	}
+	if len(f.IDs) > 0 {
+		p.ID = new(strings.Join(f.IDs, ","))
+	}
+	if !f.Start.IsZero() {
+		p.Start = new(f.Start.UTC())
+	}
+	if !f.End.IsZero() {
+		p.End = new(f.End.UTC())
+	}
+	if f.Asc {
+		p.Asc = new(true)
+	}
+	p.Limit = new(cmp.Or(f.PageSize, MaxPageSize))
+	return p
+}
+
+// ListVideos lists the account's videos that match f, newest first (or
+// oldest, f.Asc), through as many requests as it takes: each asks for a
+// page, and the next begins at the last video's creation time, skipping
+// the videos already seen there. Stop early by breaking the loop; an
+// error ends it (the second value; the first is nil then).
+//
+//	for v, err := range client.ListVideos(ctx, accountID, streamtoken.VideoFilter{}) {
+//		if err != nil {
+//			return err
+//		}
+//		fmt.Println(v.ID, v.RequireSignedURLs)
+//	}
+//
+// More than [MaxPageSize] videos created at one instant cannot be paged
+// past: that is an error, not a loop. A video created while the listing
+// runs may or may not be listed.
+func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter) iter.Seq2[*Video, error] {
+	return func(yield func(*Video, error) bool) {
+		if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
+			yield(nil, err)
+			return
+		}
+		if err := f.check(); err != nil {
+			yield(nil, err)
+			return
+		}
+		params := f.params()
+		size := *params.Limit
+		seen := map[string]bool{} // the videos listed at the cursor's instant
+		for {
+			// The page asks for the videos seen at the cursor's instant too:
+			// a server that takes the bound inclusively answers them again.
+			limit := min(size+len(seen), MaxPageSize)
+			params.Limit = &limit
+			page, err := c.videoPage(ctx, accountID, params)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			fresh := 0
+			for _, v := range page {
+				if seen[v.ID] {
+					continue
+				}
+				fresh++
+				if !yield(v, nil) {
+					return
+				}
+			}
+			if len(page) < limit {
+				return // a short page: nothing follows
+			}
+			last := page[len(page)-1].Created
+			if fresh == 0 {
+				yield(nil, fmt.Errorf("streamtoken: more than %d videos were created at %s: the listing cannot page past them (list fewer with a filter)", limit, last.Format(time.RFC3339Nano)))
+				return
+			}
+			at := params.End
+			if f.Asc {
+				at = params.Start
+			}
+			if at == nil || !at.Equal(last) {
+				clear(seen)
+			}
+			for _, v := range page {
+				if v.Created.Equal(last) {
+					seen[v.ID] = true
+				}
+			}
+			if f.Asc {
+				params.Start = new(last)
+			} else {
+				params.End = new(last)
+			}
+		}
+	}
+}
+
+// videoPage asks for one page of videos.
+func (c *Client) videoPage(ctx context.Context, accountID string, params gen.ListVideosParams) ([]*Video, error) {
+	var page []*Video
+	err := c.exchange(ctx,
+		func(ctx context.Context) (*http.Response, error) { return c.gen.ListVideos(ctx, accountID, &params) },
+		func(raw []byte) bool {
+			var env gen.VideoListResponse
+			if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || len(env.Result) > MaxPageSize {
+				return false
+			}
+			page = make([]*Video, 0, len(env.Result))
+			for _, r := range env.Result {
+				if r.UID == "" {
+					return false
+				}
+				page = append(page, videoOf(r))
+			}
+			return true
+		})
+	return page, err
+}
+
+// ListLiveInputs lists the account's live inputs with their security
+// settings: one request for the list (which has no settings), then one
+// per live input to read them. Stop early by breaking the loop; an error
+// ends it.
+func (c *Client) ListLiveInputs(ctx context.Context, accountID string) iter.Seq2[*LiveInput, error] {
+	return func(yield func(*LiveInput, error) bool) {
+		if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
+			yield(nil, err)
+			return
+		}
+		var listed []string
+		err := c.exchange(ctx,
+			func(ctx context.Context) (*http.Response, error) {
+				return c.gen.ListLiveInputs(ctx, accountID, &gen.ListLiveInputsParams{})
+			},
+			func(raw []byte) bool {
+				var env gen.LiveInputListResponse
+				if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || len(env.Result.LiveInputs) > MaxPageSize {
+					return false
+				}
+				listed = make([]string, 0, len(env.Result.LiveInputs))
+				for _, li := range env.Result.LiveInputs {
+					if ids.Check(li.UID) != "" {
+						return false
+					}
+					listed = append(listed, li.UID)
+				}
+				return true
+			})
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for _, id := range listed {
+			li, _, err := c.liveInput(ctx, accountID, id)
+			if !yield(li, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// DirectUpload is a video to create for an upload by a URL that needs no
+// credentials (a browser's, a creator's): its settings, among them its
+// security, which hold from its creation.
+type DirectUpload struct {
+	// MaxDuration is the longest video the URL takes: 1 second to 6
+	// hours, whole seconds. Required.
+	MaxDuration time.Duration
+	// RequireSignedURLs makes the video play only with a signed token.
+	RequireSignedURLs bool
+	// AllowedOrigins are the sites that may show it; none: every site.
+	AllowedOrigins []string
+	// Expiry is when the URL stops taking the upload: 2 minutes to 6
+	// hours ahead. Zero: 30 minutes from the request.
+	Expiry time.Time
+	// Creator is who the video is of or by, at most 64 bytes.
+	Creator string
+	// Name is its meta.name; Meta its other metadata (Name wins).
+	Name string
+	Meta map[string]any
+	// ScheduledDeletion, when set, is when it is to be deleted.
+	ScheduledDeletion time.Time
+	// ThumbnailTimestampPct, when set, is where its thumbnail is taken, a
+	// fraction of its length (0 to 1).
+	ThumbnailTimestampPct *float64
+	// WatermarkID, when set, is the watermark profile to apply.
+	WatermarkID string
+}
+
+// Upload is a direct upload created: the video's ID, and the URL that
+// takes one upload of it (a multipart/form-data POST) until its expiry.
+type Upload struct {
+	VideoID string
+	// URL is a capability: whoever holds it may upload the video. It is
+	// not logged.
+	URL string
+}
+
+// String describes u without its URL.
+func (u Upload) String() string { return "upload of video " + u.VideoID }
+
+// body is u as the API takes it, or what is wrong with it.
+func (u DirectUpload) body() (gen.DirectUploadRequest, error) {
+	var vs []token.Violation
+	secs := u.MaxDuration / time.Second
+	if u.MaxDuration%time.Second != 0 || secs < 1 || secs > 21600 {
+		vs = append(vs, token.FieldViolation("must be whole seconds, 1s to 6h", "MaxDuration"))
+	}
+	if u.AllowedOrigins != nil {
+		vs = append(vs, wire.CheckOrigins(u.AllowedOrigins, "AllowedOrigins")...)
+	}
+	if len(u.Creator) > 64 {
+		vs = append(vs, token.FieldViolation("at most 64 bytes", "Creator"))
+	}
+	if p := u.ThumbnailTimestampPct; p != nil && (*p < 0 || *p > 1) {
+		vs = append(vs, token.FieldViolation("must be 0 to 1", "ThumbnailTimestampPct"))
+	}
+	if len(u.WatermarkID) > 32 {
+		vs = append(vs, token.FieldViolation("at most 32 bytes", "WatermarkID"))
+	}
+	meta := maps.Clone(u.Meta)
+	if u.Name != "" {
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		meta["name"] = u.Name
+	}
+	if meta != nil {
+		vs = append(vs, wire.CheckMeta(meta, "Meta")...)
+	}
+	if len(vs) > 0 {
+		return gen.DirectUploadRequest{}, fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
+	}
+	b := gen.DirectUploadRequest{MaxDurationSeconds: int(secs), Meta: meta}
+	if p := u.ThumbnailTimestampPct; p != nil {
+		b.ThumbnailTimestampPct = new(float32(*p))
+	}
+	if u.RequireSignedURLs {
+		b.RequireSignedURLs = new(true)
+	}
+	if u.AllowedOrigins != nil {
+		b.AllowedOrigins = new(gen.AllowedOrigins(slices.Clone(u.AllowedOrigins)))
+	}
+	if !u.Expiry.IsZero() {
+		b.Expiry = new(u.Expiry.UTC())
+	}
+	if u.Creator != "" {
+		b.Creator = new(u.Creator)
+	}
+	if !u.ScheduledDeletion.IsZero() {
+		b.ScheduledDeletion = new(u.ScheduledDeletion.UTC())
+	}
+	if u.WatermarkID != "" {
+		b.Watermark = &gen.WatermarkAtUpload{UID: new(u.WatermarkID)}
+	}
+	return b, nil
+}
+
+// CreateDirectUpload creates a video with u's settings and a URL that
+// takes one upload of it. With u.RequireSignedURLs the video plays only
+// with a signed token from its first second: no window in which it is
+// public. The settings are checked before anything is sent: a
+// *token.ValidationError lists what is wrong.
+func (c *Client) CreateDirectUpload(ctx context.Context, accountID string, u DirectUpload) (*Upload, error) {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
+		return nil, err
+	}
+	body, err := u.body()
+	if err != nil {
+		return nil, err
+	}
+	var out *Upload
+	err = c.exchange(ctx,
+		func(ctx context.Context) (*http.Response, error) {
+			return c.gen.CreateDirectUpload(ctx, accountID, &gen.CreateDirectUploadParams{}, body)
+		},
+		func(raw []byte) bool {
+			var env gen.DirectUploadResponse
+			if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || ids.Check(env.Result.UID) != "" || env.Result.UploadURL == "" {
+				return false
+			}
+			out = &Upload{VideoID: env.Result.UID, URL: env.Result.UploadURL}
+			return true
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+

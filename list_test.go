@@ -1,0 +1,159 @@
+package streamtoken_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// ticking is a clock that moves on a millisecond each time it is read.
+func ticking() func() time.Time {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Millisecond)
+		return now
+	}
+}
+
+func TestDirectUploadIsSecureFromCreation(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	up, err := c.CreateDirectUpload(ctx, testAccount, streamtoken.DirectUpload{MaxDuration: time.Hour, RequireSignedURLs: true,
+		AllowedOrigins: []string{"example.com"}, Name: "launch.mp4", Creator: "team-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(up.URL, "http://127.0.0.1:") || !strings.HasSuffix(up.URL, "/upload/"+testAccount+"/"+up.VideoID) {
+		t.Errorf("upload URL = %s", up.URL)
+	}
+	if s := fmt.Sprint(up); strings.Contains(s, up.URL) {
+		t.Errorf("an Upload prints its URL: %s", s)
+	}
+	v, err := c.Video(ctx, testAccount, up.VideoID)
+	if err != nil || !v.RequireSignedURLs || fmt.Sprint(v.AllowedOrigins) != "[example.com]" || v.Name != "launch.mp4" || v.Creator != "team-a" || v.State != "pendingupload" {
+		t.Fatalf("the created video = %+v, %v", v, err)
+	}
+	var ve *token.ValidationError
+	for _, bad := range []streamtoken.DirectUpload{
+		{}, {MaxDuration: 7 * time.Hour}, {MaxDuration: 1500 * time.Millisecond},
+		{MaxDuration: time.Hour, AllowedOrigins: []string{"https://x/"}}, {MaxDuration: time.Hour, Creator: strings.Repeat("c", 65)},
+	} {
+		if _, err := c.CreateDirectUpload(ctx, testAccount, bad); !errors.As(err, &ve) {
+			t.Errorf("CreateDirectUpload(%+v) = %v, want a ValidationError", bad, err)
+		}
+	}
+}
+
+func TestListVideosPagesThroughAll(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithClock(ticking()))
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	var made []string
+	for i := range 7 {
+		up, err := c.CreateDirectUpload(ctx, testAccount, streamtoken.DirectUpload{MaxDuration: time.Minute, RequireSignedURLs: i%2 == 0, Creator: fmt.Sprint("c-", i%3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, up.VideoID)
+	}
+	list := func(f streamtoken.VideoFilter) []string {
+		t.Helper()
+		var got []string
+		for v, err := range c.ListVideos(ctx, testAccount, f) {
+			if err != nil {
+				t.Fatalf("ListVideos(%+v): %v", f, err)
+			}
+			got = append(got, v.ID)
+		}
+		return got
+	}
+	reversed := func(ids []string) []string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[len(ids)-1-i] = id
+		}
+		return out
+	}
+	for _, size := range []int{0, 1, 2, 3, 7} {
+		if got := list(streamtoken.VideoFilter{PageSize: size}); fmt.Sprint(got) != fmt.Sprint(reversed(made)) {
+			t.Errorf("ListVideos(page size %d) = %v, want %v", size, got, reversed(made))
+		}
+		if got := list(streamtoken.VideoFilter{PageSize: size, Asc: true}); fmt.Sprint(got) != fmt.Sprint(made) {
+			t.Errorf("ListVideos(page size %d, oldest first) = %v, want %v", size, got, made)
+		}
+	}
+	if got := list(streamtoken.VideoFilter{Creator: "c-1", PageSize: 1}); fmt.Sprint(got) != fmt.Sprint([]string{made[4], made[1]}) {
+		t.Errorf("ListVideos(creator c-1) = %v", got)
+	}
+	// Breaking the loop stops the listing.
+	for range c.ListVideos(ctx, testAccount, streamtoken.VideoFilter{PageSize: 1}) {
+		break
+	}
+	// A bad filter is refused before anything is sent.
+	for _, f := range []streamtoken.VideoFilter{{State: "done"}, {Type: "vid"}, {PageSize: 1001}, {IDs: []string{"../x"}},
+		{Start: time.Now(), End: time.Now().Add(-time.Hour)}} {
+		for _, err := range c.ListVideos(ctx, testAccount, f) {
+			var ve *token.ValidationError
+			if !errors.As(err, &ve) {
+				t.Errorf("ListVideos(%+v) = %v, want a ValidationError", f, err)
+			}
+		}
+	}
+}
+
+func TestListVideosPagesThroughOneInstant(t *testing.T) {
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	srv := streamtokentest.NewServer(streamtokentest.WithClock(func() time.Time { return at }))
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	for range 3 {
+		if _, err := c.CreateDirectUpload(ctx, testAccount, streamtoken.DirectUpload{MaxDuration: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	for _, err := range c.ListVideos(ctx, testAccount, streamtoken.VideoFilter{PageSize: 2}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 3 {
+		t.Errorf("three videos of one instant in pages of 2: %d listed", n)
+	}
+}
+
+func TestListLiveInputsReadsTheirSettings(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithLiveInputs("in-a", "in-b"), streamtokentest.WithClock(ticking()))
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	if _, err := c.SecureLiveInput(ctx, testAccount, "in-b", streamtoken.Security{RequireSignedURLs: new(true)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for li, err := range c.ListLiveInputs(ctx, testAccount) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[li.ID] = li.RequireSignedURLs
+	}
+	if len(got) != 2 || got["in-a"] || !got["in-b"] {
+		t.Errorf("ListLiveInputs = %v, want in-a open and in-b secured", got)
+	}
+}
