@@ -116,6 +116,9 @@ at another server on the same wire, such as "streamtoken serve".`,
 		newMediaActionCmd(e, k, "secure", "Require signed URLs (and set the allowed origins)", new(true)),
 		newMediaActionCmd(e, k, "unsecure", "Stop requiring signed URLs", new(false)),
 	)
+	if k.use == videoKind.use {
+		cmd.AddCommand(newUploadURLCmd(e))
+	}
 	return cmd
 }
 

@@ -17,16 +17,18 @@ func newRootCmd(e env) *cobra.Command {
   verify       check a token's signature, times and access rules
   inspect      decode a token without checking it
   keys         create, list and delete the signing keys that sign locally
-  videos       show a video's security settings, and secure it
+  videos       show a video's security settings, secure it, create an upload URL
   live-inputs  the same for live inputs
+  audit        list the videos and live inputs that play without a token
   serve        run a Cloudflare-compatible token server
 
-Exit codes: 0 success, 1 an API or network failure, 2 bad input.`,
+Exit codes: 0 success, 1 an API or network failure, 2 bad input,
+3 audit found media that are not protected.`,
 		Version:       streamtoken.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
-	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newServeCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e))
 	return root
 }
