@@ -351,9 +351,9 @@ func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
 	official := readOfficial(t, keysSpec)
 	ours := loadSpec(t)
 	for _, mine := range sameOperations(t, official, ours, []operation{
-		{"/accounts/{account_id}/stream/keys", http.MethodGet},
-		{"/accounts/{account_id}/stream/keys", http.MethodPost},
-		{"/accounts/{account_id}/stream/keys/{identifier}", http.MethodDelete},
+		{"/accounts/{account_id}/stream/keys", http.MethodGet, nil},
+		{"/accounts/{account_id}/stream/keys", http.MethodPost, nil},
+		{"/accounts/{account_id}/stream/keys/{identifier}", http.MethodDelete, nil},
 	}) {
 		if mine.RequestBody != nil && mine.RequestBody.Value.Required {
 			t.Errorf("%s: a required body; an empty one must do", mine.OperationID)
@@ -410,7 +410,12 @@ func TestKeysOperationsMatchTheOfficialOnes(t *testing.T) {
 	}
 }
 
-type operation struct{ path, method string }
+type operation struct {
+	path, method string
+	// newer are the parameters ours has beyond the official excerpt's,
+	// which newer official SDKs send.
+	newer []string
+}
 
 // sameOperations checks that ours has each operation of official with
 // the same parameters, a 200 and a 4XX answer, and security; it returns
@@ -432,8 +437,9 @@ func sameOperations(t *testing.T, official, ours *openapi3.T, ops []operation) [
 			slices.Sort(out)
 			return out
 		}
-		if !slices.Equal(params(theirs), params(mine)) {
-			t.Errorf("%s %s: parameters %v, official %v", op.method, op.path, params(mine), params(theirs))
+		want := slices.Sorted(slices.Values(append(params(theirs), op.newer...)))
+		if !slices.Equal(want, params(mine)) {
+			t.Errorf("%s %s: parameters %v, official %v (and newer %v)", op.method, op.path, params(mine), params(theirs), op.newer)
 		}
 		if mine.Responses.Status(200) == nil || mine.Responses.Map()["4XX"] == nil {
 			t.Errorf("%s %s: want a 200 and a 4XX answer, as the official", op.method, op.path)
@@ -454,10 +460,10 @@ func TestMediaOperationsMatchTheOfficialOnes(t *testing.T) {
 	official := readOfficial(t, mediaSpec)
 	ours := loadSpec(t)
 	sameOperations(t, official, ours, []operation{
-		{"/accounts/{account_id}/stream/{identifier}", http.MethodGet},
-		{"/accounts/{account_id}/stream/{identifier}", http.MethodPost},
-		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodGet},
-		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodPut},
+		{"/accounts/{account_id}/stream/{identifier}", http.MethodGet, nil},
+		{"/accounts/{account_id}/stream/{identifier}", http.MethodPost, nil},
+		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodGet, nil},
+		{"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", http.MethodPut, nil},
 	})
 	schema := func(doc *openapi3.T, name string) *openapi3.Schema { return doc.Components.Schemas[name].Value }
 	example := func(name string) any { return schema(official, name).Example }
@@ -566,4 +572,77 @@ func toJSONValue(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+const listSpec = "cloudflare-stream-list-upload-webhook-official-excerpt.json"
+
+// The list and direct-upload operations are the official ones (with the
+// newer SDKs' query parameters), the official request fits ours, and our
+// examples and answers fit the official schemas.
+func TestListAndUploadOperationsMatchTheOfficialOnes(t *testing.T) {
+	official := readOfficial(t, listSpec)
+	ours := loadSpec(t)
+	sameOperations(t, official, ours, []operation{
+		{"/accounts/{account_id}/stream", http.MethodGet, []string{"query:after", "query:before", "query:id", "query:limit", "query:live_input_id", "query:name", "query:video_name"}},
+		{"/accounts/{account_id}/stream/live_inputs", http.MethodGet, nil},
+		{"/accounts/{account_id}/stream/direct_upload", http.MethodPost, nil},
+	})
+	schema := func(doc *openapi3.T, name string) *openapi3.Schema { return doc.Components.Schemas[name].Value }
+	for name := range schema(official, "stream_direct_upload_request").Properties {
+		if schema(ours, "DirectUploadRequest").Properties[name] == nil {
+			t.Errorf("our DirectUploadRequest lacks the official field %q", name)
+		}
+	}
+	example := func(name string) any { return schema(official, name).Example }
+	body := map[string]any{"maxDurationSeconds": 300, "allowedOrigins": example("stream_allowedOrigins"), "creator": example("stream_creator"),
+		"meta": example("stream_media_metadata"), "requireSignedURLs": true, "scheduledDeletion": example("stream_scheduledDeletion"),
+		"thumbnailTimestampPct": example("stream_thumbnailTimestampPct"), "expiry": "2030-01-02T02:20:00Z",
+		"watermark": map[string]any{"uid": "ea95132c15732412d22c1476fa83f27a"}}
+	for _, s := range []struct {
+		doc  *openapi3.T
+		name string
+	}{{ours, "DirectUploadRequest"}, {official, "stream_direct_upload_request"}} {
+		if err := schema(s.doc, s.name).VisitJSON(toJSONValue(t, body)); err != nil {
+			t.Errorf("a direct upload of every official field: rejected by %s: %v", s.name, err)
+		}
+	}
+	for _, o := range []struct{ path, method, theirs string }{
+		{"/accounts/{account_id}/stream", http.MethodGet, "stream_video_response_collection"},
+		{"/accounts/{account_id}/stream/live_inputs", http.MethodGet, "stream_live_input_response_collection"},
+		{"/accounts/{account_id}/stream/direct_upload", http.MethodPost, "stream_direct_upload_response"},
+	} {
+		op := ours.Paths.Find(o.path).GetOperation(o.method)
+		for name, ex := range op.Responses.Status(200).Value.Content.Get("application/json").Examples {
+			if err := schema(official, o.theirs).VisitJSON(toJSONValue(t, ex.Value.Value)); err != nil {
+				t.Errorf("%s: our example %s rejected by the official %s: %v", op.OperationID, name, o.theirs, err)
+			}
+		}
+	}
+
+	// The server's own answers.
+	srv := streamtokentest.NewServer(streamtokentest.WithLiveInputs("in1"))
+	defer srv.Close()
+	base := srv.URL + "/accounts/" + testAccount + "/stream"
+	for _, c := range []struct{ method, path, body, theirs string }{
+		{http.MethodPost, "/direct_upload", `{"maxDurationSeconds":60,"requireSignedURLs":true,"allowedOrigins":["example.com"],"meta":{"name":"a.mp4"}}`, "stream_direct_upload_response"},
+		{http.MethodGet, "?include_counts=true", "", "stream_video_response_collection"},
+		{http.MethodGet, "/live_inputs?include_counts=true", "", "stream_live_input_response_collection"},
+	} {
+		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
+		req.Header.Set("Authorization", "Bearer "+srv.APIToken)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var answer any
+		err = json.NewDecoder(resp.Body).Decode(&answer)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s %s = %d, %v", c.method, c.path, resp.StatusCode, err)
+		}
+		if err := schema(official, c.theirs).VisitJSON(answer); err != nil {
+			t.Errorf("%s %s: the answer breaks the official %s: %v", c.method, c.path, c.theirs, err)
+		}
+	}
 }
