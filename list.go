@@ -395,4 +395,3 @@ func (c *Client) CreateDirectUpload(ctx context.Context, accountID string, u Dir
 	}
 	return out, nil
 }
-
