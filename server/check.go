@@ -142,6 +142,9 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 			WriteProblems(w, ps...)
 			return
 		}
+		if r.Body == nil { // a client's request handed to the handler directly
+			r.Body = http.NoBody
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
