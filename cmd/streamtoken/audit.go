@@ -225,18 +225,19 @@ func printAudit(w io.Writer, r auditReport, out output) error {
 		return enc.Encode(r)
 	}
 	for _, fd := range r.Findings {
-		line := fmt.Sprintf("%-10s %s  %s", fd.Kind, fd.ID, strings.Join(fd.Problems, ", "))
+		state := strings.Join(fd.Problems, ", ")
+		if fd.Fixed != nil && len(fd.Left) == 0 {
+			state = "secured (was: " + state + ")"
+		}
+		line := fmt.Sprintf("%-10s %s  %s", fd.Kind, fd.ID, state)
 		if fd.Name != "" {
 			line += "  name " + strconv.Quote(fd.Name)
 		}
 		if fd.Creator != "" {
 			line += "  creator " + strconv.Quote(fd.Creator)
 		}
-		switch {
-		case len(fd.Left) > 0:
+		if len(fd.Left) > 0 {
 			line += "  [left: " + strings.Join(fd.Left, "; ") + "]"
-		case fd.Fixed != nil:
-			line += "  [fixed]"
 		}
 		fmt.Fprintln(w, line)
 	}

@@ -52,7 +52,8 @@ func TestAuditAndFix(t *testing.T) {
 		t.Fatalf("audit --fix without origins: %v", r)
 	}
 	r = run("audit", "--fix", "--allowed-origin", "example.com")
-	if r.code != 0 || !strings.Contains(r.stdout, "fixing video "+up.ID+": allowedOrigins any -> example.com") || !strings.Contains(r.stdout, "2 media secured, all protected now") {
+	if r.code != 0 || !strings.Contains(r.stdout, "fixing video "+up.ID+": allowedOrigins any -> example.com") || !strings.Contains(r.stdout, "2 media secured, all protected now") ||
+		!strings.Contains(r.stdout, up.ID+"  secured (was: plays on any site)") {
 		t.Fatalf("audit --fix: %v", r)
 	}
 	// Idempotent: nothing left to fix.
