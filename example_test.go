@@ -179,3 +179,52 @@ func ExampleWithMaxRateLimitWait() {
 	// attempts: 1
 	// lifts in about: 5m0s
 }
+
+// Audit an account: create uploads secure from their first second, list
+// the videos that play without a token, and secure them.
+func ExampleClient_ListVideos() {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	const account = "023e105f4ecef8ad9ca31a8372d0c353"
+
+	// One upload secured at creation, one not.
+	if _, err := c.CreateDirectUpload(ctx, account, streamtoken.DirectUpload{MaxDuration: time.Hour,
+		RequireSignedURLs: true, AllowedOrigins: []string{"example.com"}, Name: "launch.mp4"}); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := c.CreateDirectUpload(ctx, account, streamtoken.DirectUpload{MaxDuration: 10 * time.Minute,
+		Name: "teaser.mp4", Creator: "team-a"}); err != nil {
+		log.Fatal(err)
+	}
+
+	for v, err := range c.ListVideos(ctx, account, streamtoken.VideoFilter{}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if v.RequireSignedURLs && len(v.AllowedOrigins) > 0 {
+			continue
+		}
+		fmt.Printf("%s by %s plays without a token: securing it\n", v.Name, v.Creator)
+		if _, err := c.SecureVideo(ctx, account, v.ID, streamtoken.Security{
+			RequireSignedURLs: new(true),
+			AllowedOrigins:    streamtoken.Origins("example.com"),
+		}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	open := 0
+	for v, err := range c.ListVideos(ctx, account, streamtoken.VideoFilter{}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		if !v.RequireSignedURLs {
+			open++
+		}
+	}
+	fmt.Println("videos that play without a token:", open)
+	// Output:
+	// teaser.mp4 by team-a plays without a token: securing it
+	// videos that play without a token: 0
+}

@@ -504,12 +504,22 @@ func uploadURLs(publicURL string) (func(context.Context, string, string) string,
 			return origin + gen.UploadVideoPath(accountID, videoID)
 		}, nil
 	}
-	u, err := url.Parse(publicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !validHost(u.Host) || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-		return nil, errors.New("PublicURL must be an http or https URL with a host, and no user, query or fragment")
+	if err := CheckPublicURL(publicURL); err != nil {
+		return nil, fmt.Errorf("PublicURL: %w", err)
 	}
-	base := strings.TrimRight(u.String(), "/")
+	base := strings.TrimRight(publicURL, "/")
 	return func(_ context.Context, accountID, videoID string) string {
 		return base + gen.UploadVideoPath(accountID, videoID)
 	}, nil
+}
+
+// CheckPublicURL refuses a [Config.PublicURL] that is no http or https URL
+// with a host, or that has a user, a query or a fragment. The URL is not
+// repeated.
+func CheckPublicURL(publicURL string) error {
+	u, err := url.Parse(publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !validHost(u.Host) || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {
+		return errors.New("want an http or https URL with a host, and no user, query or fragment (https://stream.example.com)")
+	}
+	return nil
 }

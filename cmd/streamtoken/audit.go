@@ -17,7 +17,7 @@ import (
 
 // exitUnprotected is audit's code when media play without a token or on
 // any site: so that a CI job can gate on it.
-const exitUnprotected = 3
+const exitUnprotected = 6
 
 // The problems audit finds.
 const (
@@ -65,14 +65,14 @@ that play without a token (requireSignedURLs off: a signed URL protects
 nothing then) and those that play on any site (no allowedOrigins). One line
 each, with the video's name and creator when it has them, then a summary.
 
-Exit codes: 0 when every video and live input is protected, 3 when any is
+Exit codes: 0 when every video and live input is protected, 6 when any is
 not (so that a CI job can fail on it), 1 when the API fails, 2 for bad
 input.
 
 --fix secures what it finds: it prints each change first, then makes it:
 requireSignedURLs on, and, with --allowed-origin, the sites that may show
 the medium where it had none. A medium that plays on any site stays so
-without --allowed-origin (and audit still exits 3). Running it again
+without --allowed-origin (and audit still exits 6). Running it again
 changes nothing: what it secured is no longer found.
 
 Live inputs are read one by one, for their recording settings: the list of

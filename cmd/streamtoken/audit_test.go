@@ -83,3 +83,34 @@ func TestAuditAndFix(t *testing.T) {
 		}
 	}
 }
+
+// serve's upload URLs begin with --public-url, or with the address the
+// client called; a bad --public-url stops the start.
+func TestServeUploadURLs(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string // the upload URL's beginning; "" for the server's own address
+	}{
+		{nil, ""},
+		{[]string{"--public-url", "https://stream.example.com/"}, "https://stream.example.com/upload/" + account + "/"},
+	} {
+		s := startServe(t, c.args...)
+		base := s.url[:strings.Index(s.url, "/accounts/")]
+		want := c.want
+		if want == "" {
+			want = strings.TrimSuffix(base, "/client/v4") + "/upload/" + account + "/"
+		}
+		r := cli(t, map[string]string{"CLOUDFLARE_API_TOKEN": s.apiToken}, "", "videos", "upload-url", "--account", account, "--max-duration", "1m", "--base-url", base, "--output", "json")
+		var up struct{ UploadURL string }
+		if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || !strings.HasPrefix(up.UploadURL, want) {
+			t.Errorf("serve %v: upload-url = %v, want a URL beginning %s", c.args, r, want)
+		}
+		s.stop(t)
+	}
+	for _, bad := range []string{"ftp://x", "https://user:pw@x", "https://x/?q=1", "x"} {
+		r := cli(t, nil, "", "serve", "--addr", "127.0.0.1:0", "--public-url", bad)
+		if r.code != exitBadInput || !strings.Contains(r.stderr, "--public-url: want an http or https URL") || strings.Contains(r.stderr, "pw") {
+			t.Errorf("serve --public-url %q: %v", bad, r)
+		}
+	}
+}

@@ -4,7 +4,7 @@
 // server. Run "streamtoken help" for the commands.
 //
 // Exit codes: 0 success; 1 an API or network failure; 2 bad input (flags,
-// files, keys, a request that fails validation); 3 audit found media that
+// files, keys, a request that fails validation); 6 audit found media that
 // are not protected; verify has its own codes for a token that is not good
 // (see "streamtoken verify --help").
 package main

@@ -22,8 +22,9 @@ func newRootCmd(e env) *cobra.Command {
   audit        list the videos and live inputs that play without a token
   serve        run a Cloudflare-compatible token server
 
-Exit codes: 0 success, 1 an API or network failure, 2 bad input,
-3 audit found media that are not protected.`,
+Exit codes: 0 success, 1 an API or network failure, 2 bad input; verify
+has its own (3 to 5, see its help), and audit 6 when media are not
+protected.`,
 		Version:       streamtoken.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -53,6 +53,7 @@ type serveFlags struct {
 	maxWait     time.Duration
 	cacheSize   int
 	cacheBytes  int
+	publicURL   string
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -70,10 +71,14 @@ func newServeCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
-		Long: `Serve POST /client/v4/accounts/{account_id}/stream/{identifier}/token and
+		Long: `Serve POST /client/v4/accounts/{account_id}/stream/{identifier}/token,
 the signing-keys API (GET, POST /client/v4/accounts/{account_id}/stream/keys,
-DELETE .../keys/{identifier}) on the same wire as the Cloudflare API,
-signing tokens with your own keys. Also serves GET /healthz, /metrics
+DELETE .../keys/{identifier}), the security settings of videos and live
+inputs, their lists (GET .../stream, .../stream/live_inputs) and direct
+uploads (POST .../stream/direct_upload, whose one-time upload URLs it
+serves at POST /upload/{account_id}/{identifier}, beginning with
+--public-url) on the same wire as the Cloudflare API, signing tokens with
+your own keys. Also serves GET /healthz, /metrics
 (Prometheus), /.well-known/jwks/{account_id}.json (the public keys it
 vouches for in that account: the key that signs the account's tokens and
 those created through its keys API, until deleted; public, with a
@@ -196,6 +201,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.Int64Var(&f.memoryBytes, "store-memory-bytes", store.DefaultMaxMemoryBytes, "the most bytes the memory store keeps; past them, changes that add are a 400 (1016)")
 	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
 	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
@@ -230,6 +236,11 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 }
 
 func serve(ctx context.Context, e env, f serveFlags) error {
+	if f.publicURL != "" {
+		if err := server.CheckPublicURL(f.publicURL); err != nil {
+			return badInput("--public-url: %v", err)
+		}
+	}
 	var logger *slog.Logger
 	switch f.logFormat {
 	case "text":
@@ -268,7 +279,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		f.workers = procs
 	}
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
-		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0}
+		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, PublicURL: f.publicURL}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
