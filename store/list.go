@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -59,16 +58,6 @@ func (q MediaQuery) limit() int {
 		return MaxPage
 	}
 	return q.Limit
-}
-
-// before reports whether a comes before b in the order of q: created,
-// then ID, both reversed when newest first.
-func (q MediaQuery) before(a, b Medium) bool {
-	c := cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
-	if !q.Asc {
-		c = -c
-	}
-	return c < 0
 }
 
 // within reports whether m is inside q's time bounds.
