@@ -157,3 +157,33 @@ func TestListLiveInputsReadsTheirSettings(t *testing.T) {
 		t.Errorf("ListLiveInputs = %v, want in-a open and in-b secured", got)
 	}
 }
+
+// More than a page of videos at one instant cannot be paged past: an
+// error, not a loop.
+func TestListVideosStopsAtAnInstantItCannotPagePast(t *testing.T) {
+	if testing.Short() {
+		t.Skip("creates 1,001 videos; not with -short")
+	}
+	at := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	srv := streamtokentest.NewServer(streamtokentest.WithClock(func() time.Time { return at }))
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	for range streamtoken.MaxPageSize + 1 {
+		if _, err := c.CreateDirectUpload(ctx, testAccount, streamtoken.DirectUpload{MaxDuration: time.Minute}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	var last error
+	for _, err := range c.ListVideos(ctx, testAccount, streamtoken.VideoFilter{}) {
+		if err != nil {
+			last = err
+			break
+		}
+		n++
+	}
+	if n != streamtoken.MaxPageSize || last == nil || !strings.Contains(last.Error(), "cannot page past") {
+		t.Errorf("1,001 videos of one instant: %d listed, then %v", n, last)
+	}
+}
