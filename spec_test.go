@@ -540,22 +540,7 @@ func TestMediaAnswersFitTheOfficialSchemas(t *testing.T) {
 		{http.MethodGet, "live_inputs/in1", "", "stream_live_input_response_single"},
 		{http.MethodPut, "live_inputs/in1", `{"recording":{"mode":"automatic","requireSignedURLs":true,"allowedOrigins":["example.com"],"timeoutSeconds":10},"deleteRecordingAfterDays":45,"meta":{"a":"b"}}`, "stream_live_input_response_single"},
 	} {
-		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
-		req.Header.Set("Authorization", "Bearer "+srv.APIToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var answer any
-		err = json.NewDecoder(resp.Body).Decode(&answer)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s %s = %d, %v", c.method, c.path, resp.StatusCode, err)
-		}
-		if err := official.Components.Schemas[c.theirs].Value.VisitJSON(answer); err != nil {
-			t.Errorf("%s %s: the answer breaks the official %s: %v", c.method, c.path, c.theirs, err)
-		}
+		answerFits(t, srv, official, c.method, base+c.path, c.body, c.theirs)
 	}
 }
 
@@ -628,21 +613,28 @@ func TestListAndUploadOperationsMatchTheOfficialOnes(t *testing.T) {
 		{http.MethodGet, "?include_counts=true", "", "stream_video_response_collection"},
 		{http.MethodGet, "/live_inputs?include_counts=true", "", "stream_live_input_response_collection"},
 	} {
-		req, _ := http.NewRequest(c.method, base+c.path, strings.NewReader(c.body))
-		req.Header.Set("Authorization", "Bearer "+srv.APIToken)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := srv.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var answer any
-		err = json.NewDecoder(resp.Body).Decode(&answer)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("%s %s = %d, %v", c.method, c.path, resp.StatusCode, err)
-		}
-		if err := schema(official, c.theirs).VisitJSON(answer); err != nil {
-			t.Errorf("%s %s: the answer breaks the official %s: %v", c.method, c.path, c.theirs, err)
-		}
+		answerFits(t, srv, official, c.method, base+c.path, c.body, c.theirs)
+	}
+}
+
+// answerFits sends a request to srv as its API token, and checks that the
+// 200 answer fits the official schema named theirs.
+func answerFits(t *testing.T, srv *streamtokentest.Server, official *openapi3.T, method, url, body, theirs string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+srv.APIToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer any
+	err = json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%s %s = %d, %v", method, url, resp.StatusCode, err)
+	}
+	if err := official.Components.Schemas[theirs].Value.VisitJSON(answer); err != nil {
+		t.Errorf("%s %s: the answer breaks the official %s: %v", method, url, theirs, err)
 	}
 }
