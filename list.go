@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -304,8 +306,27 @@ type Upload struct {
 	URL string
 }
 
-// String describes u without its URL.
+// String describes u without its URL, as GoString, LogValue and
+// MarshalJSON do: the URL is read from the field alone.
 func (u Upload) String() string { return "upload of video " + u.VideoID }
+
+// GoString implements fmt.GoStringer, without the URL.
+func (u Upload) GoString() string {
+	return "streamtoken.Upload{VideoID: " + strconv.Quote(u.VideoID) + ", URL: [redacted]}"
+}
+
+// LogValue implements slog.LogValuer, without the URL.
+func (u Upload) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("video", u.VideoID), slog.String("url", "[redacted]"))
+}
+
+// MarshalJSON implements json.Marshaler, without the URL.
+func (u Upload) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		VideoID string `json:"videoID"`
+		URL     string `json:"url"`
+	}{u.VideoID, "[redacted]"})
+}
 
 // body is u as the API takes it, or what is wrong with it.
 func (u DirectUpload) body() (gen.DirectUploadRequest, error) {

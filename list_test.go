@@ -2,8 +2,10 @@ package streamtoken_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -39,8 +41,13 @@ func TestDirectUploadIsSecureFromCreation(t *testing.T) {
 	if !strings.HasPrefix(up.URL, "http://127.0.0.1:") || !strings.HasSuffix(up.URL, "/upload/"+testAccount+"/"+up.VideoID) {
 		t.Errorf("upload URL = %s", up.URL)
 	}
-	if s := fmt.Sprint(up); strings.Contains(s, up.URL) {
-		t.Errorf("an Upload prints its URL: %s", s)
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("made", "upload", *up, "pointer", up)
+	asJSON, _ := json.Marshal(up)
+	for _, s := range []string{fmt.Sprint(up), fmt.Sprint(*up), fmt.Sprintf("%+v", *up), fmt.Sprintf("%#v", *up), fmt.Sprintf("%#v", up), logged.String(), string(asJSON)} {
+		if strings.Contains(s, up.URL) || strings.Contains(s, "/upload/") || !strings.Contains(s, up.VideoID) {
+			t.Errorf("an Upload shows its URL, or not its video: %s", s)
+		}
 	}
 	v, err := c.Video(ctx, testAccount, up.VideoID)
 	if err != nil || !v.RequireSignedURLs || fmt.Sprint(v.AllowedOrigins) != "[example.com]" || v.Name != "launch.mp4" || v.Creator != "team-a" || v.State != "pendingupload" {

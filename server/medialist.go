@@ -407,7 +407,9 @@ func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errUploaded), errors.Is(err, errExpired), errors.Is(err, errNotOne):
 		writeUploadRefusal(w, accountID, id, err)
 	case err != nil:
-		InternalError(ms.log())(w, r, fmt.Errorf("taking the upload of video %s of account %s: %w", id, accountID, err))
+		// Not the video's ID: while its upload is pending, it is the
+		// upload URL's secret.
+		InternalError(ms.log())(w, r, fmt.Errorf("taking an upload of account %s: %w", accountID, err))
 	default:
 		writeJSON(w, http.StatusOK, uploaded{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}})
 	}
