@@ -38,8 +38,10 @@ const replicaToken = "replica-token"
 // the command line) with args after the store's.
 func startReplica(t *testing.T, store, kekFile string) *replica {
 	t.Helper()
+	// A store timeout that 40 creates waiting on one account's lock, on a
+	// busy machine, stay within; a stopped database refuses at once.
 	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--api-token", replicaToken,
-		"--store", store, "--key-encryption-key", kekFile, "--store-timeout", "1s"})
+		"--store", store, "--key-encryption-key", kekFile, "--store-timeout", "4s"})
 	r := &replica{cmd: exec.Command(os.Args[0]), logs: &syncBuffer{}}
 	r.cmd.Env = append(os.Environ(), argsVar+"="+string(args))
 	stderr, err := r.cmd.StderrPipe()
