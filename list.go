@@ -22,7 +22,7 @@ import (
 
 // MaxPageSize is the most videos one list request answers, as on
 // Cloudflare.
-const MaxPageSize = 1000
+const MaxPageSize = wire.MaxPageSize
 
 // VideoFilter selects the videos [Client.ListVideos] lists: those that
 // match every field set; the zero VideoFilter selects all, newest first.
@@ -61,8 +61,8 @@ func (f VideoFilter) check() error {
 	if f.Type != "" && f.Type != string(gen.ListVideosParamsTypeVod) && f.Type != string(gen.ListVideosParamsTypeLive) {
 		vs = append(vs, token.FieldViolation(`is not "vod" nor "live"`, "Type"))
 	}
-	if len(f.IDs) > 100 {
-		vs = append(vs, token.FieldViolation("at most 100", "IDs"))
+	if len(f.IDs) > wire.MaxListedIDs {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d", wire.MaxListedIDs), "IDs"))
 	}
 	for i, id := range f.IDs {
 		if why := ids.Check(id); why != "" {
@@ -74,11 +74,13 @@ func (f VideoFilter) check() error {
 			vs = append(vs, token.FieldViolation(why, "LiveInputID"))
 		}
 	}
-	if len(f.Creator) > 64 {
-		vs = append(vs, token.FieldViolation("at most 64 bytes", "Creator"))
+	if len(f.Creator) > wire.MaxCreatorBytes {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxCreatorBytes), "Creator"))
 	}
-	if len(f.Search) > 1024 || len(f.Name) > 1024 {
-		vs = append(vs, token.FieldViolation("at most 1024 bytes", "Search"))
+	for name, v := range map[string]string{"Search": f.Search, "Name": f.Name} {
+		if len(v) > wire.MaxNameBytes {
+			vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxNameBytes), name))
+		}
 	}
 	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {
 		vs = append(vs, token.FieldViolation("is before Start", "End"))
@@ -332,14 +334,14 @@ func (u Upload) MarshalJSON() ([]byte, error) {
 func (u DirectUpload) body() (gen.DirectUploadRequest, error) {
 	var vs []token.Violation
 	secs := u.MaxDuration / time.Second
-	if u.MaxDuration%time.Second != 0 || secs < 1 || secs > 21600 {
+	if u.MaxDuration%time.Second != 0 || secs < 1 || secs > wire.MaxDurationSeconds {
 		vs = append(vs, token.FieldViolation("must be whole seconds, 1s to 6h", "MaxDuration"))
 	}
 	if u.AllowedOrigins != nil {
 		vs = append(vs, wire.CheckOrigins(u.AllowedOrigins, "AllowedOrigins")...)
 	}
-	if len(u.Creator) > 64 {
-		vs = append(vs, token.FieldViolation("at most 64 bytes", "Creator"))
+	if len(u.Creator) > wire.MaxCreatorBytes {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxCreatorBytes), "Creator"))
 	}
 	if p := u.ThumbnailTimestampPct; p != nil && (*p < 0 || *p > 1) {
 		vs = append(vs, token.FieldViolation("must be 0 to 1", "ThumbnailTimestampPct"))

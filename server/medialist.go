@@ -27,16 +27,16 @@ import (
 const (
 	// MaxListedIDs is the most IDs (or names) the id and name filters of
 	// a listing take.
-	MaxListedIDs = 100
+	MaxListedIDs = wire.MaxListedIDs
 	// MaxUploadBytes is the largest upload an upload URL takes, as a
 	// basic upload on Cloudflare. The server keeps none of it.
 	MaxUploadBytes = 200_000_000
-	// DefaultUploadExpiry is how long an upload URL works when the
-	// direct upload gives no expiry; MinUploadExpiry and MaxUploadExpiry
-	// bound one it gives, from the time it is asked.
-	DefaultUploadExpiry = 30 * time.Minute
-	MinUploadExpiry     = 2 * time.Minute
-	MaxUploadExpiry     = 6 * time.Hour
+	// DefaultUploadExpiry is how long an upload URL works when the direct
+	// upload gives no expiry; MinUploadExpiry and MaxUploadExpiry bound one
+	// it gives, from the time it is asked.
+	DefaultUploadExpiry = wire.DefaultUploadExpiry
+	MinUploadExpiry     = wire.MinUploadExpiry
+	MaxUploadExpiry     = wire.MaxUploadExpiry
 )
 
 // ListVideos answers a page of the account's videos: those stored (created
@@ -280,8 +280,8 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	if body.Meta != nil {
 		vs = append(vs, wire.CheckMeta(body.Meta, "meta")...)
 	}
-	if body.MaxDurationSeconds < 1 || body.MaxDurationSeconds > 21600 {
-		vs = append(vs, token.FieldViolation("must be 1 to 21600 seconds", "maxDurationSeconds"))
+	if body.MaxDurationSeconds < 1 || body.MaxDurationSeconds > wire.MaxDurationSeconds {
+		vs = append(vs, token.FieldViolation(fmt.Sprintf("must be 1 to %d seconds", wire.MaxDurationSeconds), "maxDurationSeconds"))
 	}
 	if body.Expiry != nil {
 		expiry = body.Expiry.UTC().Truncate(time.Microsecond)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/wire"
 )
 
 // newUploadURLCmd is "videos upload-url": a direct upload, secure from
@@ -41,12 +42,12 @@ Whoever holds the URL may upload the video: hand it to the uploader alone.`,
 			u := streamtoken.DirectUpload{MaxDuration: maxDuration, RequireSignedURLs: require, AllowedOrigins: origins,
 				Creator: creator, Name: name}
 			switch {
-			case maxDuration < time.Second || maxDuration > 6*time.Hour || maxDuration%time.Second != 0:
-				return badInput("--max-duration %v: want whole seconds, 1s to 6h", maxDuration)
-			case expiry != 0 && (expiry < 2*time.Minute || expiry > 6*time.Hour):
-				return badInput("--expiry %v: want 2m to 6h", expiry)
-			case len(creator) > 64:
-				return badInput("--creator: at most 64 bytes")
+			case maxDuration < time.Second || maxDuration > wire.MaxDurationSeconds*time.Second || maxDuration%time.Second != 0:
+				return badInput("--max-duration %v: want whole seconds, 1s to %v", maxDuration, wire.MaxDurationSeconds*time.Second)
+			case expiry != 0 && (expiry < wire.MinUploadExpiry || expiry > wire.MaxUploadExpiry):
+				return badInput("--expiry %v: want %v to %v", expiry, wire.MinUploadExpiry, wire.MaxUploadExpiry)
+			case len(creator) > wire.MaxCreatorBytes:
+				return badInput("--creator: at most %d bytes", wire.MaxCreatorBytes)
 			}
 			if expiry != 0 {
 				u.Expiry = time.Now().Add(expiry)
