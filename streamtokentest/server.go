@@ -45,8 +45,11 @@ type Server struct {
 	// URL is the API's base URL, ending in /client/v4: give it to
 	// streamtoken.WithBaseURL or to any Cloudflare client.
 	URL string
-	// APIToken is a bearer token the server accepts for every account;
-	// empty when [WithCredentials] gave none such.
+	// APIToken is the bearer token NewClient sends: one the server
+	// accepts for every account, or, when [WithCredentials] gave none
+	// such, its first bearer token (for the accounts it names). Empty when
+	// WithCredentials gave only emails and keys: NewClient then sends the
+	// first of those.
 	APIToken string
 	// TokenServer is the server that answers, as httptest.Server's Config
 	// is the http.Server: for its KeySet or AccountSigner, or its Handler
@@ -176,8 +179,8 @@ func WithStoredKeys(accountID string, keys ...*token.Key) Option {
 
 // WithCredentials replaces the generated API token with these credentials
 // (tokens or email and key, each for every account or for some). APIToken
-// and NewClient then use the first token allowed for every account; with
-// none, APIToken is empty and NewClient's requests fail authentication.
+// and NewClient then use the first token allowed for every account, else
+// the first token, else the first email and key.
 func WithCredentials(creds ...server.Credential) Option {
 	return func(c *config) error {
 		if len(creds) == 0 {
@@ -343,12 +346,7 @@ func newServer(cfg config) (*Server, error) {
 		s.APIToken = randomToken()
 		cfg.server.Credentials = []server.Credential{{Token: s.APIToken}}
 	} else {
-		for _, c := range cfg.server.Credentials {
-			if c.Token != "" && len(c.Accounts) == 0 {
-				s.APIToken = c.Token
-				break
-			}
-		}
+		s.APIToken = firstToken(cfg.server.Credentials)
 	}
 	var err error
 	var shared *server.SharedSignerError
@@ -359,18 +357,34 @@ func newServer(cfg config) (*Server, error) {
 	}
 	s.ts = httptest.NewServer(s.TokenServer.Handler())
 	s.URL = s.ts.URL + server.BasePath
-	clientToken := s.APIToken
-	if clientToken == "" { // WithCredentials gave no token for every account
-		clientToken = "no-unrestricted-credential"
+	creds := streamtoken.WithAPIToken(s.APIToken)
+	if s.APIToken == "" { // WithCredentials gave emails and keys alone
+		c := cfg.server.Credentials[0]
+		creds = streamtoken.WithAPIKey(c.Email, c.Key)
 	}
-	// The API token last: NewClient leaves it out when its options bring
-	// credentials of their own.
+	// The credentials last: NewClient leaves them out when its options
+	// bring credentials of their own.
 	s.clientOps = append(append([]streamtoken.Option{
 		streamtoken.WithBaseURL(s.URL),
 		streamtoken.WithHTTPClient(s.ts.Client()),
 		streamtoken.WithMaxRetries(0),
-	}, cfg.clientOps...), streamtoken.WithAPIToken(clientToken))
+	}, cfg.clientOps...), creds)
 	return s, nil
+}
+
+// firstToken is the first bearer token of creds for every account, else
+// their first bearer token, else "".
+func firstToken(creds []server.Credential) string {
+	first := ""
+	for _, c := range creds {
+		switch {
+		case c.Token != "" && len(c.Accounts) == 0:
+			return c.Token
+		case c.Token != "" && first == "":
+			first = c.Token
+		}
+	}
+	return first
 }
 
 // JWKSURL returns the URL of an account's JWK set on the server: the keys

@@ -159,11 +159,10 @@ func TestOptions(t *testing.T) {
 		streamtokentest.WithCredentials(server.Credential{Token: "scoped", Accounts: []string{account}}),
 	)
 	defer srv.Close()
-	if srv.APIToken != "" {
-		t.Errorf("APIToken = %q, want empty: the only credential is scoped", srv.APIToken)
+	if srv.APIToken != "scoped" {
+		t.Errorf("APIToken = %q, want the only token, scoped", srv.APIToken)
 	}
-	c, _ := streamtoken.NewClient(streamtoken.WithAPIToken("scoped"), streamtoken.WithBaseURL(srv.URL), streamtoken.WithClock(func() time.Time { return at }))
-	tok, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
+	tok, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,8 +361,14 @@ func TestNewClientAsAnotherCredential(t *testing.T) {
 	if _, err := srv.Verify(account, tok.Value); err != nil {
 		t.Errorf("Verify() = %v", err)
 	}
-	if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); !errors.Is(err, streamtoken.ErrAuthentication) {
-		t.Errorf("CreateToken() with no credential for every account = %v, want an authentication error", err)
+	// Without options, NewClient sends the only token, scoped: good for
+	// its account, forbidden for another.
+	if _, err := srv.NewClient().CreateToken(context.Background(), account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Errorf("CreateToken() as the server's only credential = %v", err)
+	}
+	var apiErr *streamtoken.APIError
+	if _, err := srv.NewClient().CreateToken(context.Background(), "ffffffffffffffffffffffffffffffff", video, streamtoken.TokenRequest{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 403 {
+		t.Errorf("CreateToken() for another account = %v, want a 403", err)
 	}
 }
 
@@ -422,4 +427,33 @@ func TestInjectedFailuresOfEveryOperation(t *testing.T) {
 		}
 	}()
 	srv.FailNext(1, streamtokentest.Failure{Operation: "DeleteEverything", Status: 500})
+}
+
+// NewClient works with the credentials of WithCredentials, whatever they
+// are, and its own options' credentials take the place of the server's.
+func TestNewClientWithCredentials(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name  string
+		creds []server.Credential
+	}{
+		{"a token for every account", []server.Credential{{Token: "scoped", Accounts: []string{"other"}}, {Token: "all"}}},
+		{"a scoped token alone", []server.Credential{{Token: "scoped", Accounts: []string{account}}}},
+		{"an email and key", []server.Credential{{Email: "a@example.com", Key: "k"}}},
+	} {
+		srv := streamtokentest.NewServer(streamtokentest.WithCredentials(c.creds...))
+		if _, err := srv.NewClient().CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
+			t.Errorf("%s: NewClient().CreateToken: %v", c.name, err)
+		}
+		srv.Close()
+	}
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	if _, err := srv.NewClient(streamtoken.WithAPIToken(srv.APIToken)).CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Errorf("NewClient(WithAPIToken): %v", err)
+	}
+	var apiErr *streamtoken.APIError
+	if _, err := srv.NewClient(streamtoken.WithAPIToken("wrong")).CreateToken(ctx, account, video, streamtoken.TokenRequest{}); !errors.As(err, &apiErr) || apiErr.StatusCode != 401 {
+		t.Errorf("NewClient(WithAPIToken(wrong)): %v, want a 401: its token takes the server's place", err)
+	}
 }
