@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/streamtoken/streamtoken/internal/files"
 	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/internal/suggest"
 )
 
 // Credential is one API credential the server accepts: a bearer API token,
@@ -150,10 +152,9 @@ var (
 	unknownKey   = regexp.MustCompile(`^(line \d+): field (.*) not found in type`)
 )
 
-// fieldName is a key worth naming in an error: one that looks like a field
-// name (up to 20 letters, digits, '_' or '-', from a letter), which no API
-// token or key does. Any other key may be a secret in the wrong place.
-var fieldName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]{0,19}$`)
+// credentialFields are the field names of a credentials file: an unknown
+// key is named in an error only when it is a typo of one of them.
+var credentialFields = []string{"credentials", "token", "email", "key", "accounts"}
 
 // yamlProblem keeps the line numbers of a YAML error but not the text it
 // quotes, which may be a secret.
@@ -166,15 +167,16 @@ func yamlProblem(err error) string {
 				// Name the key only if it is one of the file's field
 				// names: another key may be a secret in the wrong place.
 				field := "a key"
-				switch m[2] {
-				case "credentials", "token", "email", "key", "accounts":
+				if slices.Contains(credentialFields, m[2]) {
 					field = "field " + m[2]
 				}
 				return field + " given twice (" + m[1] + ")"
 			}
 			if m := unknownKey.FindStringSubmatch(e); m != nil {
-				if fieldName.MatchString(m[2]) {
-					lines = append(lines, fmt.Sprintf("unknown field %q at %s", m[2], m[1]))
+				// Named only when it is a typo of a field's name: anything
+				// else in a field's place may be a secret.
+				if want := suggest.Closest(m[2], credentialFields); want != "" {
+					lines = append(lines, fmt.Sprintf("unknown field %q at %s (did you mean %q?)", m[2], m[1], want))
 				} else {
 					lines = append(lines, "an unknown field at "+m[1])
 				}

@@ -107,6 +107,8 @@ func FuzzParseCredentials(f *testing.F) {
 	f.Add([]byte(`{"credentials":[{"token":"supersecret"}]}`))
 	f.Add([]byte("credentials: [\n  supersecret"))
 	f.Add([]byte("credentials:\n  - tokn: supersecret\n"))
+	f.Add([]byte("credentials:\n  - supersecret:\n"))
+	f.Add([]byte("credentials:\n  - supersecret-token-123: x\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		creds, err := server.ParseCredentials(data)
 		if err != nil {

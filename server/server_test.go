@@ -657,7 +657,8 @@ func TestParseCredentials(t *testing.T) {
 	}{
 		{name: "yaml", in: "credentials:\n  - token: abc\n  - email: a@example.com\n    key: k\n    accounts: [" + account + "]\n", want: 2},
 		{name: "json", in: `{"credentials":[{"token":"abc","accounts":["` + account + `"]}]}`, want: 1},
-		{name: "unknown field", in: "credentials:\n  - tokn: abc\n", wantErr: `unknown field "tokn" at line 2`},
+		{name: "unknown field", in: "credentials:\n  - tokn: abc\n", wantErr: `unknown field "tokn" at line 2 (did you mean "token"?)`},
+		{name: "a secret in a field's place", in: "credentials:\n  - SECRET-TOKEN-123:\n", wantErr: "an unknown field at line 2"},
 		{name: "a secret as a field", in: "credentials:\n  - token: a\n    Sn3lZJTBX6kkg7OdcBUAxOO963GEIyGQqnFTOFYY: 1\n", wantErr: "an unknown field at line 3"},
 		{name: "wrong type", in: "credentials:\n  - token: a\n    accounts: 5\n", wantErr: "a wrong type at line 3"},
 		{name: "empty", in: "credentials: []\n", wantErr: "no credentials"},
