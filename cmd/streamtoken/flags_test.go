@@ -65,3 +65,24 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		})
 	}
 }
+
+// A mistyped flag gets the flag it likely meant, on its one line.
+func TestMistypedFlagsGetASuggestion(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sign", "--video-id", "x"}, "unknown flag: --video-id (did you mean --video?)"},
+		{[]string{"videos", "show", "v", "--acount", "a"}, "unknown flag: --acount (did you mean --account?)"},
+		{[]string{"serve", "--adr", "x"}, "unknown flag: --adr (did you mean --addr?)"},
+		{[]string{"keys", "list", "--outptu", "json"}, "unknown flag: --outptu (did you mean --output?)"},
+	} {
+		r := cli(t, nil, "", c.args...)
+		if r.code != exitBadInput || strings.TrimSpace(r.stderr) != "streamtoken: "+c.want {
+			t.Errorf("%v: %v; want exit 2 and %q", c.args, r, c.want)
+		}
+	}
+	if r := cli(t, nil, "", "sign", "--zzz"); strings.Contains(r.stderr, "did you mean") {
+		t.Errorf("sign --zzz: %v; want no suggestion", r)
+	}
+}

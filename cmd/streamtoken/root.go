@@ -1,9 +1,13 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/internal/suggest"
 )
 
 func newRootCmd(e env) *cobra.Command {
@@ -29,7 +33,26 @@ protected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return badInput("%v", err) })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e))
 	return root
+}
+
+// flagError is a flag's error as bad input, with the flag the mistyped one
+// was likely meant to be: "unknown flag: --video-id (did you mean
+// --video?)".
+func flagError(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		var names []string
+		cmd.Flags().VisitAll(func(f *pflag.Flag) {
+			if !f.Hidden {
+				names = append(names, f.Name)
+			}
+		})
+		if want := suggest.Flag(name, names); want != "" {
+			msg += " (did you mean --" + want + "?)"
+		}
+	}
+	return badInput("%s", msg)
 }

@@ -4,6 +4,8 @@
 // is not repeated).
 package suggest
 
+import "strings"
+
 // MaxDistance is how many single-letter edits apart a name and a known
 // name may be for the one to be taken for a typo of the other.
 const MaxDistance = 2
@@ -26,6 +28,21 @@ func Closest(name string, known []string) string {
 		}
 	}
 	return best
+}
+
+// Flag is [Closest] for a command-line flag, or else the known name that
+// name extends by a word ("video" for "video-id"). Not for names that may
+// be secrets: an extension may hold anything.
+func Flag(name string, known []string) string {
+	if best := Closest(name, known); best != "" {
+		return best
+	}
+	for _, k := range known {
+		if len(k) >= 3 && (strings.HasPrefix(name, k+"-") || strings.HasPrefix(name, k+"_")) {
+			return k
+		}
+	}
+	return ""
 }
 
 // distance is the edit distance of a and b, by bytes: insertions,

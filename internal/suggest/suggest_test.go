@@ -3,7 +3,7 @@ package suggest
 import "testing"
 
 func TestClosest(t *testing.T) {
-	known := []string{"token", "email", "key", "accounts", "video", "video-id"}
+	known := []string{"token", "email", "key", "accounts", "video", "video-id", "account"}
 	for _, c := range []struct{ name, want string }{
 		{"tokn", "token"},
 		{"toekn", "token"},
@@ -18,6 +18,7 @@ func TestClosest(t *testing.T) {
 		{"hunter2", ""},
 		{"", ""},
 		{"xyzzy", ""},
+		{"token-SECRET", ""},
 	} {
 		if got := Closest(c.name, known); got != c.want {
 			t.Errorf("Closest(%q) = %q, want %q", c.name, got, c.want)
@@ -26,6 +27,17 @@ func TestClosest(t *testing.T) {
 	long := string(make([]byte, 65))
 	if got := Closest(long, []string{long}); got != "" {
 		t.Errorf("Closest(65 bytes) = %q, want none", got)
+	}
+}
+
+func TestFlag(t *testing.T) {
+	known := []string{"video", "account", "key"}
+	for _, c := range []struct{ name, want string }{
+		{"vidoe", "video"}, {"video-id", "video"}, {"account_id", "account"}, {"key-id", "key"}, {"keyfile", ""}, {"output", ""},
+	} {
+		if got := Flag(c.name, known); got != c.want {
+			t.Errorf("Flag(%q) = %q, want %q", c.name, got, c.want)
+		}
 	}
 }
 
