@@ -13,7 +13,7 @@ func TestClosest(t *testing.T) {
 		{"vidoe", "video"},
 		{"video_id", "video-id"},
 		{"videoid", "video-id"},
-		{"ky", ""},      // one edit, but a third of two letters is none
+		{"ky", ""}, // one edit, but a third of two letters is none
 		{"SECRET-TOKEN-123", ""},
 		{"hunter2", ""},
 		{"", ""},
