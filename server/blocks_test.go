@@ -92,6 +92,7 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=1000", http.StatusBadRequest, apicode.Schema},
 		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/usage", http.StatusMethodNotAllowed, apicode.Method},
 		{"no such path", http.MethodGet, "/accounts/" + account + "/stream/usage/x", http.StatusNotFound, apicode.NoRoute},
+		{"a trailing slash", http.MethodGet, "/accounts/" + account + "/stream/usage/", http.StatusNotFound, apicode.NoRoute},
 	}
 	for _, tt := range tests {
 		r := do(t, tt.method, ts.URL+server.BasePath+tt.path, nil)

@@ -117,6 +117,11 @@ func NoRoute(spec *openapi3.T, basePath string) http.Handler {
 		routes = append(routes, route{segs, slices.Collect(maps.Keys(item.Operations()))})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.EscapedPath(); len(p) > 1 && strings.HasSuffix(p, "/") {
+			WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoRoute,
+				Message: "No route for the URI: it ends in a slash, which no path of the API does (leave it out)"})
+			return
+		}
 		segs := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
 		var allow []string
 		for _, rt := range routes {

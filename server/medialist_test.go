@@ -209,3 +209,17 @@ func TestListLiveInputs(t *testing.T) {
 		t.Errorf("list live inputs without credentials = %d", r.Status)
 	}
 }
+
+// A path with a trailing slash is no route, said so: not a 405 claiming
+// the route takes the method used.
+func TestATrailingSlashIsNoRoute(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	for _, c := range []struct{ method, path string }{
+		{http.MethodGet, "/stream/"}, {http.MethodPost, "/stream/keys/"}, {http.MethodPost, "/stream/" + video + "/token/"},
+	} {
+		r := do(t, c.method, base+"/client/v4/accounts/"+account+c.path, nil, bearer(apiToken)...)
+		if r.Status != 404 || !strings.Contains(r.Raw, "ends in a slash") || r.Header.Get("Allow") != "" {
+			t.Errorf("%s %s = %d %s, want a 404 saying the slash is the problem", c.method, c.path, r.Status, r.Raw)
+		}
+	}
+}
