@@ -84,7 +84,7 @@ func (s Security) check(pointer ...any) []token.Violation {
 
 // Video reads a video's security settings.
 func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, error) {
-	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, videoID}); err != nil {
+	if err := checkVideoIDs(accountID, videoID); err != nil {
 		return nil, err
 	}
 	var v *Video
@@ -98,7 +98,7 @@ func (c *Client) Video(ctx context.Context, accountID, videoID string) (*Video, 
 // its other details as they are. The origins are checked before anything
 // is sent: a *token.ValidationError lists what is wrong.
 func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s Security) (*Video, error) {
-	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, videoID}); err != nil {
+	if err := checkVideoIDs(accountID, videoID); err != nil {
 		return nil, err
 	}
 	if vs := s.check(); len(vs) > 0 {
@@ -116,6 +116,19 @@ func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s S
 		},
 		func(raw []byte) bool { v = decodeVideo(raw); return v != nil })
 	return v, err
+}
+
+// checkVideoIDs checks the IDs of a video's path, and that the video's
+// path is no other operation's (a video whose ID is "keys" cannot be read
+// or edited through the API).
+func checkVideoIDs(accountID, videoID string) error {
+	if err := checkIDs(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, videoID}); err != nil {
+		return err
+	}
+	if why := wire.VideoPathClash(videoID); why != "" {
+		return fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: []token.Violation{{Field: gen.ParamIdentifier, Problem: why}}})
+	}
+	return nil
 }
 
 // LiveInput reads a live input's security settings.

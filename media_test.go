@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/streamtoken/streamtoken"
@@ -98,5 +99,25 @@ func TestSecureVideoAgainstAFakeWithItsIDs(t *testing.T) {
 	var apiErr *streamtoken.APIError
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !errors.Is(err, streamtoken.ErrNotFound) {
 		t.Errorf("SecureVideo(unknown video) error = %v, want a 404 *APIError", err)
+	}
+}
+
+// A video whose ID makes its path another operation's is refused before
+// anything is sent, naming the ambiguity.
+func TestVideoPathClashIsRefused(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	_, err := c.Video(context.Background(), testAccount, "keys")
+	var ve *token.ValidationError
+	if !errors.As(err, &ve) || !strings.Contains(err.Error(), "another operation") {
+		t.Errorf("Video(keys) = %v, want a ValidationError naming the ambiguity", err)
+	}
+	if _, err := c.SecureVideo(context.Background(), testAccount, "direct_upload", streamtoken.Security{RequireSignedURLs: new(true)}); !errors.As(err, &ve) {
+		t.Errorf("SecureVideo(direct_upload) = %v, want a ValidationError", err)
+	}
+	// Its tokens are not affected.
+	if _, err := c.CreateToken(context.Background(), testAccount, "keys", streamtoken.TokenRequest{}); err != nil {
+		t.Errorf("CreateToken(keys) = %v", err)
 	}
 }

@@ -223,3 +223,21 @@ func TestATrailingSlashIsNoRoute(t *testing.T) {
 		}
 	}
 }
+
+// A video whose path is another operation's: the requests that reach the
+// video operations say so.
+func TestVideoPathClash(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	for _, c := range []struct{ method, id, body string }{
+		{http.MethodGet, "direct_upload", ""}, {http.MethodPost, "live_inputs", `{"requireSignedURLs":true}`},
+	} {
+		r, _ := media(t, base, c.method, c.id, c.body)
+		if r.Status != 400 || !strings.Contains(r.Raw, "cannot be read or edited through the API") {
+			t.Errorf("%s video %s = %d %s, want a 400 naming the ambiguity", c.method, c.id, r.Status, r.Raw)
+		}
+	}
+	// The other method of the same path is the other operation's.
+	if r, _ := media(t, base, http.MethodGet, "live_inputs", ""); r.Status != 200 || !strings.Contains(r.Raw, "liveInputs") {
+		t.Errorf("GET .../stream/live_inputs = %d %s, want the list of live inputs", r.Status, r.Raw)
+	}
+}

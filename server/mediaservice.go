@@ -176,6 +176,11 @@ func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
 		}
 	}
+	if ps == nil && idName == gen.ParamIdentifier {
+		if why := wire.VideoPathClash(id); why != "" {
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: idName + ": " + why})
+		}
+	}
 	if ps == nil && exists != nil && !exists(accountID, id) {
 		ps = append(ps, noSuchMedia(accountID, what, id))
 	}

@@ -34,6 +34,7 @@ import (
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/ids"
+	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -215,6 +216,11 @@ func WithVideos(ids ...string) Option {
 		set, err := idSet("WithVideos", ids)
 		if err != nil {
 			return err
+		}
+		for id := range set {
+			if why := wire.VideoPathClash(id); why != "" {
+				return fmt.Errorf("WithVideos: %s", why)
+			}
 		}
 		c.videos = set
 		return nil

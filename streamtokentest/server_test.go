@@ -266,6 +266,7 @@ func TestInvalidOptionsPanic(t *testing.T) {
 		"negative failures":       streamtokentest.WithFailures(-1, streamtokentest.InternalError()),
 		"bad account ID":          streamtokentest.WithAccountKey("../x", testKey(t, "rsa2048-b.pem", "x")),
 		"bad video ID":            streamtokentest.WithVideos(video, "a/b"),
+		"a video of no path":      streamtokentest.WithVideos("keys"),
 		"bad live input ID":       streamtokentest.WithLiveInputs(".."),
 		"no requests a window":    streamtokentest.WithRateLimit(0, time.Minute),
 		"too many a window":       streamtokentest.WithRateLimit(100_001, time.Minute),

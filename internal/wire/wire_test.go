@@ -191,3 +191,16 @@ func TestBodyAndRequestAreOneConversion(t *testing.T) {
 		t.Errorf("Request(Body(r)) = %+v, want %+v", back, in)
 	}
 }
+
+func TestVideoPathClash(t *testing.T) {
+	for _, id := range []string{"keys", "live_inputs", "direct_upload"} {
+		if why := VideoPathClash(id); !strings.Contains(why, "another operation") {
+			t.Errorf("VideoPathClash(%q) = %q", id, why)
+		}
+	}
+	for _, id := range []string{"ea95132c15732412d22c1476fa83f27a", "token", "key", "{identifier}", ""} {
+		if why := VideoPathClash(id); why != "" {
+			t.Errorf("VideoPathClash(%q) = %q, want none", id, why)
+		}
+	}
+}

@@ -147,6 +147,9 @@ func TestOutage(t *testing.T) {
 	if err := s.AddKey(ctx, store.Key{AccountID: acct, Key: k, Created: time.Unix(1, 0)}, 10); err != nil {
 		t.Fatal(err)
 	}
+	// A key list is kept only while the listener hears every change: the
+	// read that is to be served later comes after it does.
+	waitSynced(t, s)
 	if keys, err := s.Keys(ctx, acct); err != nil || len(keys) != 1 {
 		t.Fatalf("Keys() = %v, %v", keys, err)
 	}
@@ -232,11 +235,7 @@ func TestAnUnknownAccountCostsNoQuery(t *testing.T) {
 	}
 	// The listener lists the accounts with keys once it connects: the
 	// tables go only after it has.
-	for deadline := time.Now().Add(10 * time.Second); !postgres.Synced(s); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the listener did not connect in 10 s")
-		}
-	}
+	waitSynced(t, s)
 	conn := pgtest.Connect(t, db)
 	for _, q := range []string{"ALTER TABLE streamtoken_keys RENAME TO gone_keys", "ALTER TABLE streamtoken_account_keys RENAME TO gone_account_keys"} {
 		if _, err := conn.Exec(ctx, q); err != nil {
@@ -251,5 +250,15 @@ func TestAnUnknownAccountCostsNoQuery(t *testing.T) {
 	// A known account is still asked of the database, which fails here.
 	if keys, err := s.Keys(ctx, known); err == nil {
 		t.Errorf("a known account's keys, tables gone: %v, no error; want the database asked", keys)
+	}
+}
+
+// waitSynced waits until s's listener hears every change (10 s at most).
+func waitSynced(t *testing.T, s *postgres.Store) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !postgres.Synced(s); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listener did not connect in 10 s")
+		}
 	}
 }
