@@ -12,7 +12,6 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/wire"
 )
 
 // mediaView is a video's or live input's security settings as the
@@ -125,9 +124,10 @@ at another server on the same wire, such as "streamtoken serve".`,
 // newMediaActionCmd is show (require nil) or secure/unsecure.
 func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *cobra.Command {
 	var (
-		f       apiFlags
-		out     output
-		origins []string
+		f         apiFlags
+		out       output
+		origins   []string
+		anyOrigin bool
 	)
 	cmd := &cobra.Command{
 		Use:     name + " " + k.arg + " --account ID",
@@ -135,13 +135,11 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 		Args:    exactArgs(1, k.arg),
 		Example: fmt.Sprintf("  streamtoken %s %s %s --account %s%s", k.use, name, k.exampleID, exampleAccount, exampleFlags(name)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(origins) > streamtoken.MaxAllowedOrigins {
-				return badInput("--allowed-origin: at most %d", streamtoken.MaxAllowedOrigins)
+			if err := checkOriginFlags(origins); err != nil {
+				return err
 			}
-			for _, o := range origins {
-				if why := wire.CheckOrigin(o); why != "" {
-					return badInput("--allowed-origin %q: %s", o, why)
-				}
+			if anyOrigin && len(origins) > 0 {
+				return badInput("--any-origin: not with --allowed-origin")
 			}
 			c, err := f.client(e)
 			if err != nil {
@@ -152,8 +150,8 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 				view, err = k.get(cmd.Context(), c, f.account, args[0])
 			} else {
 				s := streamtoken.Security{RequireSignedURLs: require}
-				if cmd.Flags().Changed("allowed-origin") {
-					s.AllowedOrigins = streamtoken.Origins(origins...)
+				if len(origins) > 0 || anyOrigin {
+					s.AllowedOrigins = streamtoken.Origins(origins...) // none: every origin
 				}
 				view, err = k.secure(cmd.Context(), c, f.account, args[0], s)
 			}
@@ -165,8 +163,11 @@ func newMediaActionCmd(e env, k mediaKind, name, short string, require *bool) *c
 	}
 	f.register(cmd)
 	outputFlag(cmd.Flags(), &out, "text or json")
-	if name == "secure" {
-		cmd.Flags().StringArrayVar(&origins, "allowed-origin", nil, "an `ORIGIN` that may show it: a host name, '*.' first for its subdomains, ':port' after (repeatable; none given leaves the list as it is)")
+	if require != nil {
+		if *require {
+			cmd.Flags().StringArrayVar(&origins, "allowed-origin", nil, "an `ORIGIN` that may show it: a host name, '*.' first for its subdomains, ':port' after (repeatable; none given leaves the list as it is)")
+		}
+		cmd.Flags().BoolVar(&anyOrigin, "any-origin", false, "let every site show it again (an empty allowedOrigins)")
 	}
 	return cmd
 }

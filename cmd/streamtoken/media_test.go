@@ -41,6 +41,19 @@ func TestVideosCommands(t *testing.T) {
 	if r := run("videos", "secure", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "*.example.net:8443") {
 		t.Errorf("videos secure without origins: %v", r)
 	}
+	// --any-origin lets every site show it again.
+	if r := run("videos", "unsecure", video, "--any-origin"); r.code != 0 || !strings.Contains(r.stdout, "allowedOrigins    any") {
+		t.Errorf("videos unsecure --any-origin: %v", r)
+	}
+	if r := run("videos", "secure", video, "--allowed-origin", "example.com"); r.code != 0 || !strings.Contains(r.stdout, "example.com") {
+		t.Errorf("videos secure --allowed-origin: %v", r)
+	}
+	if r := run("videos", "secure", video, "--any-origin"); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "allowedOrigins    any") {
+		t.Errorf("videos secure --any-origin: %v", r)
+	}
+	if r := run("videos", "secure", video, "--any-origin", "--allowed-origin", "example.com"); r.code != exitBadInput || !strings.Contains(r.stderr, "--any-origin: not with --allowed-origin") {
+		t.Errorf("videos secure --any-origin --allowed-origin: %v", r)
+	}
 
 	for _, tt := range []struct {
 		args []string
