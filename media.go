@@ -33,7 +33,9 @@ type Video struct {
 	// State is its processing state ("pendingupload", "ready", ...), as
 	// the API says; empty when it does not.
 	State string
-	// Created and Modified are as the API dates them.
+	// Created and Modified are as the API dates them; zero for a medium
+	// the API knows of no change to (a token server's medium never
+	// changed, which it dates at the Unix epoch).
 	Created, Modified time.Time
 }
 
@@ -53,7 +55,7 @@ type LiveInput struct {
 	TimeoutSeconds int
 	// Name is the live input's meta.name, when it has one.
 	Name string
-	// Created and Modified are as the API dates them.
+	// Created and Modified are as for a [Video].
 	Created, Modified time.Time
 }
 
@@ -195,7 +197,7 @@ func decodeVideo(raw []byte) *Video {
 // videoOf is the client's view of the API's video.
 func videoOf(r gen.Video) *Video {
 	v := &Video{ID: r.UID, RequireSignedURLs: r.RequireSignedURLs, AllowedOrigins: nonNil(r.AllowedOrigins),
-		Name: metaName(r.Meta), Created: r.Created, Modified: r.Modified}
+		Name: metaName(r.Meta), Created: dated(r.Created), Modified: dated(r.Modified)}
 	if r.Creator != nil {
 		v.Creator = *r.Creator
 	}
@@ -203,6 +205,15 @@ func videoOf(r gen.Video) *Video {
 		v.State = string(r.Status.State)
 	}
 	return v
+}
+
+// dated is t, or the zero time for the Unix epoch: the date a token
+// server gives a medium it knows of no change to.
+func dated(t time.Time) time.Time {
+	if t.Equal(time.Unix(0, 0)) {
+		return time.Time{}
+	}
+	return t
 }
 
 // metaName is meta.name, when it is a string.
@@ -219,7 +230,7 @@ func decodeLiveInput(raw []byte) (*LiveInput, gen.LiveInputRecording) {
 	}
 	r := env.Result
 	li := &LiveInput{ID: r.UID, Mode: string(gen.LiveInputRecordingModeOff), AllowedOrigins: []string{}, Name: metaName(r.Meta),
-		Created: r.Created, Modified: r.Modified}
+		Created: dated(r.Created), Modified: dated(r.Modified)}
 	rec := r.Recording
 	if rec.RequireSignedURLs != nil {
 		li.RequireSignedURLs = *rec.RequireSignedURLs

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
@@ -119,5 +120,26 @@ func TestVideoPathClashIsRefused(t *testing.T) {
 	// Its tokens are not affected.
 	if _, err := c.CreateToken(context.Background(), testAccount, "keys", streamtoken.TokenRequest{}); err != nil {
 		t.Errorf("CreateToken(keys) = %v", err)
+	}
+}
+
+// A medium never changed has no dates, not the Unix epoch; one changed
+// for the first time is created then.
+func TestNeverChangedHasNoDates(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	c := srv.NewClient()
+	ctx := context.Background()
+	v, err := c.Video(ctx, testAccount, testVideo)
+	if err != nil || !v.Created.IsZero() || !v.Modified.IsZero() {
+		t.Fatalf("Video(never changed) = %+v, %v; want zero dates", v, err)
+	}
+	li, err := c.LiveInput(ctx, testAccount, "in-1")
+	if err != nil || !li.Modified.IsZero() {
+		t.Fatalf("LiveInput(never changed) = %+v, %v; want zero dates", li, err)
+	}
+	v, err = c.SecureVideo(ctx, testAccount, testVideo, streamtoken.Security{RequireSignedURLs: new(true)})
+	if err != nil || v.Created.IsZero() || time.Since(v.Created) > time.Minute || !v.Modified.Equal(v.Created) {
+		t.Errorf("SecureVideo(first change) = created %v modified %v, %v; want both now", v.Created, v.Modified, err)
 	}
 }

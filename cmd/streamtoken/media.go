@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +24,7 @@ type mediaView struct {
 	AllowedOrigins    []string `json:"allowedOrigins"`
 	Mode              string   `json:"mode,omitempty"` // live inputs' recording mode
 	TimeoutSeconds    *int     `json:"timeoutSeconds,omitempty"`
-	Modified          string   `json:"modified"`
+	Modified          string   `json:"modified,omitempty"` // none: never changed
 }
 
 // mediaKind is what differs between the videos and live-inputs commands.
@@ -90,13 +92,22 @@ read them first and send them back changed: the mode and the timeout stay.`,
 }
 
 func videoView(v *streamtoken.Video) mediaView {
-	return mediaView{ID: v.ID, RequireSignedURLs: v.RequireSignedURLs, AllowedOrigins: v.AllowedOrigins, Modified: utc(v.Modified)}
+	return mediaView{ID: v.ID, RequireSignedURLs: v.RequireSignedURLs, AllowedOrigins: v.AllowedOrigins, Modified: modified(v.Modified)}
+}
+
+// modified is a medium's modification time, or "" when it was never
+// changed.
+func modified(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return utc(t)
 }
 
 func liveInputView(li *streamtoken.LiveInput) mediaView {
 	timeout := li.TimeoutSeconds
 	return mediaView{ID: li.ID, RequireSignedURLs: li.RequireSignedURLs, AllowedOrigins: li.AllowedOrigins,
-		Mode: li.Mode, TimeoutSeconds: &timeout, Modified: utc(li.Modified)}
+		Mode: li.Mode, TimeoutSeconds: &timeout, Modified: modified(li.Modified)}
 }
 
 func newMediaCmd(e env, k mediaKind) *cobra.Command {
@@ -198,6 +209,6 @@ func printMedia(w io.Writer, k mediaKind, view mediaView, out output) error {
 		fmt.Fprintf(tw, "recording mode\t%s\n", view.Mode)
 		fmt.Fprintf(tw, "timeoutSeconds\t%d\n", *view.TimeoutSeconds)
 	}
-	fmt.Fprintf(tw, "modified\t%s\n", view.Modified)
+	fmt.Fprintf(tw, "modified\t%s\n", cmp.Or(view.Modified, "never"))
 	return tw.Flush()
 }

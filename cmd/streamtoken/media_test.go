@@ -18,7 +18,8 @@ func TestVideosCommands(t *testing.T) {
 		return cli(t, environ, "", append(args, api...)...)
 	}
 
-	if r := run("videos", "show", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs false") || !strings.Contains(r.stdout, "allowedOrigins    any") {
+	if r := run("videos", "show", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs false") || !strings.Contains(r.stdout, "allowedOrigins    any") ||
+		!strings.Contains(r.stdout, "modified          never") {
 		t.Fatalf("videos show (defaults): %v", r)
 	}
 	r := run("videos", "secure", video, "--allowed-origin", "example.com", "--allowed-origin", "*.example.net:8443")
