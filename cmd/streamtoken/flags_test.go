@@ -29,11 +29,11 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--rule", nil, append(sign, "--rule", "maybe any")},
 		{"--rules", nil, append(sign, "--rules", "/nonexistent.rules")},
 		{"--output", nil, append(sign, "--output", "yaml")},
-		{"--pem", creds, []string{"create", "--account", account, "--video", video, "--pem", "/nonexistent.pem", "--key-id", kid, "--base-url", local}},
+		{"--send-key", creds, []string{"create", "--account", account, "--video", video, "--send-key", "/nonexistent.pem", "--key-id", kid, "--base-url", local}},
 		{"--base-url", creds, []string{"create", "--account", account, "--video", video, "--base-url", "ftp://x"}},
 		{"--key", nil, []string{"create", "--account", account, "--video", video, "--key", "/nonexistent.json"}},
 		{"--key-id", nil, []string{"create", "--account", account, "--video", video, "--key", keyFile}},
-		{"--pem", nil, []string{"create", "--account", account, "--video", video, "--key", keyFile, "--key-id", kid, "--pem", keyFile}},
+		{"--send-key", nil, []string{"create", "--account", account, "--video", video, "--key", keyFile, "--key-id", kid, "--send-key", keyFile}},
 		{"--base-url", nil, []string{"create", "--account", account, "--video", video, "--key", keyFile, "--key-id", kid, "--base-url", local}},
 		{"CLOUDFLARE_API_TOKEN", map[string]string{"CLOUDFLARE_API_TOKEN": "bad\ntoken"}, []string{"keys", "list", "--account", account, "--base-url", local}},
 		{"--output", creds, []string{"keys", "list", "--account", account, "--output", "yaml", "--base-url", local}},
@@ -84,5 +84,29 @@ func TestMistypedFlagsGetASuggestion(t *testing.T) {
 	}
 	if r := cli(t, nil, "", "sign", "--zzz"); strings.Contains(r.stderr, "did you mean") {
 		t.Errorf("sign --zzz: %v; want no suggestion", r)
+	}
+}
+
+// sign and create take the video as their argument, as videos show does,
+// or by --video; one of the two.
+func TestVideoArgument(t *testing.T) {
+	const v = "ea95132c15732412d22c1476fa83f27a"
+	arg := cli(t, nil, "", "sign", v, "--key", keyFile, "--key-id", kid, "--output", "json")
+	flag := cli(t, nil, "", "sign", "--video", v, "--key", keyFile, "--key-id", kid, "--output", "json")
+	if arg.code != 0 || flag.code != 0 || !strings.Contains(arg.stdout, `"sub": "`+v) || !strings.Contains(flag.stdout, `"sub": "`+v) {
+		t.Fatalf("sign VIDEO: %v; sign --video: %v", arg, flag)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sign", v, "--video", v, "--key", keyFile, "--key-id", kid}, "VIDEO: given twice"},
+		{[]string{"sign", v, v, "--key", keyFile, "--key-id", kid}, "want one VIDEO argument, got 2"},
+		{[]string{"create", "--account", account}, "VIDEO: required"},
+		{[]string{"sign", "a/b", "--key", keyFile, "--key-id", kid}, `--video: must not contain "/"`},
+	} {
+		if r := cli(t, nil, "", c.args...); r.code != exitBadInput || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("%v: %v; want exit 2 with %q", c.args, r, c.want)
+		}
 	}
 }

@@ -216,17 +216,17 @@ func TestCreateAgainstTheTokenServer(t *testing.T) {
 		})
 	}
 
-	// With --key-id and --pem the server signs with that key.
-	r := cli(t, environ, "", "create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid, "--pem", keyFile, "--output", "json", "--customer-code", "f33zs165nr7gyfy4")
+	// With --key-id and --send-key the server signs with that key (--pem, its older name, still works: tenancy_test).
+	r := cli(t, environ, "", "create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid, "--send-key", keyFile, "--output", "json", "--customer-code", "f33zs165nr7gyfy4")
 	if r.code != 0 {
-		t.Fatalf("create --pem: %v", r)
+		t.Fatalf("create --send-key: %v", r)
 	}
 	var out tokenOutput
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
 		t.Fatal(err)
 	}
 	if v := cli(t, nil, "", "verify", out.Token, "--key", keyFile); v.code != 0 {
-		t.Errorf("a token signed with --pem does not verify with that key: %v", v)
+		t.Errorf("a token signed with --send-key does not verify with that key: %v", v)
 	}
 	var claims struct {
 		Kid string `json:"kid"`
@@ -289,7 +289,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "non-RSA key", args: []string{"sign", "--key", filepath.Join(testdata, "ec-p256.pem"), "--key-id", kid, "--video", video}, want: "not an RSA key"},
 		{name: "exp beyond 24h", args: sign("--exp", "48h"), want: "--exp: must be at most 24h after now"},
 		{name: "exp beyond 24h, create", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--exp", "48h"}, want: "--exp: must be at most 24h after now"},
-		{name: "id without pem", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid}, want: "--key-id: needs --pem or --key"},
+		{name: "id without pem", env: environ, args: []string{"create", "--account", account, "--video", video, "--base-url", srv.URL, "--key-id", kid}, want: "--key-id: needs --send-key or --key"},
 		{name: "no key ID", args: []string{"sign", "--key", keyFile, "--video", video}, want: "--key-id: no key ID"},
 		{name: "video too long", args: sign("--video", strings.Repeat("v", 33)), want: "--video: must be at most 32 characters"},
 		{name: "rules and rule", args: sign("--rules", "x.json", "--rule", "block any"), want: "--rules and --rule"},
@@ -299,7 +299,7 @@ func TestBadInputIsOneLine(t *testing.T) {
 		{name: "customer code of 55", args: sign("--customer-code", strings.Repeat("a", 55)), want: "--customer-code: " + `"` + strings.Repeat("a", 48)},
 		{name: "customer code in capitals", args: sign("--customer-code", "ABC"), want: "customer code must be 1 to 54 lowercase letters and digits"},
 		{name: "unknown flag", args: sign("--expires", "1h"), want: "unknown flag: --expires"},
-		{name: "missing video", args: []string{"sign", "--key", keyFile, "--key-id", kid}, want: `required flag(s) "video" not set`},
+		{name: "missing video", args: []string{"sign", "--key", keyFile, "--key-id", kid}, want: `VIDEO: required (the video's ID, as the argument or --video)`},
 		{name: "no credentials", args: []string{"create", "--account", account, "--video", video}, want: "no credentials: set CLOUDFLARE_API_TOKEN"},
 		{name: "bad ip to verify", args: []string{"verify", seedToken, "--key", keyFile, "--ip", "300.1.1.1"}, want: `--ip "300.1.1.1"`},
 		{name: "bad output", args: sign("--output", "yaml"), want: `"yaml" for "--output" flag: want text or json`},

@@ -140,3 +140,22 @@ func compact(raw []byte) json.RawMessage {
 
 // utc is a time as the commands print it: RFC 3339, in UTC.
 func utc(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// videoArg takes the video of a token command: its VIDEO argument, or
+// --video, the same by the flag's name; one of the two.
+func videoArg(video *string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		flag := cmd.Flags().Changed("video")
+		switch {
+		case len(args) > 1:
+			return badInput("want one VIDEO argument, got %d", len(args))
+		case len(args) == 1 && flag:
+			return badInput("VIDEO: given twice, as the argument and as --video")
+		case len(args) == 1:
+			*video = args[0]
+		case !flag:
+			return badInput("VIDEO: required (the video's ID, as the argument or --video)")
+		}
+		return nil
+	}
+}

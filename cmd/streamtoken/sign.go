@@ -16,7 +16,7 @@ func newSignCmd(e env) *cobra.Command {
 		video        string
 	)
 	cmd := &cobra.Command{
-		Use:   "sign --key FILE --video ID [token flags]",
+		Use:   "sign VIDEO --key FILE [token flags]",
 		Short: "Sign a token locally with a Stream signing key",
 		Long: `Sign a token locally with a Stream signing key: no API call, no rate limit.
 
@@ -26,12 +26,12 @@ field (base64 of a PEM), or its jwk field (base64 of a JWK, whose kid is
 the key ID). The
 token follows the API's rules: exp at most 24h ahead, nbf before exp, at
 most 5 access rules. It is printed on stdout, as --output says.`,
-		Example: `  streamtoken sign --key key.json --video ea95132c15732412d22c1476fa83f27a --exp 2h
-  streamtoken sign --key key.pem --key-id 5213cfa121f70b8c1380686ffc371ba3 --video ea95132c15732412d22c1476fa83f27a
-  streamtoken sign --key key.jwk --video ea95132c15732412d22c1476fa83f27a \
+		Example: `  streamtoken sign ea95132c15732412d22c1476fa83f27a --key key.json --exp 2h
+  streamtoken sign ea95132c15732412d22c1476fa83f27a --key key.pem --key-id 5213cfa121f70b8c1380686ffc371ba3
+  streamtoken sign ea95132c15732412d22c1476fa83f27a --key key.jwk \
       --rule "block ip.geoip.country US,MX" --rule "allow ip.src 93.184.216.0/24,2400:cb00::/32" --rule "block any" \
       --customer-code f33zs165nr7gyfy4 --output json`,
-		Args: cobra.NoArgs,
+		Args: videoArg(&video),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			now := time.Now()
 			key, err := readSigningKey("--key", keyFile, kid)
@@ -61,9 +61,8 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 	}
 	cmd.Flags().StringVar(&keyFile, "key", "", "the signing key `FILE`")
 	cmd.Flags().StringVar(&kid, "key-id", "", "the key's `ID` (the token's kid); needed unless the key carries one (a JWK, or a key saved by keys create)")
-	cmd.Flags().StringVar(&video, "video", "", "the video `ID`")
+	cmd.Flags().StringVar(&video, "video", "", "the video `ID`: the same as the VIDEO argument")
 	tf.register(cmd)
 	_ = cmd.MarkFlagRequired("key")
-	_ = cmd.MarkFlagRequired("video")
 	return cmd
 }
