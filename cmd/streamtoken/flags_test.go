@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // Each flag given a bad value is refused in one line that names that
@@ -109,4 +111,18 @@ func TestVideoArgument(t *testing.T) {
 			t.Errorf("%v: %v; want exit 2 with %q", c.args, r, c.want)
 		}
 	}
+}
+
+// Every command that runs shows an example in its help.
+func TestEveryCommandHasAnExample(t *testing.T) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Runnable() && c.Example == "" && c.Name() != "help" && (c.Parent() == nil || c.Parent().Name() != "completion") && c.Name() != "completion" {
+			t.Errorf("%q has no example", c.CommandPath())
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(newRootCmd(env{getenv: func(string) string { return "" }}))
 }

@@ -105,7 +105,9 @@ func newKeysListCmd(e env) *cobra.Command {
 		Use:   "list --account ID",
 		Short: "List the account's signing keys",
 		Long:  `List the account's signing keys: ID and creation time, one a line (or --output json). No private half is ever listed.`,
-		Args:  cobra.NoArgs,
+		Example: `  streamtoken keys list --account 023e105f4ecef8ad9ca31a8372d0c353
+  streamtoken keys list --account 023e105f4ecef8ad9ca31a8372d0c353 --base-url http://127.0.0.1:8787/client/v4 --output json`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := f.client(e)
 			if err != nil {
@@ -141,7 +143,13 @@ func newKeysDeleteCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete KEY_ID --account ID",
 		Short: "Delete a signing key: its tokens stop working",
-		Args:  exactArgs(1, "KEY_ID"),
+		Long: `Delete a signing key: DELETE /accounts/{account_id}/stream/keys/{identifier}.
+The tokens it signed stop verifying at once on the token server (its JWK
+set drops the key), and on Cloudflare. Sign with another key first when
+rotating (see "keys create").`,
+		Example: `  streamtoken keys delete 5213cfa121f70b8c1380686ffc371ba3 --account 023e105f4ecef8ad9ca31a8372d0c353
+  streamtoken keys delete 5213cfa121f70b8c1380686ffc371ba3 --account 023e105f4ecef8ad9ca31a8372d0c353 --base-url http://127.0.0.1:8787/client/v4`,
+		Args: exactArgs(1, "KEY_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client(e)
 			if err != nil {

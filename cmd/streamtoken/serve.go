@@ -193,7 +193,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.BoolVar(&f.shareKey, "shared-signing-key", false, "let --signing-key sign for accounts the credentials keep apart: a token minted for one of them then verifies for the others' videos")
 	fl.IntVar(&f.maxAccounts, "max-accounts", store.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
-	fl.StringVar(&f.keysDir, "keys-dir", "", "a `DIR` of per-account signing keys (<account_id>.pem, .jwk or .json), the keys created through the keys API (created/) and the details of videos and live inputs (videos/, live_inputs/): --store dir:DIR")
+	fl.StringVar(&f.keysDir, "keys-dir", "", "--store dir:`DIR`, by its older name (from when the directory held keys alone): the server's state in DIR, the operator's per-account signing keys among it")
 	fl.StringVar(&f.store, "store", "memory", "where the server keeps its state: "+describeStore())
 	fl.StringVar(&f.kekFile, "key-encryption-key", "", "a `FILE` of 32 random bytes in base64 (openssl rand -base64 32) that seals the accounts' signing keys in PostgreSQL; required with --store postgres://...")
 	fl.IntVar(&f.poolConns, "store-max-conns", postgres.DefaultMaxConns, "connections to PostgreSQL, at most (the listener's aside)")
