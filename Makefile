@@ -2,6 +2,9 @@
 # tools are pinned in go.mod (oapi-codegen) or by version (staticcheck).
 
 GO          ?= go
+# Recipes fail when any command of a pipeline does (go test | testreport).
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all run generate check-generated build test bench bench-client load lint fmt ci
@@ -42,13 +45,20 @@ build:
 ## binaries (Debian's postgresql) where they are installed, and skip
 ## otherwise, as the line below says; CI installs them.
 RACE_ENV = GORACE=atexit_sleep_ms=100
+## Each run's output goes through internal/testreport: package results,
+## failures in full, and at the end every skipped test with its reason.
+REPORT   = $(CURDIR)/bin/testreport
+SKIPS    = $(CURDIR)/.test-skips
 test:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$STREAMTOKEN_PG_BIN" ] || \
 		echo "PostgreSQL server binaries not found: the PostgreSQL store's tests are skipped (apt-get install postgresql to run them)"
-	$(RACE_ENV) $(GO) test -race ./...
-	cd compat && $(RACE_ENV) $(GO) test -race ./...
-	cd bench && $(RACE_ENV) $(GO) test -race ./...
-	CGO_ENABLED=0 $(GO) test ./token ./internal/ossl ./cmd/streamtoken
+	@rm -f $(SKIPS)
+	@$(GO) build -o $(REPORT) ./internal/testreport
+	$(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
+	cd compat && $(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
+	cd bench && $(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
+	CGO_ENABLED=0 $(GO) test -json ./token ./internal/ossl ./cmd/streamtoken | $(REPORT) -skips $(SKIPS)
+	@$(REPORT) -summary $(SKIPS)
 
 ## bench: the benchmarks, each beside its baseline, compared by benchstat
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
