@@ -7,7 +7,7 @@ SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run generate check-generated build test bench bench-client load lint fmt ci
+.PHONY: all run install generate check-generated build test bench bench-client load lint fmt ci
 
 all: build
 
@@ -15,6 +15,10 @@ all: build
 run:
 	$(GO) build -o bin/streamtoken ./cmd/streamtoken
 	exec ./bin/streamtoken serve
+
+## install: the command line into $(go env GOPATH)/bin
+install:
+	$(GO) install ./cmd/streamtoken
 
 ## generate: regenerate gen/, apicode/codes.gen.go and the README's table
 ## of codes from openapi/stream-token.yaml
