@@ -26,7 +26,7 @@ import (
 // event is one line of go test -json (cmd/test2json).
 type event struct {
 	Action, Package, Test, Output, ImportPath string
-	Elapsed                                  float64
+	Elapsed                                   float64
 }
 
 // maxLine bounds one line of the stream: a test's output line may be long.
