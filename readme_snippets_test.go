@@ -164,7 +164,7 @@ func readmeSignLocally(ctx context.Context, keyFile, accountID, videoID string) 
 	if err != nil {
 		return err
 	}
-	tok, claims, err := signer.Sign(token.Request{
+	tok, signed, err := signer.Sign(token.Request{ // signed: the claims, as signed
 		VideoID:   videoID,
 		ExpiresAt: time.Now().Add(2 * time.Hour), // zero: one hour from now; at most 24 h
 		AccessRules: []token.Rule{
@@ -180,7 +180,7 @@ func readmeSignLocally(ctx context.Context, keyFile, accountID, videoID string) 
 	if err != nil {
 		return err
 	}
-	claims, err = verifier.Verify(tok) // errors.Is: ErrExpired, ErrNotYetValid, ErrSignature, ErrAlgorithm, ErrUnknownKey, ErrMalformed
+	claims, err := verifier.Verify(tok) // errors.Is: ErrExpired, ErrNotYetValid, ErrSignature, ErrAlgorithm, ErrUnknownKey, ErrMalformed
 	if err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func readmeSignLocally(ctx context.Context, keyFile, accountID, videoID string) 
 
 	urls, err := token.SignedURLs("f33zs165nr7gyfy4", tok) // Iframe, Watch, HLS, DASH, Thumbnail, Download
 	// end snippet
-	_, _ = decision, urls
+	_, _, _ = signed, decision, urls
 	return err
 }
 
@@ -239,11 +239,11 @@ func readmeFake(accountID, videoID string, key, key2 *token.Key, at time.Time, g
 		streamtokentest.WithVideos(videoID),   // these videos exist, and those a direct upload makes (default: every valid ID)
 		streamtokentest.WithKeyGenerator(gen), // keys the server makes, without spending CPU on RSA in tests
 	)
-	defer srv.Close()                                // safe twice
-	c := srv.NewClient()                             // our client for srv.URL, as srv.APIToken ("t" here), retries off
-	c = srv.NewClient(streamtoken.WithAPIToken("t")) // its own credentials take the server's place
-	hc := srv.Client()                               // an *http.Client, as httptest's
-	claims, err := srv.Verify(accountID, tok.Value)  // against the account's set as it is now: none of another account's keys
+	defer srv.Close()                                  // safe twice
+	c := srv.NewClient()                               // our client for srv.URL, as srv.APIToken ("t" here), retries off
+	as := srv.NewClient(streamtoken.WithAPIToken("t")) // its own credentials take the server's place
+	hc := srv.Client()                                 // an *http.Client, as httptest's
+	claims, err := srv.Verify(accountID, tok.Value)    // against the account's set as it is now: none of another account's keys
 	if err != nil {
 		return err
 	}
@@ -257,12 +257,20 @@ func readmeFake(accountID, videoID string, key, key2 *token.Key, at time.Time, g
 	srv.FailNext(1, streamtokentest.Failure{Operation: "CreateSigningKey", Status: 503, Code: apicode.StoreUnavailable, Message: "down"})
 	tokenServer := srv.TokenServer // the *server.Server behind it
 	// end snippet
-	_, _, _, _, _, _ = c, hc, claims, set, public, tokenServer
+	_, _, _, _, _, _, _ = c, as, hc, claims, set, public, tokenServer
 	return err
 }
 
+// The snippets that need a network (Cloudflare's API, a server of
+// yours) are compiled, not run.
+var _ = []any{readmeClient, readmeRateLimits, readmeKeySet}
+
 // The snippets that need no network run against the fake.
 func TestREADMESnippetsRun(t *testing.T) {
+	root, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := streamtokentest.NewServer()
 	defer srv.Close()
 	c := srv.NewClient()
@@ -281,15 +289,40 @@ func TestREADMESnippetsRun(t *testing.T) {
 			t.Errorf("after the audit snippet: %+v, %v", v, err)
 		}
 	}
-	if err := readmeSignLocally(ctx, "token/testdata/rsa2048.pem", testAccount, testVideo); err != nil {
+	if err := readmeSignLocally(ctx, filepath.Join(root, "token/testdata/rsa2048.pem"), testAccount, testVideo); err != nil {
 		t.Errorf("sign: %v", err)
 	}
-	key, err := token.ReadPrivateKey("token/testdata/rsa2048.pem")
+	key, err := token.ReadPrivateKey(filepath.Join(root, "token/testdata/rsa2048.pem"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	key.ID = "k"
 	if err := readmeCrypto(key); err != nil {
 		t.Errorf("crypto: %v", err)
+	}
+	// The local client, with the key file where the snippet reads it.
+	made, err := c.CreateSigningKey(ctx, testAccount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("key.json", made.Export(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := readmeLocal(ctx, testAccount, testVideo, streamtoken.TokenRequest{}); err != nil {
+		t.Errorf("local: %v", err)
+	}
+	other, err := token.ReadPrivateKey(filepath.Join(root, "token/testdata/rsa2048-b.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.ID = "k2"
+	tok, err := streamtokentest.NewServer(streamtokentest.WithAccountKey(testAccount, key)).NewClient().CreateToken(ctx, testAccount, testVideo, streamtoken.TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := func() (*token.Key, error) { return other, nil }
+	if err := readmeFake(testAccount, testVideo, key, other, time.Now(), gen, tok); err != nil {
+		t.Errorf("fake: %v", err)
 	}
 }
