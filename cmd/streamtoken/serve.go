@@ -345,7 +345,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
 	} else {
-		logger.Info("signing keys: each account's own, generated on its first token unless in --keys-dir", "kept_in", opened.where, "max_accounts", f.maxAccounts)
+		logger.Info("signing keys: each account's own, generated on its first token unless in --store dir:DIR", "kept_in", opened.where, "max_accounts", f.maxAccounts)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
@@ -364,7 +364,7 @@ API token (generated for this run, shown once): %[2]s
 Try it:
   curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s%[5]s
 
-A signing key of your own, to sign tokens locally ("streamtoken sign --key key.json"),
+A signing key of your own, to sign tokens locally ("streamtoken sign VIDEO --key key.json"),
 with CLOUDFLARE_API_TOKEN set to the API token above:
   streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
 
