@@ -2,6 +2,9 @@
 # tools are pinned in go.mod (oapi-codegen) or by version (staticcheck).
 
 GO          ?= go
+# Builds say where they come from (streamtoken version): the VCS stamp on,
+# whatever GOFLAGS says, where the tree is a checkout.
+BUILDFLAGS  := -buildvcs=auto
 # Recipes fail when any command of a pipeline does (go test | testreport).
 SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
@@ -13,12 +16,12 @@ all: build
 
 ## run: the token server on 127.0.0.1:8787, with a generated key and API token
 run:
-	$(GO) build -o bin/streamtoken ./cmd/streamtoken
+	$(GO) build $(BUILDFLAGS) -o bin/streamtoken ./cmd/streamtoken
 	exec ./bin/streamtoken serve
 
 ## install: the command line into $(go env GOPATH)/bin
 install:
-	$(GO) install ./cmd/streamtoken
+	$(GO) install $(BUILDFLAGS) ./cmd/streamtoken
 
 ## generate: regenerate gen/, apicode/codes.gen.go and the README's table
 ## of codes from openapi/stream-token.yaml
@@ -36,7 +39,7 @@ check-generated: generate
 ## build: compile every package, and the command into bin/
 build:
 	$(GO) build ./...
-	$(GO) build -o bin/streamtoken ./cmd/streamtoken
+	$(GO) build $(BUILDFLAGS) -o bin/streamtoken ./cmd/streamtoken
 
 ## test: every test, with the race detector, including compat/ (its own
 ## module: cloudflare-go v6 against the token server) and bench/ (its own

@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/buildinfo"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// Version is this module's version, sent in the default User-Agent.
-const Version = "0.1.0"
+// Version is this module's version, as the running binary's build
+// information says it ("v1.2.3", a pseudo-version for a build from a
+// checkout, "devel" when it says none); the default User-Agent carries it.
+var Version = buildinfo.Read().Version
 
 // DefaultBaseURL is the Cloudflare API's base URL.
 const DefaultBaseURL = "https://api.cloudflare.com/client/v4"
@@ -245,7 +248,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	cfg := config{
 		baseURL:    DefaultBaseURL,
 		httpClient: &http.Client{Timeout: 30 * time.Second},
-		userAgent:  "streamtoken/" + Version + " (+https://github.com/streamtoken/streamtoken)",
+		userAgent:  buildinfo.Info{Version: Version}.UserAgent(),
 		retry:      defaultRetryPolicy(),
 		now:        time.Now,
 		sleep:      sleep,

@@ -12,12 +12,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/buildinfo"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-	signed   *prometheus.CounterVec
+	buildInfo *prometheus.GaugeVec
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	signed    *prometheus.CounterVec
 
 	queueWaiting prometheus.Gauge
 	queueWait    prometheus.Histogram
@@ -97,9 +100,14 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 			Name: "streamtoken_tokens_signed_total",
 			Help: "Tokens issued (signed, or identical to one signed and cached), by whose key: the account's or one sent in the request.",
 		}, []string{"key"}),
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "streamtoken_build_info",
+			Help: "The running build, in its labels (always 1): module version, VCS revision, Go version, and the RSA it signs with.",
+		}, []string{"version", "revision", "goversion", "crypto"}),
 		handler: promhttp.HandlerFor(gather, promhttp.HandlerOpts{}),
 	}
 	var err error
+	register(reg, &m.buildInfo, &err)
 	register(reg, &m.requests, &err)
 	register(reg, &m.duration, &err)
 	register(reg, &m.signed, &err)
@@ -118,6 +126,9 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 	for _, o := range []QueueOutcome{QueueAdmitted, QueueShed, QueueCancelled} {
 		m.outcomes[o] = m.queueLeft.WithLabelValues(o.String())
 	}
+	build := buildinfo.Read()
+	use, _ := token.CryptoInUse()
+	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion, string(use)).Set(1)
 	m.cacheHits = m.cacheLookups.WithLabelValues("hit")
 	m.cacheMisses = m.cacheLookups.WithLabelValues("miss")
 	return m, nil

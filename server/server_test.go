@@ -613,6 +613,7 @@ func TestOperationalEndpoints(t *testing.T) {
 			`streamtoken_http_requests_total{code="200",route="POST /client/v4/accounts/{account_id}/stream/{identifier}/token"} 1`,
 			`streamtoken_http_requests_total{code="400",route="POST /client/v4/accounts/{account_id}/stream/{identifier}/token"} 1`,
 			`streamtoken_http_request_duration_seconds_bucket`,
+			`streamtoken_build_info{crypto="`, `goversion="go`, `version="`,
 		}},
 		{path: jwksPath(account), wantType: "application/jwk-set+json", want: []string{`"kid":"` + serverKID + `"`, `"kty":"RSA"`}},
 		{path: "/openapi.json", wantType: "application/json", want: []string{`"operationId":"createStreamToken"`}},

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -125,4 +128,39 @@ func TestEveryCommandHasAnExample(t *testing.T) {
 		}
 	}
 	walk(newRootCmd(env{getenv: func(string) string { return "" }}))
+}
+
+// version prints the build's own information; a binary built from a
+// checkout says its revision.
+func TestVersion(t *testing.T) {
+	r := cli(t, nil, "", "version", "--output", "json")
+	var v struct {
+		Version, Go string
+		Crypto      struct{ Use, Version string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 0 || v.Version == "" || !strings.HasPrefix(v.Go, "go") || v.Crypto.Use == "" {
+		t.Fatalf("version --output json: %v (%+v)", r, v)
+	}
+	if r := cli(t, nil, "", "version"); r.code != 0 || !strings.Contains(r.stdout, "crypto ") {
+		t.Errorf("version: %v", r)
+	}
+	if testing.Short() {
+		return
+	}
+	head, err := exec.Command("git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout (%v): no revision to compare", err)
+	}
+	bin := filepath.Join(t.TempDir(), "streamtoken")
+	if out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	if meta, _ := exec.Command("go", "version", "-m", bin).Output(); !strings.Contains(string(meta), "vcs.revision=") {
+		t.Skip("the go command stamped no VCS information here (a git worktree): no revision to compare")
+	}
+	out, err := exec.Command(bin, "version", "--output", "json").Output()
+	var built struct{ Version, Revision string }
+	if err != nil || json.Unmarshal(out, &built) != nil || built.Revision != strings.TrimSpace(string(head)) || built.Version == "devel" {
+		t.Errorf("a build's version --output json = %s, %v; want revision %s and a version", out, err, head)
+	}
 }

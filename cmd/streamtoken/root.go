@@ -25,6 +25,7 @@ func newRootCmd(e env) *cobra.Command {
   live-inputs  the same for live inputs
   audit        list the videos and live inputs that play without a token
   serve        run a Cloudflare-compatible token server
+  version      the build's version, revision and crypto
 
 Exit codes: 0 success, 1 an API or network failure, 2 bad input; verify
 has its own (3 to 5, see its help), and audit 6 when media are not
@@ -34,7 +35,7 @@ protected.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e), newVersionCmd(e))
 	return root
 }
 

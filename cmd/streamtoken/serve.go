@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/buildinfo"
 	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -351,8 +352,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
 	}
+	build := buildinfo.Read()
 	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
-		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize)
+		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize,
+		"version", build.Version, "revision", build.Revision, "go", build.GoVersion)
 	if e.draining != nil {
 		e.draining()
 	}
