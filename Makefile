@@ -10,7 +10,7 @@ SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run install generate check-generated build test bench bench-client load lint fmt ci
+.PHONY: all run install generate check-generated check-spec build test bench bench-client load lint fmt ci
 
 all: build
 
@@ -22,6 +22,11 @@ run:
 ## install: the command line into $(go env GOPATH)/bin
 install:
 	$(GO) install $(BUILDFLAGS) ./cmd/streamtoken
+
+## check-spec: fail when the spec breaks a client of the last published one
+## (openapi/published/), unless the baseline moved with a CHANGELOG.md line
+check-spec:
+	scripts/check-spec
 
 ## generate: regenerate gen/, apicode/codes.gen.go and the README's table
 ## of codes from openapi/stream-token.yaml

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -636,5 +637,41 @@ func answerFits(t *testing.T, srv *streamtokentest.Server, official *openapi3.T,
 	}
 	if err := official.Components.Schemas[theirs].Value.VisitJSON(answer); err != nil {
 		t.Errorf("%s %s: the answer breaks the official %s: %v", method, url, theirs, err)
+	}
+}
+
+// make check-spec passes the spec against its published baseline, and
+// fails a copy that breaks clients: a field of an answer made optional, an
+// enum value dropped.
+func TestCheckSpecFailsOnABreakingChange(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds oasdiff (tools/go.mod); not with -short")
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash to run scripts/check-spec")
+	}
+	run := func(args ...string) (string, error) {
+		out, err := exec.Command("bash", append([]string{"scripts/check-spec"}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("check-spec on the spec: %v\n%s", err, out)
+	}
+	spec, err := os.ReadFile("openapi/stream-token.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(strings.Replace(string(spec), "enum: [vod, live]", "enum: [vod]", 1),
+		"      required: [uid, uploadURL]\n", "      required: [uid]\n", 1)
+	if broken == string(spec) {
+		t.Fatal("the breaking edits found nothing to change in the spec")
+	}
+	path := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(path)
+	if err == nil || !strings.Contains(out, "request-parameter-enum-value-removed") || !strings.Contains(out, "response-property-became-optional") {
+		t.Errorf("check-spec on a breaking copy: %v\n%s; want a failure naming both changes", err, out)
 	}
 }
