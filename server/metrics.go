@@ -5,11 +5,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
@@ -201,8 +204,11 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 
 // observe counts, times and logs every request: one line with the method,
 // the route pattern (not the raw path), the status, the duration in
-// milliseconds and the account. Nothing else of the request is logged.
-func (m *metrics) observe(log *slog.Logger, next http.Handler) http.Handler {
+// milliseconds, the account and, when the request is traced, its trace ID
+// (and its span gets the route, the account and the operation, which
+// operationOf finds by the pattern). Nothing else of the request is
+// logged.
+func (m *metrics) observe(log *slog.Logger, operationOf func(pattern string) string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -224,8 +230,23 @@ func (m *metrics) observe(log *slog.Logger, next http.Handler) http.Handler {
 			slog.Int("status", rec.status),
 			slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 		}
-		if account := r.PathValue(gen.ParamAccountID); account != "" {
+		account := r.PathValue(gen.ParamAccountID)
+		if account != "" {
 			attrs = append(attrs, slog.String("account", account))
+		}
+		if span := trace.SpanFromContext(r.Context()); span.SpanContext().IsValid() {
+			// The operation's span (otelhttp names it by the route
+			// template once the route is known).
+			if _, path, ok := strings.Cut(r.Pattern, " "); ok {
+				span.SetAttributes(semconv.HTTPRoute(path))
+			}
+			if account != "" {
+				span.SetAttributes(attrAccount.String(account))
+			}
+			if op := operationOf(r.Pattern); op != "" {
+				span.SetAttributes(attrOperation.String(op))
+			}
+			attrs = append(attrs, slog.String("trace_id", span.SpanContext().TraceID().String()))
 		}
 		log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 	})

@@ -16,6 +16,9 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
@@ -73,6 +76,14 @@ type Config struct {
 	// of others are 404 envelopes. Nil: every valid ID exists, with the
 	// defaults until changed.
 	Videos, LiveInputs func(accountID, id string) bool
+	// TracerProvider, when set, traces every request: a span per
+	// operation named by its route template, with children for the
+	// signing queue's wait, the signature and each store call, and
+	// attributes of account and operation (never a token, key or
+	// credential); a request's log line carries its trace ID. The trace
+	// context of an incoming request (W3C traceparent) is its parent. Nil:
+	// no tracing, and no cost.
+	TracerProvider trace.TracerProvider
 	// PublicURL is the server's URL as its clients reach it
 	// ("https://stream.example.com"): the upload URLs of direct uploads
 	// begin with it. Empty: the scheme and Host of each direct-upload
@@ -148,6 +159,8 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics
+	tracer   trace.Tracer // nil: tracing off
+	tp       trace.TracerProvider
 	handler  http.Handler
 	opsMW    []gen.StrictMiddlewareFunc // around every operation
 	maxConns int                        // Serve's cap on open connections
@@ -250,9 +263,16 @@ func New(cfg Config) (*Server, error) {
 	if generate == nil {
 		generate = token.GenerateKey
 	}
+	if cfg.TracerProvider != nil {
+		s.tp, s.tracer = cfg.TracerProvider, cfg.TracerProvider.Tracer(tracerName)
+		tokens.Tracer = s.tracer
+	}
 	st := cfg.Store
 	if st == nil {
 		st = store.NewMemory(0)
+	}
+	if s.tracer != nil {
+		st = tracedStore{Store: st, tr: s.tracer}
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
 		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: tokens.Queue,
@@ -374,7 +394,23 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		_, _ = w.Write(s.specYAML)
 	})
 	mux.Handle("/", NoRoute(spec, BasePath))
-	return s.metrics.observe(s.log, s.recoverPanics(RefuseUncleanPaths(mux)))
+	h := s.metrics.observe(s.log, operationOf, s.recoverPanics(RefuseUncleanPaths(mux)))
+	if s.tracer == nil {
+		return h
+	}
+	// The operation's span starts here, named for the method until the
+	// route is known, then by its pattern: the route template, never the
+	// raw path. Its parent is the caller's, from a W3C traceparent header.
+	return otelhttp.NewHandler(h, "streamtoken",
+		otelhttp.WithTracerProvider(s.tp),
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+			if r.Pattern != "" {
+				return r.Pattern
+			}
+			return r.Method
+		}),
+		otelhttp.WithServerName("streamtoken"))
 }
 
 // RefuseUncleanPaths answers a path with an empty, "." or ".." segment
@@ -492,3 +528,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// operations are the operations by the ServeMux pattern that serves them.
+var operations = func() map[string]string {
+	ops := map[string]string{}
+	for _, r := range gen.Routes() {
+		path := BasePath + r.Path
+		if r.Root {
+			path = r.Path
+		}
+		ops[r.Method+" "+path] = r.Operation
+	}
+	return ops
+}()
+
+// operationOf is the operation a ServeMux pattern serves, or "": for
+// the request's span.
+func operationOf(pattern string) string { return operations[pattern] }

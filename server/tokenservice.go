@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
@@ -46,6 +48,9 @@ type TokenService struct {
 	// Signed, when set, is called after each token is issued (signed or
 	// from the cache) with whose key signed it: "account" or "request".
 	Signed func(key string)
+	// Tracer, when set, makes the signing queue's wait and the signature
+	// spans, children of the request's. Nil: no spans.
+	Tracer trace.Tracer
 }
 
 // CreateStreamToken answers a token request. It fails closed: it refuses
@@ -105,13 +110,18 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	}
 	sign := func() (string, error) {
 		if ts.Queue != nil {
+			_, wait := startSpan(ctx, ts.Tracer, "signing queue wait")
 			release, err := ts.Queue.Acquire(ctx)
+			endSpan(wait, err)
 			if err != nil {
 				return "", err
 			}
 			defer release()
 		}
-		return draft.Sign()
+		_, span := startSpan(ctx, ts.Tracer, "sign", attrAccount.String(req.AccountID))
+		tok, err := draft.Sign()
+		endSpan(span, err)
+		return tok, err
 	}
 	var tok string
 	if ts.Cache != nil && source == "account" {
