@@ -55,6 +55,7 @@ type serveFlags struct {
 	cacheSize   int
 	cacheBytes  int
 	publicURL   string
+	otlp        string
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -202,6 +203,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.Int64Var(&f.memoryBytes, "store-memory-bytes", store.DefaultMaxMemoryBytes, "the most bytes the memory store keeps; past them, changes that add are a 400 (1016)")
 	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
+	fl.StringVar(&f.otlp, "otlp-endpoint", "", "send traces by OTLP/HTTP to the collector at this base `URL` (http://127.0.0.1:4318, whose /v1/traces takes them); default: off, unless "+envOTLPEndpoint+" is set")
 	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
 	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
 	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
@@ -325,6 +327,14 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	cfg.Store = opened.store
 	if opened.where == "memory" {
 		server.LimitMemory(e.getenv, f.memoryBytes)
+	}
+	tp, stopTracing, err := tracerProvider(ctx, f.otlp, e.getenv, logger)
+	if err != nil {
+		return badInput("--otlp-endpoint: %v", err)
+	}
+	defer stopTracing()
+	if tp != nil {
+		cfg.TracerProvider = tp
 	}
 	srv, err := server.New(cfg)
 	var shared *server.SharedSignerError
