@@ -16,7 +16,7 @@ import (
 type discard struct{}
 
 func (discard) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
-func (discard) Shutdown(context.Context) error                            { return nil }
+func (discard) Shutdown(context.Context) error                             { return nil }
 
 // BenchmarkTracing serves a token request (identical ones: the token
 // cache answers, so the handler's own cost shows) with tracing off (no
