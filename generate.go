@@ -8,3 +8,4 @@ package streamtoken
 //go:generate go tool oapi-codegen -config gen/oapi-codegen.yaml openapi/stream-token.yaml
 //go:generate go run ./internal/gencodes -spec openapi/stream-token.yaml -go apicode/codes.gen.go -readme README.md
 //go:generate go run ./internal/genops -spec openapi/stream-token.yaml -out gen/operations.gen.go
+//go:generate go run ./internal/gendocs -out server/docs

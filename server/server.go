@@ -315,7 +315,7 @@ func New(cfg Config) (*Server, error) {
 // Handler returns the server's HTTP handler: the API under /client/v4,
 // and GET /healthz, /metrics, /.well-known/jwks/{account_id}.json (and
 // /.well-known/jwks.json when the credentials name one account alone),
-// /openapi.json and /openapi.yaml.
+// /openapi.json, /openapi.yaml and /docs (the spec rendered by Redoc).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // AccountSigner returns the signer of an account's tokens: the operator's
@@ -389,6 +389,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)
 	})
+	serveDocs(mux)
 	mux.HandleFunc("GET /openapi.yaml", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/yaml")
 		_, _ = w.Write(s.specYAML)
