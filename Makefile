@@ -10,7 +10,7 @@ SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run install generate check-generated check-spec build test bench bench-client load lint fmt ci
+.PHONY: all run install generate check-generated check-spec check-release lint-spec release-snapshot build test bench bench-client load lint fmt ci
 
 all: build
 
@@ -27,6 +27,23 @@ install:
 ## (openapi/published/), unless the baseline moved with a CHANGELOG.md line
 check-spec:
 	scripts/check-spec
+
+## lint-spec: Redocly CLI (pinned, from npm) lints the spec by its
+## recommended rules (redocly.yaml: the one rule off, and why)
+REDOCLY = npx --yes @redocly/cli@2.77.0
+lint-spec:
+	$(REDOCLY) lint openapi/stream-token.yaml
+
+## check-release: GoReleaser checks .goreleaser.yaml (CI runs it)
+GORELEASER = $(GO) tool -modfile=tools/go.mod goreleaser
+check-release:
+	$(GORELEASER) check
+
+## release-snapshot: the release artefacts of the current tree, into dist/
+## (archives for Linux, macOS and Windows on amd64 and arm64, checksums, a
+## .deb); not in CI: some minutes on two cores
+release-snapshot:
+	$(GORELEASER) release --snapshot --clean
 
 ## generate: regenerate gen/, apicode/codes.gen.go and the README's table
 ## of codes from openapi/stream-token.yaml
