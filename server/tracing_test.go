@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/propagation"
@@ -46,6 +47,9 @@ func TestTracesOfATokenRequest(t *testing.T) {
 	}
 	if attrs["streamtoken.account"] != account || attrs["streamtoken.operation"] != "CreateStreamToken" || attrs["http.route"] == "" {
 		t.Errorf("the operation's attributes = %v", attrs)
+	}
+	for _, s := range spans { // the trace, for the reader of -v
+		t.Logf("span %-70q %8v parent %s", s.Name, s.EndTime.Sub(s.StartTime).Round(time.Microsecond), s.Parent.SpanID())
 	}
 	children := map[string]bool{}
 	for _, s := range spans {
