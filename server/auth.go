@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/ids"
 )
 
 // Caller is who a request authenticated as: what [Authenticator.Middleware]
@@ -148,6 +149,32 @@ func admit(ctx context.Context, account string) *Problem {
 		return &Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
 	}
 	return forbidden(caller, account)
+}
+
+// pathID is a path parameter's name and value.
+type pathID struct{ name, id string }
+
+// badPath is the 400 (1004) of each path ID that breaks the API's rule,
+// or nil.
+func badPath(path ...pathID) []Problem {
+	var ps []Problem
+	for _, p := range path {
+		if why := ids.Check(p.id); why != "" {
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: p.name + ": " + why})
+		}
+	}
+	return ps
+}
+
+// refuse is what is wrong with a request for an account's resource, if
+// anything: no caller, a caller not allowed for the account ([admit]),
+// else each of the account ID and the other path IDs that breaks the
+// API's rule.
+func refuse(ctx context.Context, accountID string, more ...pathID) []Problem {
+	if p := admit(ctx, accountID); p != nil {
+		return []Problem{*p}
+	}
+	return badPath(append([]pathID{{gen.ParamAccountID, accountID}}, more...)...)
 }
 
 // forbidden is the 403 for a caller not allowed for account, or nil.

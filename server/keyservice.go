@@ -11,7 +11,6 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -45,7 +44,7 @@ type KeyService struct {
 // ListSigningKeys answers the account's keys, oldest first, without their
 // private halves.
 func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
-	if ps := ks.refuse(ctx, req.AccountID); ps != nil {
+	if ps := refuse(ctx, req.AccountID); ps != nil {
 		return gen.ListSigningKeys4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	keys, err := ks.Store.Keys(ctx, req.AccountID)
@@ -67,7 +66,7 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	fail := func(ps ...Problem) gen.CreateSigningKeyResponseObject {
 		return gen.CreateSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ks.refuse(ctx, req.AccountID); ps != nil {
+	if ps := refuse(ctx, req.AccountID); ps != nil {
 		return fail(ps...), nil
 	}
 	max := ks.MaxPerAccount
@@ -197,7 +196,7 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 	fail := func(ps ...Problem) gen.DeleteSigningKeyResponseObject {
 		return gen.DeleteSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ks.refuse(ctx, req.AccountID, req.Identifier); ps != nil {
+	if ps := refuse(ctx, req.AccountID, pathID{gen.ParamIdentifier, req.Identifier}); ps != nil {
 		return fail(ps...), nil
 	}
 	switch err := ks.Store.DeleteKey(ctx, req.AccountID, req.Identifier); {
@@ -208,26 +207,6 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 		return nil, fmt.Errorf("deleting a key of account %s: %w", req.AccountID, err)
 	}
 	return gen.DeleteSigningKey200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: "ok"}, nil
-}
-
-// refuse is what is wrong with a request for an account's keys, if
-// anything: no caller, a caller not allowed for the account, or a path ID
-// (the account's, the key's) that breaks the API's rules.
-func (ks *KeyService) refuse(ctx context.Context, accountID string, keyID ...string) []Problem {
-	if p := admit(ctx, accountID); p != nil {
-		return []Problem{*p}
-	}
-	var ps []Problem
-	check := func(name, id string) {
-		if why := ids.Check(id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: name + ": " + why})
-		}
-	}
-	check(gen.ParamAccountID, accountID)
-	for _, id := range keyID {
-		check(gen.ParamIdentifier, id)
-	}
-	return ps
 }
 
 func keyLimit(max int) Problem {

@@ -45,7 +45,7 @@ func (ms *MediaService) ListVideos(ctx context.Context, req gen.ListVideosReques
 	fail := func(ps ...Problem) gen.ListVideosResponseObject {
 		return gen.ListVideos4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+	if ps := refuse(ctx, req.AccountID); ps != nil {
 		return fail(ps...), nil
 	}
 	q, ps := videoQuery(req.Params)
@@ -234,7 +234,7 @@ func deref[T any](p *T) T {
 // [store.MaxPage]), without their recording settings, as Cloudflare lists
 // them.
 func (ms *MediaService) ListLiveInputs(ctx context.Context, req gen.ListLiveInputsRequestObject) (gen.ListLiveInputsResponseObject, error) {
-	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+	if ps := refuse(ctx, req.AccountID); ps != nil {
 		return gen.ListLiveInputs4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	count := deref(req.Params.IncludeCounts)
@@ -264,7 +264,7 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	fail := func(ps ...Problem) gen.CreateDirectUploadResponseObject {
 		return gen.CreateDirectUpload4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := ms.refuseAccount(ctx, req.AccountID); ps != nil {
+	if ps := refuse(ctx, req.AccountID); ps != nil {
 		return fail(ps...), nil
 	}
 	body := req.Body
@@ -332,19 +332,6 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 		Result: gen.DirectUpload{UID: uid, UploadURL: url, ScheduledDeletion: v.ScheduledDeletion}}, nil
 }
 
-// refuseAccount is what is wrong with a request for an account's media as
-// a whole: no caller, a caller not allowed for the account, or an account
-// ID that breaks the API's rules.
-func (ms *MediaService) refuseAccount(ctx context.Context, accountID string) []Problem {
-	if p := admit(ctx, accountID); p != nil {
-		return []Problem{*p}
-	}
-	if why := ids.Check(accountID); why != "" {
-		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: gen.ParamAccountID + ": " + why}}
-	}
-	return nil
-}
-
 // errUploaded and errExpired refuse an upload that its video no longer
 // takes.
 var (
@@ -361,11 +348,9 @@ var (
 // (410). A video that no direct upload created is a 404.
 func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	accountID, id := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
-	for _, f := range []struct{ name, id string }{{gen.ParamAccountID, accountID}, {gen.ParamIdentifier, id}} {
-		if why := ids.Check(f.id); why != "" {
-			WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
-			return
-		}
+	if ps := badPath(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, id}); ps != nil {
+		WriteProblems(w, ps...)
+		return
 	}
 	ctx := r.Context()
 	// Refused before the body is read when it can be told already.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -164,18 +163,10 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 }
 
 // refuse is what is wrong with a request for an account's medium, if
-// anything: no caller, a caller not allowed for the account, a path ID
-// that breaks the API's rules, or (when exists says) no such medium.
+// anything: what [refuse] finds, a video whose path is another
+// operation's, or (when exists says) no such medium.
 func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string, exists func(string, string) bool, what string) []Problem {
-	if p := admit(ctx, accountID); p != nil {
-		return []Problem{*p}
-	}
-	var ps []Problem
-	for _, f := range []struct{ name, id string }{{gen.ParamAccountID, accountID}, {idName, id}} {
-		if why := ids.Check(f.id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: f.name + ": " + why})
-		}
-	}
+	ps := refuse(ctx, accountID, pathID{idName, id})
 	if ps == nil && idName == gen.ParamIdentifier {
 		if why := wire.VideoPathClash(id); why != "" {
 			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: idName + ": " + why})
