@@ -53,7 +53,9 @@ type MediaPage struct {
 	Total, Rest int
 }
 
-func (q MediaQuery) limit() int {
+// PageLimit is the most media the page holds: Limit, or [MaxPage] when
+// Limit is 0 or over it.
+func (q MediaQuery) PageLimit() int {
 	if q.Limit <= 0 || q.Limit > MaxPage {
 		return MaxPage
 	}
@@ -84,7 +86,7 @@ func CheckQuery(q MediaQuery) error {
 // store clones the details it yields when the page leaves its lock.
 func (q MediaQuery) Page(media iter.Seq[Medium]) MediaPage {
 	var p MediaPage
-	limit := q.limit()
+	limit := q.PageLimit()
 	for m := range media {
 		if !q.within(m.Created) || (q.Match != nil && !q.Match(m)) {
 			continue

@@ -676,10 +676,8 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 	args := []any{string(kind), accountID, nullTime(q.Start), nullTime(q.End)}
 	if q.Match == nil && !q.Count {
 		sql += " LIMIT $5"
-		args = append(args, q.Limit+1)
-		if q.Limit <= 0 || q.Limit > store.MaxPage {
-			args[4] = store.MaxPage + 1
-		}
+		args = append(args, q.PageLimit()+1) // one more: whether more follow
+
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
