@@ -77,9 +77,9 @@ func (f VideoFilter) check() error {
 	if len(f.Creator) > wire.MaxCreatorBytes {
 		vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxCreatorBytes), "Creator"))
 	}
-	for name, v := range map[string]string{"Search": f.Search, "Name": f.Name} {
-		if len(v) > wire.MaxNameBytes {
-			vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxNameBytes), name))
+	for _, n := range []struct{ field, value string }{{"Search", f.Search}, {"Name", f.Name}} { // in order: one error says the same each time
+		if len(n.value) > wire.MaxNameBytes {
+			vs = append(vs, token.FieldViolation(fmt.Sprintf("at most %d bytes", wire.MaxNameBytes), n.field))
 		}
 	}
 	if !f.Start.IsZero() && !f.End.IsZero() && f.End.Before(f.Start) {

@@ -677,7 +677,6 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 	if q.Match == nil && !q.Count {
 		sql += " LIMIT $5"
 		args = append(args, q.PageLimit()+1) // one more: whether more follow
-
 	}
 	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
