@@ -218,10 +218,7 @@ func TestREADMEWalkthroughs(t *testing.T) {
 	}
 	scripts := t.TempDir()
 	for _, c := range chains {
-		script, err := walkthroughScript(c.text)
-		if err != nil {
-			t.Fatalf("README.md:%v: %v", c.lines, err)
-		}
+		script := walkthroughScript(c.text)
 		txtar := fmt.Sprintf("# README.md, lines %v\nexec bash walkthrough.sh\ntranscript expected.txt\n", c.lines) +
 			"-- walkthrough.sh --\n" + script + "-- expected.txt --\n" + strings.Join(c.text, "\n") + "\n"
 		if err := os.WriteFile(filepath.Join(scripts, c.name+".txtar"), []byte(txtar), 0o644); err != nil {
@@ -246,7 +243,7 @@ const readmeChild = "STREAMTOKEN_README_CHILD"
 // walkthroughScript is a console block as a bash script that prints each
 // command as the README shows it, then runs it; background jobs end with
 // the script.
-func walkthroughScript(lines []string) (string, error) {
+func walkthroughScript(lines []string) string {
 	var b strings.Builder
 	b.WriteString("exec 2>&1\ntrap 'kill $(jobs -p) 2>/dev/null; wait' EXIT\nst=0\n")
 	for i := 0; i < len(lines); i++ {
@@ -273,7 +270,7 @@ func walkthroughScript(lines []string) (string, error) {
 		// The command sees the status of the one before ($?), not printf's.
 		fmt.Fprintf(&b, "printf '%%s\\n' %s\n(exit $st); %s\nst=$?\n", shellQuote(strings.Join(shown, "\n")), cmd)
 	}
-	return b.String(), nil
+	return b.String()
 }
 
 // heredoc is a here-document's start, <<'EOF' or <<EOF, and its terminator.
