@@ -411,8 +411,15 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 			}
 			return r.Method
 		}),
-		otelhttp.WithServerName("streamtoken"))
+		otelhttp.WithServerName("streamtoken"),
+		// An upload URL's path holds its secret (the pending video's ID),
+		// which a span would record as url.path: uploads are not traced.
+		otelhttp.WithFilter(func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, uploadPrefix) }))
 }
+
+// uploadPrefix begins the path of every upload URL: its route's path up to
+// the first parameter.
+var uploadPrefix, _, _ = strings.Cut(gen.UploadVideoRoute.Path, "{")
 
 // RefuseUncleanPaths answers a path with an empty, "." or ".." segment
 // with a 400 envelope (1008), where http.ServeMux would redirect it

@@ -145,3 +145,21 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// An upload URL's path is its secret: an upload is not traced, so no span
+// records it.
+func TestUploadsAreNotTraced(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	base, _ := start(t, server.Config{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
+	uid, url := upload(t, base, `{"maxDurationSeconds":60}`)
+	if r := do(t, http.MethodPost, url, strings.NewReader("video")); r.Status != 200 {
+		t.Fatalf("upload: %d %s", r.Status, r.Raw)
+	}
+	for _, s := range exp.GetSpans() {
+		for _, a := range s.Attributes {
+			if strings.Contains(a.Value.String(), uid) {
+				t.Errorf("span %q records the upload URL's secret in %s", s.Name, a.Key)
+			}
+		}
+	}
+}
