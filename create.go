@@ -208,6 +208,13 @@ func (c *Client) exchange(ctx context.Context, send func(context.Context) (*http
 // exchangeLimited is exchange, and what the answer stated of the rate
 // limit (nil: nothing), which the client keeps as its latest too.
 func (c *Client) exchangeLimited(ctx context.Context, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) (*RateLimit, error) {
+	return c.exchangeUpTo(ctx, maxResponseBytes, send, success)
+}
+
+// exchangeUpTo is exchangeLimited reading at most limit bytes of the
+// answer: more than 1 MiB for the calls whose answers may be longer (a
+// page of 1,000 videos).
+func (c *Client) exchangeUpTo(ctx context.Context, limit int, send func(context.Context) (*http.Response, error), success func(raw []byte) bool) (*RateLimit, error) {
 	if c.noCredentials {
 		return nil, ErrNoCredentials
 	}
@@ -227,18 +234,18 @@ func (c *Client) exchangeLimited(ctx context.Context, send func(context.Context)
 	}
 	// The request's URL, for errors alone: a success costs no formatting.
 	url := func() string { return redactURL(resp.Request.URL.String()) }
-	raw, err := readBody(resp)
+	raw, err := readBody(resp, limit)
 	if err != nil {
 		return rl, fmt.Errorf("streamtoken: %s %s: reading the response: %w", resp.Request.Method, url(), err)
 	}
-	if len(raw) <= maxResponseBytes && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
+	if len(raw) <= limit && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
 		return rl, nil
 	}
 	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: resp.Request.Method, URL: url(), Attempts: *attempts, RateLimit: rl}
 	env := envelopeOf(raw)
 	switch {
-	case len(raw) > maxResponseBytes:
-		e.Excerpt = "response body over 1 MiB"
+	case len(raw) > limit:
+		e.Excerpt = fmt.Sprintf("response body over %d MiB", limit>>20)
 		return rl, e
 	case env != nil && len(env.Errors) > 0:
 		e.Errors = c.infos(env.Errors)
@@ -300,18 +307,18 @@ func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	return out
 }
 
-// readBody reads a response's body, up to one byte past the 1 MiB limit
-// (so that an answer over it shows): in one read into a buffer of the
-// announced length when the server gave one within the limit.
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n >= 0 && n <= maxResponseBytes {
+// readBody reads a response's body, up to one byte past limit (so that an
+// answer over it shows): in one read into a buffer of the announced length
+// when the server gave one within the limit.
+func readBody(resp *http.Response, limit int) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= int64(limit) {
 		raw := make([]byte, n)
 		if _, err := io.ReadFull(resp.Body, raw); err != nil {
 			return nil, err
 		}
 		return raw, nil
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	return io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 }
 
 // redactURL is a request's URL for errors, without any credentials in it.

@@ -24,6 +24,11 @@ import (
 // Cloudflare.
 const MaxPageSize = wire.MaxPageSize
 
+// maxListResponseBytes bounds a list's answer: a page of 1,000 of
+// Cloudflare's videos (some 2 KB each, playback URLs and all) is over the
+// 1 MiB the client reads of other answers; 16 MiB leaves each 16 KiB.
+const maxListResponseBytes = 16 << 20
+
 // VideoFilter selects the videos [Client.ListVideos] lists: those that
 // match every field set; the zero VideoFilter selects all, newest first.
 type VideoFilter struct {
@@ -210,7 +215,7 @@ func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter
 // videoPage asks for one page of videos.
 func (c *Client) videoPage(ctx context.Context, accountID string, params gen.ListVideosParams) ([]*Video, error) {
 	var page []*Video
-	err := c.exchange(ctx,
+	_, err := c.exchangeUpTo(ctx, maxListResponseBytes,
 		func(ctx context.Context) (*http.Response, error) { return c.gen.ListVideos(ctx, accountID, &params) },
 		func(raw []byte) bool {
 			var env gen.VideoListResponse
@@ -240,7 +245,7 @@ func (c *Client) ListLiveInputs(ctx context.Context, accountID string) iter.Seq2
 			return
 		}
 		var listed []string
-		err := c.exchange(ctx,
+		_, err := c.exchangeUpTo(ctx, maxListResponseBytes,
 			func(ctx context.Context) (*http.Response, error) {
 				return c.gen.ListLiveInputs(ctx, accountID, &gen.ListLiveInputsParams{})
 			},

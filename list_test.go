@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +195,47 @@ func TestListVideosStopsAtAnInstantItCannotPagePast(t *testing.T) {
 	}
 	if n != streamtoken.MaxPageSize || last == nil || !strings.Contains(last.Error(), "cannot page past") {
 		t.Errorf("1,001 videos of one instant: %d listed, then %v", n, last)
+	}
+}
+
+// A page of 1,000 videos the size Cloudflare answers them (playback URLs,
+// thumbnails: some 2 KB each) is over the 1 MiB the client reads of other
+// answers: a list reads up to 16 MiB.
+func TestListVideosReadsAFullPageOfLargeVideos(t *testing.T) {
+	var page strings.Builder
+	page.WriteString(`{"success":true,"errors":[],"messages":[],"result":[`)
+	pad := strings.Repeat("x", 2000)
+	for i := range streamtoken.MaxPageSize {
+		if i > 0 {
+			page.WriteString(",")
+		}
+		fmt.Fprintf(&page, `{"uid":"%032x","requireSignedURLs":true,"allowedOrigins":["example.com"],"meta":{"name":"v%d"},"created":"2026-11-30T08:00:00Z","modified":"2026-11-30T08:00:00Z","thumbnail":"%s"}`, i, i, pad)
+	}
+	page.WriteString(`]}`)
+	if page.Len() <= 1<<20 {
+		t.Fatalf("the page is %d bytes: not over 1 MiB", page.Len())
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("end") != "" { // the second page: the same instant, all seen
+			_, _ = io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":[]}`)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, page.String())
+	}))
+	defer srv.Close()
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("t"), streamtoken.WithBaseURL(srv.URL+"/client/v4"), streamtoken.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range c.ListVideos(context.Background(), testAccount, streamtoken.VideoFilter{}) {
+		if err != nil {
+			t.Fatalf("after %d videos: %v", n, err)
+		}
+		n++
+	}
+	if n != streamtoken.MaxPageSize {
+		t.Errorf("listed %d videos, want %d", n, streamtoken.MaxPageSize)
 	}
 }
