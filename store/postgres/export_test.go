@@ -7,3 +7,7 @@ func Synced(s *Store) bool {
 	defer s.mu.Unlock()
 	return s.synced
 }
+
+// Hear has s act on a change of an account's keys as its listener would on
+// hearing one.
+func Hear(s *Store, accountID string) { s.invalidate(changedKeys, accountID) }

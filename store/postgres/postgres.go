@@ -726,7 +726,10 @@ func (s *Store) unknown(accountID string) bool {
 	return s.synced && s.known != nil && !s.known[accountID]
 }
 
-// invalidate drops what a change made stale, in this replica.
+// invalidate marks what a change made stale, in this replica. A stale key
+// list is kept, not dropped: it is read again at the next use, and served
+// while the database cannot be reached (the change may be this replica's
+// own, heard after a later read).
 func (s *Store) invalidate(kind byte, accountID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -736,7 +739,10 @@ func (s *Store) invalidate(kind byte, accountID string) {
 	}
 	switch kind {
 	case changedKeys:
-		delete(s.keys, accountID)
+		if c, ok := s.keys[accountID]; ok {
+			c.valid = false
+			s.keys[accountID] = c
+		}
 	case changedAccountKey:
 		delete(s.none, accountID)
 	}
