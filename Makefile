@@ -75,19 +75,24 @@ build:
 ## otherwise, as the line below says; CI installs them.
 RACE_ENV = GORACE=atexit_sleep_ms=100
 ## Each run's output goes through internal/testreport: package results,
-## failures in full, and at the end every skipped test with its reason.
+## failures in full. Every run goes on when one before it failed; at the end
+## every failed test and every skipped one (with its reason) are listed
+## together, and make test exits non-zero if anything failed.
 REPORT   = $(CURDIR)/bin/testreport
 SKIPS    = $(CURDIR)/.test-skips
+FAILS    = $(CURDIR)/.test-failures
+RECORD   = $(REPORT) -skips $(SKIPS) -failures $(FAILS)
+failed   = || echo "$(1): go test exited non-zero" >> $(FAILS)
 test:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || [ -n "$$STREAMTOKEN_PG_BIN" ] || \
 		echo "PostgreSQL server binaries not found: the PostgreSQL store's tests are skipped (apt-get install postgresql to run them)"
-	@rm -f $(SKIPS)
+	@rm -f $(SKIPS) $(FAILS)
 	@$(GO) build -o $(REPORT) ./internal/testreport
-	$(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
-	cd compat && $(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
-	cd bench && $(RACE_ENV) $(GO) test -race -json ./... | $(REPORT) -skips $(SKIPS)
-	CGO_ENABLED=0 $(GO) test -json ./token ./internal/ossl ./cmd/streamtoken | $(REPORT) -skips $(SKIPS)
-	@$(REPORT) -summary $(SKIPS)
+	$(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,the module)
+	cd compat && $(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,compat)
+	cd bench && $(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,bench)
+	CGO_ENABLED=0 $(GO) test -json ./token ./internal/ossl ./cmd/streamtoken | $(RECORD) $(call failed,without cgo)
+	@$(REPORT) -summary $(SKIPS) -failures $(FAILS)
 
 ## bench: the benchmarks, each beside its baseline, compared by benchstat
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da

@@ -4,21 +4,26 @@
 // with its reason, so that nothing skips silently. It exits 1 when a test
 // or a build failed.
 //
-//	go test -json ./... | go run ./internal/testreport -skips skipped.txt
-//	go run ./internal/testreport -summary skipped.txt
+//	go test -json ./... | go run ./internal/testreport -skips S -failures F
+//	go run ./internal/testreport -summary S -failures F
 //
-// -skips appends the skipped tests to a file, so that several runs (the
-// module's, compat's, bench's) are summed up once at the end by -summary,
-// which prints them and removes the file.
+// -skips and -failures append the skipped and the failed tests to files,
+// so that several runs (the module's, compat's, bench's) go on after one
+// fails and are summed up once at the end by -summary, which prints them,
+// removes the files, and exits 1 when anything failed. A run that failed
+// without a test to blame (go test's own error) is recorded by its caller
+// appending a line to the failures file.
 package main
 
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -34,42 +39,45 @@ const maxLine = 16 << 20
 
 func main() {
 	skips := flag.String("skips", "", "append the skipped tests to this `FILE`")
-	summary := flag.String("summary", "", "print the skipped tests of this `FILE`, then remove it")
+	failures := flag.String("failures", "", "append the failed tests to this `FILE`")
+	summary := flag.String("summary", "", "print the skipped tests of this `FILE` (and the failed ones of -failures), remove both, and exit 1 if anything failed")
 	flag.Parse()
 	if *summary != "" {
-		os.Exit(printSummary(os.Stdout, *summary))
+		os.Exit(printSummary(os.Stdout, *summary, *failures))
 	}
 	failed, skipped, err := report(os.Stdin, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testreport:", err)
 		os.Exit(1)
 	}
-	if *skips != "" && len(skipped) > 0 {
-		f, err := os.OpenFile(*skips, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err == nil {
-			_, err = io.WriteString(f, strings.Join(skipped, "\n")+"\n")
-			err = errorsJoin(err, f.Close())
-		}
-		if err != nil {
+	for file, lines := range map[string][]string{*skips: skipped, *failures: failed} {
+		if err := appendLines(file, lines); err != nil {
 			fmt.Fprintln(os.Stderr, "testreport:", err)
 			os.Exit(1)
 		}
 	}
-	if failed {
+	if len(failed) > 0 {
 		os.Exit(1)
 	}
 }
 
-func errorsJoin(a, b error) error {
-	if a != nil {
-		return a
+// appendLines appends lines to file, if both are given.
+func appendLines(file string, lines []string) error {
+	if file == "" || len(lines) == 0 {
+		return nil
 	}
-	return b
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(f, strings.Join(lines, "\n")+"\n")
+	return errors.Join(err, f.Close())
 }
 
-// report prints the run's results as they come and returns whether
-// anything failed and the skipped tests ("package Test: reason").
-func report(r io.Reader, w io.Writer) (failed bool, skipped []string, err error) {
+// report prints the run's results as they come and returns the failed
+// tests ("package Test", or "package (build failed)") and the skipped ones
+// ("package Test: reason").
+func report(r io.Reader, w io.Writer) (failed, skipped []string, err error) {
 	outputs := map[string][]string{} // by package and test, until it ends
 	in := bufio.NewScanner(r)
 	in.Buffer(make([]byte, 64<<10), maxLine)
@@ -86,12 +94,16 @@ func report(r io.Reader, w io.Writer) (failed bool, skipped []string, err error)
 			outputs[key] = append(outputs[key], e.Output)
 			continue
 		case "build-fail":
-			failed = true
+			failed = append(failed, e.ImportPath+" (build failed)")
 			fmt.Fprint(w, strings.Join(outputs[e.ImportPath+" "], ""))
 			fmt.Fprint(w, strings.Join(outputs[" "], ""))
 			continue
 		case "fail":
-			failed = true
+			if e.Test != "" {
+				failed = append(failed, e.Package+" "+e.Test)
+			} else if !slices.ContainsFunc(failed, func(f string) bool { return strings.HasPrefix(f, e.Package+" ") }) {
+				failed = append(failed, e.Package+" (no test to blame: a panic, a timeout, or TestMain)")
+			}
 			fmt.Fprint(w, strings.Join(outputs[key], "")) // a test's output, or the package's "FAIL pkg"
 		case "skip":
 			if e.Test != "" {
@@ -142,24 +154,39 @@ func reason(out []string) string {
 	return why
 }
 
-// printSummary prints the skipped tests of file, one a line, and removes
-// it.
-func printSummary(w io.Writer, file string) int {
-	data, err := os.ReadFile(file)
-	if os.IsNotExist(err) {
-		fmt.Fprintln(w, "skipped: none")
-		return 0
+// printSummary prints the skipped tests of skipsFile and the failed ones
+// of failuresFile, one a line, removes both, and returns the exit code: 1
+// when anything failed.
+func printSummary(w io.Writer, skipsFile, failuresFile string) int {
+	code := 0
+	for _, part := range []struct{ file, what string }{{skipsFile, "skipped"}, {failuresFile, "failed"}} {
+		if part.file == "" {
+			continue
+		}
+		data, err := os.ReadFile(part.file)
+		if err != nil && !os.IsNotExist(err) {
+			fmt.Fprintln(os.Stderr, "testreport:", err)
+			return 1
+		}
+		var lines []string
+		for l := range strings.Lines(string(data)) {
+			if l = strings.TrimSpace(l); l != "" {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) == 0 {
+			fmt.Fprintf(w, "%s: none\n", part.what)
+			continue
+		}
+		if part.what == "failed" {
+			code = 1
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(w, "%s: %d\n", part.what, len(lines))
+		for _, l := range lines {
+			fmt.Fprintln(w, "  "+l)
+		}
+		_ = os.Remove(part.file)
 	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "testreport:", err)
-		return 1
-	}
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	sort.Strings(lines)
-	fmt.Fprintf(w, "skipped: %d\n", len(lines))
-	for _, l := range lines {
-		fmt.Fprintln(w, "  "+l)
-	}
-	_ = os.Remove(file)
-	return 0
+	return code
 }
