@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -55,6 +56,10 @@ type VideoFilter struct {
 	// PageSize is how many videos each request asks for: 1 to
 	// [MaxPageSize]; 0 is MaxPageSize.
 	PageSize int
+	// Max, when above 0, is the most videos listed: past it, the listing
+	// ends with an [*IncompleteListError]. There is no maximum otherwise
+	// (an account may hold tens of thousands).
+	Max int
 }
 
 // check refuses a filter the API would, before anything is sent.
@@ -92,6 +97,9 @@ func (f VideoFilter) check() error {
 	}
 	if f.PageSize < 0 || f.PageSize > MaxPageSize {
 		vs = append(vs, token.FieldViolation(fmt.Sprintf("must be 0 to %d", MaxPageSize), "PageSize"))
+	}
+	if f.Max < 0 {
+		vs = append(vs, token.FieldViolation("must be 0 (no maximum) or more", "Max"))
 	}
 	if len(vs) > 0 {
 		return fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
@@ -134,6 +142,48 @@ func (f VideoFilter) params() gen.ListVideosParams {
 	return p
 }
 
+// ErrIncompleteList: a listing ended having yielded less than the account
+// holds (see [IncompleteListError]).
+var ErrIncompleteList = errors.New("streamtoken: the list is incomplete")
+
+// IncompleteListError ends a listing that yielded what it could, but not
+// every medium the account holds: the API lists fewer than it counts
+// (Cloudflare lists at most [MaxPageSize] live inputs, the newest, and has
+// no way to page past them), the answer held media whose IDs are not IDs
+// (skipped: never yielded, nor acted on), or the listing stopped at the
+// caller's maximum. It matches [ErrIncompleteList].
+type IncompleteListError struct {
+	// Kind is "videos" or "live inputs".
+	Kind string
+	// Listed is how many were yielded.
+	Listed int
+	// Total is how many the API counts; 0 when it did not say.
+	Total int
+	// Skipped is how many were left out for an ID that is not one.
+	Skipped int
+	// Max is the caller's maximum, when the listing stopped there.
+	Max int
+}
+
+func (e *IncompleteListError) Error() string {
+	var parts []string
+	switch {
+	case e.Max > 0:
+		parts = append(parts, fmt.Sprintf("stopped at the maximum of %d %s: more follow", e.Max, e.Kind))
+	case e.Total > e.Listed+e.Skipped:
+		parts = append(parts, fmt.Sprintf("%d of %d %s listed: the API lists no more", e.Listed, e.Total, e.Kind))
+	case e.Total == 0 && e.Skipped == 0:
+		parts = append(parts, fmt.Sprintf("%d %s listed, a full page, and the API did not say how many there are", e.Listed, e.Kind))
+	}
+	if e.Skipped > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s skipped: the answer gave them IDs that are not IDs", e.Skipped, e.Kind))
+	}
+	return "streamtoken: incomplete list: " + strings.Join(parts, "; ")
+}
+
+// Is matches [ErrIncompleteList].
+func (e *IncompleteListError) Is(target error) bool { return target == ErrIncompleteList }
+
 // ListVideos lists the account's videos that match f, newest first (or
 // oldest, f.Asc), through as many requests as it takes: each asks for a
 // page, and the next begins at the last video's creation time, skipping
@@ -147,9 +197,14 @@ func (f VideoFilter) params() gen.ListVideosParams {
 //		fmt.Println(v.ID, v.RequireSignedURLs)
 //	}
 //
-// More than [MaxPageSize] videos created at one instant cannot be paged
-// past: that is an error, not a loop. A video created while the listing
-// runs may or may not be listed.
+// The answers are not trusted: a video whose ID is not one is skipped and
+// counted, and the listing then ends with an [*IncompleteListError]; a page
+// out of order, or one that makes no progress (a server that ignores the
+// cursor), ends it with an error, so that a broken or hostile server can
+// neither loop it forever nor grow what it keeps (a page, and the IDs seen
+// at the cursor's instant). More than [MaxPageSize] videos created at one
+// instant cannot be paged past: that is an error too. A video created
+// while the listing runs may or may not be listed.
 func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter) iter.Seq2[*Video, error] {
 	return func(yield func(*Video, error) bool) {
 		if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
@@ -162,13 +217,20 @@ func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter
 		}
 		params := f.params()
 		size := *params.Limit
-		seen := map[string]bool{} // the videos listed at the cursor's instant
+		var (
+			cursor *time.Time          // where the page begins; nil for the first
+			seen   = map[string]bool{} // the IDs listed at the cursor's instant
+			inc    = IncompleteListError{Kind: "videos"}
+		)
 		for {
 			// The page asks for the videos seen at the cursor's instant too:
 			// a server that takes the bound inclusively answers them again.
 			limit := min(size+len(seen), MaxPageSize)
 			params.Limit = &limit
 			page, err := c.videoPage(ctx, accountID, params)
+			if err == nil {
+				err = checkPage(page, cursor, f.Asc)
+			}
 			if err != nil {
 				yield(nil, err)
 				return
@@ -179,30 +241,44 @@ func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter
 					continue
 				}
 				fresh++
-				if !yield(v, nil) {
+				if ids.Check(v.ID) != "" {
+					inc.Skipped++
+					continue
+				}
+				if f.Max > 0 && inc.Listed == f.Max {
+					inc.Max = f.Max
+					yield(nil, &inc)
+					return
+				}
+				inc.Listed++
+				if !yield(v.Video, nil) {
 					return
 				}
 			}
-			if len(page) < limit {
-				return // a short page: nothing follows
+			if len(page) < limit { // a short page: nothing follows
+				if inc.Skipped > 0 {
+					yield(nil, &inc)
+				}
+				return
 			}
-			last := page[len(page)-1].Created
+			last := page[len(page)-1].created
 			if fresh == 0 {
 				yield(nil, fmt.Errorf("streamtoken: more than %d videos were created at %s: the listing cannot page past them (list fewer with a filter)", limit, last.Format(time.RFC3339Nano)))
 				return
 			}
-			at := params.End
-			if f.Asc {
-				at = params.Start
-			}
-			if at == nil || !at.Equal(last) {
+			if cursor == nil || !cursor.Equal(last) {
 				clear(seen)
 			}
 			for _, v := range page {
-				if v.Created.Equal(last) {
+				if v.created.Equal(last) {
 					seen[v.ID] = true
 				}
 			}
+			if len(seen) > MaxPageSize {
+				yield(nil, fmt.Errorf("streamtoken: the server listed more than %d videos created at %s, more than it may answer at once: it does not page as the API does", MaxPageSize, last.Format(time.RFC3339Nano)))
+				return
+			}
+			cursor = &last
 			if f.Asc {
 				params.Start = new(last)
 			} else {
@@ -212,9 +288,37 @@ func (c *Client) ListVideos(ctx context.Context, accountID string, f VideoFilter
 	}
 }
 
+// listedVideo is a video of a page, with its creation time as the API
+// wrote it (a Video's Created is zero for the Unix epoch, a cursor is not).
+type listedVideo struct {
+	*Video
+	created time.Time
+}
+
+// checkPage refuses a page that is out of the order asked for, or that
+// begins before the cursor (a server that ignores it): either could keep a
+// listing going forever.
+func checkPage(page []listedVideo, cursor *time.Time, asc bool) error {
+	before := func(a, b time.Time) bool { // a comes before b in the listing's order
+		if asc {
+			return a.Before(b)
+		}
+		return a.After(b)
+	}
+	for i, v := range page {
+		switch {
+		case i == 0 && cursor != nil && before(v.created, *cursor):
+			return fmt.Errorf("streamtoken: the server answered a video created at %s for a page that begins at %s: it ignores the listing's cursor", v.created.Format(time.RFC3339Nano), cursor.Format(time.RFC3339Nano))
+		case i > 0 && before(v.created, page[i-1].created):
+			return errors.New("streamtoken: the server answered a page of videos out of the order asked for: the listing cannot page through it")
+		}
+	}
+	return nil
+}
+
 // videoPage asks for one page of videos.
-func (c *Client) videoPage(ctx context.Context, accountID string, params gen.ListVideosParams) ([]*Video, error) {
-	var page []*Video
+func (c *Client) videoPage(ctx context.Context, accountID string, params gen.ListVideosParams) ([]listedVideo, error) {
+	var page []listedVideo
 	_, err := c.exchangeUpTo(ctx, maxListResponseBytes,
 		func(ctx context.Context) (*http.Response, error) { return c.gen.ListVideos(ctx, accountID, &params) },
 		func(raw []byte) bool {
@@ -222,12 +326,9 @@ func (c *Client) videoPage(ctx context.Context, accountID string, params gen.Lis
 			if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || len(env.Result) > MaxPageSize {
 				return false
 			}
-			page = make([]*Video, 0, len(env.Result))
+			page = make([]listedVideo, 0, len(env.Result))
 			for _, r := range env.Result {
-				if r.UID == "" {
-					return false
-				}
-				page = append(page, videoOf(r))
+				page = append(page, listedVideo{videoOf(r), r.Created})
 			}
 			return true
 		})
@@ -238,26 +339,43 @@ func (c *Client) videoPage(ctx context.Context, accountID string, params gen.Lis
 // settings: one request for the list (which has no settings), then one
 // per live input to read them. Stop early by breaking the loop; an error
 // ends it.
+//
+// The API lists at most [MaxPageSize] live inputs, the newest, with no way
+// to page past them: with more, or with listed IDs that are not IDs
+// (skipped), the listing ends with an [*IncompleteListError] once it has
+// yielded the others. It ends so too after a full page when the API does
+// not say how many there are.
 func (c *Client) ListLiveInputs(ctx context.Context, accountID string) iter.Seq2[*LiveInput, error] {
 	return func(yield func(*LiveInput, error) bool) {
 		if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
 			yield(nil, err)
 			return
 		}
-		var listed []string
+		var (
+			listed []string
+			inc    = IncompleteListError{Kind: "live inputs"}
+		)
 		_, err := c.exchangeUpTo(ctx, maxListResponseBytes,
 			func(ctx context.Context) (*http.Response, error) {
-				return c.gen.ListLiveInputs(ctx, accountID, &gen.ListLiveInputsParams{})
+				return c.gen.ListLiveInputs(ctx, accountID, &gen.ListLiveInputsParams{IncludeCounts: new(true)})
 			},
 			func(raw []byte) bool {
 				var env gen.LiveInputListResponse
 				if json.Unmarshal(raw, &env) != nil || !bool(env.Success) || len(env.Result.LiveInputs) > MaxPageSize {
 					return false
 				}
-				listed = make([]string, 0, len(env.Result.LiveInputs))
+				n := len(env.Result.LiveInputs)
+				if t := env.Result.Total; t != nil {
+					if *t < n {
+						return false // fewer than it lists: not a count
+					}
+					inc.Total = *t
+				}
+				listed = make([]string, 0, n)
 				for _, li := range env.Result.LiveInputs {
 					if ids.Check(li.UID) != "" {
-						return false
+						inc.Skipped++
+						continue
 					}
 					listed = append(listed, li.UID)
 				}
@@ -269,9 +387,17 @@ func (c *Client) ListLiveInputs(ctx context.Context, accountID string) iter.Seq2
 		}
 		for _, id := range listed {
 			li, _, err := c.liveInput(ctx, accountID, id)
+			if err == nil && li.ID != id {
+				err = fmt.Errorf("streamtoken: asked for live input %s, the API answered another", id)
+			}
 			if !yield(li, err) || err != nil {
 				return
 			}
+			inc.Listed++
+		}
+		full := len(listed)+inc.Skipped == MaxPageSize
+		if inc.Skipped > 0 || inc.Total > inc.Listed || (inc.Total == 0 && full) {
+			yield(nil, &inc)
 		}
 	}
 }

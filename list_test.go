@@ -239,3 +239,156 @@ func TestListVideosReadsAFullPageOfLargeVideos(t *testing.T) {
 		t.Errorf("listed %d videos, want %d", n, streamtoken.MaxPageSize)
 	}
 }
+
+// pageServer answers every list request with page(n), n counting the
+// requests from 1, and counts them.
+func pageServer(t *testing.T, page func(n int) string) (*streamtoken.Client, *int) {
+	t.Helper()
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		body := page(n)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":[`+body+`]}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("list-test-token"), streamtoken.WithBaseURL(srv.URL+"/client/v4"), streamtoken.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, &n
+}
+
+// videos is a page of n videos: the i-th ID is id(i), created at at(i).
+func videos(n int, id func(int) string, at func(int) time.Time) string {
+	items := make([]string, n)
+	for i := range n {
+		uid, _ := json.Marshal(id(i))
+		items[i] = fmt.Sprintf(`{"uid":%s,"created":%q}`, uid, at(i).Format(time.RFC3339Nano))
+	}
+	return strings.Join(items, ",")
+}
+
+// A server that ignores the cursor, orders nothing or never runs out of
+// videos at one instant cannot keep a listing going: it ends with an
+// error within a few requests, having kept no more than a page.
+func TestListVideosEndsOnAServerThatDoesNotPage(t *testing.T) {
+	base := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	hex := func(i int) string { return fmt.Sprintf("%032x", i) }
+	for _, tt := range []struct {
+		name string
+		page func(n int) string
+		want string
+	}{
+		{"the same page, ignoring the cursor", func(int) string {
+			return videos(1000, hex, func(i int) time.Time { return base.Add(time.Duration(i) * time.Second) })
+		}, "ignores the listing's cursor"},
+		{"the same page, out of order", func(int) string {
+			return videos(1000, hex, func(i int) time.Time { return base.Add(time.Duration(i%7) * time.Second) })
+		}, "out of the order"},
+		{"fresh videos at one instant, forever", func(n int) string {
+			return videos(1000, func(i int) string { return hex(n*1000 + i) }, func(int) time.Time { return base })
+		}, "more than 1000 videos created at"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, requests := pageServer(t, tt.page)
+			listed := 0
+			var last error
+			for _, err := range c.ListVideos(context.Background(), testAccount, streamtoken.VideoFilter{Asc: true}) {
+				if err != nil {
+					last = err
+					break
+				}
+				listed++
+			}
+			if last == nil || !strings.Contains(last.Error(), tt.want) || *requests > 3 {
+				t.Errorf("ListVideos = %d videos in %d requests, then %v; want an error saying %q within 3 requests", listed, *requests, last, tt.want)
+			}
+		})
+	}
+}
+
+// Max bounds a listing of a server that never runs out: it ends with an
+// IncompleteListError; and IDs that are not IDs are skipped and counted.
+func TestListVideosMaxAndSkippedIDs(t *testing.T) {
+	base := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	c, _ := pageServer(t, func(n int) string {
+		return videos(1000, func(i int) string { return fmt.Sprintf("%032x", n*1000+i) }, func(i int) time.Time { return base.Add(time.Duration(n*1000+i) * time.Second) })
+	})
+	listed := 0
+	var last error
+	for _, err := range c.ListVideos(context.Background(), testAccount, streamtoken.VideoFilter{Asc: true, Max: 2500}) {
+		if err != nil {
+			last = err
+			break
+		}
+		listed++
+	}
+	var inc *streamtoken.IncompleteListError
+	if listed != 2500 || !errors.As(last, &inc) || inc.Max != 2500 || !errors.Is(last, streamtoken.ErrIncompleteList) {
+		t.Errorf("ListVideos(Max 2500) of an endless server = %d, then %v", listed, last)
+	}
+
+	c, _ = pageServer(t, func(int) string {
+		return videos(3, func(i int) string { return []string{"ok-1", "bad\x1b[2J", "../x"}[i] }, func(int) time.Time { return base })
+	})
+	var got []string
+	last = nil
+	for v, err := range c.ListVideos(context.Background(), testAccount, streamtoken.VideoFilter{}) {
+		if err != nil {
+			last = err
+			break
+		}
+		got = append(got, v.ID)
+	}
+	if fmt.Sprint(got) != "[ok-1]" || !errors.As(last, &inc) || inc.Skipped != 2 || inc.Listed != 1 {
+		t.Errorf("ListVideos with two bad IDs = %q, then %v; want ok-1, then 2 skipped", got, last)
+	}
+}
+
+// The stand-in lists at most 1,000 live inputs, as Cloudflare does, and
+// counts them all: the listing says it saw 1,000 of 1,050.
+func TestListLiveInputsSaysWhenItIsIncomplete(t *testing.T) {
+	inputs := make([]string, 1050)
+	for i := range inputs {
+		inputs[i] = fmt.Sprintf("in-%04d", i)
+	}
+	srv := streamtokentest.NewServer(streamtokentest.WithLiveInputs(inputs...))
+	defer srv.Close()
+	listed := 0
+	var last error
+	for _, err := range srv.NewClient().ListLiveInputs(context.Background(), testAccount) {
+		if err != nil {
+			last = err
+			break
+		}
+		listed++
+	}
+	var inc *streamtoken.IncompleteListError
+	if listed != 1000 || !errors.As(last, &inc) || inc.Listed != 1000 || inc.Total != 1050 ||
+		last.Error() != "streamtoken: incomplete list: 1000 of 1050 live inputs listed: the API lists no more" {
+		t.Errorf("ListLiveInputs of 1,050 = %d, then %v", listed, last)
+	}
+}
+
+// What a server says in a failure reaches a terminal through Error(): no
+// control character of it does.
+func TestAPIErrorPrintsNoControlCharacters(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"success":false,"errors":[{"code":1000,"message":"bad\u001b[2J\r\nall protected\u2028","source":{"pointer":"/x\u0007"}}],"messages":[],"result":null}`)
+	}))
+	defer srv.Close()
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("list-test-token"), streamtoken.WithBaseURL(srv.URL+"/client/v4"), streamtoken.WithMaxRetries(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Video(context.Background(), testAccount, "v")
+	if err == nil || strings.ContainsAny(err.Error(), "\x1b\r\n\a\u2028") || !strings.Contains(err.Error(), "bad\ufffd[2J\ufffd\ufffdall protected") {
+		t.Errorf("Video() = %q, want the server's message without its control characters", err)
+	}
+}
