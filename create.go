@@ -241,7 +241,7 @@ func (c *Client) exchangeUpTo(ctx context.Context, limit int, send func(context.
 	if len(raw) <= limit && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
 		return rl, nil
 	}
-	e := &APIError{StatusCode: resp.StatusCode, RayID: resp.Header.Get("Cf-Ray"), Method: resp.Request.Method, URL: url(), Attempts: *attempts, RateLimit: rl}
+	e := &APIError{StatusCode: resp.StatusCode, RayID: printable(resp.Header.Get("Cf-Ray")), Method: resp.Request.Method, URL: url(), Attempts: *attempts, RateLimit: rl}
 	env := envelopeOf(raw)
 	switch {
 	case len(raw) > limit:
@@ -296,12 +296,12 @@ func (c *Client) redact(s string) string {
 func (c *Client) infos(msgs []gen.Message) []ResponseInfo {
 	out := make([]ResponseInfo, len(msgs))
 	for i, m := range msgs {
-		out[i] = ResponseInfo{Code: Code(m.Code), Message: c.redact(m.Message)}
+		out[i] = ResponseInfo{Code: Code(m.Code), Message: printable(c.redact(m.Message))}
 		if m.DocumentationURL != nil {
-			out[i].DocumentationURL = *m.DocumentationURL
+			out[i].DocumentationURL = printable(*m.DocumentationURL)
 		}
 		if m.Source != nil && m.Source.Pointer != nil {
-			out[i].Pointer = *m.Source.Pointer
+			out[i].Pointer = printable(*m.Source.Pointer)
 		}
 	}
 	return out

@@ -136,6 +136,19 @@ func (e *APIError) Is(target error) bool {
 	return false
 }
 
+// printable is s as a server sent it, with each control or other
+// unprintable character (an escape sequence that would rewrite a
+// terminal, a line break that would forge a line of output) replaced by
+// U+FFFD.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != ' ' && !unicode.IsPrint(r) {
+			return unicode.ReplacementChar
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
 // excerpt makes a short, printable, one-line excerpt of a body.
 func excerpt(body []byte) string {
 	const max = 200
