@@ -63,6 +63,7 @@ func (ms *MediaService) ListVideos(ctx context.Context, req gen.ListVideosReques
 		if err := json.Unmarshal(m.Details, &v); err != nil {
 			return nil, fmt.Errorf("reading video %s of account %s: %w", m.ID, req.AccountID, err)
 		}
+		v.Created = m.Created // what the listing is ordered by, and so what a client pages by
 		out.Result = append(out.Result, v)
 	}
 	if q.Count {
@@ -95,18 +96,18 @@ func videoQuery(p gen.ListVideosParams) (store.MediaQuery, []Problem) {
 	for _, alias := range []struct {
 		name, of    string
 		given, main *time.Time
-		to          *time.Time
+		to          **time.Time
 	}{{"after", "start", p.After, p.Start, &q.Start}, {"before", "end", p.Before, p.End, &q.End}} {
 		switch {
 		case alias.given != nil && alias.main != nil:
 			bad(alias.name, "is "+alias.of+" by another name: give one of them")
 		case alias.given != nil:
-			*alias.to = alias.given.UTC()
+			*alias.to = new(alias.given.UTC())
 		case alias.main != nil:
-			*alias.to = alias.main.UTC()
+			*alias.to = new(alias.main.UTC())
 		}
 	}
-	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+	if q.Start != nil && q.End != nil && q.End.Before(*q.Start) {
 		bad("end", "is before start")
 	}
 	idList := splitList(p.ID)

@@ -25,11 +25,12 @@ type MediaQuery struct {
 	// created at one time are in the order of their IDs (reversed when
 	// newest first), so that a page ends at the same place every time.
 	Asc bool
-	// Start and End, when not zero, keep the media created at or after
+	// Start and End, when not nil, keep the media created at or after
 	// Start, and at or before End: both bounds are inclusive, so that a
 	// listing paged by the last medium's time loses none created at the
-	// same time (the caller skips those it has seen).
-	Start, End time.Time
+	// same time (the caller skips those it has seen). A zero time is a
+	// bound like any other, not the absence of one.
+	Start, End *time.Time
 	// Match, when not nil, keeps the media it accepts: a filter on the
 	// details. It runs with the store's lock held in some stores: it must
 	// be quick, and call no store.
@@ -64,7 +65,7 @@ func (q MediaQuery) PageLimit() int {
 
 // within reports whether m is inside q's time bounds.
 func (q MediaQuery) within(created time.Time) bool {
-	return (q.Start.IsZero() || !created.Before(q.Start)) && (q.End.IsZero() || !created.After(q.End))
+	return (q.Start == nil || !created.Before(*q.Start)) && (q.End == nil || !created.After(*q.End))
 }
 
 // CheckQuery refuses a query with bounds that cannot hold: End before
@@ -73,7 +74,7 @@ func CheckQuery(q MediaQuery) error {
 	if q.Limit < 0 {
 		return fmt.Errorf("store: a limit of %d media", q.Limit)
 	}
-	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+	if q.Start != nil && q.End != nil && q.End.Before(*q.Start) {
 		return fmt.Errorf("store: media created after %s and before %s", q.Start.Format(time.RFC3339), q.End.Format(time.RFC3339))
 	}
 	return nil
@@ -109,13 +110,22 @@ func (q MediaQuery) Page(media iter.Seq[Medium]) MediaPage {
 }
 
 // CreatedOf is the time a medium's details say it was created, their
-// "created" member, or the zero time when they have none that parses.
+// "created" member; for details that give the zero time or the Unix epoch
+// there (a medium written before media had a creation time), the time of
+// their last change, "modified", so that more media than a page do not
+// stand at one instant no listing can page past; else the zero time.
 func CreatedOf(details []byte) time.Time {
 	var v struct {
-		Created time.Time `json:"created"`
+		Created, Modified time.Time
 	}
 	if json.Unmarshal(details, &v) != nil {
 		return time.Time{}
 	}
+	if undated(v.Created) && !undated(v.Modified) {
+		return v.Modified.UTC()
+	}
 	return v.Created.UTC()
 }
+
+// undated reports whether t is no real time: zero, or the Unix epoch.
+func undated(t time.Time) bool { return t.IsZero() || t.Equal(time.Unix(0, 0)) }

@@ -262,8 +262,8 @@ func (m *Memory) ListMedia(_ context.Context, kind Kind, accountID string, q Med
 	p := q.Page(func(yield func(Medium) bool) {
 		if q.Asc {
 			i := 0
-			if !q.Start.IsZero() {
-				i, _ = slices.BinarySearchFunc(order, Medium{Created: q.Start}, ascending)
+			if q.Start != nil {
+				i, _ = slices.BinarySearchFunc(order, Medium{Created: *q.Start}, ascending)
 			}
 			for ; i < len(order); i++ {
 				if !yield(m.medium(kind, accountID, order[i])) {
@@ -273,7 +273,7 @@ func (m *Memory) ListMedia(_ context.Context, kind Kind, accountID string, q Med
 			return
 		}
 		i := len(order) - 1
-		if !q.End.IsZero() {
+		if q.End != nil {
 			// The first of those created after End, less one.
 			j, _ := slices.BinarySearchFunc(order, Medium{Created: q.End.Add(time.Nanosecond)}, ascending)
 			i = j - 1

@@ -673,7 +673,7 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 	}
 	sql := `SELECT id, created, details FROM streamtoken_media WHERE kind = $1 AND account_id = $2
 		AND ($3::timestamptz IS NULL OR created >= $3) AND ($4::timestamptz IS NULL OR created <= $4) ORDER BY ` + order
-	args := []any{string(kind), accountID, nullTime(q.Start), nullTime(q.End)}
+	args := []any{string(kind), accountID, q.Start, q.End}
 	if q.Match == nil && !q.Count {
 		sql += " LIMIT $5"
 		args = append(args, q.PageLimit()+1) // one more: whether more follow
@@ -703,14 +703,6 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 		return store.MediaPage{}, unavailable(err)
 	}
 	return p, nil
-}
-
-// nullTime is t, or NULL for the zero time.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t
 }
 
 // editError carries an error of the caller's edit (or of its result)
@@ -887,6 +879,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if latest, _ := strconv.Atoi(strings.SplitN(files[len(files)-1].Name(), "_", 2)[0]); applied > latest {
+		return fmt.Errorf("postgres: the database's schema is version %d, newer than this version of streamtoken knows (%d): run the release that migrated it, or a newer one", applied, latest)
+	}
 	for _, f := range files { // sorted by name: by version
 		version, err := strconv.Atoi(strings.SplitN(f.Name(), "_", 2)[0])
 		if err != nil {
@@ -910,7 +905,37 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", f.Name(), unavailable(err))
 		}
 	}
+	if err := checkSchema(ctx, conn); err != nil {
+		return err
+	}
 	return s.checkKeyEncryptionKey(ctx, conn)
+}
+
+// schemaNeeds is every column the store reads or writes, by table: a
+// schema recorded as migrated but changed by hand since is found at
+// start, not by the first request that needs what it lacks.
+var schemaNeeds = []string{
+	"streamtoken_keys (key_id, account_id, public_jwk, created)",
+	"streamtoken_account_keys (account_id, key_id, sealed, created)",
+	"streamtoken_media (kind, account_id, id, details, modified, created)",
+	"streamtoken_settings (name, value)",
+}
+
+// checkSchema verifies that every table and column the store uses is
+// there, with a query that reads no row.
+func checkSchema(ctx context.Context, conn *pgxpool.Conn) error {
+	for _, need := range schemaNeeds {
+		table, columns, _ := strings.Cut(need, " ")
+		columns = strings.Trim(columns, "()")
+		if _, err := conn.Exec(ctx, "SELECT "+columns+" FROM "+table+" LIMIT 0"); err != nil {
+			var pgErr *pgconn.PgError
+			if errors.As(err, &pgErr) {
+				return fmt.Errorf("postgres: the schema lacks what this version needs of %s (%s): %s", table, columns, pgErr.Message)
+			}
+			return unavailable(err)
+		}
+	}
+	return nil
 }
 
 // kekCheck is what the settings table keeps sealed under the

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/streamtoken/streamtoken/internal/pgtest"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/store"
@@ -264,5 +266,84 @@ func waitSynced(t *testing.T, s *postgres.Store) {
 		if time.Now().After(deadline) {
 			t.Fatal("the listener did not connect in 10 s")
 		}
+	}
+}
+
+// exec runs statements on the database at conn, as an operator (or an
+// older version) would.
+func exec(t *testing.T, conn string, sqls ...string) {
+	t.Helper()
+	db, err := pgx.Connect(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	for _, sql := range sqls {
+		if _, err := db.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+}
+
+// Media kept before they had a creation time (the epoch, in column and
+// details) are given their last change's time by migration 3, so that a
+// listing can page through more than a page of them.
+func TestMigrationDatesTheUndatedMedia(t *testing.T) {
+	c := pgtest.New(t)
+	conn := c.ConnString(c.Database(t))
+	kek := newKEK()
+	s := open(t, conn, kek)
+	ctx := context.Background()
+	const acct = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	for i := range 3 {
+		if _, err := s.EditMedia(ctx, store.Video, acct, fmt.Sprintf("v%d", i), 10, func([]byte, bool) ([]byte, error) {
+			return []byte(`{"created":"1970-01-01T00:00:00Z"}`), nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	// As an older version left them: the epoch in the column, a change
+	// time of their own; and the migration not yet applied.
+	exec(t, conn, "UPDATE streamtoken_media SET created = 'epoch', modified = '2026-01-01T00:00:00Z'::timestamptz + substr(id, 2)::int * interval '1 second'",
+		"DELETE FROM streamtoken_migrations WHERE version >= 3")
+	s = open(t, conn, kek)
+	p, err := s.ListMedia(ctx, store.Video, acct, store.MediaQuery{Asc: true})
+	if err != nil || len(p.Media) != 3 {
+		t.Fatalf("ListMedia() = %+v, %v", p, err)
+	}
+	for i, m := range p.Media {
+		want := time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)
+		if !m.Created.Equal(want) || !store.CreatedOf(m.Details).Equal(want) {
+			t.Errorf("%s: created %s, details %s; want both %s", m.ID, m.Created, m.Details, want)
+		}
+	}
+}
+
+// A schema from a newer version, or one changed by hand since it was
+// migrated, is refused at start, not by the first request that needs it.
+func TestOpenChecksTheSchema(t *testing.T) {
+	c := pgtest.New(t)
+	for _, tt := range []struct {
+		name string
+		sql  string
+		want string
+	}{
+		{"from the future", "INSERT INTO streamtoken_migrations (version, applied) VALUES (99, now())", "schema is version 99, newer than this version of streamtoken knows"},
+		{"a column dropped", "ALTER TABLE streamtoken_media DROP COLUMN created", `lacks what this version needs of streamtoken_media (kind, account_id, id, details, modified, created): column "created" does not exist`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			conn := c.ConnString(c.Database(t))
+			kek := newKEK()
+			open(t, conn, kek).Close()
+			exec(t, conn, tt.sql)
+			s, err := postgres.Open(context.Background(), postgres.Config{ConnString: conn, KeyEncryptionKey: kek, Timeout: 2 * time.Second})
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Open() = %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

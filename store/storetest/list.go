@@ -14,9 +14,10 @@ import (
 
 // dated is a medium's details with a creation time and a label.
 type dated struct {
-	Created time.Time `json:"created"`
-	Label   string    `json:"label,omitempty"`
-	N       int       `json:"n,omitempty"`
+	Created  time.Time `json:"created"`
+	Modified time.Time `json:"modified,omitzero"`
+	Label    string    `json:"label,omitempty"`
+	N        int       `json:"n,omitempty"`
 }
 
 // keep stores a medium with the details d.
@@ -71,12 +72,12 @@ func (s *suite) list(t *testing.T) {
 		{"a page, counted", store.MediaQuery{Limit: 2, Count: true}, "v0 v3", true, 4, 2},
 		{"a page, oldest first, counted", store.MediaQuery{Asc: true, Limit: 3, Count: true}, "v1 v2 v3", true, 4, 1},
 		{"the whole page", store.MediaQuery{Limit: 4, Count: true}, "v0 v3 v2 v1", false, 4, 0},
-		{"start, inclusive", store.MediaQuery{Start: at(1)}, "v0 v3", false, 0, 0},
-		{"end, inclusive", store.MediaQuery{End: at(1)}, "v3 v2 v1", false, 0, 0},
-		{"end, oldest first", store.MediaQuery{Asc: true, End: at(0)}, "v1 v2", false, 0, 0},
-		{"start, oldest first", store.MediaQuery{Asc: true, Start: at(1), Count: true}, "v3 v0", false, 2, 0},
-		{"start and end", store.MediaQuery{Start: at(1), End: at(1)}, "v3", false, 0, 0},
-		{"between times", store.MediaQuery{Start: at(0).Add(time.Millisecond), End: at(1).Add(-time.Millisecond)}, "", false, 0, 0},
+		{"start, inclusive", store.MediaQuery{Start: new(at(1))}, "v0 v3", false, 0, 0},
+		{"end, inclusive", store.MediaQuery{End: new(at(1))}, "v3 v2 v1", false, 0, 0},
+		{"end, oldest first", store.MediaQuery{Asc: true, End: new(at(0))}, "v1 v2", false, 0, 0},
+		{"start, oldest first", store.MediaQuery{Asc: true, Start: new(at(1)), Count: true}, "v3 v0", false, 2, 0},
+		{"start and end", store.MediaQuery{Start: new(at(1)), End: new(at(1))}, "v3", false, 0, 0},
+		{"between times", store.MediaQuery{Start: new(at(0).Add(time.Millisecond)), End: new(at(1).Add(-time.Millisecond))}, "", false, 0, 0},
 		{"matched", store.MediaQuery{Match: labelX, Count: true}, "v0 v3 v1", false, 3, 0},
 		{"matched, a page", store.MediaQuery{Match: labelX, Limit: 1}, "v0", true, 0, 0},
 		{"matched, a page, counted", store.MediaQuery{Match: labelX, Limit: 1, Asc: true, Count: true}, "v1", true, 3, 2},
@@ -120,6 +121,18 @@ func (s *suite) list(t *testing.T) {
 	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Asc: true, Limit: 1}); listed(p) != "untimed" {
 		t.Errorf("ListMedia() with a medium of no time = [%s], want it first", listed(p))
 	}
+	// A zero bound is a bound, not the absence of one: a listing paged
+	// down to the zero time goes on from there, not from the top.
+	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{End: new(time.Time{})}); listed(p) != "untimed" {
+		t.Errorf("ListMedia(end at the zero time) = [%s], want [untimed]", listed(p))
+	}
+	// A medium written before media had a creation time (the epoch) is
+	// ordered by its last change: a thousand of them do not stand at one
+	// instant.
+	keep(t, st, store.Video, accountA, "old", dated{Created: time.Unix(0, 0), Modified: at(5)})
+	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Limit: 1}); listed(p) != "old" || !p.Media[0].Created.Equal(at(5)) {
+		t.Errorf("ListMedia() with a medium of the epoch, modified last = %+v, want it first, at its last change", p.Media)
+	}
 }
 
 func (s *suite) listBounds(t *testing.T) {
@@ -135,7 +148,7 @@ func (s *suite) listBounds(t *testing.T) {
 		{"a bad account ID", store.Video, "../a", store.MediaQuery{}},
 		{"an empty account ID", store.Video, "", store.MediaQuery{}},
 		{"a negative limit", store.Video, accountA, store.MediaQuery{Limit: -1}},
-		{"end before start", store.Video, accountA, store.MediaQuery{Start: day, End: day.Add(-time.Second)}},
+		{"end before start", store.Video, accountA, store.MediaQuery{Start: new(day), End: new(day.Add(-time.Second))}},
 	} {
 		if _, err := st.ListMedia(ctx, c.kind, c.account, c.q); err == nil {
 			t.Errorf("ListMedia(%s) = nil error", c.name)
@@ -157,7 +170,7 @@ func (s *suite) listLarge(t *testing.T) {
 		keep(t, st, store.Video, accountA, fmt.Sprintf("v%05d", i), dated{Created: day.Add(time.Duration(i/10) * time.Second)})
 	}
 	seen := map[string]bool{}
-	var end time.Time
+	var end *time.Time
 	for pages := 0; len(seen) < n; pages++ {
 		if pages > 10 {
 			t.Fatalf("paging found %d of %d media in 10 pages", len(seen), n)
@@ -172,7 +185,7 @@ func (s *suite) listLarge(t *testing.T) {
 		for _, m := range p.Media {
 			seen[m.ID] = true
 		}
-		end = p.Media[len(p.Media)-1].Created
+		end = new(p.Media[len(p.Media)-1].Created)
 		if !p.More {
 			break
 		}
