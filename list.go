@@ -490,6 +490,7 @@ func (u DirectUpload) body() (gen.DirectUploadRequest, error) {
 	if meta != nil {
 		vs = append(vs, wire.CheckMeta(meta, "Meta")...)
 	}
+	vs = append(vs, wire.CheckNoNUL(map[string]any{"Creator": u.Creator, "Meta": meta})...)
 	if len(vs) > 0 {
 		return gen.DirectUploadRequest{}, fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: vs})
 	}

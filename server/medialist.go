@@ -281,6 +281,7 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	if body.Meta != nil {
 		vs = append(vs, wire.CheckMeta(body.Meta, "meta")...)
 	}
+	vs = append(vs, wire.CheckNoNUL(body)...)
 	if body.MaxDurationSeconds < 1 || body.MaxDurationSeconds > wire.MaxDurationSeconds {
 		vs = append(vs, token.FieldViolation(fmt.Sprintf("must be 1 to %d seconds", wire.MaxDurationSeconds), "maxDurationSeconds"))
 	}

@@ -96,6 +96,9 @@ func TestDirectUploadRefusals(t *testing.T) {
 		{`{"maxDurationSeconds":60,"allowedOrigins":["https://example.com/x"]}`, "allowedOrigins"},
 		{`{"maxDurationSeconds":60,"creator":"` + strings.Repeat("c", 65) + `"}`, "creator"},
 		{`{"maxDurationSeconds":60,"thumbnailTimestampPct":2}`, "thumbnailTimestampPct"},
+		// PostgreSQL cannot keep U+0000: refused by every store alike.
+		{`{"maxDurationSeconds":60,"creator":"r\u0000d"}`, `"pointer":"/creator"`},
+		{`{"maxDurationSeconds":60,"meta":{"name":"a\u0000"}}`, `"pointer":"/meta/name"`},
 	} {
 		r, _ := media(t, base, http.MethodPost, "direct_upload", c.body)
 		if r.Status != 400 || !strings.Contains(r.Raw, c.want) {

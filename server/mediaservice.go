@@ -92,6 +92,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 	if edit.Meta != nil {
 		vs = append(vs, wire.CheckMeta(edit.Meta, "meta")...)
 	}
+	vs = append(vs, wire.CheckNoNUL(edit)...)
 	if len(vs) > 0 {
 		return fail(violations(vs, 0)...), nil
 	}
@@ -141,6 +142,7 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 	if update.Meta != nil {
 		vs = append(vs, wire.CheckMeta(update.Meta, "meta")...)
 	}
+	vs = append(vs, wire.CheckNoNUL(update)...)
 	if len(vs) > 0 {
 		return fail(violations(vs, 0)...), nil
 	}

@@ -78,6 +78,8 @@ func TestVideoEditRefusals(t *testing.T) {
 		{"origin with a path", `{"allowedOrigins":["example.com/x"]}`, 400, 1003, "/allowedOrigins/0"},
 		{"another video's uid", `{"uid":"not-this-one"}`, 400, 1003, "/uid"},
 		{"creator too long", `{"creator":"` + strings.Repeat("c", 65) + `"}`, 400, 1002, "/creator"},
+		{"U+0000 in the creator", `{"creator":"r\u0000d"}`, 400, 1003, "/creator"},
+		{"U+0000 in meta", `{"meta":{"tags":["a\u0000"]}}`, 400, 1003, "/meta/tags/0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +123,7 @@ func TestLiveInputUpdate(t *testing.T) {
 	}
 	for _, tt := range []struct{ body, pointer string }{
 		{`{"recording":{"requiredSignedURLs":true}}`, "/recording/requiredSignedURLs"},
+		{`{"meta":{"name":"\u0000"}}`, "/meta/name"},
 		{`{"recording":{"mode":"always"}}`, "/recording/mode"},
 		{`{"recording":{"allowedOrigins":["a b"]}}`, "/recording/allowedOrigins/0"},
 		{`{"requireSignedURLs":true}`, "/requireSignedURLs"},

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,5 +53,21 @@ func TestCheckMetaDepth(t *testing.T) {
 	}
 	if vs := CheckMeta(map[string]any{"a": []any{[]any{1}}}, "meta"); len(vs) != 0 {
 		t.Errorf("CheckMeta(3 levels of arrays) = %v", vs)
+	}
+}
+
+func TestCheckNoNUL(t *testing.T) {
+	body := map[string]any{"creator": "r\x00d", "meta": map[string]any{"tags": []any{"ok", "a\x00"}, "k\x00": "v"}, "fine": "x"}
+	var got []string
+	for _, v := range CheckNoNUL(body) {
+		got = append(got, v.Field+": "+v.Problem)
+	}
+	slices.Sort(got)
+	want := []string{"creator: must not hold U+0000", "meta.tags[1]: must not hold U+0000", "meta: must not hold U+0000 in a member's name"}
+	if !slices.Equal(got, want) {
+		t.Errorf("CheckNoNUL() = %q, want %q", got, want)
+	}
+	if vs := CheckNoNUL(map[string]any{"a": `\u0000 written out`, "b": "é"}); vs != nil {
+		t.Errorf("CheckNoNUL(no NUL) = %v", vs)
 	}
 }
