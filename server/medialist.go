@@ -287,7 +287,9 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	}
 	if body.Expiry != nil {
 		expiry = body.Expiry.UTC().Truncate(time.Microsecond)
-		if d := expiry.Sub(now); d < MinUploadExpiry || d > MaxUploadExpiry {
+		// A caller's "2 minutes from now" is a little less on arrival:
+		// forgiven by wire.UploadExpiryRoom.
+		if d := expiry.Sub(now); d < MinUploadExpiry-wire.UploadExpiryRoom || d > MaxUploadExpiry {
 			vs = append(vs, token.FieldViolation(fmt.Sprintf("must be %v to %v from now", MinUploadExpiry, MaxUploadExpiry), "expiry"))
 		}
 	}

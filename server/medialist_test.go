@@ -83,6 +83,16 @@ func TestDirectUploadExpires(t *testing.T) {
 	if r := do(t, http.MethodPost, url, strings.NewReader("x")); r.Status != http.StatusGone {
 		t.Errorf("an upload after the expiry = %d %s, want 410", r.Status, r.Raw)
 	}
+	// The minimum, measured at the caller a moment before: forgiven by
+	// the room left for the transit; well under it: refused.
+	for body, want := range map[string]int{
+		`{"maxDurationSeconds":60,"expiry":"2026-11-30T08:07:58Z"}`: 200,
+		`{"maxDurationSeconds":60,"expiry":"2026-11-30T08:07:30Z"}`: 400,
+	} {
+		if r, _ := media(t, base, http.MethodPost, "direct_upload", body); r.Status != want {
+			t.Errorf("direct upload %s at 08:06 = %d %s, want %d", body, r.Status, r.Raw, want)
+		}
+	}
 }
 
 func TestDirectUploadRefusals(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/streamtoken/streamtoken/streamtokentest"
 )
@@ -240,5 +241,16 @@ func TestAuditTrustsNothingItReads(t *testing.T) {
 	h.videos = []string{videoJSON(forged, true), videoJSON("fine", true)}
 	if r := cli(t, map[string]string{"CLOUDFLARE_API_TOKEN": "hostile-api-test-token"}, "", "audit", "--account", account, "--base-url", base); r.code != exitIncomplete {
 		t.Errorf("audit with a skipped video: %v, want exit %d", r, exitIncomplete)
+	}
+}
+
+// The documented minimum --expiry works, though the server measures it
+// later than the command does (here, a second later).
+func TestUploadURLAtTheMinimumExpiry(t *testing.T) {
+	srv := streamtokentest.NewServer(streamtokentest.WithClock(func() time.Time { return time.Now().Add(time.Second) }))
+	defer srv.Close()
+	r := cli(t, map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}, "", "videos", "upload-url", "--max-duration", "1m", "--expiry", "2m", "--account", account, "--base-url", srv.URL)
+	if r.code != 0 {
+		t.Errorf("videos upload-url --expiry 2m: %v", r)
 	}
 }

@@ -50,7 +50,8 @@ Whoever holds the URL may upload the video: hand it to the uploader alone.`,
 				return badInput("--creator: at most %d bytes", wire.MaxCreatorBytes)
 			}
 			if expiry != 0 {
-				u.Expiry = time.Now().Add(expiry)
+				// At the minimum, with room: the API measures it on arrival.
+				u.Expiry = time.Now().Add(max(expiry, wire.MinUploadExpiry+wire.UploadExpiryRoom))
 			}
 			c, err := f.client(e)
 			if err != nil {

@@ -22,4 +22,10 @@ const (
 	DefaultUploadExpiry = 30 * time.Minute
 	MinUploadExpiry     = 2 * time.Minute
 	MaxUploadExpiry     = 6 * time.Hour
+	// UploadExpiryRoom is what a caller adds to an expiry at the minimum,
+	// and what the server forgives under it: the time between the
+	// caller's clock reading and the server's, the request's transit
+	// included, so that "2 minutes from now" measured at the caller is
+	// not under 2 minutes when the server measures it.
+	UploadExpiryRoom = 15 * time.Second
 )
