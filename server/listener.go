@@ -18,9 +18,9 @@ import (
 // signing queue's 250 ms at most, at some 20 KiB a connection.
 const DefaultMaxConnections = 4096
 
-// fileHeadroom is what a server keeps of its open-file limit for its own
+// FileHeadroom is what a server keeps of its open-file limit for its own
 // files (keys, logs, the store) when the limit caps its connections.
-const fileHeadroom = 64
+const FileHeadroom = 64
 
 // newConnAge is how long a connection that has sent nothing yet is left
 // alone when room is needed: long enough for a real client to send its

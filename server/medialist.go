@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -469,18 +471,39 @@ func withOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc
 	}
 }
 
-// validHost reports whether a Host header is a host name or address with
-// an optional port, and nothing else: it goes into URLs the server hands
-// out.
-func validHost(host string) bool {
-	if host == "" || len(host) > 261 {
+// validHost reports whether a Host header is a host name (RFC 1123
+// labels) or an IP address (IPv6 in brackets), with an optional port, and
+// nothing else: it goes into URLs the server hands out.
+func validHost(hostport string) bool {
+	if hostport == "" || len(hostport) > 261 {
 		return false
 	}
-	for _, c := range host {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', strings.ContainsRune(".-:[]", c):
-		default:
+	host, port := hostport, ""
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host, port = hostport[:i], hostport[i+1:]
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || port[0] < '1' || port[0] > '9' {
 			return false
+		}
+	}
+	if v6, ok := strings.CutPrefix(host, "["); ok {
+		v6, ok = strings.CutSuffix(v6, "]")
+		a, err := netip.ParseAddr(v6)
+		return ok && err == nil && a.Is6() && a.Zone() == ""
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.Is4()
+	}
+	if len(host) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(strings.TrimSuffix(host, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
 		}
 	}
 	return true

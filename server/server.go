@@ -188,8 +188,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
 	case s.maxConns == 0:
 		s.maxConns = DefaultMaxConnections
-		if files, ok := openFileLimit(); ok && files-fileHeadroom < s.maxConns {
-			s.maxConns = max(fileHeadroom, files-fileHeadroom)
+		if files, ok := openFileLimit(); ok && files-FileHeadroom < s.maxConns {
+			s.maxConns = max(FileHeadroom, files-FileHeadroom)
 		}
 	}
 	switch {
@@ -317,6 +317,10 @@ func New(cfg Config) (*Server, error) {
 // /.well-known/jwks.json when the credentials name one account alone),
 // /openapi.json, /openapi.yaml and /docs (the spec rendered by Redoc).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MaxConnections is the cap on open connections [Server.Serve] holds to:
+// Config.MaxConnections, or the one derived from the open-file limit.
+func (s *Server) MaxConnections() int { return s.maxConns }
 
 // AccountSigner returns the signer of an account's tokens: the operator's
 // key for the account, else the key shared by every account, else the key

@@ -49,7 +49,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--at", nil, []string{"verify", tok, "--key", keyFile, "--at", "yesterday-ish"}},
 		{"--output", nil, []string{"inspect", tok, "--output", "yaml"}},
 		{"--addr", nil, []string{"serve", "--addr", "not an address"}},
-		{"--max-connections", nil, []string{"serve", "--max-connections", "0"}},
+		{"--max-connections", nil, []string{"serve", "--max-connections", "-1"}},
 		{"--signing-workers", nil, []string{"serve", "--signing-workers", "-1"}},
 		{"--max-signing-wait", nil, []string{"serve", "--max-signing-wait", "0s"}},
 		{"--token-cache", nil, []string{"serve", "--token-cache", "-1"}},

@@ -187,7 +187,7 @@ func TestSecondSignalEndsTheDrain(t *testing.T) {
 
 func TestServeRefusesLoadFlagsOutOfBounds(t *testing.T) {
 	for _, args := range [][]string{
-		{"--max-connections", "0"},
+		{"--max-connections", "-1"},
 		{"--signing-workers", "-1"}, {"--signing-workers", "1025"},
 		{"--max-signing-wait", "0s"}, {"--max-signing-wait", "2m"},
 		{"--token-cache", "-1"}, {"--token-cache", "10000001"},
@@ -209,5 +209,20 @@ func TestManyViolationsAreCounted(t *testing.T) {
 	r := cli(t, nil, rules, "sign", "--key", keyFile, "--key-id", kid, "--video", video, "--rules", "-")
 	if r.code != exitBadInput || !strings.HasSuffix(strings.TrimSpace(r.stderr), "; and 5 more") || strings.Count(r.stderr, "not an IP address") != 20 {
 		t.Errorf("25 bad addresses: %v, want 20 listed and 5 counted", r)
+	}
+}
+
+// Beyond loopback without --public-url, the start log says that upload
+// URLs come from the Host header, and recommends the flag.
+func TestServeRecommendsAPublicURLBeyondLoopback(t *testing.T) {
+	s := startServe(t, "--addr", "0.0.0.0:0")
+	defer s.stop(t)
+	if !strings.Contains(s.stderr.String(), "no --public-url") {
+		t.Errorf("serve on 0.0.0.0 without --public-url logged no recommendation:\n%s", s.stderr.String())
+	}
+	withURL := startServe(t, "--addr", "0.0.0.0:0", "--public-url", "https://stream.example.com")
+	defer withURL.stop(t)
+	if strings.Contains(withURL.stderr.String(), "no --public-url") {
+		t.Errorf("serve with --public-url recommended it:\n%s", withURL.stderr.String())
 	}
 }

@@ -205,7 +205,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.otlp, "otlp-endpoint", "", "send traces by OTLP/HTTP to the collector at this base `URL` (http://127.0.0.1:4318, whose /v1/traces takes them); default: off, unless "+envOTLPEndpoint+" is set")
 	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
-	fl.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConnections, "connections held open at once; when full, the longest idle is closed for a new one")
+	fl.IntVar(&f.maxConns, "max-connections", 0, fmt.Sprintf("connections held open at once; when full, the longest idle is closed for a new one (0: %d, or the open-file limit less %d when that is lower)", server.DefaultMaxConnections, server.FileHeadroom))
 	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
 	fl.IntVar(&f.cacheSize, "token-cache", server.DefaultTokenCacheEntries, "tokens of identical requests kept (0: none)")
@@ -253,8 +253,8 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	default:
 		return badInput("--log-format: want text or json, got %q", f.logFormat)
 	}
-	if f.maxConns < 1 {
-		return badInput("--max-connections %d: want at least 1", f.maxConns)
+	if f.maxConns < 0 {
+		return badInput("--max-connections %d: want 0 (from the open-file limit) or more", f.maxConns)
 	}
 	switch {
 	case f.workers < 0 || f.workers > maxWorkersFlag:
@@ -361,9 +361,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
 		logger.Warn("listening beyond loopback: anyone who can reach this address can try credentials", "addr", ln.Addr().String())
+		if f.publicURL == "" {
+			logger.Warn("no --public-url: upload URLs are made of each request's Host header and http://, which is wrong behind a proxy that terminates TLS; set --public-url to the URL clients reach this server by", "addr", ln.Addr().String())
+		}
 	}
 	build := buildinfo.Read()
-	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", f.maxConns,
+	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", srv.MaxConnections(),
 		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize,
 		"version", build.Version, "revision", build.Revision, "go", build.GoVersion)
 	if e.draining != nil {

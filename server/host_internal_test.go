@@ -1,0 +1,18 @@
+package server
+
+import "testing"
+
+func TestValidHost(t *testing.T) {
+	for host, want := range map[string]bool{
+		"example.com": true, "stream.example.com:8443": true, "127.0.0.1": true, "127.0.0.1:8787": true,
+		"[::1]": true, "[::1]:8787": true, "localhost": true, "a-b.example.": true,
+		"": false, "a]b[:::": false, "[::1": false, "::1": false, "[fe80::1%eth0]": false, "[127.0.0.1]": false,
+		"example.com:": false, "example.com:0": false, "example.com:65536": false, "example.com:08": false,
+		"-a.example.com": false, "a..b": false, "a_b.example.com": false, "exa mple.com": false,
+		"example.com/x": false, "user@example.com": false, "example.com:80:80": false,
+	} {
+		if got := validHost(host); got != want {
+			t.Errorf("validHost(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
