@@ -8,6 +8,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/internal/suggest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 func newRootCmd(e env) *cobra.Command {
@@ -34,9 +35,42 @@ protected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.PersistentFlags().String("crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go (never loads libcrypto); or "+envCrypto)
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		choice, _ := cmd.Flags().GetString("crypto")
+		if v := e.getenv(envCrypto); v != "" && !cmd.Flags().Changed("crypto") {
+			choice = v
+			_ = cmd.Flags().Set("crypto", v)
+		}
+		if token.Crypto(choice) == token.CryptoAuto {
+			return nil // chosen by the first signer, if any: a command that signs nothing loads nothing
+		}
+		_, _, err := chooseCrypto(choice)
+		return err
+	}
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e), newVersionCmd(e))
 	return root
+}
+
+// envCrypto is the variable that chooses the RSA implementation when
+// --crypto is not given, in every command.
+const envCrypto = "STREAMTOKEN_CRYPTO"
+
+// chooseCrypto makes choice (auto, openssl or go) the process's RSA
+// implementation, and returns the one in use and its version. "go" never
+// loads libcrypto.
+func chooseCrypto(choice string) (token.Crypto, string, error) {
+	switch token.Crypto(choice) {
+	case token.CryptoAuto, token.CryptoOpenSSL, token.CryptoGo:
+	default:
+		return "", "", badInput("--crypto %q: want auto, openssl or go", choice)
+	}
+	use, version, err := token.UseCrypto(token.Crypto(choice))
+	if err != nil {
+		return "", "", badInput("--crypto openssl: %v; --crypto auto or go signs with Go's crypto/rsa", err)
+	}
+	return use, version, nil
 }
 
 // flagError is a flag's error as bad input, with the flag the mistyped one

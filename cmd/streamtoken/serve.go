@@ -29,7 +29,6 @@ const (
 	envServeSigningKey = "STREAMTOKEN_SIGNING_KEY"
 	envServeKeyID      = "STREAMTOKEN_SIGNING_KEY_ID"
 	envServeKeysDir    = "STREAMTOKEN_KEYS_DIR"
-	envServeCrypto     = "STREAMTOKEN_CRYPTO"
 )
 
 // exampleAccount and exampleVideo are the API reference's example IDs.
@@ -201,7 +200,6 @@ off. /metrics shows the queue and the cache.`,
 	fl.IntVar(&f.poolConns, "store-max-conns", postgres.DefaultMaxConns, "connections to PostgreSQL, at most (the listener's aside)")
 	fl.DurationVar(&f.opTimeout, "store-timeout", postgres.DefaultTimeout, "the longest one operation of the store may take, a connection's set-up included; past it, a 503")
 	fl.Int64Var(&f.memoryBytes, "store-memory-bytes", store.DefaultMaxMemoryBytes, "the most bytes the memory store keeps; past them, changes that add are a 400 (1016)")
-	fl.StringVar(&f.crypto, "crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go")
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.otlp, "otlp-endpoint", "", "send traces by OTLP/HTTP to the collector at this base `URL` (http://127.0.0.1:4318, whose /v1/traces takes them); default: off, unless "+envOTLPEndpoint+" is set")
 	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
@@ -228,7 +226,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 	set("keys-dir", &f.keysDir, envServeKeysDir)
 	set("store", &f.store, envServeStore)
 	f.kek = getenv(envServeKEK)
-	set("crypto", &f.crypto, envServeCrypto)
+	f.crypto, _ = cmd.Flags().GetString("crypto") // the root's, the variable applied
 	if !cmd.Flags().Changed("api-token") {
 		for _, t := range strings.Split(getenv(envServeAPITokens), ",") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -268,14 +266,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	// Before any key is read or made: keys are handed to the implementation
 	// in use when their signers are made.
-	switch token.Crypto(f.crypto) {
-	case token.CryptoAuto, token.CryptoOpenSSL, token.CryptoGo:
-	default:
-		return badInput("--crypto %q: want auto, openssl or go", f.crypto)
-	}
-	use, version, err := token.UseCrypto(token.Crypto(f.crypto))
+	use, version, err := chooseCrypto(f.crypto)
 	if err != nil {
-		return badInput("--crypto openssl: %v; --crypto auto or go signs with Go's crypto/rsa", err)
+		return err
 	}
 	procs := server.TuneRuntime(e.getenv, use)
 	if f.workers == 0 {
