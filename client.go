@@ -54,22 +54,25 @@ type Client struct {
 	// noCredentials: a client that only signs locally; its API calls
 	// return ErrNoCredentials.
 	noCredentials bool
+	// callTimeout bounds each call, retries included (WithCallTimeout).
+	callTimeout time.Duration
 }
 
 // config is what the options set, checked by NewClient.
 type config struct {
-	baseURL    string
-	httpClient *http.Client
-	auth       func(http.Header)
-	authCount  int
-	secrets    []string
-	userAgent  string
-	retry      retryPolicy
-	now        func() time.Time
-	sleep      func(context.Context, time.Duration) error // between retries
-	budget     *budget                                    // nil: none
-	signer     *token.Signer                              // WithSigner
-	signingKey *token.Key                                 // WithSigningKeyFile, signed with on the client's clock
+	baseURL     string
+	httpClient  *http.Client
+	auth        func(http.Header)
+	authCount   int
+	secrets     []string
+	userAgent   string
+	retry       retryPolicy
+	now         func() time.Time
+	sleep       func(context.Context, time.Duration) error // between retries
+	budget      *budget                                    // nil: none
+	signer      *token.Signer                              // WithSigner
+	signingKey  *token.Key                                 // WithSigningKeyFile, signed with on the client's clock
+	callTimeout time.Duration                              // WithCallTimeout; 0: none
 }
 
 // Option configures a [Client]. Options return an error for a bad value;
@@ -219,6 +222,21 @@ func WithBackoff(base, max time.Duration) Option {
 	}
 }
 
+// WithCallTimeout bounds each call the client makes, its retries and
+// their waits included: past d, the call ends with an error that says so
+// (and wraps context.DeadlineExceeded). A retry whose wait would end past
+// the bound is not waited for: the call ends with the answer that asked
+// for it. 0, the default, sets no bound beyond the context's.
+func WithCallTimeout(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("WithCallTimeout: %v is negative", d)
+		}
+		c.callTimeout = d
+		return nil
+	}
+}
+
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
 	return func(c *config) error {
@@ -274,7 +292,8 @@ func NewClient(opts ...Option) (*Client, error) {
 	case cfg.authCount > 1:
 		return nil, errors.New("streamtoken: credentials set more than once: use one of WithAPIToken, WithAPIKey, WithCredentialsFromEnv")
 	}
-	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets, signer: cfg.signer, noCredentials: cfg.authCount == 0}
+	c := &Client{baseURL: cfg.baseURL, now: cfg.now, secrets: cfg.secrets, signer: cfg.signer, noCredentials: cfg.authCount == 0,
+		callTimeout: cfg.callTimeout}
 	// The headers of every call, built once. Their value slices are
 	// shared by all requests: net/http only reads them, and a Set or Add
 	// elsewhere makes a new slice (each has no room to grow into).

@@ -975,3 +975,28 @@ func requestBody(req streamtoken.TokenRequest) gen.TokenRequest {
 	}
 	return b
 }
+
+// WithCallTimeout bounds a call against a server that never answers, and
+// the error says which bound ran out.
+func TestWithCallTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	c, err := streamtoken.NewClient(streamtoken.WithAPIToken("call-timeout-token"), streamtoken.WithBaseURL(srv.URL+"/client/v4"), streamtoken.WithCallTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Video(context.Background(), testAccount, "v")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "the call's bound of 200ms ran out (WithCallTimeout)") {
+		t.Errorf("Video() against a server that never answers = %v", err)
+	}
+	if _, err := streamtoken.NewClient(streamtoken.WithAPIToken("x"), streamtoken.WithCallTimeout(-time.Second)); err == nil {
+		t.Error("WithCallTimeout(-1s) = nil error")
+	}
+}

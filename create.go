@@ -218,14 +218,19 @@ func (c *Client) exchangeUpTo(ctx context.Context, limit int, send func(context.
 	if c.noCredentials {
 		return nil, ErrNoCredentials
 	}
+	if c.callTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, c.callTimeout, callTimeoutError{c.callTimeout})
+		defer cancel()
+	}
 	ctx, attempts := countAttempts(ctx)
 	resp, err := send(ctx)
 	if err != nil {
 		var urlErr *neturl.Error // it holds the request's method and URL: said once, redacted
 		if errors.As(err, &urlErr) {
-			return nil, fmt.Errorf("streamtoken: %s %s: %w%s", strings.ToUpper(urlErr.Op), redactURL(urlErr.URL), urlErr.Err, attemptsNote(*attempts))
+			return nil, fmt.Errorf("streamtoken: %s %s: %w%s%s", strings.ToUpper(urlErr.Op), redactURL(urlErr.URL), urlErr.Err, causeNote(ctx, urlErr.Err), attemptsNote(*attempts))
 		}
-		return nil, fmt.Errorf("streamtoken: %w%s", err, attemptsNote(*attempts))
+		return nil, fmt.Errorf("streamtoken: %w%s%s", err, causeNote(ctx, err), attemptsNote(*attempts))
 	}
 	defer resp.Body.Close()
 	rl := parseRateLimit(resp.Header, resp.StatusCode, c.now())
@@ -236,7 +241,7 @@ func (c *Client) exchangeUpTo(ctx context.Context, limit int, send func(context.
 	url := func() string { return redactURL(resp.Request.URL.String()) }
 	raw, err := readBody(resp, limit)
 	if err != nil {
-		return rl, fmt.Errorf("streamtoken: %s %s: reading the response: %w", resp.Request.Method, url(), err)
+		return rl, fmt.Errorf("streamtoken: %s %s: reading the response: %w%s", resp.Request.Method, url(), err, causeNote(ctx, err))
 	}
 	if len(raw) <= limit && resp.StatusCode >= 200 && resp.StatusCode <= 299 && success(raw) {
 		return rl, nil
@@ -259,6 +264,26 @@ func (c *Client) exchangeUpTo(ctx context.Context, limit int, send func(context.
 		e.Hint = c.notFoundHint(env)
 	}
 	return rl, e
+}
+
+// callTimeoutError is WithCallTimeout's bound running out; it matches
+// context.DeadlineExceeded.
+type callTimeoutError struct{ d time.Duration }
+
+func (e callTimeoutError) Error() string {
+	return fmt.Sprintf("the call's bound of %v ran out (WithCallTimeout)", e.d)
+}
+
+func (e callTimeoutError) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// causeNote says which bound ran out when ctx ended by a deadline with a
+// cause of its own (WithCallTimeout's, or a caller's such as a command's
+// --timeout), unless err says it already.
+func causeNote(ctx context.Context, err error) string {
+	if cause := context.Cause(ctx); cause != nil && cause != ctx.Err() && !strings.Contains(err.Error(), cause.Error()) {
+		return ": " + cause.Error()
+	}
+	return ""
 }
 
 // envelopeOf decodes a failure envelope, or returns nil if raw is none.

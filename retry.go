@@ -168,8 +168,8 @@ func (d *retryingDoer) Do(req *http.Request) (*http.Response, error) {
 		// the caller's context lives: the call mints a new token each time,
 		// so sending it twice does no harm.
 		wait, again := d.policy.wait(n, resp, d.now())
-		if !again {
-			return resp, err
+		if deadline, ok := ctx.Deadline(); !again || (ok && time.Until(deadline) < wait) {
+			return resp, err // the answer that asked for the wait, not a timeout in it
 		}
 		if resp != nil {
 			// Let the connection be reused: read a little of what is left.

@@ -26,7 +26,7 @@ func (f *apiFlags) client(e env, more ...streamtoken.Option) (*streamtoken.Clien
 	if _, err := streamtoken.NewClient(creds); err != nil {
 		return nil, badInput("%s", trimPrefix(err))
 	}
-	opts := append([]streamtoken.Option{creds}, more...)
+	opts := append([]streamtoken.Option{creds, streamtoken.WithCallTimeout(callTimeout)}, more...)
 	if f.base != "" {
 		opts = append(opts, streamtoken.WithBaseURL(f.base))
 	}

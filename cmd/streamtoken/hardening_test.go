@@ -226,3 +226,35 @@ func TestServeRecommendsAPublicURLBeyondLoopback(t *testing.T) {
 		t.Errorf("serve with --public-url recommended it:\n%s", withURL.stderr.String())
 	}
 }
+
+// A command is bounded as a whole (--timeout), and says which bound ran
+// out; a retry the server asks for past the bound is not waited for.
+func TestCommandTimeout(t *testing.T) {
+	hang := make(chan struct{})
+	defer close(hang)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("busy") != "" || strings.Contains(r.URL.Path, "busy") {
+			w.Header().Set("Retry-After", "30")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	environ := map[string]string{"CLOUDFLARE_API_TOKEN": "timeout-test-token"}
+	start := time.Now()
+	r := cli(t, environ, "", "keys", "list", "--account", account, "--base-url", srv.URL+"/client/v4", "--timeout", "300ms")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "the command's --timeout of 300ms ran out") || time.Since(start) > 20*time.Second {
+		t.Errorf("keys list against a server that never answers, --timeout 300ms: %v", r)
+	}
+	r = cli(t, environ, "", "videos", "show", "busy", "--account", account, "--base-url", srv.URL+"/client/v4", "--timeout", "2s")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "503") {
+		t.Errorf("videos show against a 503 asking for 30 s, --timeout 2s: %v, want the 503 at once", r)
+	}
+	if r := cli(t, environ, "", "keys", "list", "--account", account, "--timeout", "-2s"); r.code != exitBadInput || !strings.Contains(r.stderr, "--timeout") {
+		t.Errorf("--timeout -2s: %v", r)
+	}
+}

@@ -87,6 +87,8 @@ func signalExitCode(sig os.Signal) int {
 // run executes the command line args and returns the exit code. Errors are
 // printed on one line to stderr.
 func run(ctx context.Context, args []string, e env) int {
+	ctx, cancel := context.WithCancel(ctx) // ends what the command started, --timeout's timer among them
+	defer cancel()
 	cmd := newRootCmd(e)
 	cmd.SetArgs(args)
 	cmd.SetIn(e.stdin)

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -35,8 +38,30 @@ protected.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	var timeout time.Duration
+	var stopTimeout context.CancelFunc
+	root.PersistentFlags().DurationVar(&timeout, "timeout", -1, fmt.Sprintf("bounds the whole command: %v by default, none for audit and serve (their calls are many, or it serves); 0: none. Each API call is bounded by %v besides, retries and waits included", defaultTimeout, callTimeout))
 	root.PersistentFlags().String("crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go (never loads libcrypto); or "+envCrypto)
+	root.PersistentPostRun = func(*cobra.Command, []string) {
+		if stopTimeout != nil {
+			stopTimeout()
+		}
+	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		d := timeout
+		switch {
+		case d < -1 || (d < 0 && cmd.Flags().Changed("timeout")):
+			return badInput("--timeout %v: want 0 (none) or more", d)
+		case d < 0 && (cmd.Name() == "audit" || cmd.Name() == "serve"):
+			d = 0
+		case d < 0:
+			d = defaultTimeout
+		}
+		if d > 0 {
+			ctx, cancel := context.WithTimeoutCause(cmd.Context(), d, fmt.Errorf("the command's --timeout of %v ran out", d))
+			cmd.SetContext(ctx)
+			stopTimeout = cancel // and run's own end releases it when the command fails
+		}
 		choice, _ := cmd.Flags().GetString("crypto")
 		if v := e.getenv(envCrypto); v != "" && !cmd.Flags().Changed("crypto") {
 			choice = v
@@ -52,6 +77,14 @@ protected.`,
 	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e), newVersionCmd(e))
 	return root
 }
+
+// defaultTimeout bounds a whole command unless --timeout says otherwise
+// (audit and serve have none); callTimeout bounds each API call, retries
+// and waits included.
+const (
+	defaultTimeout = 60 * time.Second
+	callTimeout    = 60 * time.Second
+)
 
 // envCrypto is the variable that chooses the RSA implementation when
 // --crypto is not given, in every command.
