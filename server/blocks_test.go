@@ -2,10 +2,13 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -122,5 +126,35 @@ func TestRequestCheckerOutsideAServeMuxRefuses(t *testing.T) {
 	r := do(t, http.MethodPost, ts.URL+tokenPath, strings.NewReader(`{"accesRules":[]}`), "Content-Type", "application/json")
 	if reached || r.Status != http.StatusInternalServerError || len(r.Env.Errors) != 1 || r.Env.Errors[0].Code != int(apicode.Internal) {
 		t.Errorf("got %d %.200s (handler reached: %v), want a 500 envelope", r.Status, r.Raw, reached)
+	}
+}
+
+// A store's failure is told apart from the request's own end: a client
+// that left is a 499 with nothing logged as an error, a request past its
+// own deadline a 504, and only the store's timeout with the request live
+// a 503.
+func TestInternalErrorTellsTheRequestsEndFromTheStores(t *testing.T) {
+	unavailable := fmt.Errorf("%w: %w", store.ErrUnavailable, context.DeadlineExceeded)
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	late, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel()
+	for _, tt := range []struct {
+		name   string
+		ctx    context.Context
+		status int
+		code   string
+	}{
+		{"the client left", gone, server.StatusClientClosedRequest, ""},
+		{"past the request's deadline", late, http.StatusGatewayTimeout, `"code":1018`},
+		{"the store's own timeout", context.Background(), http.StatusServiceUnavailable, `"code":1017`},
+	} {
+		var logs strings.Builder
+		w := httptest.NewRecorder()
+		r := httptest.NewRequestWithContext(tt.ctx, http.MethodGet, "/x", nil)
+		server.InternalError(slog.New(slog.NewTextHandler(&logs, nil)))(w, r, unavailable)
+		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.code) || strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("%s: %d %s, log %q; want %d %s and no error logged", tt.name, w.Code, w.Body.String(), logs.String(), tt.status, tt.code)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"maps"
@@ -41,6 +42,20 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 		log = slog.New(slog.DiscardHandler)
 	}
 	return func(w http.ResponseWriter, r *http.Request, err error) {
+		// The request's own end, not the store's: its client left (a 499,
+		// logged, unread), or its own deadline passed (a 504); only the
+		// store's own timeout, with the request still live, is a 503.
+		switch ctxErr := r.Context().Err(); {
+		case errors.Is(ctxErr, context.Canceled):
+			log.InfoContext(r.Context(), "client left before the answer", "method", r.Method, "route", r.Pattern)
+			w.WriteHeader(StatusClientClosedRequest)
+			return
+		case errors.Is(ctxErr, context.DeadlineExceeded):
+			log.WarnContext(r.Context(), "request past its own deadline", "method", r.Method, "route", r.Pattern, "error", err.Error())
+			WriteProblems(w, Problem{Status: http.StatusGatewayTimeout, Code: apicode.RequestTimeout,
+				Message: "the request ran past its deadline before the store answered"})
+			return
+		}
 		if errors.Is(err, store.ErrUnavailable) {
 			log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "route", r.Pattern, "error", err.Error())
 			w.Header().Set("Retry-After", strconv.Itoa(int(StoreRetryAfter/time.Second)))

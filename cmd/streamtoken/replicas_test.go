@@ -361,3 +361,27 @@ func TestServeStoreFlags(t *testing.T) {
 		t.Errorf("serve with another key-encryption key: %v, want a refusal", r)
 	}
 }
+
+// A key-encryption key readable by others, and a password in --store on
+// the command line, are warned about at start.
+func TestServeWarnsOfLooseSecrets(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.Database(t)
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	kekFile := filepath.Join(t.TempDir(), "kek")
+	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	url := strings.Replace(c.URL(db), "postgres@", "postgres:not-a-real-password@", 1)
+	r := startReplica(t, url, kekFile)
+	logs := r.logs.String()
+	for _, want := range []string{"a secret file is readable by group or others: chmod 600 it\" flag=--key-encryption-key", "--store holds a password"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("serve's log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "not-a-real-password") {
+		t.Errorf("serve logged the password:\n%s", logs)
+	}
+}

@@ -225,6 +225,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 	set("signing-key-id", &f.keyID, envServeKeyID)
 	set("keys-dir", &f.keysDir, envServeKeysDir)
 	set("store", &f.store, envServeStore)
+	f.storeFlag = cmd.Flags().Changed("store")
 	f.kek = getenv(envServeKEK)
 	f.crypto, _ = cmd.Flags().GetString("crypto") // the root's, the variable applied
 	if !cmd.Flags().Changed("api-token") {

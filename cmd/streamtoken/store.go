@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -40,6 +42,7 @@ const (
 // storeFlags are serve's flags of its store.
 type storeFlags struct {
 	store       string // memory, dir:PATH, postgres://... or postgres:key=value...
+	storeFlag   bool   // store came from the command line, which any user of the machine may read
 	keysDir     string // = dir:DIR
 	kekFile     string
 	kek         string // from the environment: the key in base64
@@ -141,6 +144,19 @@ func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, cf
 	}}, nil
 }
 
+// holdsPassword reports whether a libpq URL or key=value string gives a
+// password.
+func holdsPassword(spec string) bool {
+	if u, err := url.Parse(spec); err == nil && u.Scheme != "" {
+		_, ok := u.User.Password()
+		return ok || u.Query().Has("password")
+	}
+	return passwordKey.MatchString(spec)
+}
+
+// passwordKey finds a password in a key=value connection string.
+var passwordKey = regexp.MustCompile(`(^|\s)password\s*=`)
+
 // openPostgres opens a PostgreSQL store, with its key-encryption key.
 func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f storeFlags) (*openedStore, error) {
 	if rest, ok := strings.CutPrefix(spec, "postgres:"); ok && !strings.HasPrefix(rest, "//") {
@@ -162,6 +178,9 @@ func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f store
 	kek, err := postgres.ParseKeyEncryptionKey(raw)
 	if err != nil {
 		return nil, badInput("--key-encryption-key: %v", err)
+	}
+	if f.storeFlag && holdsPassword(spec) {
+		logger.Warn("--store holds a password, which any user of this machine can read in the process list: give the URL in "+envServeStore+", or the password in PGPASSWORD or ~/.pgpass", "flag", "--store")
 	}
 	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
 	defer cancel()

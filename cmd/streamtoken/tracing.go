@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -44,6 +46,7 @@ func tracerProvider(ctx context.Context, endpoint string, getenv func(string) st
 		opts = append(opts, otlptracehttp.WithEndpointURL(strings.TrimRight(endpoint, "/")+"/v1/traces"))
 		where = u.Scheme + "://" + u.Host
 	}
+	otel.SetErrorHandler(exportErrors(log, 10*time.Second))
 	exp, err := otlptracehttp.New(ctx, opts...)
 	if err != nil {
 		return nil, nil, err
@@ -59,4 +62,26 @@ func tracerProvider(ctx context.Context, endpoint string, getenv func(string) st
 			log.Warn("tracing: the last spans could not be sent", "error", err.Error())
 		}
 	}, nil
+}
+
+// exportErrors is OpenTelemetry's handler of the errors it cannot return
+// (a failed export, mostly): each goes to the log, in its format, at most
+// one every interval, the next saying how many were left out, so that a
+// collector that fails every batch does not flood the log.
+func exportErrors(log *slog.Logger, interval time.Duration) otel.ErrorHandler {
+	var (
+		mu      sync.Mutex
+		last    time.Time
+		skipped int
+	)
+	return otel.ErrorHandlerFunc(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); now.Sub(last) >= interval {
+			log.Warn("tracing: spans could not be sent", "error", err.Error(), "errors_left_out", skipped)
+			last, skipped = now, 0
+			return
+		}
+		skipped++
+	})
 }

@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // serve --otlp-endpoint sends a token request's spans to the collector by
@@ -49,5 +53,26 @@ func TestServeSendsTraces(t *testing.T) {
 		if r := cli(t, nil, "", "serve", "--addr", "127.0.0.1:0", "--otlp-endpoint", bad); r.code != exitBadInput || !strings.Contains(r.stderr, "--otlp-endpoint") || strings.Contains(r.stderr, "pw") {
 			t.Errorf("serve --otlp-endpoint %q: %v", bad, r)
 		}
+	}
+}
+
+// OpenTelemetry's export errors go through the logger, in its format, at
+// most one an interval, the next counting those left out.
+func TestExportErrorsAreLoggedSparingly(t *testing.T) {
+	var out bytes.Buffer
+	handler := exportErrors(slog.New(slog.NewJSONHandler(&out, nil)), time.Hour)
+	for range 157 {
+		handler.Handle(errors.New("failed to send: 500 Internal Server Error"))
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1 || !json.Valid([]byte(lines[0])) || !strings.Contains(lines[0], `"msg":"tracing: spans could not be sent"`) {
+		t.Errorf("157 export errors logged as %d lines: %s", len(lines), out.String())
+	}
+	handler = exportErrors(slog.New(slog.NewJSONHandler(&out, nil)), 0)
+	out.Reset()
+	handler.Handle(errors.New("a"))
+	handler.Handle(errors.New("b"))
+	if n := strings.Count(out.String(), "\n"); n != 2 {
+		t.Errorf("with no interval, %d lines for 2 errors", n)
 	}
 }
