@@ -179,9 +179,7 @@ func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f store
 	if err != nil {
 		return nil, badInput("--key-encryption-key: %v", err)
 	}
-	if f.storeFlag && holdsPassword(spec) {
-		logger.Warn("--store holds a password, which any user of this machine can read in the process list: give the URL in "+envServeStore+", or the password in PGPASSWORD or ~/.pgpass", "flag", "--store")
-	}
+
 	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
 	defer cancel()
 	pg, err := postgres.Open(ctx, postgres.Config{ConnString: spec, KeyEncryptionKey: kek,
@@ -191,6 +189,9 @@ func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f store
 	}
 	return &openedStore{store: pg, where: "postgres", logs: func() {
 		logger.Info("state in PostgreSQL, shared with every replica on the database", "max_conns", f.poolConns, "timeout", f.opTimeout.String())
+		if f.storeFlag && holdsPassword(spec) {
+			logger.Warn("--store holds a password, which any user of this machine can read in the process list: give the URL in "+envServeStore+", or the password in PGPASSWORD or ~/.pgpass", "flag", "--store")
+		}
 	}}, nil
 }
 
