@@ -39,7 +39,7 @@ func TestSDKCreatesASecuredUpload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DirectUpload.New() error = %v", err)
 	}
-	if len(up.UID) != 32 || !strings.HasSuffix(up.UploadURL, "/"+up.UID) {
+	if len(up.UID) != 32 || !strings.Contains(up.UploadURL, "/upload/"+account+"/") || strings.Contains(up.UploadURL, up.UID) {
 		t.Fatalf("DirectUpload.New() = uid %q, uploadURL %q", up.UID, up.UploadURL)
 	}
 	v, err := sdk.Stream.Get(ctx, up.UID, stream.StreamGetParams{AccountID: cloudflare.F(account)})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -298,9 +299,7 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	if len(vs) > 0 {
 		return fail(violations(vs, 0)...), nil
 	}
-	var raw [16]byte
-	_, _ = rand.Read(raw[:]) // never fails
-	uid := hex.EncodeToString(raw[:])
+	capability, uid := newUploadCapability()
 	v := gen.Video{UID: uid, RequireSignedURLs: deref(body.RequireSignedURLs), AllowedOrigins: gen.AllowedOrigins{},
 		Meta: map[string]any{}, MaxDurationSeconds: new(body.MaxDurationSeconds), UploadExpiry: new(expiry),
 		ThumbnailTimestampPct: body.ThumbnailTimestampPct, Status: &gen.VideoStatus{State: gen.VideoStatePendingupload},
@@ -330,9 +329,9 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	case err != nil:
 		return nil, err
 	}
-	url := gen.UploadVideoPath(req.AccountID, uid)
+	url := gen.UploadVideoPath(req.AccountID, capability)
 	if ms.UploadURL != nil {
-		url = ms.UploadURL(ctx, req.AccountID, uid)
+		url = ms.UploadURL(ctx, req.AccountID, capability)
 	}
 	return gen.CreateDirectUpload200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{},
 		Result: gen.DirectUpload{UID: uid, UploadURL: url, ScheduledDeletion: v.ScheduledDeletion}}, nil
@@ -346,23 +345,59 @@ var (
 	errNotOne   = errors.New("no direct upload")
 )
 
+// newUploadCapability makes a direct upload's capability, the upload
+// URL's secret (128 random bits, 32 hex digits, in the path's identifier),
+// and its video's ID, which is derived from it one way: whoever sees the
+// video's ID (in a token's sub, an embed code) cannot make the URL, and
+// the server keeps the capability only hashed, as that ID.
+func newUploadCapability() (capability, videoID string) {
+	var raw [16]byte
+	_, _ = rand.Read(raw[:]) // never fails
+	capability = hex.EncodeToString(raw[:])
+	return capability, uploadVideoID(capability)
+}
+
+// uploadVideoID is the ID of the video a capability uploads: the first
+// 128 bits of its SHA-256, in hex. An upload is found by this hash, never
+// by comparing the capability itself, so that how long a look-up takes
+// tells nothing of the capability.
+func uploadVideoID(capability string) string {
+	sum := sha256.Sum256([]byte("streamtoken direct upload\x00" + capability))
+	return hex.EncodeToString(sum[:16])
+}
+
+// isCapability reports whether s has the form of an upload capability.
+func isCapability(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil && strings.ToLower(s) == s
+}
+
 // ServeUpload takes the one upload of a direct upload's video, at its
 // upload URL ([gen.UploadVideoRoute], served at the server's root without
-// credentials: the video's random ID is the URL's secret). It reads and
-// discards the body (at most [MaxUploadBytes]) and marks the video ready;
-// the URL then takes no other upload (409), nor one after its expiry
-// (410). A video that no direct upload created is a 404.
+// credentials: the path's identifier is a random capability, from which
+// the video's ID is derived, never the reverse). It reads and discards the
+// body (at most [MaxUploadBytes]) and marks the video ready; the URL then
+// takes no other upload (409), nor one after its expiry (410). A
+// capability that no direct upload made is a 404.
 func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
-	accountID, id := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
-	if ps := badPath(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, id}); ps != nil {
+	accountID, capability := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
+	if ps := badPath(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, capability}); ps != nil {
 		WriteProblems(w, ps...)
 		return
 	}
+	if !isCapability(capability) {
+		writeUploadRefusal(w, errNotOne)
+		return
+	}
+	id := uploadVideoID(capability)
 	ctx := r.Context()
 	// Refused before the body is read when it can be told already.
 	if details, found, err := ms.Store.Media(ctx, store.Video, accountID, id); err == nil {
 		if err := uploadable(details, found, ms.now()); err != nil {
-			writeUploadRefusal(w, accountID, id, err)
+			writeUploadRefusal(w, err)
 			return
 		}
 	}
@@ -396,11 +431,9 @@ func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, errUploaded), errors.Is(err, errExpired), errors.Is(err, errNotOne):
-		writeUploadRefusal(w, accountID, id, err)
+		writeUploadRefusal(w, err)
 	case err != nil:
-		// Not the video's ID: while its upload is pending, it is the
-		// upload URL's secret.
-		InternalError(ms.log())(w, r, fmt.Errorf("taking an upload of account %s: %w", accountID, err))
+		InternalError(ms.log())(w, r, fmt.Errorf("taking an upload of video %s of account %s: %w", id, accountID, err))
 	default:
 		writeJSON(w, http.StatusOK, uploaded{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}})
 	}
@@ -438,14 +471,16 @@ func uploadable(details []byte, found bool, now time.Time) error {
 	return nil
 }
 
-func writeUploadRefusal(w http.ResponseWriter, accountID, id string, err error) {
+// writeUploadRefusal answers an upload its URL does not take; it repeats
+// nothing of the URL.
+func writeUploadRefusal(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errUploaded):
 		WriteProblems(w, Problem{Status: http.StatusConflict, Code: apicode.InvalidRequest, Message: "this upload URL was used: it takes one upload"})
 	case errors.Is(err, errExpired):
 		WriteProblems(w, Problem{Status: http.StatusGone, Code: apicode.InvalidRequest, Message: "this upload URL expired"})
 	default:
-		WriteProblems(w, noSuchMedia(accountID, "direct upload of video", id))
+		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia, Message: "no direct upload has this upload URL"})
 	}
 }
 

@@ -44,8 +44,9 @@ func upload(t *testing.T, base, body string, headers ...string) (string, string)
 func TestDirectUploadCreatesASecuredVideo(t *testing.T) {
 	base, _ := start(t, server.Config{})
 	uid, url := upload(t, base, `{"maxDurationSeconds":3600,"requireSignedURLs":true,"allowedOrigins":["example.com"],"meta":{"name":"a.mp4"}}`, "Upload-Creator", "c-1")
-	if len(uid) != 32 || url != base+"/upload/"+account+"/"+uid {
-		t.Fatalf("direct upload = %s at %s; want a 32-digit ID at %s/upload/...", uid, url, base)
+	capability, ok := strings.CutPrefix(url, base+"/upload/"+account+"/")
+	if len(uid) != 32 || !ok || len(capability) != 32 || capability == uid {
+		t.Fatalf("direct upload = %s at %s; want a 32-digit ID, and a URL at %s/upload/ with a capability of its own", uid, url, base)
 	}
 	r, v := media(t, base, http.MethodGet, uid, "")
 	if r.Status != 200 || v["requireSignedURLs"] != true || fmt.Sprint(v["allowedOrigins"]) != "[example.com]" ||
@@ -68,6 +69,17 @@ func TestDirectUploadCreatesASecuredVideo(t *testing.T) {
 	// A video no direct upload created takes none.
 	if r := do(t, http.MethodPost, base+"/upload/"+account+"/"+video, strings.NewReader("x")); r.Status != 404 {
 		t.Errorf("an upload to a video not created by a direct upload = %d %s, want 404", r.Status, r.Raw)
+	}
+	// The video's ID, which a token's sub and an embed code show, is not
+	// the upload URL's secret: a pending video takes no upload at it (as
+	// pending uploads made before the capability, whose URL was the ID, do
+	// not either).
+	pending, _ := upload(t, base, `{"maxDurationSeconds":60}`)
+	if r := do(t, http.MethodPost, base+"/upload/"+account+"/"+pending, strings.NewReader("replaced")); r.Status != 404 || strings.Contains(r.Raw, pending) {
+		t.Errorf("an upload at the pending video's ID = %d %s, want a 404 that repeats nothing", r.Status, r.Raw)
+	}
+	if _, v := media(t, base, http.MethodGet, pending, ""); v["status"].(map[string]any)["state"] != "pendingupload" {
+		t.Errorf("the pending video after an upload at its ID = %v, want still pending", v)
 	}
 	if r := do(t, http.MethodPost, base+"/upload/"+account+"/..x%2F", strings.NewReader("x")); r.Status != 400 {
 		t.Errorf("an upload to a bad ID = %d %s, want 400", r.Status, r.Raw)

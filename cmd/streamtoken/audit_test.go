@@ -29,7 +29,7 @@ func TestAuditAndFix(t *testing.T) {
 	}
 	r = run("videos", "upload-url", "--max-duration", "10m", "--name", "open.mp4", "--creator", "team-a", "--output", "json")
 	var up struct{ ID, UploadURL string }
-	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || r.code != 0 || len(up.ID) != 32 || !strings.Contains(up.UploadURL, up.ID) {
+	if err := json.Unmarshal([]byte(r.stdout), &up); err != nil || r.code != 0 || len(up.ID) != 32 || !strings.Contains(up.UploadURL, "/upload/"+account+"/") || strings.Contains(up.UploadURL, up.ID) {
 		t.Fatalf("videos upload-url --output json: %v", r)
 	}
 
