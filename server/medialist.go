@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -75,19 +74,6 @@ func (ms *MediaService) ListVideos(ctx context.Context, req gen.ListVideosReques
 	return out, nil
 }
 
-// videoFields are the fields of a video's details that the filters read.
-type videoFields struct {
-	UID     string  `json:"uid"`
-	Creator *string `json:"creator"`
-	Meta    struct {
-		Name any `json:"name"`
-	} `json:"meta"`
-	Status *struct {
-		State string `json:"state"`
-	} `json:"status"`
-	LiveInput *string `json:"liveInput"`
-}
-
 // videoQuery is the store's query of a listing's parameters, or what is
 // wrong with them.
 func videoQuery(p gen.ListVideosParams) (store.MediaQuery, []Problem) {
@@ -132,81 +118,20 @@ func videoQuery(p gen.ListVideosParams) (store.MediaQuery, []Problem) {
 	if ps != nil {
 		return q, ps
 	}
-	// The filters on the details, each a quick look at the raw JSON
-	// first where one can rule a video out, then a decode of the fields
-	// they read.
-	var checks []func(videoFields) bool
-	var needles [][]byte
-	exact := func(v string) { b, _ := json.Marshal(v); needles = append(needles, b) }
-	if p.Creator != nil {
-		want := *p.Creator
-		exact(want)
-		checks = append(checks, func(f videoFields) bool { return f.Creator != nil && *f.Creator == want })
-	}
+	// The filters run in the store, on fields it read from the details
+	// when it kept them (in SQL, on indexed columns, in PostgreSQL).
+	f := &q.Filter
+	f.Creator, f.Name, f.LiveInput, f.IDs, f.Names = p.Creator, p.VideoName, p.LiveInputID, idList, names
 	if p.Status != nil {
-		want := string(*p.Status)
-		checks = append(checks, func(f videoFields) bool { return stateOf(f) == want })
+		f.State = string(*p.Status)
 	}
 	if p.Type != nil {
-		live := *p.Type == gen.ListVideosParamsTypeLive
-		checks = append(checks, func(f videoFields) bool { return (f.LiveInput != nil && *f.LiveInput != "") == live })
+		f.Live = new(*p.Type == gen.ListVideosParamsTypeLive)
 	}
-	if p.LiveInputID != nil {
-		want := *p.LiveInputID
-		exact(want)
-		checks = append(checks, func(f videoFields) bool { return f.LiveInput != nil && *f.LiveInput == want })
-	}
-	if p.VideoName != nil {
-		want := *p.VideoName
-		exact(want)
-		checks = append(checks, func(f videoFields) bool { return nameOf(f) == want })
-	}
-	if p.Search != nil && *p.Search != "" {
-		want := strings.ToLower(*p.Search)
-		checks = append(checks, func(f videoFields) bool { return strings.Contains(strings.ToLower(nameOf(f)), want) })
-	}
-	if idList != nil {
-		checks = append(checks, func(f videoFields) bool { return slices.Contains(idList, f.UID) })
-	}
-	if names != nil {
-		checks = append(checks, func(f videoFields) bool { return slices.Contains(names, f.UID) || slices.Contains(names, nameOf(f)) })
-	}
-	if checks != nil {
-		q.Match = func(m store.Medium) bool {
-			for _, n := range needles {
-				if !bytes.Contains(m.Details, n) {
-					return false
-				}
-			}
-			var f videoFields
-			if json.Unmarshal(m.Details, &f) != nil {
-				return false
-			}
-			f.UID = m.ID
-			for _, c := range checks {
-				if !c(f) {
-					return false
-				}
-			}
-			return true
-		}
+	if p.Search != nil {
+		f.Search = *p.Search
 	}
 	return q, nil
-}
-
-// stateOf is a video's processing state: ready unless its details say
-// otherwise (one this server knows of only by its ID is ready to play).
-func stateOf(f videoFields) string {
-	if f.Status == nil || f.Status.State == "" {
-		return string(gen.VideoStateReady)
-	}
-	return f.Status.State
-}
-
-// nameOf is a video's meta.name, when it is a string.
-func nameOf(f videoFields) string {
-	s, _ := f.Meta.Name.(string)
-	return s
 }
 
 // splitList is a comma-separated list's entries, without empty ones; nil

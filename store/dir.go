@@ -709,32 +709,30 @@ func (d *Dir) ListMedia(_ context.Context, kind Kind, accountID string, q MediaQ
 	if err != nil {
 		return MediaPage{}, err
 	}
-	var failed error
-	read := func(e Medium) (Medium, bool) {
-		details, found, err := readMedium(filepath.Join(dir, e.ID+".json"))
-		if err != nil {
-			failed = err
-		}
-		e.Details = details
-		return e, found && err == nil
-	}
+	// The snapshot's fields and times choose the page; only its media's
+	// files are read.
 	p := q.Page(func(yield func(Medium) bool) {
 		for i := range order {
 			if !q.Asc {
 				i = len(order) - 1 - i
 			}
-			e := order[i]
-			if !q.within(e.Created) {
-				continue // before reading its file
-			}
-			if m, ok := read(e); ok && !yield(m) || failed != nil {
+			if e := order[i]; q.within(e.Created) && !yield(e) {
 				return
 			}
 		}
 	})
-	if failed != nil {
-		return MediaPage{}, failed
+	kept := p.Media[:0]
+	for _, m := range p.Media {
+		details, found, err := readMedium(filepath.Join(dir, m.ID+".json"))
+		if err != nil {
+			return MediaPage{}, err
+		}
+		if found { // else removed since the snapshot
+			m.Details = details
+			kept = append(kept, m)
+		}
 	}
+	p.Media = kept
 	return p, nil
 }
 
@@ -763,7 +761,7 @@ func (d *Dir) mediaOrder(dir string) ([]Medium, error) {
 			return nil, err
 		}
 		if found {
-			next.value = append(next.value, Medium{ID: id, Created: CreatedOf(details)})
+			next.value = append(next.value, Medium{ID: id, Created: CreatedOf(details), fields: FieldsOf(details)})
 		}
 	}
 	slices.SortFunc(next.value, ascending)

@@ -13,10 +13,11 @@ const MaxPage = 1000
 // Medium is one medium as a listing returns it.
 type Medium struct {
 	ID string
-	// Created orders listings: the details' "created" member (an RFC 3339
-	// time), or the zero time when they have none.
+	// Created orders listings: see [CreatedOf].
 	Created time.Time
 	Details []byte
+	// fields are what q.Filter looks at, in the stores of this package.
+	fields Fields
 }
 
 // MediaQuery selects a page of an account's media of one kind.
@@ -31,10 +32,10 @@ type MediaQuery struct {
 	// same time (the caller skips those it has seen). A zero time is a
 	// bound like any other, not the absence of one.
 	Start, End *time.Time
-	// Match, when not nil, keeps the media it accepts: a filter on the
-	// details. It runs with the store's lock held in some stores: it must
-	// be quick, and call no store.
-	Match func(Medium) bool
+	// Filter keeps the media whose fields match it (see [FieldsOf]): each
+	// store runs it on fields it read when it kept the media, decoding
+	// nothing, and PostgreSQL in SQL, on indexed columns.
+	Filter MediaFilter
 	// Limit is the most media in the page: 1 to [MaxPage], and 0 or more
 	// than MaxPage is MaxPage.
 	Limit int
@@ -81,7 +82,9 @@ func CheckQuery(q MediaQuery) error {
 }
 
 // Page collects a page from media in q's order: those within its time
-// bounds that Match keeps, up to its limit, and (with Count) counts the
+// bounds that its Filter keeps (by the fields the stores of this package
+// keep; another store gives media that passed it already, and a query
+// without it), up to its limit, and (with Count) counts the
 // rest. It stops reading media as soon as it knows what the page says. A
 // store yields from its index; Page keeps its own copy of no medium, so a
 // store clones the details it yields when the page leaves its lock.
@@ -89,7 +92,7 @@ func (q MediaQuery) Page(media iter.Seq[Medium]) MediaPage {
 	var p MediaPage
 	limit := q.PageLimit()
 	for m := range media {
-		if !q.within(m.Created) || (q.Match != nil && !q.Match(m)) {
+		if !q.within(m.Created) || !q.Filter.Matches(m.ID, m.fields) {
 			continue
 		}
 		p.Total++

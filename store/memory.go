@@ -212,7 +212,16 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 	if err := CheckDetails(kind, details); err != nil {
 		return nil, err
 	}
-	cost := int64(len(details)) - int64(len(old))
+	// The fields a listing filters by, read now, once: a listing decodes
+	// nothing under the lock.
+	now := Medium{ID: id, Created: CreatedOf(details), fields: FieldsOf(details)}
+	order := m.order[mc]
+	i, was := -1, Medium{}
+	if found {
+		i, _ = slices.BinarySearchFunc(order, Medium{ID: id, Created: CreatedOf(old)}, ascending)
+		was = order[i]
+	}
+	cost := int64(len(details)-len(old)) + int64(now.fields.size()-was.fields.size())
 	if !found {
 		cost += int64(len(accountID)+len(id)) + entryOverhead
 	}
@@ -220,26 +229,17 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 		return nil, err
 	}
 	m.media[mk] = bytes.Clone(details)
-	m.place(mc, id, old, found, details)
-	return details, nil
-}
-
-// place keeps an account's media of a kind in order, as a medium is
-// added or its details change. m.mu is held.
-func (m *Memory) place(mc mediaCount, id string, old []byte, found bool, details []byte) {
-	order := m.order[mc]
-	created := CreatedOf(details)
-	if found {
-		was := Medium{ID: id, Created: CreatedOf(old)}
-		if was.Created.Equal(created) {
-			return
+	switch {
+	case found && was.Created.Equal(now.Created):
+		order[i] = now // in place
+	default:
+		if found {
+			order = slices.Delete(order, i, i+1)
 		}
-		i, _ := slices.BinarySearchFunc(order, was, ascending)
-		order = slices.Delete(order, i, i+1)
+		j, _ := slices.BinarySearchFunc(order, now, ascending)
+		m.order[mc] = slices.Insert(order, j, now)
 	}
-	now := Medium{ID: id, Created: created}
-	i, _ := slices.BinarySearchFunc(order, now, ascending)
-	m.order[mc] = slices.Insert(order, i, now)
+	return details, nil
 }
 
 // ascending orders media oldest first, then by ID.

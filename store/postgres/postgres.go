@@ -640,9 +640,12 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 		if err := store.CheckDetails(kind, details); err != nil {
 			return editError{err}
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified, created) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (kind, account_id, id) DO UPDATE SET details = EXCLUDED.details, modified = EXCLUDED.modified, created = EXCLUDED.created`,
-			string(kind), accountID, id, string(details), time.Now().UTC(), store.CreatedOf(details))
+		f := store.FieldsOf(details)
+		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+			ON CONFLICT (kind, account_id, id) DO UPDATE SET details = EXCLUDED.details, modified = EXCLUDED.modified, created = EXCLUDED.created,
+				creator = EXCLUDED.creator, name = EXCLUDED.name, name_fold = EXCLUDED.name_fold, state = EXCLUDED.state, live_input = EXCLUDED.live_input`,
+			string(kind), accountID, id, string(details), time.Now().UTC(), store.CreatedOf(details), creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput)
 		return err
 	})
 	var ee editError
@@ -655,9 +658,11 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 	return details, nil
 }
 
-// ListMedia implements [store.Media]: the rows come in the query's order
-// from an index, and stop after the page unless it counts (a filter the
-// database cannot run, q.Match, reads on until the page is full).
+// ListMedia implements [store.Media]: the filters run in SQL on the
+// columns EditMedia fills from the details (indexed: creator, name, live
+// input, and the folded name for a search where pg_trgm is), the rows
+// come in the query's order, and the page stops at its limit; a count is
+// a query of its own.
 func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string, q store.MediaQuery) (store.MediaPage, error) {
 	if err := store.CheckMedium(kind, accountID, "-"); err != nil {
 		return store.MediaPage{}, err
@@ -665,44 +670,101 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 	if err := store.CheckQuery(q); err != nil {
 		return store.MediaPage{}, err
 	}
+	filter, possible := q.Filter.WithoutNUL()
+	if !possible {
+		return store.MediaPage{}, nil
+	}
 	ctx, cancel := s.op(ctx)
 	defer cancel()
+	where, args := mediaWhere(kind, accountID, q.Start, q.End, filter)
 	order := "created DESC, id DESC"
 	if q.Asc {
 		order = "created, id"
 	}
-	sql := `SELECT id, created, details FROM streamtoken_media WHERE kind = $1 AND account_id = $2
-		AND ($3::timestamptz IS NULL OR created >= $3) AND ($4::timestamptz IS NULL OR created <= $4) ORDER BY ` + order
-	args := []any{string(kind), accountID, q.Start, q.End}
-	if q.Match == nil && !q.Count {
-		sql += " LIMIT $5"
-		args = append(args, q.PageLimit()+1) // one more: whether more follow
-	}
-	rows, err := s.pool.Query(ctx, sql, args...)
+	limit := q.PageLimit()
+	rows, err := s.pool.Query(ctx, "SELECT id, created, details FROM streamtoken_media WHERE "+where+" ORDER BY "+order+
+		" LIMIT "+strconv.Itoa(limit+1), args...) // one more: whether more follow
 	if err != nil {
 		return store.MediaPage{}, unavailable(err)
 	}
-	defer rows.Close()
-	p := q.Page(func(yield func(store.Medium) bool) {
-		for rows.Next() {
-			var m store.Medium
-			if err = rows.Scan(&m.ID, &m.Created, &m.Details); err != nil {
-				return
-			}
-			m.Created = m.Created.UTC()
-			if !yield(m) {
-				return
-			}
+	var p store.MediaPage
+	for rows.Next() {
+		var m store.Medium
+		if err := rows.Scan(&m.ID, &m.Created, &m.Details); err != nil {
+			rows.Close()
+			return store.MediaPage{}, unavailable(err)
 		}
-	})
-	rows.Close()
-	if err == nil {
-		err = rows.Err()
+		m.Created = m.Created.UTC()
+		p.Media = append(p.Media, m)
 	}
-	if err != nil {
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return store.MediaPage{}, unavailable(err)
+	}
+	if len(p.Media) > limit {
+		p.Media, p.More = p.Media[:limit], true
+	}
+	if q.Count {
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM streamtoken_media WHERE "+where, args...).Scan(&p.Total); err != nil {
+			return store.MediaPage{}, unavailable(err)
+		}
+		p.Total = max(p.Total, len(p.Media)) // a change between the two queries
+		p.Rest = p.Total - len(p.Media)
 	}
 	return p, nil
+}
+
+// mediaWhere is the WHERE clause of a listing, and its arguments.
+func mediaWhere(kind store.Kind, accountID string, start, end *time.Time, f store.MediaFilter) (string, []any) {
+	args := []any{string(kind), accountID}
+	conds := []string{"kind = $1", "account_id = $2"}
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		conds = append(conds, strings.ReplaceAll(cond, "$?", "$"+strconv.Itoa(len(args))))
+	}
+	if start != nil {
+		add("created >= $?", *start)
+	}
+	if end != nil {
+		add("created <= $?", *end)
+	}
+	if f.Creator != nil {
+		add("creator = $?", *f.Creator)
+	}
+	if f.Name != nil {
+		add("name = $?", *f.Name)
+	}
+	if f.Search != "" {
+		add(`name_fold LIKE '%' || $? || '%'`, likeEscaper.Replace(store.Fold(f.Search)))
+	}
+	if f.State != "" {
+		add("state = $?", f.State)
+	}
+	if f.Live != nil {
+		add("(live_input <> '') = $?", *f.Live)
+	}
+	if f.LiveInput != nil {
+		add("live_input = $?", *f.LiveInput)
+	}
+	if f.IDs != nil {
+		add("id = ANY($?)", f.IDs)
+	}
+	if f.Names != nil {
+		add("(id = ANY($?) OR name = ANY($?))", f.Names)
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// likeEscaper escapes LIKE's wildcards and its escape character (a
+// backslash, by default), so that a search is for its text.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// creatorOf is the creator column of a medium's fields: NULL for none.
+func creatorOf(f store.Fields) *string {
+	if !f.HasCreator {
+		return nil
+	}
+	return &f.Creator
 }
 
 // editError carries an error of the caller's edit (or of its result)
@@ -898,6 +960,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, string(sql)); err != nil {
 				return err
 			}
+			if step := migrationSteps[version]; step != nil {
+				if err := step(ctx, tx); err != nil {
+					return err
+				}
+			}
 			_, err := tx.Exec(ctx, "INSERT INTO streamtoken_migrations (version, applied) VALUES ($1, now())", version)
 			return err
 		})
@@ -911,13 +978,45 @@ func (s *Store) migrate(ctx context.Context) error {
 	return s.checkKeyEncryptionKey(ctx, conn)
 }
 
+// migrationSteps are the migrations' steps in Go, each run in its
+// migration's transaction after its SQL.
+var migrationSteps = map[int]func(context.Context, pgx.Tx) error{
+	4: fillMediaFields,
+}
+
+// fillMediaFields fills the filter columns of the media kept before
+// migration 4, from their details, as EditMedia fills them.
+func fillMediaFields(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, "SELECT kind, account_id, id, details FROM streamtoken_media")
+	if err != nil {
+		return err
+	}
+	var batch pgx.Batch
+	for rows.Next() {
+		var kind, account, id string
+		var details []byte
+		if err := rows.Scan(&kind, &account, &id, &details); err != nil {
+			rows.Close()
+			return err
+		}
+		f := store.FieldsOf(details)
+		batch.Queue("UPDATE streamtoken_media SET creator = $4, name = $5, name_fold = $6, state = $7, live_input = $8 WHERE kind = $1 AND account_id = $2 AND id = $3",
+			kind, account, id, creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || batch.Len() == 0 {
+		return err
+	}
+	return tx.SendBatch(ctx, &batch).Close()
+}
+
 // schemaNeeds is every column the store reads or writes, by table: a
 // schema recorded as migrated but changed by hand since is found at
 // start, not by the first request that needs what it lacks.
 var schemaNeeds = []string{
 	"streamtoken_keys (key_id, account_id, public_jwk, created)",
 	"streamtoken_account_keys (account_id, key_id, sealed, created)",
-	"streamtoken_media (kind, account_id, id, details, modified, created)",
+	"streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input)",
 	"streamtoken_settings (name, value)",
 }
 

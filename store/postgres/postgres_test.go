@@ -297,7 +297,7 @@ func TestMigrationDatesTheUndatedMedia(t *testing.T) {
 	const acct = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 	for i := range 3 {
 		if _, err := s.EditMedia(ctx, store.Video, acct, fmt.Sprintf("v%d", i), 10, func([]byte, bool) ([]byte, error) {
-			return []byte(`{"created":"1970-01-01T00:00:00Z"}`), nil
+			return []byte(`{"created":"1970-01-01T00:00:00Z","creator":"c"}`), nil
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -306,6 +306,7 @@ func TestMigrationDatesTheUndatedMedia(t *testing.T) {
 	// As an older version left them: the epoch in the column, a change
 	// time of their own; and the migration not yet applied.
 	exec(t, conn, "UPDATE streamtoken_media SET created = 'epoch', modified = '2026-01-01T00:00:00Z'::timestamptz + substr(id, 2)::int * interval '1 second'",
+		"ALTER TABLE streamtoken_media DROP COLUMN creator, DROP COLUMN name, DROP COLUMN name_fold, DROP COLUMN state, DROP COLUMN live_input",
 		"DELETE FROM streamtoken_migrations WHERE version >= 3")
 	s = open(t, conn, kek)
 	p, err := s.ListMedia(ctx, store.Video, acct, store.MediaQuery{Asc: true})
@@ -317,6 +318,10 @@ func TestMigrationDatesTheUndatedMedia(t *testing.T) {
 		if !m.Created.Equal(want) || !store.CreatedOf(m.Details).Equal(want) {
 			t.Errorf("%s: created %s, details %s; want both %s", m.ID, m.Created, m.Details, want)
 		}
+	}
+	// Migration 4 filled the filter columns of the rows kept before it.
+	if p, err := s.ListMedia(ctx, store.Video, acct, store.MediaQuery{Filter: store.MediaFilter{Creator: new("c")}, Count: true}); err != nil || p.Total != 3 {
+		t.Errorf("ListMedia(creator c) after migration 4 = %d media, %v; want 3", p.Total, err)
 	}
 }
 
@@ -330,7 +335,7 @@ func TestOpenChecksTheSchema(t *testing.T) {
 		want string
 	}{
 		{"from the future", "INSERT INTO streamtoken_migrations (version, applied) VALUES (99, now())", "schema is version 99, newer than this version of streamtoken knows"},
-		{"a column dropped", "ALTER TABLE streamtoken_media DROP COLUMN created", `lacks what this version needs of streamtoken_media (kind, account_id, id, details, modified, created): column "created" does not exist`},
+		{"a column dropped", "ALTER TABLE streamtoken_media DROP COLUMN created", `lacks what this version needs of streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input): column "created" does not exist`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := c.ConnString(c.Database(t))

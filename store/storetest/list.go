@@ -16,7 +16,7 @@ import (
 type dated struct {
 	Created  time.Time `json:"created"`
 	Modified time.Time `json:"modified,omitzero"`
-	Label    string    `json:"label,omitempty"`
+	Label    string    `json:"creator,omitempty"` // a field the filters read
 	N        int       `json:"n,omitempty"`
 }
 
@@ -55,10 +55,7 @@ func (s *suite) list(t *testing.T) {
 	keep(t, st, store.Video, accountA, "v1", dated{Created: at(0), Label: "x"})
 	keep(t, st, store.LiveInput, accountA, "li", dated{Created: at(0)})
 	keep(t, st, store.Video, accountB, "vb", dated{Created: at(0)})
-	labelX := func(m store.Medium) bool {
-		var d dated
-		return json.Unmarshal(m.Details, &d) == nil && d.Label == "x"
-	}
+	labelX := store.MediaFilter{Creator: new("x")}
 	for _, c := range []struct {
 		name        string
 		q           store.MediaQuery
@@ -78,9 +75,9 @@ func (s *suite) list(t *testing.T) {
 		{"start, oldest first", store.MediaQuery{Asc: true, Start: new(at(1)), Count: true}, "v3 v0", false, 2, 0},
 		{"start and end", store.MediaQuery{Start: new(at(1)), End: new(at(1))}, "v3", false, 0, 0},
 		{"between times", store.MediaQuery{Start: new(at(0).Add(time.Millisecond)), End: new(at(1).Add(-time.Millisecond))}, "", false, 0, 0},
-		{"matched", store.MediaQuery{Match: labelX, Count: true}, "v0 v3 v1", false, 3, 0},
-		{"matched, a page", store.MediaQuery{Match: labelX, Limit: 1}, "v0", true, 0, 0},
-		{"matched, a page, counted", store.MediaQuery{Match: labelX, Limit: 1, Asc: true, Count: true}, "v1", true, 3, 2},
+		{"matched", store.MediaQuery{Filter: labelX, Count: true}, "v0 v3 v1", false, 3, 0},
+		{"matched, a page", store.MediaQuery{Filter: labelX, Limit: 1}, "v0", true, 0, 0},
+		{"matched, a page, counted", store.MediaQuery{Filter: labelX, Limit: 1, Asc: true, Count: true}, "v1", true, 3, 2},
 		{"over the most", store.MediaQuery{Limit: store.MaxPage + 1}, "v0 v3 v2 v1", false, 0, 0},
 	} {
 		p, err := st.ListMedia(ctx, store.Video, accountA, c.q)
@@ -95,7 +92,7 @@ func (s *suite) list(t *testing.T) {
 	}
 	// Each medium with its details and time, as a copy.
 	p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Limit: 1})
-	if len(p.Media) != 1 || !p.Media[0].Created.Equal(at(2)) || !strings.Contains(string(p.Media[0].Details), `"label"`) {
+	if len(p.Media) != 1 || !p.Media[0].Created.Equal(at(2)) || !strings.Contains(string(p.Media[0].Details), `"creator"`) {
 		t.Fatalf("ListMedia(limit 1) = %+v", p.Media)
 	}
 	p.Media[0].Details[0] = 'x'
@@ -202,5 +199,65 @@ func (s *suite) listLarge(t *testing.T) {
 	})
 	if ordered[0] != "v00000" || ordered[n-1] != fmt.Sprintf("v%05d", n-1) {
 		t.Errorf("paging found %s to %s", ordered[0], ordered[n-1])
+	}
+}
+
+// listFilters runs each filter of a listing, with values that a JSON
+// encoder escapes (<, >, &, U+2028) and a database's text would not: every
+// store compares the values themselves, and folds names alike.
+func (s *suite) listFilters(t *testing.T) {
+	ctx := context.Background()
+	st, _ := s.open(t)
+	at := func(s int) time.Time { return day.Add(time.Duration(s) * time.Second) }
+	for i, details := range []string{
+		`{"creator":"r&d","meta":{"name":"Café <One>\u2028"},"status":{"state":"ready"}}`,
+		`{"creator":"r<d>","meta":{"name":"café two"},"status":{"state":"pendingupload"},"liveInput":"li1"}`,
+		`{"meta":{"name":42}}`,
+		`{"creator":"r&d","meta":{"name":"CAFÉ 100%_x"},"status":{"state":"error"}}`,
+	} {
+		id := string(rune('a' + i))
+		_, err := st.EditMedia(ctx, store.Video, accountA, id, store.MaxMediaPerAccount, func([]byte, bool) ([]byte, error) {
+			return []byte(strings.Replace(details, "{", fmt.Sprintf(`{"created":%q,`, at(i).Format(time.RFC3339)), 1)), nil
+		})
+		if err != nil {
+			t.Fatalf("EditMedia(%s): %v", id, err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		filter store.MediaFilter
+		want   string
+	}{
+		{"creator with &", store.MediaFilter{Creator: new("r&d")}, "a d"},
+		{"creator with < and >", store.MediaFilter{Creator: new("r<d>")}, "b"},
+		{"no such creator", store.MediaFilter{Creator: new("")}, ""},
+		{"name with < > and U+2028", store.MediaFilter{Name: new("Café <One>\u2028")}, "a"},
+		{"search, of any case", store.MediaFilter{Search: "CAFÉ"}, "a b d"},
+		{"search for a wildcard's text", store.MediaFilter{Search: "%_"}, "d"},
+		{"search for a wildcard alone", store.MediaFilter{Search: "_"}, "d"},
+		{"search with U+2028", store.MediaFilter{Search: "<one>\u2028"}, "a"},
+		{"state ready, given or not", store.MediaFilter{State: "ready"}, "a c"},
+		{"state error", store.MediaFilter{State: "error"}, "d"},
+		{"live recordings", store.MediaFilter{Live: new(true)}, "b"},
+		{"not live", store.MediaFilter{Live: new(false)}, "a c d"},
+		{"a live input's", store.MediaFilter{LiveInput: new("li1")}, "b"},
+		{"IDs", store.MediaFilter{IDs: []string{"c", "a", "z"}}, "a c"},
+		{"names or IDs", store.MediaFilter{Names: []string{"café two", "c"}}, "b c"},
+		{"U+0000, which no medium holds", store.MediaFilter{Creator: new("r\x00d")}, ""},
+		{"an ID with U+0000 among others", store.MediaFilter{IDs: []string{"a\x00", "b"}}, "b"},
+		{"two filters", store.MediaFilter{Creator: new("r&d"), State: "error"}, "d"},
+	} {
+		p, err := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Asc: true, Filter: c.filter, Count: true})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got := listed(p); got != c.want || p.Total != len(p.Media) {
+			t.Errorf("%s: ListMedia() = [%s] total %d; want [%s]", c.name, got, p.Total, c.want)
+		}
+	}
+	p, err := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Filter: store.MediaFilter{Creator: new("r&d")}, Limit: 1, Count: true})
+	if err != nil || listed(p) != "d" || !p.More || p.Total != 2 || p.Rest != 1 {
+		t.Errorf("a filtered page of one, counted = [%s] more %v total %d rest %d, %v; want [d], more, 2 and 1", listed(p), p.More, p.Total, p.Rest, err)
 	}
 }

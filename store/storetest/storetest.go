@@ -64,6 +64,7 @@ func TestStore(t *testing.T, newStore NewFunc, opts Options) {
 	t.Run("MediaBounds", s.mediaBounds)
 	t.Run("List", s.list)
 	t.Run("ListBounds", s.listBounds)
+	t.Run("ListFilters", s.listFilters)
 	t.Run("ListLarge", s.listLarge)
 	t.Run("Restart", s.restart)
 	t.Run("TwoInstances", s.twoInstances)
