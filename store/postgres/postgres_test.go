@@ -352,3 +352,20 @@ func TestOpenChecksTheSchema(t *testing.T) {
 		})
 	}
 }
+
+// A search is served by a trigram index where pg_trgm is, as in Debian's
+// PostgreSQL.
+func TestSearchHasItsIndex(t *testing.T) {
+	c := pgtest.New(t)
+	conn := c.ConnString(c.Database(t))
+	open(t, conn, newKEK())
+	db, err := pgx.Connect(context.Background(), conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	var n int
+	if err := db.QueryRow(context.Background(), "SELECT count(*) FROM pg_indexes WHERE indexname = 'streamtoken_media_name_search'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("the search index: %d, %v; want it made (pg_trgm is in Debian's PostgreSQL)", n, err)
+	}
+}
