@@ -19,3 +19,8 @@ func CacheWaiters(c *TokenCache) int {
 
 // StartProcs is GOMAXPROCS as the process started.
 var StartProcs = startProcs
+
+// SetBodyRate sets the minimum rate s holds request bodies to.
+func SetBodyRate(s *Server, window time.Duration, perSec int64) {
+	s.bodyRate = bodyRate{window: window, perSec: perSec}
+}

@@ -32,7 +32,12 @@ import (
 // returns its address and the channel Serve's result arrives on.
 func serve(t *testing.T, cfg server.Config) (string, context.CancelFunc, <-chan error) {
 	t.Helper()
-	s := newServer(t, cfg)
+	return serveServer(t, newServer(t, cfg))
+}
+
+// serveServer runs s.Serve on a loopback port, as serve does.
+func serveServer(t *testing.T, s *server.Server) (string, context.CancelFunc, <-chan error) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +104,7 @@ func envelopeCodes(t *testing.T, body string) []int {
 func TestIdleConnectionsCannotLockOutARealRequest(t *testing.T) {
 	t.Parallel() // mostly waiting on timers: let other tests run meanwhile
 	const max = 16
-	addr, _, _ := serve(t, server.Config{MaxConnections: max})
+	addr, _, _ := serve(t, server.Config{MaxConnections: max, MaxConnectionsPerIP: -1}) // every client here is 127.0.0.1
 	// Three times the cap of keep-alive connections, each idle after one
 	// request, and as many that never send a byte.
 	var conns []net.Conn
@@ -432,7 +437,7 @@ func TestKeyFilesAreRegularAndBounded(t *testing.T) {
 // as they are reused; below that, it keeps them alive.
 func TestACrowdedServerClosesConnectionsAfterAnswering(t *testing.T) {
 	const max = 10
-	addr, _, _ := serve(t, server.Config{MaxConnections: max})
+	addr, _, _ := serve(t, server.Config{MaxConnections: max, MaxConnectionsPerIP: -1}) // every client here is 127.0.0.1
 	get := func() string {
 		status, _ := raw(t, addr, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 		return status

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +37,7 @@ const newConnAge = time.Second
 type limitListener struct {
 	net.Listener
 	sem       chan struct{}
+	perIP     int // the most from one address; 0: no cap
 	done      chan struct{}
 	closeOnce sync.Once
 	now       func() time.Time
@@ -44,6 +46,7 @@ type limitListener struct {
 
 	mu   sync.Mutex
 	idle map[*limitedConn]idleSince
+	ips  map[netip.Addr]int // open connections by client address, with perIP
 }
 
 type idleSince struct {
@@ -51,10 +54,12 @@ type idleSince struct {
 	fresh bool // has sent nothing yet
 }
 
-func newLimitListener(ln net.Listener, max int, refused func(int)) *limitListener {
+func newLimitListener(ln net.Listener, max, perIP int, refused func(int)) *limitListener {
 	return &limitListener{
 		Listener: ln,
 		sem:      make(chan struct{}, max),
+		perIP:    perIP,
+		ips:      map[netip.Addr]int{},
 		done:     make(chan struct{}),
 		now:      time.Now,
 		refused:  refused,
@@ -67,6 +72,52 @@ func newLimitListener(ln net.Listener, max int, refused func(int)) *limitListene
 const evictEvery = 50 * time.Millisecond
 
 func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := clientAddr(c)
+		l.mu.Lock()
+		over := l.perIP > 0 && l.ips[ip] >= l.perIP
+		if !over {
+			l.ips[ip]++
+		}
+		l.mu.Unlock()
+		if !over {
+			return &limitedConn{Conn: c, l: l, ip: ip}, nil
+		}
+		l.refuse(c)
+		<-l.sem
+	}
+}
+
+// clientAddr is a connection's remote address, IPv4 in IPv6 unmapped; the
+// zero Addr for one that has none (a Unix socket's).
+func clientAddr(c net.Conn) netip.Addr {
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// refuse answers a connection over its address's cap with a 429 envelope,
+// and closes it.
+func (l *limitListener) refuse(c net.Conn) {
+	if l.refused != nil {
+		l.refused(http.StatusTooManyRequests)
+	}
+	body, _ := jsonEnvelope(Problem{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
+		Message: "too many connections from this address: close some, or retry"})
+	head := "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: " +
+		strconv.Itoa(len(body)) + "\r\n\r\n"
+	_ = c.SetWriteDeadline(l.now().Add(100 * time.Millisecond)) // a few hundred bytes: the socket's buffer takes them
+	_, _ = c.Write(append([]byte(head), body...))
+	_ = c.Close()
+}
+
+// accept takes a slot, making room when full, then the next connection.
+func (l *limitListener) accept() (net.Conn, error) {
 	for acquired := false; !acquired; {
 		select {
 		case l.sem <- struct{}{}:
@@ -91,7 +142,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		<-l.sem
 		return nil, err
 	}
-	return &limitedConn{Conn: c, l: l}, nil
+	return c, nil
 }
 
 // crowded reports whether the listener holds nine tenths of its
@@ -155,6 +206,7 @@ func (l *limitListener) connState(nc net.Conn, state http.ConnState) {
 type limitedConn struct {
 	net.Conn
 	l         *limitListener
+	ip        netip.Addr
 	closeOnce sync.Once
 }
 
@@ -163,6 +215,9 @@ func (c *limitedConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.l.mu.Lock()
 		delete(c.l.idle, c)
+		if c.l.ips[c.ip]--; c.l.ips[c.ip] <= 0 {
+			delete(c.l.ips, c.ip)
+		}
 		c.l.mu.Unlock()
 		<-c.l.sem
 	})

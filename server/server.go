@@ -121,6 +121,13 @@ type Config struct {
 	// DefaultMaxConnections, or fewer when the process may open fewer
 	// files.
 	MaxConnections int
+	// MaxConnectionsPerIP caps the connections Serve holds open from one
+	// client address, so that one client cannot take every slot: beyond
+	// it, a new connection is answered 429 and closed. Zero: a quarter of
+	// MaxConnections; negative: no cap (behind a load balancer or proxy,
+	// every client arrives from its few addresses: raise it, or turn it
+	// off there).
+	MaxConnectionsPerIP int
 	// OperationMiddlewares wrap every operation's strict handler, after
 	// authentication and the spec's checks: each is told the operation's
 	// ID (its gen.StrictServerInterface method, "CreateSigningKey"). One
@@ -164,6 +171,8 @@ type Server struct {
 	handler  http.Handler
 	opsMW    []gen.StrictMiddlewareFunc // around every operation
 	maxConns int                        // Serve's cap on open connections
+	perIP    int                        // ... from one client address; 0: none
+	bodyRate bodyRate
 	drain    time.Duration              // Serve's shutdown timeout
 }
 
@@ -182,7 +191,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{auth: auth, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
-		keySets: &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}}
+		keySets: &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}, bodyRate: defaultBodyRate}
 	switch {
 	case s.maxConns < 0:
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
@@ -191,6 +200,12 @@ func New(cfg Config) (*Server, error) {
 		if files, ok := openFileLimit(); ok && files-FileHeadroom < s.maxConns {
 			s.maxConns = max(FileHeadroom, files-FileHeadroom)
 		}
+	}
+	switch s.perIP = cfg.MaxConnectionsPerIP; {
+	case s.perIP == 0:
+		s.perIP = max(1, s.maxConns/4)
+	case s.perIP < 0:
+		s.perIP = 0 // none
 	}
 	switch {
 	case s.drain < 0:
@@ -321,6 +336,10 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // MaxConnections is the cap on open connections [Server.Serve] holds to:
 // Config.MaxConnections, or the one derived from the open-file limit.
 func (s *Server) MaxConnections() int { return s.maxConns }
+
+// MaxConnectionsPerIP is the cap on open connections from one client
+// address in force, 0 for none.
+func (s *Server) MaxConnectionsPerIP() int { return s.perIP }
 
 // AccountSigner returns the signer of an account's tokens: the operator's
 // key for the account, else the key shared by every account, else the key
@@ -477,10 +496,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 }
 
 // Timeouts of the http.Server that [Server.Serve] runs. IdleTimeout is
-// short so that idle keep-alive connections give their slots back soon.
+// short so that idle keep-alive connections give their slots back soon. A
+// request's body has no deadline of its own but a minimum rate
+// ([MinBodyBytesPerSecond]), and an answer's write deadline moves on with
+// it.
 const (
 	ReadHeaderTimeout = 5 * time.Second
-	ReadTimeout       = 15 * time.Second
 	WriteTimeout      = 30 * time.Second
 	IdleTimeout       = 30 * time.Second
 	// DefaultShutdownTimeout is how long Serve lets in-flight requests
@@ -499,7 +520,7 @@ const (
 // its answers close their connections, so that clients open new ones
 // rather than reuse one it may have to close to make room.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ll := newLimitListener(ln, s.maxConns, func(status int) {
+	ll := newLimitListener(ln, s.maxConns, s.perIP, func(status int) {
 		s.metrics.requests.WithLabelValues("http-layer", strconv.Itoa(status)).Inc()
 		s.log.LogAttrs(ctx, slog.LevelInfo, "request", slog.String("route", "http-layer"), slog.Int("status", status))
 	})
@@ -507,12 +528,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if ll.crowded() {
 			w.Header().Set("Connection", "close")
 		}
+		w, r = s.bodyRate.guard(w, r)
 		s.handler.ServeHTTP(w, r)
+		finish(w)
 	})
 	hs := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: ReadHeaderTimeout,
-		ReadTimeout:       ReadTimeout,
+		ReadHeaderTimeout: ReadHeaderTimeout, // the body: bodyRate, not one deadline
 		WriteTimeout:      WriteTimeout,
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,

@@ -50,6 +50,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--output", nil, []string{"inspect", tok, "--output", "yaml"}},
 		{"--addr", nil, []string{"serve", "--addr", "not an address"}},
 		{"--max-connections", nil, []string{"serve", "--max-connections", "-1"}},
+		{"--max-connections-per-ip", nil, []string{"serve", "--max-connections-per-ip", "-1"}},
 		{"--signing-workers", nil, []string{"serve", "--signing-workers", "-1"}},
 		{"--max-signing-wait", nil, []string{"serve", "--max-signing-wait", "0s"}},
 		{"--token-cache", nil, []string{"serve", "--token-cache", "-1"}},

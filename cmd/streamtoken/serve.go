@@ -49,6 +49,8 @@ type serveFlags struct {
 	crypto      string
 	logFormat   string
 	maxConns    int
+	maxPerIP    int  // with the flag given; else the server's default
+	perIPGiven  bool // --max-connections-per-ip was given (0 is then "none")
 	workers     int
 	maxWait     time.Duration
 	cacheSize   int
@@ -203,6 +205,7 @@ off. /metrics shows the queue and the cache.`,
 	fl.StringVar(&f.logFormat, "log-format", "text", "log format on stderr: text or json")
 	fl.StringVar(&f.otlp, "otlp-endpoint", "", "send traces by OTLP/HTTP to the collector at this base `URL` (http://127.0.0.1:4318, whose /v1/traces takes them); default: off, unless "+envOTLPEndpoint+" is set")
 	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
+	fl.IntVar(&f.maxPerIP, "max-connections-per-ip", 0, "connections held open from one client address; past it, a new one is answered 429 and closed (default: a quarter of --max-connections; 0: no cap, as behind a load balancer, where every client arrives from its few addresses)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, fmt.Sprintf("connections held open at once; when full, the longest idle is closed for a new one (0: %d, or the open-file limit less %d when that is lower)", server.DefaultMaxConnections, server.FileHeadroom))
 	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
@@ -225,6 +228,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) {
 	set("signing-key-id", &f.keyID, envServeKeyID)
 	set("keys-dir", &f.keysDir, envServeKeysDir)
 	set("store", &f.store, envServeStore)
+	f.perIPGiven = cmd.Flags().Changed("max-connections-per-ip")
 	f.storeFlag = cmd.Flags().Changed("store")
 	f.kek = getenv(envServeKEK)
 	f.crypto, _ = cmd.Flags().GetString("crypto") // the root's, the variable applied
@@ -252,6 +256,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	default:
 		return badInput("--log-format: want text or json, got %q", f.logFormat)
 	}
+	switch {
+	case f.maxPerIP < 0:
+		return badInput("--max-connections-per-ip %d: want 0 (no cap) or more", f.maxPerIP)
+	case f.maxPerIP == 0 && f.perIPGiven:
+		f.maxPerIP = -1 // the server's "none"
+	}
 	if f.maxConns < 0 {
 		return badInput("--max-connections %d: want 0 (from the open-file limit) or more", f.maxConns)
 	}
@@ -275,7 +285,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.workers == 0 {
 		f.workers = procs
 	}
-	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
+	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, MaxConnectionsPerIP: f.maxPerIP, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
 		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, PublicURL: f.publicURL}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
@@ -360,7 +370,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		}
 	}
 	build := buildinfo.Read()
-	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", srv.MaxConnections(),
+	logger.Info("serving", "url", base, "credentials", len(cfg.Credentials), "max_connections", srv.MaxConnections(), "max_connections_per_ip", srv.MaxConnectionsPerIP(),
 		"signing_workers", f.workers, "max_signing_wait", f.maxWait.String(), "token_cache", f.cacheSize,
 		"version", build.Version, "revision", build.Revision, "go", build.GoVersion)
 	if e.draining != nil {
