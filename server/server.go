@@ -173,7 +173,7 @@ type Server struct {
 	maxConns int                        // Serve's cap on open connections
 	perIP    int                        // ... from one client address; 0: none
 	bodyRate bodyRate
-	drain    time.Duration              // Serve's shutdown timeout
+	drain    time.Duration // Serve's shutdown timeout
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
