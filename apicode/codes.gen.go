@@ -43,6 +43,8 @@ const (
 	StoreUnavailable Code = 1017
 	// RequestTimeout is 1018 (HTTP 504): the request ran past a deadline of its own (one that a middleware of a server built from the blocks set) before the store answered; a client that leaves is logged as 499, with no answer.
 	RequestTimeout Code = 1018
+	// AccountQuota is 1019 (HTTP 400): the account's videos and live inputs hold as many bytes of details as each account may keep in the store (`--store-account-bytes`: 64 MiB by default, at most a quarter of the memory store's media): delete what is no longer needed; other accounts are not affected.
+	AccountQuota Code = 1019
 	// RulesRestrictNothing is 1100 (HTTP 200): a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`).
 	RulesRestrictNothing Code = 1100
 	// RuleUnreachable is 1101 (HTTP 200): a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached.
@@ -82,6 +84,7 @@ var known = map[Code]info{
 	StoreFull:            {name: "StoreFull", status: []int{400}, meaning: "the memory store holds `--store-memory-bytes` already: the change that adds is refused, what is kept stays"},
 	StoreUnavailable:     {name: "StoreUnavailable", status: []int{503}, meaning: "the store (its PostgreSQL database) cannot be reached now: retry after `Retry-After`'s seconds; tokens of accounts whose key is loaded are still signed"},
 	RequestTimeout:       {name: "RequestTimeout", status: []int{504}, meaning: "the request ran past a deadline of its own (one that a middleware of a server built from the blocks set) before the store answered; a client that leaves is logged as 499, with no answer"},
+	AccountQuota:         {name: "AccountQuota", status: []int{400}, meaning: "the account's videos and live inputs hold as many bytes of details as each account may keep in the store (`--store-account-bytes`: 64 MiB by default, at most a quarter of the memory store's media): delete what is no longer needed; other accounts are not affected"},
 	RulesRestrictNothing: {name: "RulesRestrictNothing", status: []int{200}, meaning: "a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`)"},
 	RuleUnreachable:      {name: "RuleUnreachable", status: []int{200}, meaning: "a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached"},
 	RuleOneIPFamily:      {name: "RuleOneIPFamily", status: []int{200}, meaning: "a message beside a token: an `ip.src` rule lists IPv4 addresses only, or IPv6 only; Cloudflare's advice is to give both"},

@@ -148,11 +148,20 @@ func TestInternalErrorTellsTheRequestsEndFromTheStores(t *testing.T) {
 		{"the client left", gone, server.StatusClientClosedRequest, ""},
 		{"past the request's deadline", late, http.StatusGatewayTimeout, `"code":1018`},
 		{"the store's own timeout", context.Background(), http.StatusServiceUnavailable, `"code":1017`},
+		{"the store full", context.Background(), http.StatusBadRequest, `"code":1016`},
+		{"the account's quota", context.Background(), http.StatusBadRequest, `"code":1019`},
 	} {
+		err := unavailable
+		switch tt.name {
+		case "the store full":
+			err = fmt.Errorf("keeping a key: %w", store.ErrFull)
+		case "the account's quota":
+			err = fmt.Errorf("keeping a video: %w", store.ErrAccountQuota)
+		}
 		var logs strings.Builder
 		w := httptest.NewRecorder()
 		r := httptest.NewRequestWithContext(tt.ctx, http.MethodGet, "/x", nil)
-		server.InternalError(slog.New(slog.NewTextHandler(&logs, nil)))(w, r, unavailable)
+		server.InternalError(slog.New(slog.NewTextHandler(&logs, nil)))(w, r, err)
 		if w.Code != tt.status || !strings.Contains(w.Body.String(), tt.code) || strings.Contains(logs.String(), "level=ERROR") {
 			t.Errorf("%s: %d %s, log %q; want %d %s and no error logged", tt.name, w.Code, w.Body.String(), logs.String(), tt.status, tt.code)
 		}

@@ -22,13 +22,14 @@ const (
 // slowly as the client sends it, holding the slot).
 const drainable = 4 << 10
 
-// bodyRate holds a request's body to the minimum rate; tests shorten it.
+// bodyRate holds a request's body to the minimum rate (tests shorten its
+// window), and gives the answer its write timeout after the body's last
+// window.
 type bodyRate struct {
 	window time.Duration
 	perSec int64
+	write  time.Duration
 }
-
-var defaultBodyRate = bodyRate{window: BodyRateWindow, perSec: MinBodyBytesPerSecond}
 
 // guard wraps a request that has a body: its reads are held to the
 // minimum rate (by the connection's read deadline, moved on as each
@@ -40,7 +41,7 @@ func (br bodyRate) guard(w http.ResponseWriter, r *http.Request) (http.ResponseW
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return w, r
 	}
-	b := &rateBody{ReadCloser: r.Body, rc: http.NewResponseController(w), window: br.window,
+	b := &rateBody{ReadCloser: r.Body, rc: http.NewResponseController(w), window: br.window, write: br.write,
 		need: int64(float64(br.perSec) * br.window.Seconds())}
 	b.extend(time.Now())
 	r2 := *r
@@ -53,6 +54,7 @@ type rateBody struct {
 	io.ReadCloser
 	rc     *http.ResponseController
 	window time.Duration
+	write  time.Duration
 	need   int64 // the bytes a window must bring
 	got    int64 // in this window
 	read   int64 // in all
@@ -77,7 +79,7 @@ func (b *rateBody) Read(p []byte) (int, error) {
 // answer its write timeout after that.
 func (b *rateBody) extend(now time.Time) {
 	_ = b.rc.SetReadDeadline(now.Add(b.window))
-	_ = b.rc.SetWriteDeadline(now.Add(b.window + WriteTimeout))
+	_ = b.rc.SetWriteDeadline(now.Add(b.window + b.write))
 }
 
 // closeUnread closes the connection after an answer given while much of

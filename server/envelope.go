@@ -10,6 +10,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -155,6 +156,26 @@ func (c clientGone) VisitCreateSigningKeyResponse(w http.ResponseWriter) error {
 func storeFull() Problem {
 	return Problem{Status: http.StatusBadRequest, Code: apicode.StoreFull,
 		Message: "the server's store holds as much as it may: delete what is no longer needed, or give it more room"}
+}
+
+// accountQuota is the answer to a change that would take the account's
+// media past what each account may keep.
+func accountQuota() Problem {
+	return Problem{Status: http.StatusBadRequest, Code: apicode.AccountQuota,
+		Message: "the account's videos and live inputs hold as many bytes as each account may keep here: delete what is no longer needed"}
+}
+
+// refusal is the envelope of a store's refusal for room (the store full,
+// the account's quota), and whether err is one: every operation answers
+// them alike, never as a fault of the server's.
+func refusal(err error) (Problem, bool) {
+	switch {
+	case errors.Is(err, store.ErrAccountQuota):
+		return accountQuota(), true
+	case errors.Is(err, store.ErrFull):
+		return storeFull(), true
+	}
+	return Problem{}, false
 }
 
 // noSuchMedia is the 404 of a video or live input that does not exist.

@@ -56,6 +56,13 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 				Message: "the request ran past its deadline before the store answered"})
 			return
 		}
+		// A store that has no room says so as any operation's refusal
+		// would: the token path's signing key among them.
+		if p, ok := refusal(err); ok {
+			log.WarnContext(r.Context(), "store refused for room", "method", r.Method, "route", r.Pattern, "error", err.Error())
+			WriteProblems(w, p)
+			return
+		}
 		if errors.Is(err, store.ErrUnavailable) {
 			log.WarnContext(r.Context(), "store unavailable", "method", r.Method, "route", r.Pattern, "error", err.Error())
 			w.Header().Set("Retry-After", strconv.Itoa(int(StoreRetryAfter/time.Second)))

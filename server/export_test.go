@@ -22,5 +22,5 @@ var StartProcs = startProcs
 
 // SetBodyRate sets the minimum rate s holds request bodies to.
 func SetBodyRate(s *Server, window time.Duration, perSec int64) {
-	s.bodyRate = bodyRate{window: window, perSec: perSec}
+	s.bodyRate = bodyRate{window: window, perSec: perSec, write: WriteTimeout}
 }

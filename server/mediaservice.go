@@ -216,8 +216,9 @@ func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, a
 	switch {
 	case errors.Is(err, store.ErrMediaLimit):
 		return v, new(mediaLimit(what, ms.max())), nil
-	case errors.Is(err, store.ErrFull):
-		return v, new(storeFull()), nil
+	case errors.Is(err, store.ErrFull) || errors.Is(err, store.ErrAccountQuota):
+		p, _ := refusal(err)
+		return v, &p, nil
 	case errors.Is(err, store.ErrTooLarge):
 		return v, &Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest,
 			Message: fmt.Sprintf("the %s's details would be over %d bytes", kind, store.MaxDetailsBytes)}, nil

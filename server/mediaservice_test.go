@@ -229,7 +229,7 @@ func TestMetaIsBounded(t *testing.T) {
 // A store in memory that is full says so in a 4xx envelope, and keeps
 // what it held.
 func TestAFullStoreIsA400(t *testing.T) {
-	st := store.NewMemory(8 << 10)
+	st := store.NewMemory(8<<10, store.WithAccountMediaBytes(-1)) // the media's budget, all of it the one account's
 	base, _ := start(t, server.Config{Store: st})
 	body := `{"meta":{"name":"` + strings.Repeat("x", 3000) + `"}}`
 	var last response
@@ -246,5 +246,30 @@ func TestAFullStoreIsA400(t *testing.T) {
 	}
 	if used, max := st.Used(); used > max {
 		t.Errorf("the store holds %d bytes, over its %d", used, max)
+	}
+}
+
+// One account cannot take the room of the others: past its quota its
+// changes are refused (1019), counted in /metrics, while another account
+// still creates a direct upload.
+func TestOneAccountCannotFillTheStore(t *testing.T) {
+	st := store.NewMemory(2<<20, store.WithAccountMediaBytes(256<<10))
+	base, _ := start(t, server.Config{Store: st})
+	body := `{"maxDurationSeconds":60,"meta":{"pad":"` + strings.Repeat("x", 15<<10) + `"}}`
+	var last response
+	for range 100 {
+		if last, _ = media(t, base, http.MethodPost, "direct_upload", body); last.Status != 200 {
+			break
+		}
+	}
+	if last.Status != 400 || last.Env.Errors[0].Code != int(apicode.AccountQuota) {
+		t.Fatalf("direct uploads past the account's quota: last %d %.200s, want a 400 with code %d", last.Status, last.Raw, apicode.AccountQuota)
+	}
+	other := base + "/client/v4/accounts/bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb/stream/direct_upload"
+	if r := do(t, http.MethodPost, other, strings.NewReader(`{"maxDurationSeconds":60}`), append(bearer(apiToken), "Content-Type", "application/json")...); r.Status != 200 {
+		t.Errorf("another account's direct upload after the first was refused: %d %.200s", r.Status, r.Raw)
+	}
+	if r := do(t, http.MethodGet, base+"/metrics", nil); !strings.Contains(r.Raw, `streamtoken_store_refusals_total{reason="account_quota"} 1`) {
+		t.Errorf("/metrics counts no quota refusal")
 	}
 }

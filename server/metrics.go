@@ -24,6 +24,7 @@ type metrics struct {
 	requests  *prometheus.CounterVec
 	duration  *prometheus.HistogramVec
 	signed    *prometheus.CounterVec
+	refusals  *prometheus.CounterVec // the store's, for room
 
 	queueWaiting prometheus.Gauge
 	queueWait    prometheus.Histogram
@@ -103,6 +104,10 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 			Name: "streamtoken_tokens_signed_total",
 			Help: "Tokens issued (signed, or identical to one signed and cached), by whose key: the account's or one sent in the request.",
 		}, []string{"key"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "streamtoken_store_refusals_total",
+			Help: "Changes the store refused for room, by reason: store_full (its bound of bytes), account_quota (the account's media bytes), media_limit (the account's count of media).",
+		}, []string{"reason"}),
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "streamtoken_build_info",
 			Help: "The running build, in its labels (always 1): module version, VCS revision, Go version, and the RSA it signs with.",
@@ -114,6 +119,7 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 	register(reg, &m.requests, &err)
 	register(reg, &m.duration, &err)
 	register(reg, &m.signed, &err)
+	register(reg, &m.refusals, &err)
 	register(reg, &m.queueWaiting, &err)
 	register(reg, &m.queueWait, &err)
 	register(reg, &m.queueLeft, &err)
@@ -132,6 +138,9 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 	build := buildinfo.Read()
 	use, _ := token.CryptoInUse()
 	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion, string(use)).Set(1)
+	for _, reason := range []string{"store_full", "account_quota", "media_limit"} {
+		m.refusals.WithLabelValues(reason)
+	}
 	m.cacheHits = m.cacheLookups.WithLabelValues("hit")
 	m.cacheMisses = m.cacheLookups.WithLabelValues("miss")
 	return m, nil

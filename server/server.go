@@ -191,7 +191,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{auth: auth, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
-		keySets: &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)}, bodyRate: defaultBodyRate}
+		keySets:  &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)},
+		bodyRate: bodyRate{window: BodyRateWindow, perSec: MinBodyBytesPerSecond, write: WriteTimeout}}
 	switch {
 	case s.maxConns < 0:
 		return nil, fmt.Errorf("server: MaxConnections %d is negative", s.maxConns)
@@ -286,6 +287,7 @@ func New(cfg Config) (*Server, error) {
 	if st == nil {
 		st = store.NewMemory(0)
 	}
+	st = countedStore{Store: st, refusals: s.metrics.refusals}
 	if s.tracer != nil {
 		st = tracedStore{Store: st, tr: s.tracer}
 	}

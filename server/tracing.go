@@ -112,6 +112,15 @@ func (t tracedStore) EditMedia(ctx context.Context, kind store.Kind, accountID, 
 	return t.Store.EditMedia(ctx, kind, accountID, id, max, edit)
 }
 
+func (t tracedStore) DeleteMedia(ctx context.Context, kind store.Kind, accountID, id string) (err error) {
+	ctx, s := t.span(ctx, "DeleteMedia", accountID)
+	if s != nil {
+		s.SetAttributes(attrKind.String(string(kind)))
+	}
+	defer func() { endSpan(s, err) }()
+	return t.Store.DeleteMedia(ctx, kind, accountID, id)
+}
+
 func (t tracedStore) ListMedia(ctx context.Context, kind store.Kind, accountID string, q store.MediaQuery) (_ store.MediaPage, err error) {
 	ctx, s := t.span(ctx, "ListMedia", accountID)
 	if s != nil {

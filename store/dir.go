@@ -67,6 +67,8 @@ type Dir struct {
 	top        *snapshot[map[string]string]   // DIR's account key files: file name by account
 	accountKey map[string]*token.Key          // account keys read: they never change
 	counts     map[string]*snapshot[int]      // media kept, by directory
+	sizes      map[string]*snapshot[int64]    // bytes of the media kept, by directory
+	accountMax int64                          // each account's media, bytes
 	orders     map[string]*snapshot[[]Medium] // media in order (IDs and times alone), by directory
 }
 
@@ -138,6 +140,9 @@ type DirOptions struct {
 	// Logger gets a line for each key file that cannot be read. Nil:
 	// nothing is logged.
 	Logger *slog.Logger
+	// AccountMediaBytes is the most bytes each account's media files may
+	// take (zero: [DefaultAccountMediaBytes]; negative: no bound).
+	AccountMediaBytes int64
 }
 
 // OpenDir opens (creating, mode 0700) the store in dir and reads every
@@ -154,7 +159,14 @@ func OpenDir(dir string, opts DirOptions) (*Dir, error) {
 		}
 	}
 	d := &Dir{dir: dir, log: opts.Logger, keys: map[string]*snapshot[[]Key]{}, files: map[string]keyFile{},
-		accountKey: map[string]*token.Key{}, counts: map[string]*snapshot[int]{}, orders: map[string]*snapshot[[]Medium]{}}
+		accountKey: map[string]*token.Key{}, counts: map[string]*snapshot[int]{}, sizes: map[string]*snapshot[int64]{}, orders: map[string]*snapshot[[]Medium]{},
+		accountMax: opts.AccountMediaBytes}
+	switch {
+	case d.accountMax == 0:
+		d.accountMax = DefaultAccountMediaBytes
+	case d.accountMax < 0:
+		d.accountMax = 0 // none
+	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -671,11 +683,27 @@ func (d *Dir) EditMedia(_ context.Context, kind Kind, accountID, id string, max 
 	if err := CheckDetails(kind, details); err != nil {
 		return nil, err
 	}
+	grow := int64(len(details) - len(old))
+	if d.accountMax > 0 && grow > 0 {
+		used, err := d.accountBytes(accountID)
+		if err != nil {
+			return nil, err
+		}
+		if used+grow > d.accountMax {
+			return nil, fmt.Errorf("%w: %d bytes of %d", ErrAccountQuota, used, d.accountMax)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	before, _ := d.mediaBytes(dir)
 	if err := writeReplace(dir, id+".json", details); err != nil {
 		return nil, err
+	}
+	if info, err := os.Stat(dir); err == nil { // as counted below, without reading the directory again
+		d.mu.Lock()
+		d.sizes[dir] = &snapshot[int64]{mod: info.ModTime(), value: before + grow}
+		d.mu.Unlock()
 	}
 	d.mu.Lock()
 	delete(d.orders, dir) // this process's change shows in its next listing at once
@@ -769,6 +797,71 @@ func (d *Dir) mediaOrder(dir string) ([]Medium, error) {
 	d.orders[dir] = next
 	d.mu.Unlock()
 	return next.value, nil
+}
+
+// accountBytes is what an account's media files take, both kinds. The
+// account's lock is held.
+func (d *Dir) accountBytes(accountID string) (int64, error) {
+	var total int64
+	for _, kind := range []Kind{Video, LiveInput} {
+		n, err := d.mediaBytes(d.mediaDir(kind, accountID))
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// mediaBytes totals the sizes of a media directory's files, from a
+// snapshot while the directory is unchanged. The account's lock is held.
+func (d *Dir) mediaBytes(dir string) (int64, error) {
+	d.mu.Lock()
+	snap := d.sizes[dir]
+	d.mu.Unlock()
+	if snap != nil && !snap.racy {
+		if info, err := os.Stat(dir); err == nil && info.ModTime().Equal(snap.mod) {
+			return snap.value, nil
+		}
+	}
+	next := taken[int64](dir, time.Now())
+	list, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	for _, e := range list {
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+			next.value += info.Size()
+		}
+	}
+	d.mu.Lock()
+	d.sizes[dir] = next
+	d.mu.Unlock()
+	return next.value, nil
+}
+
+// DeleteMedia implements [Media].
+func (d *Dir) DeleteMedia(_ context.Context, kind Kind, accountID, id string) error {
+	if err := CheckMedium(kind, accountID, id); err != nil {
+		return err
+	}
+	mu := d.lock(accountID)
+	mu.Lock()
+	defer mu.Unlock()
+	dir := d.mediaDir(kind, accountID)
+	err := os.Remove(filepath.Join(dir, id+".json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return ErrNoSuchMedium
+	}
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	delete(d.orders, dir)
+	delete(d.counts, dir)
+	delete(d.sizes, dir)
+	d.mu.Unlock()
+	return nil
 }
 
 // countMedia counts the entries of an account's media directory, from a

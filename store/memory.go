@@ -23,15 +23,18 @@ const DefaultMaxMemoryBytes = 256 << 20
 // its bound of bytes: past it, a change that adds is [ErrFull], and what
 // is kept stays as it was.
 type Memory struct {
-	max int64 // bytes
+	maxKeys, maxMedia int64 // bytes, two budgets: media cannot take the room of the accounts' signing keys
+	accountMax        int64 // each account's media, bytes
 
-	mu       sync.Mutex
-	used     int64
-	keys     map[string][]Key        // by account, oldest first
-	owner    map[string]string       // the account of each key ID
-	accounts map[string]*token.Key   // each account's signing key
-	media    map[mediaKey][]byte     // details, by kind, account and ID
-	order    map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
+	mu        sync.Mutex
+	usedKeys  int64
+	usedMedia int64
+	byAccount map[string]int64        // media bytes, by account
+	keys      map[string][]Key        // by account, oldest first
+	owner     map[string]string       // the account of each key ID
+	accounts  map[string]*token.Key   // each account's signing key
+	media     map[mediaKey][]byte     // details, by kind, account and ID
+	order     map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
 }
 
 type mediaKey struct {
@@ -44,14 +47,38 @@ type mediaCount struct {
 	accountID string
 }
 
+// MemoryOption sets an option of [NewMemory].
+type MemoryOption func(*Memory)
+
+// WithAccountMediaBytes sets the most bytes each account's media may take
+// (zero: the default, [DefaultAccountMediaBytes] or a quarter of the media's
+// budget, whichever is less; negative: the media's whole budget).
+func WithAccountMediaBytes(n int64) MemoryOption {
+	return func(m *Memory) { m.accountMax = n }
+}
+
 // NewMemory returns an empty store that keeps at most maxBytes (zero:
-// [DefaultMaxMemoryBytes]).
-func NewMemory(maxBytes int64) *Memory {
+// [DefaultMaxMemoryBytes]): a quarter for keys (the accounts' signing keys
+// and those created through the API), the rest for media, so that media
+// never leave an account without room for its signing key; and of the
+// media's, at most a quarter for one account unless told otherwise.
+func NewMemory(maxBytes int64, opts ...MemoryOption) *Memory {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxMemoryBytes
 	}
-	return &Memory{max: maxBytes, keys: map[string][]Key{}, owner: map[string]string{},
+	m := &Memory{maxKeys: maxBytes / 4, maxMedia: maxBytes - maxBytes/4, byAccount: map[string]int64{},
+		keys: map[string][]Key{}, owner: map[string]string{},
 		accounts: map[string]*token.Key{}, media: map[mediaKey][]byte{}, order: map[mediaCount][]Medium{}}
+	for _, o := range opts {
+		o(m)
+	}
+	switch {
+	case m.accountMax == 0:
+		m.accountMax = min(DefaultAccountMediaBytes, m.maxMedia/4)
+	case m.accountMax < 0 || m.accountMax > m.maxMedia:
+		m.accountMax = m.maxMedia
+	}
+	return m
 }
 
 // Overhead per entry, beside its bytes: map slots, headers, IDs.
@@ -67,12 +94,30 @@ func keyBytes(accountID string, k *token.Key) int64 {
 	return n + int64(len(accountID)+len(k.ID)) + entryOverhead
 }
 
-// take charges n bytes to the budget, or says ErrFull. m.mu is held.
-func (m *Memory) take(n int64) error {
-	if m.used+n > m.max {
-		return fmt.Errorf("%w: %d bytes kept of %d", ErrFull, m.used, m.max)
+// takeKey charges n bytes to the keys' budget, or says ErrFull. m.mu is
+// held.
+func (m *Memory) takeKey(n int64) error {
+	if m.usedKeys+n > m.maxKeys {
+		return fmt.Errorf("%w: %d bytes of keys kept of %d", ErrFull, m.usedKeys, m.maxKeys)
 	}
-	m.used += n
+	m.usedKeys += n
+	return nil
+}
+
+// takeMedia charges n bytes (negative: gives them back) to the media's
+// budget and to the account's, or says ErrAccountQuota or ErrFull. m.mu is
+// held.
+func (m *Memory) takeMedia(accountID string, n int64) error {
+	switch {
+	case n > 0 && m.usedMedia+n > m.maxMedia:
+		return fmt.Errorf("%w: %d bytes of media kept of %d", ErrFull, m.usedMedia, m.maxMedia)
+	case n > 0 && m.byAccount[accountID]+n > m.accountMax:
+		return fmt.Errorf("%w: %d bytes of %d", ErrAccountQuota, m.byAccount[accountID], m.accountMax)
+	}
+	m.usedMedia += n
+	if m.byAccount[accountID] += n; m.byAccount[accountID] <= 0 {
+		delete(m.byAccount, accountID)
+	}
 	return nil
 }
 
@@ -91,7 +136,7 @@ func (m *Memory) AddKey(_ context.Context, k Key, max int) error {
 	if len(held) >= max {
 		return ErrKeyLimit
 	}
-	if err := m.take(keyBytes(k.AccountID, k.Key)); err != nil {
+	if err := m.takeKey(keyBytes(k.AccountID, k.Key)); err != nil {
 		return err
 	}
 	held = append(held, k)
@@ -117,7 +162,7 @@ func (m *Memory) DeleteKey(_ context.Context, accountID, keyID string) error {
 	if i < 0 {
 		return ErrNoSuchKey
 	}
-	m.used -= keyBytes(accountID, held[i].Key)
+	m.usedKeys -= keyBytes(accountID, held[i].Key)
 	if held = slices.Delete(held, i, i+1); len(held) == 0 {
 		delete(m.keys, accountID)
 	} else {
@@ -178,7 +223,7 @@ func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, 
 	if k, err := check(); k != nil || err != nil {
 		return k, err
 	}
-	if err := m.take(keyBytes(accountID, made)); err != nil {
+	if err := m.takeKey(keyBytes(accountID, made)); err != nil {
 		return nil, err
 	}
 	m.accounts[accountID] = made
@@ -225,7 +270,7 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 	if !found {
 		cost += int64(len(accountID)+len(id)) + entryOverhead
 	}
-	if err := m.take(cost); err != nil {
+	if err := m.takeMedia(accountID, cost); err != nil {
 		return nil, err
 	}
 	m.media[mk] = bytes.Clone(details)
@@ -300,11 +345,36 @@ func (m *Memory) medium(kind Kind, accountID string, e Medium) Medium {
 // Close implements [Store]; a Memory store holds nothing to let go of.
 func (m *Memory) Close() error { return nil }
 
-// Used returns the bytes the store counts as kept, of its bound.
+// Used returns the bytes the store counts as kept, of its bound: keys and
+// media together.
 func (m *Memory) Used() (used, max int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.used, m.max
+	return m.usedKeys + m.usedMedia, m.maxKeys + m.maxMedia
+}
+
+// DeleteMedia implements [Media].
+func (m *Memory) DeleteMedia(_ context.Context, kind Kind, accountID, id string) error {
+	if err := CheckMedium(kind, accountID, id); err != nil {
+		return err
+	}
+	mk, mc := mediaKey{kind, accountID, id}, mediaCount{kind, accountID}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	details, found := m.media[mk]
+	if !found {
+		return ErrNoSuchMedium
+	}
+	order := m.order[mc]
+	i, _ := slices.BinarySearchFunc(order, Medium{ID: id, Created: CreatedOf(details)}, ascending)
+	cost := int64(len(details)+order[i].fields.size()+len(accountID)+len(id)) + entryOverhead
+	m.order[mc] = slices.Delete(order, i, i+1)
+	if len(m.order[mc]) == 0 {
+		delete(m.order, mc)
+	}
+	delete(m.media, mk)
+	_ = m.takeMedia(accountID, -cost) // giving back cannot fail
+	return nil
 }
 
 // ByAge orders keys oldest first, then by ID: the order of [Keys.Keys].

@@ -60,6 +60,12 @@ var (
 	// ErrFull: the store holds as many bytes as it may (a [Memory]
 	// store's bound).
 	ErrFull = errors.New("the store holds as much as it may")
+	// ErrAccountQuota: keeping the change would take the account's media
+	// (videos and live inputs together) past the bytes each account may
+	// keep in the store, so that no one account fills it for the others.
+	ErrAccountQuota = errors.New("the account's media hold as many bytes as each account may keep")
+	// ErrNoSuchMedium: the store keeps no details of that medium.
+	ErrNoSuchMedium = errors.New("no such medium kept")
 	// ErrTooLarge: a medium's details are over [MaxDetailsBytes].
 	ErrTooLarge = errors.New("the details are too large to keep")
 	// ErrUnavailable: the store cannot be reached now (a database that is
@@ -153,7 +159,17 @@ type Media interface {
 	// has an empty page. Its cost grows with the page, not the account,
 	// unless q counts or filters.
 	ListMedia(ctx context.Context, kind Kind, accountID string, q MediaQuery) (MediaPage, error)
+	// DeleteMedia forgets a medium's details: [ErrNoSuchMedium] when none
+	// are kept. Its bytes and its place under the account's caps are free
+	// again.
+	DeleteMedia(ctx context.Context, kind Kind, accountID, id string) error
 }
+
+// DefaultAccountMediaBytes is the most bytes of media details (videos and
+// live inputs together, as JSON) that each account keeps in a store not
+// told otherwise: far past what 10,000 videos of real metadata take (some
+// 20 MB), far short of what would let one account fill a server's store.
+const DefaultAccountMediaBytes = 64 << 20
 
 // Store is all of a server's state in one place.
 type Store interface {

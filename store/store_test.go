@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,22 +16,26 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
+// quota is what the stores under the conformance suite keep of each
+// account's media.
+const quota = 1 << 20
+
 func TestMemory(t *testing.T) {
 	storetest.TestStore(t, func(t *testing.T) (store.Store, storetest.OpenFunc) {
-		return store.NewMemory(0), nil
-	}, storetest.Options{})
+		return store.NewMemory(0, store.WithAccountMediaBytes(quota)), nil
+	}, storetest.Options{AccountMediaBytes: quota})
 }
 
 func TestDir(t *testing.T) {
 	storetest.TestStore(t, func(t *testing.T) (store.Store, storetest.OpenFunc) {
 		dir := t.TempDir()
-		open := func() (store.Store, error) { return store.OpenDir(dir, store.DirOptions{}) }
+		open := func() (store.Store, error) { return store.OpenDir(dir, store.DirOptions{AccountMediaBytes: quota}) }
 		st, err := open()
 		if err != nil {
 			t.Fatal(err)
 		}
 		return st, open
-	}, storetest.Options{})
+	}, storetest.Options{AccountMediaBytes: quota})
 }
 
 // A Memory store counts what it keeps to the byte, frees what is deleted
@@ -61,21 +66,27 @@ func TestMemoryCountsItsBytes(t *testing.T) {
 		t.Errorf("a private 2048-bit key costs %d, want %d", got, want)
 	}
 	base := used()
-	// Fill to the byte: the medium's details, its IDs, the fields a
-	// listing filters by (here the state alone, ready) and the overhead.
-	full := store.NewMemory(1000)
-	details := []byte(`{"x":"` + strings.Repeat("y", 1000-overhead-32-1-8-len("ready")) + `"}`)
+	// Fill the media's budget (three quarters of the bound: a quarter
+	// is the keys') to the byte: the medium's details, its IDs, the fields
+	// a listing filters by (here the state alone, ready) and the overhead;
+	// the account may take the whole budget here.
+	full := store.NewMemory(1000, store.WithAccountMediaBytes(-1))
+	details := []byte(`{"x":"` + strings.Repeat("y", 750-overhead-32-1-8-len("ready")) + `"}`)
 	edit := func(d []byte) func([]byte, bool) ([]byte, error) {
 		return func([]byte, bool) ([]byte, error) { return d, nil }
 	}
 	if _, err := full.EditMedia(ctx, store.Video, acct, "v", 10, edit(details)); err != nil {
 		t.Fatalf("a medium that fills the store exactly: %v", err)
 	}
-	if u, _ := full.Used(); u != 1000 {
-		t.Errorf("Used() = %d, want 1000", u)
+	if u, _ := full.Used(); u != 750 {
+		t.Errorf("Used() = %d, want 750", u)
 	}
-	if _, err := full.EditMedia(ctx, store.Video, acct, "w", 10, edit([]byte(`{}`))); !errors.Is(err, store.ErrFull) {
-		t.Errorf("one more medium = %v, want ErrFull", err)
+	// The keys' budget is the keys' own: a signing key still fits.
+	if _, err := full.EnsureAccountKey(ctx, acct, 10, func() (*token.Key, error) { return nil, errors.New("not asked") }); err == nil {
+		t.Error("EnsureAccountKey() with a failing generator = nil error")
+	}
+	if _, err := full.EditMedia(ctx, store.Video, "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "w", 10, edit([]byte(`{}`))); !errors.Is(err, store.ErrFull) {
+		t.Errorf("one more medium, of another account = %v, want ErrFull", err)
 	}
 	if _, err := full.EditMedia(ctx, store.Video, acct, "v", 10, edit([]byte(`{}`))); err != nil {
 		t.Fatalf("shrinking the medium: %v", err)
@@ -134,5 +145,35 @@ func TestReadAndLoadKey(t *testing.T) {
 	}
 	if _, err := token.ReadPrivateKey(filepath.Join(dir, "none.pem")); err == nil {
 		t.Error("ReadPrivateKey(a missing file) = nil error")
+	}
+}
+
+// With the default settings, one account cannot take a Memory store's room
+// for media: past its quota it is refused, and another account keeps its
+// own media, and its signing key, as before.
+func TestMemoryKeepsRoomForOtherAccounts(t *testing.T) {
+	ctx := context.Background()
+	m := store.NewMemory(0)
+	big := []byte(`{"x":"` + strings.Repeat("y", 60<<10) + `"}`)
+	put := func(account, id string) error {
+		_, err := m.EditMedia(ctx, store.Video, account, id, store.MaxMediaPerAccount, func([]byte, bool) ([]byte, error) { return big, nil })
+		return err
+	}
+	const a, b = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	var err error
+	for i := 0; err == nil; i++ {
+		if i > 10_000 {
+			t.Fatal("account A filled 10,000 media of 60 KiB without a refusal")
+		}
+		err = put(a, fmt.Sprintf("v%05d", i))
+	}
+	if !errors.Is(err, store.ErrAccountQuota) {
+		t.Fatalf("account A's refusal = %v, want ErrAccountQuota", err)
+	}
+	if err := put(b, "v"); err != nil {
+		t.Errorf("account B after A was refused = %v", err)
+	}
+	if _, err := m.EnsureAccountKey(ctx, b, 10, func() (*token.Key, error) { return testkey.Load(t, "rsa2048-e.pem", "b1"), nil }); err != nil {
+		t.Errorf("account B's signing key after A was refused = %v", err)
 	}
 }

@@ -51,6 +51,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--addr", nil, []string{"serve", "--addr", "not an address"}},
 		{"--max-connections", nil, []string{"serve", "--max-connections", "-1"}},
 		{"--max-connections-per-ip", nil, []string{"serve", "--max-connections-per-ip", "-1"}},
+		{"--store-account-bytes", nil, []string{"serve", "--store-account-bytes", "5"}},
 		{"--signing-workers", nil, []string{"serve", "--signing-workers", "-1"}},
 		{"--max-signing-wait", nil, []string{"serve", "--max-signing-wait", "0s"}},
 		{"--token-cache", nil, []string{"serve", "--token-cache", "-1"}},

@@ -41,14 +41,15 @@ const (
 
 // storeFlags are serve's flags of its store.
 type storeFlags struct {
-	store       string // memory, dir:PATH, postgres://... or postgres:key=value...
-	storeFlag   bool   // store came from the command line, which any user of the machine may read
-	keysDir     string // = dir:DIR
-	kekFile     string
-	kek         string // from the environment: the key in base64
-	poolConns   int
-	opTimeout   time.Duration
-	memoryBytes int64
+	store        string // memory, dir:PATH, postgres://... or postgres:key=value...
+	storeFlag    bool   // store came from the command line, which any user of the machine may read
+	keysDir      string // = dir:DIR
+	kekFile      string
+	kek          string // from the environment: the key in base64
+	poolConns    int
+	opTimeout    time.Duration
+	memoryBytes  int64
+	accountBytes int64 // 0: each store's default; negative: no bound
 }
 
 // openedStore is the store serve runs on, and what to log of it once the
@@ -83,15 +84,17 @@ func openStore(ctx context.Context, logger *slog.Logger, f storeFlags, cfg *serv
 		return nil, badInput("--store-timeout %v: want %v to %v", f.opTimeout, minStoreTimeout, maxStoreTimeout)
 	case f.memoryBytes < minMemoryBytes || f.memoryBytes > maxMemoryBytesFlag:
 		return nil, badInput("--store-memory-bytes %d: want %d to %d", f.memoryBytes, int64(minMemoryBytes), int64(maxMemoryBytesFlag))
+	case f.accountBytes < -1 || (f.accountBytes > 0 && f.accountBytes < store.MaxDetailsBytes):
+		return nil, badInput("--store-account-bytes %d: want -1 (no bound), 0 (the default) or at least %d (one medium's most)", f.accountBytes, store.MaxDetailsBytes)
 	}
 	if f.kekFile != "" && !isPostgres(spec) {
 		return nil, badInput("--key-encryption-key: only a PostgreSQL --store seals keys with it")
 	}
 	switch {
 	case spec == "" || spec == "memory":
-		return &openedStore{store: store.NewMemory(f.memoryBytes), where: "memory", logs: func() {}}, nil
+		return &openedStore{store: store.NewMemory(f.memoryBytes, store.WithAccountMediaBytes(f.accountBytes)), where: "memory", logs: func() {}}, nil
 	case strings.HasPrefix(spec, "dir:"):
-		return openDirStore(ctx, logger, dirFlag, strings.TrimPrefix(spec, "dir:"), cfg)
+		return openDirStore(ctx, logger, dirFlag, strings.TrimPrefix(spec, "dir:"), f.accountBytes, cfg)
 	case isPostgres(spec):
 		return openPostgres(ctx, logger, spec, f)
 	}
@@ -110,7 +113,7 @@ func redactStore(spec string) string {
 
 // openDirStore opens a directory store and reads the operator's keys in
 // it; flag, the flag that named it, heads its errors.
-func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, cfg *server.Config) (*openedStore, error) {
+func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, accountBytes int64, cfg *server.Config) (*openedStore, error) {
 	if dir == "" {
 		return nil, badInput("%s: want a directory", flag)
 	}
@@ -133,7 +136,7 @@ func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, cf
 			warnIfLoose(logger, "--keys-dir", filepath.Join(dir, e.Name()))
 		}
 	}
-	d, err := store.OpenDir(dir, store.DirOptions{Logger: logger})
+	d, err := store.OpenDir(dir, store.DirOptions{Logger: logger, AccountMediaBytes: accountBytes})
 	if err != nil {
 		return nil, badInput("%s: %v", flag, err)
 	}
@@ -183,7 +186,7 @@ func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f store
 	ctx, cancel := context.WithTimeout(ctx, openStoreTimeout)
 	defer cancel()
 	pg, err := postgres.Open(ctx, postgres.Config{ConnString: spec, KeyEncryptionKey: kek,
-		MaxConns: int32(f.poolConns), Timeout: f.opTimeout, Logger: logger})
+		MaxConns: int32(f.poolConns), Timeout: f.opTimeout, Logger: logger, AccountMediaBytes: f.accountBytes})
 	if err != nil {
 		return nil, badInput("--store: %v", err)
 	}

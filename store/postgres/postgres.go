@@ -73,6 +73,9 @@ type Config struct {
 	// Logger gets the listener's losses and recoveries. Nil: nothing is
 	// logged.
 	Logger *slog.Logger
+	// AccountMediaBytes is the most bytes of media details each account
+	// keeps (zero: store.DefaultAccountMediaBytes; negative: no bound).
+	AccountMediaBytes int64
 }
 
 // String describes c without its secrets.
@@ -120,10 +123,11 @@ func ParseKeyEncryptionKey(data []byte) ([]byte, error) {
 
 // Store is a [store.Store] in PostgreSQL. Build it with [Open].
 type Store struct {
-	pool    *pgxpool.Pool
-	aead    cipher.AEAD
-	timeout time.Duration
-	log     *slog.Logger
+	pool       *pgxpool.Pool
+	aead       cipher.AEAD
+	timeout    time.Duration
+	log        *slog.Logger
+	accountMax int64 // each account's media, bytes; 0: no bound
 
 	stop      context.CancelFunc
 	listening sync.WaitGroup
@@ -204,8 +208,14 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{aead: aead, timeout: cfg.Timeout, log: cfg.Logger,
+	s := &Store{aead: aead, timeout: cfg.Timeout, log: cfg.Logger, accountMax: cfg.AccountMediaBytes,
 		keys: map[string]cachedKeys{}, signed: map[string]*token.Key{}, none: map[string]bool{}}
+	switch {
+	case s.accountMax == 0:
+		s.accountMax = store.DefaultAccountMediaBytes
+	case s.accountMax < 0:
+		s.accountMax = 0 // none
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -615,7 +625,9 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 	}
 	var details []byte
 	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
-		if err := lock(ctx, tx, "media/"+string(kind)+"/"+accountID); err != nil {
+		// One account's media at a time, both kinds: the quota counts them
+		// together.
+		if err := lock(ctx, tx, "media/"+accountID); err != nil {
 			return err
 		}
 		var old []byte
@@ -640,12 +652,23 @@ func (s *Store) EditMedia(ctx context.Context, kind store.Kind, accountID, id st
 		if err := store.CheckDetails(kind, details); err != nil {
 			return editError{err}
 		}
+		if grow := len(details) - len(old); s.accountMax > 0 && grow > 0 {
+			var used int64
+			if err := tx.QueryRow(ctx, "SELECT coalesce(sum(bytes), 0) FROM streamtoken_media WHERE kind IN ('video', 'live_input') AND account_id = $1",
+				accountID).Scan(&used); err != nil {
+				return err
+			}
+			if used+int64(grow) > s.accountMax {
+				return editError{fmt.Errorf("%w: %d bytes of %d", store.ErrAccountQuota, used, s.accountMax)}
+			}
+		}
 		f := store.FieldsOf(details)
-		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		_, err = tx.Exec(ctx, `INSERT INTO streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input, bytes)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (kind, account_id, id) DO UPDATE SET details = EXCLUDED.details, modified = EXCLUDED.modified, created = EXCLUDED.created,
-				creator = EXCLUDED.creator, name = EXCLUDED.name, name_fold = EXCLUDED.name_fold, state = EXCLUDED.state, live_input = EXCLUDED.live_input`,
-			string(kind), accountID, id, string(details), time.Now().UTC(), store.CreatedOf(details), creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput)
+				creator = EXCLUDED.creator, name = EXCLUDED.name, name_fold = EXCLUDED.name_fold, state = EXCLUDED.state, live_input = EXCLUDED.live_input,
+				bytes = EXCLUDED.bytes`,
+			string(kind), accountID, id, string(details), time.Now().UTC(), store.CreatedOf(details), creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput, len(details))
 		return err
 	})
 	var ee editError
@@ -712,6 +735,23 @@ func (s *Store) ListMedia(ctx context.Context, kind store.Kind, accountID string
 		p.Rest = p.Total - len(p.Media)
 	}
 	return p, nil
+}
+
+// DeleteMedia implements [store.Media].
+func (s *Store) DeleteMedia(ctx context.Context, kind store.Kind, accountID, id string) error {
+	if err := store.CheckMedium(kind, accountID, id); err != nil {
+		return err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	tag, err := s.pool.Exec(ctx, "DELETE FROM streamtoken_media WHERE kind = $1 AND account_id = $2 AND id = $3", string(kind), accountID, id)
+	if err != nil {
+		return unavailable(err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.ErrNoSuchMedium
+	}
+	return nil
 }
 
 // mediaWhere is the WHERE clause of a listing, and its arguments.
@@ -1000,8 +1040,8 @@ func fillMediaFields(ctx context.Context, tx pgx.Tx) error {
 			return err
 		}
 		f := store.FieldsOf(details)
-		batch.Queue("UPDATE streamtoken_media SET creator = $4, name = $5, name_fold = $6, state = $7, live_input = $8 WHERE kind = $1 AND account_id = $2 AND id = $3",
-			kind, account, id, creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput)
+		batch.Queue("UPDATE streamtoken_media SET creator = $4, name = $5, name_fold = $6, state = $7, live_input = $8, bytes = $9 WHERE kind = $1 AND account_id = $2 AND id = $3",
+			kind, account, id, creatorOf(f), f.Name, f.Folded, f.State, f.LiveInput, len(details))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || batch.Len() == 0 {
@@ -1016,7 +1056,7 @@ func fillMediaFields(ctx context.Context, tx pgx.Tx) error {
 var schemaNeeds = []string{
 	"streamtoken_keys (key_id, account_id, public_jwk, created)",
 	"streamtoken_account_keys (account_id, key_id, sealed, created)",
-	"streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input)",
+	"streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input, bytes)",
 	"streamtoken_settings (name, value)",
 }
 

@@ -47,10 +47,14 @@ func TestStore(t *testing.T) {
 	c := pgtest.New(t)
 	storetest.TestStore(t, func(t *testing.T) (store.Store, storetest.OpenFunc) {
 		conn, kek := c.ConnString(c.Database(t)), newKEK()
-		return open(t, conn, kek), func() (store.Store, error) {
-			return postgres.Open(context.Background(), postgres.Config{ConnString: conn, KeyEncryptionKey: kek})
+		cfg := postgres.Config{ConnString: conn, KeyEncryptionKey: kek, AccountMediaBytes: 1 << 20}
+		st, err := postgres.Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}, storetest.Options{SharedCaps: true})
+		t.Cleanup(func() { st.Close() })
+		return st, func() (store.Store, error) { return postgres.Open(context.Background(), cfg) }
+	}, storetest.Options{SharedCaps: true, AccountMediaBytes: 1 << 20})
 }
 
 // The accounts' signing keys are sealed: the database holds no PEM, and
@@ -306,7 +310,7 @@ func TestMigrationDatesTheUndatedMedia(t *testing.T) {
 	// As an older version left them: the epoch in the column, a change
 	// time of their own; and the migration not yet applied.
 	exec(t, conn, "UPDATE streamtoken_media SET created = 'epoch', modified = '2026-01-01T00:00:00Z'::timestamptz + substr(id, 2)::int * interval '1 second'",
-		"ALTER TABLE streamtoken_media DROP COLUMN creator, DROP COLUMN name, DROP COLUMN name_fold, DROP COLUMN state, DROP COLUMN live_input",
+		"ALTER TABLE streamtoken_media DROP COLUMN creator, DROP COLUMN name, DROP COLUMN name_fold, DROP COLUMN state, DROP COLUMN live_input, DROP COLUMN bytes",
 		"DELETE FROM streamtoken_migrations WHERE version >= 3")
 	s = open(t, conn, kek)
 	p, err := s.ListMedia(ctx, store.Video, acct, store.MediaQuery{Asc: true})
@@ -335,7 +339,7 @@ func TestOpenChecksTheSchema(t *testing.T) {
 		want string
 	}{
 		{"from the future", "INSERT INTO streamtoken_migrations (version, applied) VALUES (99, now())", "schema is version 99, newer than this version of streamtoken knows"},
-		{"a column dropped", "ALTER TABLE streamtoken_media DROP COLUMN created", `lacks what this version needs of streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input): column "created" does not exist`},
+		{"a column dropped", "ALTER TABLE streamtoken_media DROP COLUMN created", `lacks what this version needs of streamtoken_media (kind, account_id, id, details, modified, created, creator, name, name_fold, state, live_input, bytes): column "created" does not exist`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := c.ConnString(c.Database(t))

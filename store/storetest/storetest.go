@@ -42,6 +42,10 @@ type Options struct {
 	// Propagation bounds how long one instance's change takes to show on
 	// another. Zero: 1 s.
 	Propagation time.Duration
+	// AccountMediaBytes is the quota of each account's media bytes the
+	// stores under test were opened with, for the quota's case; zero
+	// skips it. At least 256 KiB: the other cases keep that much.
+	AccountMediaBytes int64
 }
 
 // TestStore runs the suite. The keys it uses are generated once (RSA-2048
@@ -62,6 +66,8 @@ func TestStore(t *testing.T, newStore NewFunc, opts Options) {
 	t.Run("MediaLimitUnderConcurrency", s.mediaLimit)
 	t.Run("MediaEditsDoNotLoseEachOther", s.mediaEdits)
 	t.Run("MediaBounds", s.mediaBounds)
+	t.Run("MediaDelete", s.mediaDelete)
+	t.Run("MediaQuota", s.mediaQuota)
 	t.Run("List", s.list)
 	t.Run("ListBounds", s.listBounds)
 	t.Run("ListFilters", s.listFilters)

@@ -1,4 +1,5 @@
--- What a listing filters media by, read from their details once when they
+-- What a listing filters media by (and each medium's size, for the
+-- bytes each account may keep), read from their details once when they
 -- are kept (store.FieldsOf, in Go, so that every store folds names alike;
 -- the rows kept before are filled in by the migration's Go step): a
 -- filtered listing is a query on indexed columns, not a read of every
@@ -8,7 +9,8 @@ ALTER TABLE streamtoken_media
     ADD COLUMN name       text NOT NULL DEFAULT '',
     ADD COLUMN name_fold  text NOT NULL DEFAULT '',
     ADD COLUMN state      text NOT NULL DEFAULT 'ready',
-    ADD COLUMN live_input text NOT NULL DEFAULT '';
+    ADD COLUMN live_input text NOT NULL DEFAULT '',
+    ADD COLUMN bytes      integer NOT NULL DEFAULT 0; -- the details' length, for the account's quota
 CREATE INDEX streamtoken_media_by_creator ON streamtoken_media (kind, account_id, creator, created, id);
 CREATE INDEX streamtoken_media_by_name ON streamtoken_media (kind, account_id, name, created, id);
 CREATE INDEX streamtoken_media_by_live_input ON streamtoken_media (kind, account_id, live_input, created, id);

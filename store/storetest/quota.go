@@ -1,0 +1,89 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/streamtoken/streamtoken/store"
+)
+
+// mediaDelete forgets a medium: it is gone from reads and listings, its
+// place under the cap is free again, and deleting it again says so.
+func (s *suite) mediaDelete(t *testing.T) {
+	ctx := context.Background()
+	st, _ := s.open(t)
+	for _, id := range []string{"v1", "v2"} {
+		keep(t, st, store.Video, accountA, id, dated{Created: day})
+	}
+	keep(t, st, store.LiveInput, accountA, "v1", dated{Created: day})
+	if err := st.DeleteMedia(ctx, store.Video, accountA, "v1"); err != nil {
+		t.Fatalf("DeleteMedia() = %v", err)
+	}
+	if _, found, err := st.Media(ctx, store.Video, accountA, "v1"); found || err != nil {
+		t.Errorf("Media(deleted) = found %v, %v", found, err)
+	}
+	if p, _ := st.ListMedia(ctx, store.Video, accountA, store.MediaQuery{Count: true}); listed(p) != "v2" || p.Total != 1 {
+		t.Errorf("ListMedia() after a delete = [%s] total %d, want [v2] 1", listed(p), p.Total)
+	}
+	if _, found, _ := st.Media(ctx, store.LiveInput, accountA, "v1"); !found {
+		t.Error("deleting a video deleted the live input of its ID")
+	}
+	if err := st.DeleteMedia(ctx, store.Video, accountA, "v1"); !errors.Is(err, store.ErrNoSuchMedium) {
+		t.Errorf("DeleteMedia() again = %v, want ErrNoSuchMedium", err)
+	}
+	if err := st.DeleteMedia(ctx, store.Video, "../x", "v1"); err == nil {
+		t.Error("DeleteMedia(a bad account ID) = nil error")
+	}
+	// Its place under the cap is free again.
+	if _, err := st.EditMedia(ctx, store.Video, accountA, "v3", 2, func([]byte, bool) ([]byte, error) { return []byte(`{}`), nil }); err != nil {
+		t.Errorf("EditMedia() at the cap after a delete = %v", err)
+	}
+}
+
+// mediaQuota: an account's media (both kinds) take at most the quota's
+// bytes; past it a change that grows is refused, while another account
+// keeps its own, and a delete or a shrink frees room.
+func (s *suite) mediaQuota(t *testing.T) {
+	quota := s.opts.AccountMediaBytes
+	if quota == 0 {
+		t.Skip("the stores under test were opened with no quota")
+	}
+	ctx := context.Background()
+	st, _ := s.open(t)
+	big := []byte(`{"x":"` + strings.Repeat("y", 60<<10) + `"}`)
+	put := func(kind store.Kind, account, id string, details []byte) error {
+		_, err := st.EditMedia(ctx, kind, account, id, store.MaxMediaPerAccount, func([]byte, bool) ([]byte, error) { return details, nil })
+		return err
+	}
+	n := 0
+	for ; ; n++ {
+		err := put(store.Video, accountA, fmt.Sprintf("v%03d", n), big)
+		if errors.Is(err, store.ErrAccountQuota) {
+			break
+		}
+		if err != nil || n > int(quota)/len(big)+1 {
+			t.Fatalf("EditMedia() of medium %d = %v; want ErrAccountQuota by %d bytes", n, err, quota)
+		}
+	}
+	if got := int64(n * len(big)); got > quota || got+int64(len(big)) <= quota-int64(len(big)) {
+		t.Errorf("the account kept %d media of %d bytes under a quota of %d", n, len(big), quota)
+	}
+	if err := put(store.LiveInput, accountA, "li", big); !errors.Is(err, store.ErrAccountQuota) {
+		t.Errorf("a live input of the account at its quota = %v, want ErrAccountQuota: both kinds count", err)
+	}
+	if err := put(store.Video, accountB, "vb", big); err != nil {
+		t.Errorf("another account at A's quota = %v, want its own room", err)
+	}
+	if err := put(store.Video, accountA, "v000", []byte(`{}`)); err != nil {
+		t.Errorf("shrinking a medium at the quota = %v", err)
+	}
+	if err := st.DeleteMedia(ctx, store.Video, accountA, "v001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(store.Video, accountA, "again", big); err != nil {
+		t.Errorf("EditMedia() after a delete and a shrink = %v, want room", err)
+	}
+}
