@@ -120,6 +120,25 @@ func (c *Client) SecureVideo(ctx context.Context, accountID, videoID string, s S
 	return v, err
 }
 
+// DeleteVideo deletes a video and its copies (on the token server: what
+// it keeps of the video, a pending direct upload among them). An unknown
+// video is an *APIError matching ErrNotFound. Like a key's delete, it is
+// retried only when it cannot have been processed, so that a retry never
+// reports as missing the video its first try deleted.
+func (c *Client) DeleteVideo(ctx context.Context, accountID, videoID string) error {
+	if err := checkVideoIDs(accountID, videoID); err != nil {
+		return err
+	}
+	return c.exchange(withoutReplay(ctx),
+		func(ctx context.Context) (*http.Response, error) {
+			return c.gen.DeleteVideoWithBody(ctx, accountID, videoID, "application/json", http.NoBody)
+		},
+		func(raw []byte) bool {
+			var env gen.DeletedResponse
+			return json.Unmarshal(raw, &env) == nil && bool(env.Success)
+		})
+}
+
 // checkVideoIDs checks the IDs of a video's path, and that the video's
 // path is no other operation's (a video whose ID is "keys" cannot be read
 // or edited through the API).

@@ -69,6 +69,14 @@ func TestSDKCreatesASecuredUpload(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusBadRequest {
 		t.Errorf("DirectUpload.New(requiredSignedURLs) error = %v, want a *cloudflare.Error 400", err)
 	}
+	// Stream.Delete (a DELETE with no body) forgets the video; a second
+	// is a 404.
+	if err := sdk.Stream.Delete(ctx, up.UID, stream.StreamDeleteParams{AccountID: cloudflare.F(account)}); err != nil {
+		t.Errorf("Stream.Delete() error = %v", err)
+	}
+	if err := sdk.Stream.Delete(ctx, up.UID, stream.StreamDeleteParams{AccountID: cloudflare.F(account)}); !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusNotFound {
+		t.Errorf("Stream.Delete() again error = %v, want a *cloudflare.Error 404", err)
+	}
 }
 
 // TestSDKListsVideos: Stream.List sees the videos and their settings, with

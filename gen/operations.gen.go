@@ -22,6 +22,7 @@ func Routes() []Route {
 		CreateSigningKeyRoute,
 		CreateStreamTokenRoute,
 		DeleteSigningKeyRoute,
+		DeleteVideoRoute,
 		EditVideoRoute,
 		GetAccountKeySetRoute,
 		GetKeySetRoute,
@@ -65,6 +66,14 @@ var DeleteSigningKeyRoute = Route{Operation: "DeleteSigningKey", Method: "DELETE
 // DeleteSigningKeyPath is the path of DeleteSigningKey, its parameters escaped.
 func DeleteSigningKeyPath(accountID, identifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/keys/" + url.PathEscape(identifier)
+}
+
+// DeleteVideoRoute is DELETE /accounts/{account_id}/stream/{identifier}.
+var DeleteVideoRoute = Route{Operation: "DeleteVideo", Method: "DELETE", Path: "/accounts/{account_id}/stream/{identifier}", Root: false}
+
+// DeleteVideoPath is the path of DeleteVideo, its parameters escaped.
+func DeleteVideoPath(accountID, identifier string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(identifier)
 }
 
 // EditVideoRoute is POST /accounts/{account_id}/stream/{identifier}.
@@ -182,6 +191,8 @@ type KeyOperations interface {
 type MediaOperations interface {
 	// CreateDirectUpload is POST /accounts/{account_id}/stream/direct_upload.
 	CreateDirectUpload(ctx context.Context, request CreateDirectUploadRequestObject) (CreateDirectUploadResponseObject, error)
+	// DeleteVideo is DELETE /accounts/{account_id}/stream/{identifier}.
+	DeleteVideo(ctx context.Context, request DeleteVideoRequestObject) (DeleteVideoResponseObject, error)
 	// EditVideo is POST /accounts/{account_id}/stream/{identifier}.
 	EditVideo(ctx context.Context, request EditVideoRequestObject) (EditVideoResponseObject, error)
 	// GetLiveInput is GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.

@@ -941,6 +941,9 @@ type DeleteSigningKeyJSONRequestBody = EmptyRequest
 // UpdateLiveInputJSONRequestBody defines body for UpdateLiveInput for application/json ContentType.
 type UpdateLiveInputJSONRequestBody = LiveInputUpdate
 
+// DeleteVideoJSONRequestBody defines body for DeleteVideo for application/json ContentType.
+type DeleteVideoJSONRequestBody = EmptyRequest
+
 // EditVideoJSONRequestBody defines body for EditVideo for application/json ContentType.
 type EditVideoJSONRequestBody = VideoEdit
 
@@ -1149,6 +1152,30 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 	UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteVideoWithBody Delete video
+	//
+	// Deletes a video and its copies. On this server: forgets what it
+	// keeps of the video (its details, a pending direct upload), which
+	// frees its place under the account's caps; a video it keeps nothing
+	// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+	DeleteVideoWithBody(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteVideo Delete video
+	//
+	// Deletes a video and its copies. On this server: forgets what it
+	// keeps of the video (its details, a pending direct upload), which
+	// frees its place under the account's caps; a video it keeps nothing
+	// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+	DeleteVideo(ctx context.Context, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVideo Retrieve video details
 	//
@@ -1445,6 +1472,50 @@ func (c *Client) UpdateLiveInputWithBody(ctx context.Context, accountID AccountI
 // Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 func (c *Client) UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLiveInputRequest(c.Server, accountID, liveInputIdentifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteVideoWithBody Delete video
+//
+// Deletes a video and its copies. On this server: forgets what it
+// keeps of the video (its details, a pending direct upload), which
+// frees its place under the account's caps; a video it keeps nothing
+// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+func (c *Client) DeleteVideoWithBody(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteVideoRequestWithBody(c.Server, accountID, identifier, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteVideo Delete video
+//
+// Deletes a video and its copies. On this server: forgets what it
+// keeps of the video (its details, a pending direct upload), which
+// frees its place under the account's caps; a video it keeps nothing
+// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+func (c *Client) DeleteVideo(ctx context.Context, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteVideoRequest(c.Server, accountID, identifier, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2142,6 +2213,60 @@ func NewUpdateLiveInputRequestWithBody(server string, accountID AccountID, liveI
 	return req, nil
 }
 
+// NewDeleteVideoRequest calls the generic DeleteVideo builder with application/json body
+func NewDeleteVideoRequest(server string, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteVideoRequestWithBody(server, accountID, identifier, "application/json", bodyReader)
+}
+
+// NewDeleteVideoRequestWithBody constructs an http.Request for the DeleteVideo method, with any body, and a specified content type
+func NewDeleteVideoRequestWithBody(server string, accountID AccountID, identifier VideoID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "identifier", identifier, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetVideoRequest constructs an http.Request for the GetVideo method
 func NewGetVideoRequest(server string, accountID AccountID, identifier VideoID) (*http.Request, error) {
 	var err error
@@ -2471,6 +2596,30 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 	UpdateLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error)
+
+	// DeleteVideoWithBodyWithResponse Delete video
+	//
+	// Deletes a video and its copies. On this server: forgets what it
+	// keeps of the video (its details, a pending direct upload), which
+	// frees its place under the account's caps; a video it keeps nothing
+	// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+	DeleteVideoWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteVideoResponse, error)
+
+	// DeleteVideoWithResponse Delete video
+	//
+	// Deletes a video and its copies. On this server: forgets what it
+	// keeps of the video (its details, a pending direct upload), which
+	// frees its place under the account's caps; a video it keeps nothing
+	// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+	DeleteVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteVideoResponse, error)
 
 	// GetVideoWithResponse Retrieve video details
 	//
@@ -2970,6 +3119,61 @@ func (r UpdateLiveInputResponse) ContentType() string {
 	return ""
 }
 
+type DeleteVideoResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletedResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteVideoResponse) GetJSON200() *DeletedResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r DeleteVideoResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r DeleteVideoResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteVideoResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteVideoResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteVideoResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteVideoResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVideoResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3342,6 +3546,42 @@ func (c *ClientWithResponses) UpdateLiveInputWithResponse(ctx context.Context, a
 		return nil, err
 	}
 	return ParseUpdateLiveInputResponse(rsp)
+}
+
+// DeleteVideoWithBodyWithResponse Delete video
+//
+// Deletes a video and its copies. On this server: forgets what it
+// keeps of the video (its details, a pending direct upload), which
+// frees its place under the account's caps; a video it keeps nothing
+// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+func (c *ClientWithResponses) DeleteVideoWithBodyWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteVideoResponse, error) {
+	rsp, err := c.DeleteVideoWithBody(ctx, accountID, identifier, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteVideoResponse(rsp)
+}
+
+// DeleteVideoWithResponse Delete video
+//
+// Deletes a video and its copies. On this server: forgets what it
+// keeps of the video (its details, a pending direct upload), which
+// frees its place under the account's caps; a video it keeps nothing
+// of is a 404. The SDKs send no body, `{}` or `null`: all are taken.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/{identifier} (the `DeleteVideo` operationId).
+func (c *ClientWithResponses) DeleteVideoWithResponse(ctx context.Context, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteVideoResponse, error) {
+	rsp, err := c.DeleteVideo(ctx, accountID, identifier, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteVideoResponse(rsp)
 }
 
 // GetVideoWithResponse Retrieve video details
@@ -3751,6 +3991,46 @@ func ParseUpdateLiveInputResponse(rsp *http.Response) (*UpdateLiveInputResponse,
 	return response, nil
 }
 
+// ParseDeleteVideoResponse parses an HTTP response from a DeleteVideoWithResponse call
+func ParseDeleteVideoResponse(rsp *http.Response) (*DeleteVideoResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteVideoResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletedResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseGetVideoResponse parses an HTTP response from a GetVideoWithResponse call
 func ParseGetVideoResponse(rsp *http.Response) (*GetVideoResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -3897,6 +4177,9 @@ type ServerInterface interface {
 	// UpdateLiveInput Update a live input
 	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	UpdateLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID)
+	// DeleteVideo Delete video
+	// (DELETE /accounts/{account_id}/stream/{identifier})
+	DeleteVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
 	// GetVideo Retrieve video details
 	// (GET /accounts/{account_id}/stream/{identifier})
 	GetVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
@@ -4390,6 +4673,41 @@ func (siw *ServerInterfaceWrapper) UpdateLiveInput(w http.ResponseWriter, r *htt
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteVideo operation middleware
+func (siw *ServerInterfaceWrapper) DeleteVideo(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "identifier" -------------
+	var identifier VideoID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "identifier", r.PathValue("identifier"), &identifier, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "identifier", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteVideo(w, r, accountID, identifier)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // GetVideo operation middleware
 func (siw *ServerInterfaceWrapper) GetVideo(w http.ResponseWriter, r *http.Request) {
 
@@ -4621,6 +4939,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream", wrapper.ListVideos)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs", wrapper.ListLiveInputs)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/direct_upload", wrapper.CreateDirectUpload)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.DeleteVideo)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.GetVideo)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.EditVideo)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", wrapper.GetLiveInput)
@@ -5092,6 +5411,64 @@ func (response UpdateLiveInput5XXJSONResponse) VisitUpdateLiveInputResponse(w ht
 	return err
 }
 
+type DeleteVideoRequestObject struct {
+	AccountID  AccountID `json:"account_id"`
+	Identifier VideoID   `json:"identifier"`
+	Body       *DeleteVideoJSONRequestBody
+}
+
+type DeleteVideoResponseObject interface {
+	VisitDeleteVideoResponse(w http.ResponseWriter) error
+}
+
+type DeleteVideo200JSONResponse DeletedResponse
+
+func (response DeleteVideo200JSONResponse) VisitDeleteVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVideo4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteVideo4XXJSONResponse) VisitDeleteVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteVideo5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteVideo5XXJSONResponse) VisitDeleteVideoResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetVideoRequestObject struct {
 	AccountID  AccountID `json:"account_id"`
 	Identifier VideoID   `json:"identifier"`
@@ -5291,6 +5668,9 @@ type StrictServerInterface interface {
 	// UpdateLiveInput Update a live input
 	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
+	// DeleteVideo Delete video
+	// (DELETE /accounts/{account_id}/stream/{identifier})
+	DeleteVideo(ctx context.Context, request DeleteVideoRequestObject) (DeleteVideoResponseObject, error)
 	// GetVideo Retrieve video details
 	// (GET /accounts/{account_id}/stream/{identifier})
 	GetVideo(ctx context.Context, request GetVideoRequestObject) (GetVideoResponseObject, error)
@@ -5582,6 +5962,43 @@ func (sh *strictHandler) UpdateLiveInput(w http.ResponseWriter, r *http.Request,
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateLiveInputResponseObject); ok {
 		if err := validResponse.VisitUpdateLiveInputResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteVideo operation middleware
+func (sh *strictHandler) DeleteVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID) {
+	var request DeleteVideoRequestObject
+
+	request.AccountID = accountID
+	request.Identifier = identifier
+
+	var body DeleteVideoJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteVideo(ctx, request.(DeleteVideoRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteVideo")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteVideoResponseObject); ok {
+		if err := validResponse.VisitDeleteVideoResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

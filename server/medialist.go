@@ -224,6 +224,9 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	if len(vs) > 0 {
 		return fail(violations(vs, 0)...), nil
 	}
+	if err := ms.reapExpiredUploads(ctx, req.AccountID, now); err != nil {
+		return nil, err
+	}
 	capability, uid := newUploadCapability()
 	v := gen.Video{UID: uid, RequireSignedURLs: deref(body.RequireSignedURLs), AllowedOrigins: gen.AllowedOrigins{},
 		Meta: map[string]any{}, MaxDurationSeconds: new(body.MaxDurationSeconds), UploadExpiry: new(expiry),
@@ -269,6 +272,31 @@ var (
 	errExpired  = errors.New("expired")
 	errNotOne   = errors.New("no direct upload")
 )
+
+// reapBatch is the most expired direct uploads one new direct upload
+// reaps: each makes room for more than itself.
+const reapBatch = 100
+
+// reapExpiredUploads deletes the account's direct uploads whose URL
+// expired unused (up to reapBatch, the oldest first), before it creates
+// another: they take room under its caps and its quota, and can never
+// take their upload.
+func (ms *MediaService) reapExpiredUploads(ctx context.Context, accountID string, now time.Time) error {
+	page, err := ms.Store.ListMedia(ctx, store.Video, accountID, store.MediaQuery{Asc: true, Limit: reapBatch,
+		Filter: store.MediaFilter{State: string(gen.VideoStatePendingupload)}})
+	if err != nil {
+		return fmt.Errorf("listing the pending uploads of account %s: %w", accountID, err)
+	}
+	for _, m := range page.Media {
+		if !errors.Is(uploadable(m.Details, true, now), errExpired) {
+			continue
+		}
+		if err := ms.Store.DeleteMedia(ctx, store.Video, accountID, m.ID); err != nil && !errors.Is(err, store.ErrNoSuchMedium) {
+			return fmt.Errorf("reaping the expired upload of video %s of account %s: %w", m.ID, accountID, err)
+		}
+	}
+	return nil
+}
 
 // newUploadCapability makes a direct upload's capability, the upload
 // URL's secret (128 random bits, 32 hex digits, in the path's identifier),

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/server"
 )
 
@@ -94,6 +95,14 @@ func TestDirectUploadExpires(t *testing.T) {
 	now = now.Add(6 * time.Minute)
 	if r := do(t, http.MethodPost, url, strings.NewReader("x")); r.Status != http.StatusGone {
 		t.Errorf("an upload after the expiry = %d %s, want 410", r.Status, r.Raw)
+	}
+	// The next direct upload reaps the expired one: it is gone from the
+	// store, the listing and its caps.
+	if r, _ := media(t, base, http.MethodPost, "direct_upload", `{"maxDurationSeconds":60}`); r.Status != 200 {
+		t.Fatalf("a direct upload after one expired: %d %s", r.Status, r.Raw)
+	}
+	if _, ids, _ := listVideos(t, base, "status=pendingupload"); len(ids) != 1 {
+		t.Errorf("pending uploads after the expired one was reaped = %v, want the new one alone", ids)
 	}
 	// The minimum, measured at the caller a moment before: forgiven by
 	// the room left for the transit; well under it: refused.
@@ -264,5 +273,27 @@ func TestVideoPathClash(t *testing.T) {
 	// The other method of the same path is the other operation's.
 	if r, _ := media(t, base, http.MethodGet, "live_inputs", ""); r.Status != 200 || !strings.Contains(r.Raw, "liveInputs") {
 		t.Errorf("GET .../stream/live_inputs = %d %s, want the list of live inputs", r.Status, r.Raw)
+	}
+}
+
+// A video is deleted as Cloudflare deletes one (with no body, {} or null,
+// as the SDKs send): the listing no longer has it, its pending upload's
+// URL takes nothing, and a second delete is a 404.
+func TestDeleteVideo(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	for i, body := range []string{"", "{}", "null"} {
+		uid, url := upload(t, base, `{"maxDurationSeconds":60}`)
+		if r, _ := media(t, base, http.MethodDelete, uid, body); r.Status != 200 || !strings.Contains(r.Raw, `"result":"ok"`) {
+			t.Fatalf("DELETE with body %q = %d %s", body, r.Status, r.Raw)
+		}
+		if r := do(t, http.MethodPost, url, strings.NewReader("x")); r.Status != 404 {
+			t.Errorf("the deleted video's upload URL = %d %s, want 404", r.Status, r.Raw)
+		}
+		if r, _ := media(t, base, http.MethodDelete, uid, ""); r.Status != 404 || r.Env.Errors[0].Code != int(apicode.NoSuchMedia) {
+			t.Errorf("a second DELETE = %d %s, want a 404", r.Status, r.Raw)
+		}
+		if _, ids, _ := listVideos(t, base, ""); len(ids) != 0 {
+			t.Errorf("after %d deletes the listing holds %v", i+1, ids)
+		}
 	}
 }

@@ -70,6 +70,27 @@ func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObj
 	return gen.GetVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: v}, nil
 }
 
+// DeleteVideo forgets what the server keeps of a video (its details, a
+// pending direct upload, whose URL then takes nothing): its place under
+// the account's caps is free again. A video the server keeps nothing of
+// is a 404.
+func (ms *MediaService) DeleteVideo(ctx context.Context, req gen.DeleteVideoRequestObject) (gen.DeleteVideoResponseObject, error) {
+	fail := func(ps ...Problem) gen.DeleteVideoResponseObject {
+		return gen.DeleteVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+	}
+	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
+		return fail(ps...), nil
+	}
+	switch err := ms.Store.DeleteMedia(ctx, store.Video, req.AccountID, req.Identifier); {
+	case errors.Is(err, store.ErrNoSuchMedium):
+		return fail(Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
+			Message: fmt.Sprintf("this server keeps nothing of video %s of account %s", req.Identifier, req.AccountID)}), nil
+	case err != nil:
+		return nil, fmt.Errorf("deleting video %s of account %s: %w", req.Identifier, req.AccountID, err)
+	}
+	return gen.DeleteVideo200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: "ok"}, nil
+}
+
 // EditVideo changes the fields the body gives and keeps the others.
 func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
 	fail := func(ps ...Problem) gen.EditVideoResponseObject {

@@ -127,8 +127,37 @@ at another server on the same wire, such as "streamtoken serve".`,
 		newMediaActionCmd(e, k, "unsecure", "Stop requiring signed URLs", new(false)),
 	)
 	if k.use == videoKind.use {
-		cmd.AddCommand(newUploadURLCmd(e))
+		cmd.AddCommand(newUploadURLCmd(e), newVideoDeleteCmd(e))
 	}
+	return cmd
+}
+
+// newVideoDeleteCmd is "videos delete".
+func newVideoDeleteCmd(e env) *cobra.Command {
+	var f apiFlags
+	cmd := &cobra.Command{
+		Use:   "delete VIDEO --account ID",
+		Short: "Delete a video and its copies",
+		Long: `Delete a video and its copies: DELETE /accounts/{account_id}/stream/{identifier}.
+On Cloudflare the video is gone; on "streamtoken serve", what the server
+keeps of it (its details, a pending direct upload, whose URL then takes
+nothing). An unknown video is an error (exit 1).`,
+		Example: `  streamtoken videos delete ` + exampleVideo + ` --account ` + exampleAccount + `
+  streamtoken videos delete ` + exampleVideo + ` --account ` + exampleAccount + ` --base-url http://127.0.0.1:8787/client/v4`,
+		Args: exactArgs(1, "VIDEO"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := f.client(e)
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteVideo(cmd.Context(), f.account, args[0]); err != nil {
+				return apiFailure(err, nil, map[string]string{gen.ParamAccountID: "--account", gen.ParamIdentifier: "VIDEO"})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
+			return nil
+		},
+	}
+	f.register(cmd)
 	return cmd
 }
 

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
 
 	"github.com/streamtoken/streamtoken/streamtokentest"
 )
@@ -108,5 +112,27 @@ func TestServeKeepsVideoSettingsInTheKeysDir(t *testing.T) {
 	// A new process on the same directory: the setting is still there.
 	if r := secure("videos", "show", video); r.code != 0 || !strings.Contains(r.stdout, "requireSignedURLs true") || !strings.Contains(r.stdout, "example.com") {
 		t.Errorf("videos show after a restart: %v", r)
+	}
+}
+
+// videos delete deletes a video through the API; an unknown one is an
+// error, on one line.
+func TestVideosDelete(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	environ := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
+	up, err := srv.NewClient().CreateDirectUpload(context.Background(), account, streamtoken.DirectUpload{MaxDuration: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := []string{"--account", account, "--base-url", srv.URL}
+	if r := cli(t, environ, "", append([]string{"videos", "delete", up.VideoID}, api...)...); r.code != 0 || r.stdout != "deleted "+up.VideoID+"\n" {
+		t.Errorf("videos delete: %v", r)
+	}
+	if r := cli(t, environ, "", append([]string{"videos", "delete", up.VideoID}, api...)...); r.code != exitFailure || errorLines(r.stderr) != 1 || !strings.Contains(r.stderr, "404") {
+		t.Errorf("videos delete of a deleted video: %v", r)
+	}
+	if r := cli(t, environ, "", append([]string{"videos", "delete", "../x"}, api...)...); r.code != exitBadInput || !strings.Contains(r.stderr, "VIDEO") {
+		t.Errorf("videos delete ../x: %v", r)
 	}
 }
