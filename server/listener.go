@@ -79,7 +79,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		ip := clientAddr(c)
 		l.mu.Lock()
-		over := l.perIP > 0 && l.ips[ip] >= l.perIP
+		over := l.perIP > 0 && ip.IsValid() && l.ips[ip] >= l.perIP // a Unix socket's clients have no address to tell apart
 		if !over {
 			l.ips[ip]++
 		}
