@@ -1,6 +1,9 @@
 package server
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 func TestValidHost(t *testing.T) {
 	for host, want := range map[string]bool{
@@ -15,4 +18,21 @@ func TestValidHost(t *testing.T) {
 			t.Errorf("validHost(%q) = %v, want %v", host, got, want)
 		}
 	}
+}
+
+// FuzzValidHost: a Host header validHost takes makes a URL whose host is
+// that header, and nothing else.
+func FuzzValidHost(f *testing.F) {
+	for _, s := range []string{"example.com:8443", "[::1]:80", "127.0.0.1", "a]b[:::", "x/y", "[fe80::1%eth0]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !validHost(host) {
+			return
+		}
+		u, err := url.Parse("http://" + host + "/upload/a/b")
+		if err != nil || u.Host != host || u.Path != "/upload/a/b" || u.User != nil {
+			t.Fatalf("validHost(%q) = true, but http://HOST/upload/a/b parses as %v, %v", host, u, err)
+		}
+	})
 }

@@ -81,7 +81,7 @@ func TestAnEarlyAnswerClosesTheConnection(t *testing.T) {
 // cut within a window.
 func TestBodiesAreHeldToAMinimumRate(t *testing.T) {
 	s := newServer(t, server.Config{})
-	server.SetBodyRate(s, 200*time.Millisecond, 16<<10) // 3.2 KiB each 200 ms
+	server.SetBodyRate(s, 500*time.Millisecond, 16<<10) // 8 KiB each 500 ms
 	addr, _, _ := serveServer(t, s)
 	send := func(chunks int, every time.Duration) (*http.Response, error) {
 		c, err := net.Dial("tcp", addr)
@@ -101,12 +101,13 @@ func TestBodiesAreHeldToAMinimumRate(t *testing.T) {
 		}
 		return http.ReadResponse(bufio.NewReader(c), nil)
 	}
-	// 4 KiB every 50 ms (80 KiB/s) for about 0.75 s: past a window, read.
-	if resp, err := send(15, 50*time.Millisecond); err != nil || resp.StatusCode != 200 {
-		t.Errorf("a body at 80 KiB/s over 0.75 s: %v, %v; want a token", resp, err)
+	// 4 KiB every 50 ms (80 KiB/s, five times the rate) for about 1.5 s:
+	// three windows, read.
+	if resp, err := send(30, 50*time.Millisecond); err != nil || resp.StatusCode != 200 {
+		t.Errorf("a body at 80 KiB/s over 1.5 s: %v, %v; want a token", resp, err)
 	}
-	// 4 KiB every 500 ms (8 KiB/s): cut, the connection closed.
-	if resp, err := send(15, 500*time.Millisecond); err == nil && resp.StatusCode == 200 {
+	// 4 KiB every 600 ms (under 7 KiB/s): cut, the connection closed.
+	if resp, err := send(15, 600*time.Millisecond); err == nil && resp.StatusCode == 200 {
 		t.Errorf("a body at 8 KiB/s: %d, want it cut off", resp.StatusCode)
 	}
 }
