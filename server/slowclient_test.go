@@ -101,10 +101,10 @@ func TestBodiesAreHeldToAMinimumRate(t *testing.T) {
 		}
 		return http.ReadResponse(bufio.NewReader(c), nil)
 	}
-	// 4 KiB every 50 ms (80 KiB/s, five times the rate) for about 1.5 s:
-	// three windows, read.
-	if resp, err := send(30, 50*time.Millisecond); err != nil || resp.StatusCode != 200 {
-		t.Errorf("a body at 80 KiB/s over 1.5 s: %v, %v; want a token", resp, err)
+	// 4 KiB every 100 ms (40 KiB/s, 2.5 times the rate) for about 1.5 s
+	// (60 KiB, under a token body's 64 KiB): three windows, read.
+	if resp, err := send(15, 100*time.Millisecond); err != nil || resp.StatusCode != 200 {
+		t.Errorf("a body at 40 KiB/s over 1.5 s: %v, %v; want a token", resp, err)
 	}
 	// 4 KiB every 600 ms (under 7 KiB/s): cut, the connection closed.
 	if resp, err := send(15, 600*time.Millisecond); err == nil && resp.StatusCode == 200 {
