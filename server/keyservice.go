@@ -37,8 +37,50 @@ type KeyService struct {
 	// slow every token down. Nil: keys are generated at once.
 	Queue *SigningQueue
 
-	mu       sync.Mutex
-	reserved map[string]int // creates under way, by account
+	mu       sync.Mutex              // guards accounts alone: never held across the store's I/O
+	accounts map[string]*accountKeys // while in use: what one account's creates share
+}
+
+// accountKeys is one account's lock on its key count, and its creates
+// under way: an account's creates wait for each other, never for
+// another account's.
+type accountKeys struct {
+	sync.Mutex
+	reserved int // creates under way; with the lock held
+	users    int // holders, waiters and reservations; with KeyService.mu held
+}
+
+// lock takes the account's lock, as one more user.
+func (ks *KeyService) lock(accountID string) *accountKeys {
+	ks.mu.Lock()
+	if ks.accounts == nil {
+		ks.accounts = map[string]*accountKeys{}
+	}
+	a := ks.accounts[accountID]
+	if a == nil {
+		a = &accountKeys{}
+		ks.accounts[accountID] = a
+	}
+	a.users++
+	ks.mu.Unlock()
+	a.Lock()
+	return a
+}
+
+// unlock lets the account's lock go, as a user.
+func (ks *KeyService) unlock(accountID string, a *accountKeys) {
+	a.Unlock()
+	ks.drop(accountID, a, 1)
+}
+
+// drop counts n users fewer, and forgets the account's entry when none
+// is left.
+func (ks *KeyService) drop(accountID string, a *accountKeys, n int) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if a.users -= n; a.users == 0 {
+		delete(ks.accounts, accountID)
+	}
 }
 
 // ListSigningKeys answers the account's keys, oldest first, without their
@@ -83,6 +125,9 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	case err != nil:
 		return clientGone{}, nil
 	}
+	// The turn is the key's making alone: the store's I/O after it holds
+	// no other create, of any account, back.
+	release = sync.OnceFunc(release)
 	defer release()
 	// Counted before the key is made, with the creates under way: a full
 	// account costs no RSA work, however many creates arrive at once.
@@ -97,6 +142,7 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 		generate = ks.Generate
 	}
 	key, err := generate()
+	release()
 	if err != nil {
 		ks.unreserve(req.AccountID)
 		return nil, fmt.Errorf("generating a key: %w", err)
@@ -122,45 +168,43 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 }
 
 // reserve counts the account's keys and the creates under way, and
-// reserves a place for one more unless that makes max: then full.
+// reserves a place for one more unless that makes max: then full. Only
+// the account's own creates wait for it.
 func (ks *KeyService) reserve(ctx context.Context, accountID string, max int) (full bool, err error) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
+	a := ks.lock(accountID)
+	defer ks.unlock(accountID, a)
 	held, err := ks.Store.Keys(ctx, accountID)
 	if err != nil {
 		return false, fmt.Errorf("listing the keys of account %s: %w", accountID, err)
 	}
-	if len(held)+ks.reserved[accountID] >= max {
+	if len(held)+a.reserved >= max {
 		return true, nil
 	}
-	if ks.reserved == nil {
-		ks.reserved = map[string]int{}
-	}
-	ks.reserved[accountID]++
+	a.reserved++
+	ks.mu.Lock()
+	a.users++ // the reservation keeps the entry until keep or unreserve
+	ks.mu.Unlock()
 	return false, nil
 }
 
-// unreserve gives a reserved place back. ks.mu is not held.
+// unreserve gives a reserved place back.
 func (ks *KeyService) unreserve(accountID string) {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	ks.release(accountID)
-}
-
-// release gives a reserved place back. ks.mu is held.
-func (ks *KeyService) release(accountID string) {
-	if ks.reserved[accountID]--; ks.reserved[accountID] <= 0 {
-		delete(ks.reserved, accountID)
-	}
+	a := ks.lock(accountID)
+	a.reserved--
+	a.Unlock()
+	ks.drop(accountID, a, 2) // this call's use, and the reservation's
 }
 
 // keep adds a created key to the store in the place reserved for it, in
-// one step: a count never sees both the key and its reservation.
+// one step under the account's lock: a count never sees both the key and
+// its reservation.
 func (ks *KeyService) keep(ctx context.Context, k store.Key, max int) error {
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	defer ks.release(k.AccountID)
-	return ks.Store.AddKey(ctx, k, max)
+	a := ks.lock(k.AccountID)
+	err := ks.Store.AddKey(ctx, k, max)
+	a.reserved--
+	a.Unlock()
+	ks.drop(k.AccountID, a, 2)
+	return err
 }
 
 // turn waits for a generation's turn in the queue, when there is one: an

@@ -263,3 +263,56 @@ func TestSavedKeysKeepTheirKid(t *testing.T) {
 		t.Errorf("LoadKeysDir() = %v, %v; want account %s's key with kid %s", perAccount, err, account, k.ID)
 	}
 }
+
+// heldStore holds AddKey of one account until released: a store whose
+// writes for that account are slow (a database's round trip, a lock).
+type heldStore struct {
+	*store.Memory
+	account string
+	held    chan struct{} // closed when the held AddKey has begun
+	release chan struct{}
+}
+
+func (h heldStore) AddKey(ctx context.Context, k store.Key, max int) error {
+	if k.AccountID == h.account {
+		close(h.held)
+		<-h.release
+	}
+	return h.Memory.AddKey(ctx, k, max)
+}
+
+// One account's key creation, slow in the store, does not hold another
+// account's: their creates share no lock.
+func TestAccountsCreateKeysWithoutWaitingForEachOther(t *testing.T) {
+	const slow, fast = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	st := heldStore{Memory: store.NewMemory(0), account: slow, held: make(chan struct{}), release: make(chan struct{})}
+	base, _ := start(t, server.Config{Store: st})
+	released := false
+	defer func() {
+		if !released {
+			close(st.release)
+		}
+	}()
+	slowDone := make(chan response, 1)
+	go func() {
+		slowDone <- keyCall(t, http.MethodPost, base+"/client/v4/accounts/"+slow+"/stream/keys", "null")
+	}()
+	<-st.held
+	fastDone := make(chan response, 1)
+	go func() {
+		fastDone <- keyCall(t, http.MethodPost, base+"/client/v4/accounts/"+fast+"/stream/keys", "null")
+	}()
+	select {
+	case r := <-fastDone:
+		if r.Status != 200 {
+			t.Errorf("the other account's create = %d %s", r.Status, r.Raw)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the other account's create waited for the held one's store write")
+	}
+	close(st.release)
+	released = true
+	if r := <-slowDone; r.Status != 200 {
+		t.Errorf("the held create = %d %s", r.Status, r.Raw)
+	}
+}
