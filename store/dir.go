@@ -448,8 +448,8 @@ func (d *Dir) AddKey(_ context.Context, k Key, max int) error {
 
 // Keys implements [Keys].
 func (d *Dir) Keys(_ context.Context, accountID string) ([]Key, error) {
-	if CheckID("account ID", accountID) != nil {
-		return nil, nil
+	if err := CheckID("account ID", accountID); err != nil {
+		return nil, err
 	}
 	keys, _, err := d.accountKeys(accountID)
 	return keys, err
@@ -457,8 +457,8 @@ func (d *Dir) Keys(_ context.Context, accountID string) ([]Key, error) {
 
 // DeleteKey implements [Keys]: the key's file goes, read or not.
 func (d *Dir) DeleteKey(_ context.Context, accountID, keyID string) error {
-	if CheckID("account ID", accountID) != nil || CheckID("key ID", keyID) != nil {
-		return ErrNoSuchKey
+	if err := errors.Join(CheckID("account ID", accountID), CheckID("key ID", keyID)); err != nil {
+		return err
 	}
 	mu := d.lock(accountID)
 	mu.Lock()
@@ -569,6 +569,9 @@ func (d *Dir) accountKeyFiles() (map[string]string, error) {
 // EnsureAccountKey implements [AccountKeys]. Every account key file in
 // the directory counts towards max.
 func (d *Dir) EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error) {
+	if err := CheckID("account ID", accountID); err != nil {
+		return nil, err
+	}
 	mu := d.lock(accountID)
 	mu.Lock()
 	defer mu.Unlock()

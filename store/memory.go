@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -148,6 +149,9 @@ func (m *Memory) AddKey(_ context.Context, k Key, max int) error {
 
 // Keys implements [Keys].
 func (m *Memory) Keys(_ context.Context, accountID string) ([]Key, error) {
+	if err := CheckID("account ID", accountID); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return slices.Clone(m.keys[accountID]), nil
@@ -155,6 +159,9 @@ func (m *Memory) Keys(_ context.Context, accountID string) ([]Key, error) {
 
 // DeleteKey implements [Keys].
 func (m *Memory) DeleteKey(_ context.Context, accountID, keyID string) error {
+	if err := errors.Join(CheckID("account ID", accountID), CheckID("key ID", keyID)); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	held := m.keys[accountID]
@@ -185,6 +192,9 @@ func (m *Memory) AllKeys(_ context.Context) ([]Key, error) {
 
 // AccountKey implements [AccountKeys].
 func (m *Memory) AccountKey(_ context.Context, accountID string) (*token.Key, error) {
+	if err := CheckID("account ID", accountID); err != nil {
+		return nil, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.accounts[accountID], nil
@@ -232,6 +242,9 @@ func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, 
 
 // Media implements [Media].
 func (m *Memory) Media(_ context.Context, kind Kind, accountID, id string) ([]byte, bool, error) {
+	if err := CheckMedium(kind, accountID, id); err != nil {
+		return nil, false, err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	details, ok := m.media[mediaKey{kind, accountID, id}]

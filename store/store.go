@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/streamtoken/streamtoken/internal/ids"
@@ -66,6 +67,10 @@ var (
 	ErrAccountQuota = errors.New("the account's media hold as many bytes as each account may keep")
 	// ErrNoSuchMedium: the store keeps no details of that medium.
 	ErrNoSuchMedium = errors.New("no such medium kept")
+	// ErrInvalidID: an account, key or medium ID breaks the API's rules
+	// (see [CheckID]): every store refuses it before it looks, in every
+	// call that takes one.
+	ErrInvalidID = errors.New("an ID that breaks the API's rules")
 	// ErrTooLarge: a medium's details are over [MaxDetailsBytes].
 	ErrTooLarge = errors.New("the details are too large to keep")
 	// ErrUnavailable: the store cannot be reached now (a database that is
@@ -200,10 +205,19 @@ func CheckDetails(kind Kind, details []byte) error {
 // keeps only IDs that are also safe file names.
 func CheckID(what, id string) error {
 	if why := ids.Check(id); why != "" {
-		return fmt.Errorf("store: %s %q: %s", what, id, why)
+		return &invalidIDError{what: what, id: id, why: why}
 	}
 	return nil
 }
+
+// invalidIDError is an ID CheckID refuses; it matches ErrInvalidID.
+type invalidIDError struct{ what, id, why string }
+
+func (e *invalidIDError) Error() string {
+	return fmt.Sprintf("store: %s %s: %s", e.what, strconv.Quote(e.id), e.why)
+}
+
+func (e *invalidIDError) Is(target error) bool { return target == ErrInvalidID }
 
 // CheckKey refuses a key a store would not keep: an account or key ID
 // that breaks the API's rules, or no public half.

@@ -364,8 +364,8 @@ func (s *Store) AddKey(ctx context.Context, k store.Key, max int) error {
 // Keys implements [store.Keys]: from memory while the listener hears
 // every change; while the database cannot be reached, the keys last read.
 func (s *Store) Keys(ctx context.Context, accountID string) ([]store.Key, error) {
-	if store.CheckID("account ID", accountID) != nil {
-		return nil, nil
+	if err := store.CheckID("account ID", accountID); err != nil {
+		return nil, err
 	}
 	s.mu.Lock()
 	c, cached := s.keys[accountID]
@@ -420,8 +420,8 @@ func (s *Store) readKeys(ctx context.Context, where string, args ...any) ([]stor
 
 // DeleteKey implements [store.Keys].
 func (s *Store) DeleteKey(ctx context.Context, accountID, keyID string) error {
-	if store.CheckID("account ID", accountID) != nil || store.CheckID("key ID", keyID) != nil {
-		return store.ErrNoSuchKey
+	if err := errors.Join(store.CheckID("account ID", accountID), store.CheckID("key ID", keyID)); err != nil {
+		return err
 	}
 	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, "DELETE FROM streamtoken_keys WHERE account_id = $1 AND key_id = $2", accountID, keyID)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // mediaDelete forgets a medium: it is gone from reads and listings, its
@@ -87,3 +88,41 @@ func (s *suite) mediaQuota(t *testing.T) {
 		t.Errorf("EditMedia() after a delete and a shrink = %v, want room", err)
 	}
 }
+
+// invalidIDs: every call that takes an account, key or medium ID refuses
+// one that breaks the API's rules with ErrInvalidID, before it looks; no
+// store answers "none" for it.
+func (s *suite) invalidIDs(t *testing.T) {
+	ctx := context.Background()
+	st, _ := s.open(t)
+	keep := func([]byte, bool) ([]byte, error) { return []byte(`{}`), nil }
+	generate := func() (*token.Key, error) { return newKey(t), nil }
+	for _, id := range badIDs {
+		k := newKey(t)
+		k.ID = id
+		for name, err := range map[string]error{
+			"AddKey(account)":      st.AddKey(ctx, store.Key{AccountID: id, Key: newKey(t), Created: day}, store.MaxKeysPerAccount),
+			"AddKey(key)":          st.AddKey(ctx, store.Key{AccountID: accountA, Key: k, Created: day}, store.MaxKeysPerAccount),
+			"Keys":                 second(st.Keys(ctx, id)),
+			"DeleteKey(account)":   st.DeleteKey(ctx, id, "k"),
+			"DeleteKey(key)":       st.DeleteKey(ctx, accountA, id),
+			"AccountKey":           second(st.AccountKey(ctx, id)),
+			"EnsureAccountKey":     second(st.EnsureAccountKey(ctx, id, 10, generate)),
+			"Media(account)":       third(st.Media(ctx, store.Video, id, "v")),
+			"Media(medium)":        third(st.Media(ctx, store.Video, accountA, id)),
+			"EditMedia(account)":   second(st.EditMedia(ctx, store.Video, id, "v", 10, keep)),
+			"EditMedia(medium)":    second(st.EditMedia(ctx, store.LiveInput, accountA, id, 10, keep)),
+			"ListMedia":            second(st.ListMedia(ctx, store.Video, id, store.MediaQuery{})),
+			"DeleteMedia(account)": st.DeleteMedia(ctx, store.Video, id, "v"),
+			"DeleteMedia(medium)":  st.DeleteMedia(ctx, store.Video, accountA, id),
+		} {
+			if !errors.Is(err, store.ErrInvalidID) {
+				t.Errorf("%s with %q = %v, want ErrInvalidID", name, id, err)
+			}
+		}
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func third[T, U any](_ T, _ U, err error) error { return err }

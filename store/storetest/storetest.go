@@ -68,6 +68,7 @@ func TestStore(t *testing.T, newStore NewFunc, opts Options) {
 	t.Run("MediaBounds", s.mediaBounds)
 	t.Run("MediaDelete", s.mediaDelete)
 	t.Run("MediaQuota", s.mediaQuota)
+	t.Run("InvalidIDs", s.invalidIDs)
 	t.Run("List", s.list)
 	t.Run("ListBounds", s.listBounds)
 	t.Run("ListFilters", s.listFilters)
