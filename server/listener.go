@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
@@ -44,6 +46,11 @@ type limitListener struct {
 	// refused is told of each answer net/http gives on its own.
 	refused func(status int)
 
+	// wake is told when a connection falls idle (one a full listener may
+	// close to make room); waits counts a full Accept's waits, for tests.
+	wake  chan struct{}
+	waits atomic.Int64
+
 	mu   sync.Mutex
 	idle map[*limitedConn]idleSince
 	ips  map[netip.Addr]int // open connections by client address, with perIP
@@ -64,12 +71,9 @@ func newLimitListener(ln net.Listener, max, perIP int, refused func(int)) *limit
 		now:      time.Now,
 		refused:  refused,
 		idle:     map[*limitedConn]idleSince{},
+		wake:     make(chan struct{}, 1),
 	}
 }
-
-// evictEvery is how often a full listener looks again for a connection to
-// close: silent ones become fair game as they age.
-const evictEvery = 50 * time.Millisecond
 
 func (l *limitListener) Accept() (net.Conn, error) {
 	for {
@@ -117,6 +121,9 @@ func (l *limitListener) refuse(c net.Conn) {
 }
 
 // accept takes a slot, making room when full, then the next connection.
+// A full listener waits for a slot to free, a connection to fall idle (it
+// may be closed then), or the next silent one to age past newConnAge,
+// whichever comes first: no timer but that one.
 func (l *limitListener) accept() (net.Conn, error) {
 	for acquired := false; !acquired; {
 		select {
@@ -125,17 +132,28 @@ func (l *limitListener) accept() (net.Conn, error) {
 			continue
 		default:
 		}
-		l.evictIdle()
-		t := time.NewTimer(evictEvery)
+		var aged <-chan time.Time
+		var t *time.Timer
+		if next := l.evictIdle(); !next.IsZero() {
+			t = time.NewTimer(next.Sub(l.now()))
+			aged = t.C
+		}
+		l.waits.Add(1)
+		closed := false
 		select {
 		case l.sem <- struct{}{}:
 			acquired = true
-		case <-t.C:
+		case <-l.wake:
+		case <-aged:
 		case <-l.done:
+			closed = true
+		}
+		if t != nil {
 			t.Stop()
+		}
+		if closed {
 			return nil, net.ErrClosed
 		}
-		t.Stop()
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
@@ -161,13 +179,18 @@ func (l *limitListener) Close() error {
 
 // evictIdle closes the connection idle the longest: a keep-alive one
 // first, else one that has been silent since it opened for newConnAge.
-func (l *limitListener) evictIdle() {
+// When it closes none, it returns when the first silent one comes of age
+// (the zero time when none is waiting to).
+func (l *limitListener) evictIdle() (next time.Time) {
 	l.mu.Lock()
 	var victim *limitedConn
 	var best idleSince
 	cutoff := l.now().Add(-newConnAge)
 	for c, s := range l.idle {
 		if s.fresh && s.at.After(cutoff) {
+			if at := s.at.Add(newConnAge); next.IsZero() || at.Before(next) {
+				next = at
+			}
 			continue
 		}
 		if victim == nil || (best.fresh && !s.fresh) || (best.fresh == s.fresh && s.at.Before(best.at)) {
@@ -180,7 +203,9 @@ func (l *limitListener) evictIdle() {
 	l.mu.Unlock()
 	if victim != nil {
 		victim.Close()
+		return time.Time{}
 	}
+	return next
 }
 
 // connState is the http.Server's ConnState hook: it tracks which
@@ -194,9 +219,18 @@ func (l *limitListener) connState(nc net.Conn, state http.ConnState) {
 	defer l.mu.Unlock()
 	switch state {
 	case http.StateNew:
+		c.handling.Store(false)
 		l.idle[c] = idleSince{at: l.now(), fresh: true}
 	case http.StateIdle:
+		c.handling.Store(false)
 		l.idle[c] = idleSince{at: l.now()}
+		select {
+		case l.wake <- struct{}{}: // a full Accept may close it now
+		default:
+		}
+	case http.StateActive:
+		c.handling.Store(false) // a request is read; no handler runs yet
+		delete(l.idle, c)
 	default:
 		delete(l.idle, c)
 	}
@@ -208,6 +242,22 @@ type limitedConn struct {
 	l         *limitListener
 	ip        netip.Addr
 	closeOnce sync.Once
+	// handling is set while a handler answers the connection's request
+	// (and until the answer is written): what is written while it is not
+	// set is net/http's own.
+	handling atomic.Bool
+}
+
+// connKey keys the connection in a request's context (http.Server's
+// ConnContext).
+type connKey struct{}
+
+// handled marks the connection of r as answered by a handler, not by
+// net/http itself.
+func handled(r *http.Request) {
+	if c, ok := r.Context().Value(connKey{}).(*limitedConn); ok {
+		c.handling.Store(true)
+	}
 }
 
 func (c *limitedConn) Close() error {
@@ -235,8 +285,11 @@ func (c *limitedConn) CloseWrite() error {
 
 // Write passes the server's writes through, except net/http's own answer
 // to a request it could not parse, which it writes in one piece straight
-// to the connection: that becomes an envelope.
+// to the connection, while no handler answers: that becomes an envelope.
 func (c *limitedConn) Write(b []byte) (int, error) {
+	if c.handling.Load() {
+		return c.Conn.Write(b)
+	}
 	status, reason, ok := plainHTTPError(b)
 	if !ok {
 		return c.Conn.Write(b)
@@ -254,29 +307,24 @@ func (c *limitedConn) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// netHTTPErrorHeaders are the headers net/http sends with the plain-text
-// answers it writes itself.
-var netHTTPErrorHeaders = []byte("\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
-
-// plainHTTPError recognises one of net/http's own plain-text answers
-// ("HTTP/1.1 431 Request Header Fields Too Large" + its headers + body)
-// and returns its status and its text, which echoes nothing of the request.
+// plainHTTPError reads an answer net/http wrote itself ("HTTP/1.1 431
+// Request Header Fields Too Large", headers, a plain-text body) for its
+// status and its text, which echoes nothing of the request. It depends on
+// the answer's form alone (a status line, headers, a blank line), not on
+// the headers net/http happens to send.
 func plainHTTPError(b []byte) (int, string, bool) {
 	rest, ok := bytes.CutPrefix(b, []byte("HTTP/1.1 "))
-	if !ok || len(rest) < 4 {
-		return 0, "", false
-	}
-	_, body, ok := bytes.Cut(rest, netHTTPErrorHeaders)
-	if !ok {
+	if !ok || len(rest) < 4 || rest[3] != ' ' {
 		return 0, "", false
 	}
 	status, err := strconv.Atoi(string(rest[:3]))
 	if err != nil || status < 400 || status > 599 {
 		return 0, "", false
 	}
-	reason := string(body)
-	if len(reason) > 200 {
-		reason = reason[:200]
+	_, body, ok := bytes.Cut(rest, []byte("\r\n\r\n"))
+	if !ok {
+		return 0, "", false
 	}
-	return status, "HTTP request refused: " + reason, true
+	reason := strings.ToValidUTF8(string(body[:min(len(body), 200)]), "")
+	return status, "HTTP request refused: " + strings.TrimSpace(reason), true
 }

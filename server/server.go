@@ -530,6 +530,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if ll.crowded() {
 			w.Header().Set("Connection", "close")
 		}
+		handled(r)
 		w, r = s.bodyRate.guard(w, r)
 		s.handler.ServeHTTP(w, r)
 		finish(w)
@@ -541,6 +542,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       IdleTimeout,
 		MaxHeaderBytes:    MaxHeaderBytes,
 		ConnState:         ll.connState,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
