@@ -20,27 +20,16 @@ func newRootCmd(e env) *cobra.Command {
 		Short: "Mint, check and serve Cloudflare Stream signed URL tokens",
 		Long: `streamtoken mints, checks and serves Cloudflare Stream signed URL tokens.
 
-  create       ask the Cloudflare API (or a compatible server) for a token
-  sign         sign a token locally with a Stream signing key
-  verify       check a token's signature, times and access rules
-  inspect      decode a token without checking it
-  keys         create, list and delete the signing keys that sign locally
-  videos       show a video's security settings, secure it, create an upload URL
-  live-inputs  the same for live inputs
-  audit        list the videos and live inputs that play without a token
-  serve        run a Cloudflare-compatible token server
-  version      the build's version, revision and crypto
-
 Exit codes: 0 success, 1 an API or network failure, 2 bad input; verify
 has its own (3 to 5, see its help), and audit 6 when media are not
-protected.`,
+protected, 7 when it could not see them all.`,
 		Version:       streamtoken.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	var timeout time.Duration
 	var stopTimeout context.CancelFunc
-	root.PersistentFlags().DurationVar(&timeout, "timeout", -1, fmt.Sprintf("bounds the whole command: %v by default, none for audit and serve (their calls are many, or it serves); 0: none. Each API call is bounded by %v besides, retries and waits included", defaultTimeout, callTimeout))
+	root.PersistentFlags().DurationVar(&timeout, "timeout", 0, fmt.Sprintf("bounds the whole command (not given: %v, and none for audit and serve, whose calls are many or which serves; 0: none); each API call is bounded by %v besides, retries and waits included", defaultTimeout, callTimeout))
 	root.PersistentFlags().String("crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go (never loads libcrypto); or "+envCrypto)
 	root.PersistentPostRun = func(*cobra.Command, []string) {
 		if stopTimeout != nil {
@@ -49,12 +38,12 @@ protected.`,
 	}
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		d := timeout
-		switch {
-		case d < -1 || (d < 0 && cmd.Flags().Changed("timeout")):
-			return badInput("--timeout %v: want 0 (none) or more", d)
-		case d < 0 && (cmd.Name() == "audit" || cmd.Name() == "serve"):
-			d = 0
+		switch given := cmd.Flags().Changed("timeout"); {
 		case d < 0:
+			return badInput("--timeout %v: want 0 (none) or more", d)
+		case !given && (cmd.Name() == "audit" || cmd.Name() == "serve"):
+			d = 0
+		case !given:
 			d = defaultTimeout
 		}
 		if d > 0 {
