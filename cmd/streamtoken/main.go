@@ -16,6 +16,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -38,6 +39,18 @@ type env struct {
 	// SIGINT or SIGTERM cancels the command's context instead of ending
 	// the process.
 	draining func()
+	// self is how the user runs this command, for the hints it prints: a
+	// path as it was started by one (make run's ./bin/streamtoken), else
+	// the name on PATH ("" is "streamtoken").
+	self string
+}
+
+// command is how the user runs this command (see env.self).
+func (e env) command() string {
+	if e.self == "" {
+		return "streamtoken"
+	}
+	return e.self
 }
 
 func main() {
@@ -51,9 +64,20 @@ func main() {
 	code := run(ctx, os.Args[1:], env{
 		stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv,
 		draining: func() { graceful.Store(true) },
+		self:     selfName(os.Args[0]),
 	})
 	cancel()
 	os.Exit(code)
+}
+
+// selfName is how to run this command again: the path it was started by,
+// when it was started by a path (./bin/streamtoken), else its name, found
+// on PATH.
+func selfName(arg0 string) string {
+	if strings.ContainsRune(arg0, filepath.Separator) {
+		return arg0
+	}
+	return "streamtoken"
 }
 
 // watchSignals acts on SIGINT and SIGTERM: the first cancels the context

@@ -574,3 +574,28 @@ func TestRootHelpListsEveryCommandOnce(t *testing.T) {
 		}
 	}
 }
+
+// The hints serve prints run as they are printed: by the path the
+// command was started by (make run's ./bin/streamtoken), else by name.
+func TestSelfName(t *testing.T) {
+	for arg0, want := range map[string]string{"./bin/streamtoken": "./bin/streamtoken", "/usr/local/bin/streamtoken": "/usr/local/bin/streamtoken", "streamtoken": "streamtoken"} {
+		if got := selfName(arg0); got != want {
+			t.Errorf("selfName(%q) = %q, want %q", arg0, got, want)
+		}
+	}
+	out := &syncBuffer{}
+	e := env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, getenv: func(string) string { return "" }, self: "./bin/streamtoken"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, e) }()
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(out.String(), "keys create"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	cancel()
+	<-done
+	if !strings.Contains(out.String(), "\n  ./bin/streamtoken keys create --account") {
+		t.Errorf("serve started as ./bin/streamtoken prints hints of another command:\n%s", out.String())
+	}
+}

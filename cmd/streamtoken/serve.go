@@ -385,13 +385,13 @@ API token (generated for this run, shown once): %[2]s
 Try it:
   curl -sS -X POST -H "Authorization: Bearer %[2]s" %[1]s%[5]s
 
-A signing key of your own, to sign tokens locally ("streamtoken sign VIDEO --key key.json"),
+A signing key of your own, to sign tokens locally ("%[6]s sign VIDEO --key key.json"),
 with CLOUDFLARE_API_TOKEN set to the API token above:
-  streamtoken keys create --account %[3]s --out key.json --base-url %[1]s
+  %[6]s keys create --account %[3]s --out key.json --base-url %[1]s
 
-The account's public keys, to verify its tokens ("streamtoken verify TOKEN --account %[3]s --base-url %[1]s"):
+The account's public keys, to verify its tokens ("%[6]s verify TOKEN --account %[3]s --base-url %[1]s"):
   %[4]s
-`, base, generatedToken, exampleAccount, strings.TrimSuffix(base, server.BasePath)+gen.GetAccountKeySetPath(exampleAccount), gen.CreateStreamTokenPath(exampleAccount, exampleVideo))
+`, base, generatedToken, exampleAccount, strings.TrimSuffix(base, server.BasePath)+gen.GetAccountKeySetPath(exampleAccount), gen.CreateStreamTokenPath(exampleAccount, exampleVideo), e.command())
 	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return failure(err)
