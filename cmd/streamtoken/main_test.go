@@ -447,6 +447,10 @@ func TestServe(t *testing.T) {
 	s := startServe(t, "--signing-key", keyFile, "--signing-key-id", kid)
 	stdout, stderr, apiToken, url := s.stdout, s.stderr, s.apiToken, s.url
 	tok := s.token(t)
+	// One key for every account of a credential that may use any: said.
+	if !strings.Contains(stderr.String(), "level=WARN msg=\"--signing-key signs the tokens of every account") {
+		t.Errorf("serve --signing-key with an unscoped credential did not warn that one key signs every account:\n%s", stderr.String())
+	}
 	// The account's set, as printed, and as verify --account finds it.
 	jwks := regexp.MustCompile(`\S+/\.well-known/jwks/` + account + `\.json`).FindString(stdout.String())
 	if r := cli(t, nil, "", "verify", tok, "--jwks", jwks); jwks == "" || r.code != 0 {

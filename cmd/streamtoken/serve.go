@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -360,6 +361,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	opened.logs()
 	if cfg.Signer != nil {
 		logger.Info("signing key for every account without its own", "key_id", cfg.Signer.KeyID(), "shared_across_credentials", f.shareKey)
+		if slices.ContainsFunc(cfg.Credentials, func(c server.Credential) bool { return c.Accounts == nil }) {
+			logger.Warn("--signing-key signs the tokens of every account a credential names none of: a credential that may use any account gets them all signed with this one key, so a token minted for one account verifies for another's videos; scope the credentials to their accounts (--credentials), or leave --signing-key out for a key per account",
+				"key_id", cfg.Signer.KeyID())
+		}
 	} else {
 		logger.Info("signing keys: each account's own, generated on its first token unless in --store dir:DIR", "kept_in", opened.where, "max_accounts", f.maxAccounts)
 	}
