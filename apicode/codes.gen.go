@@ -11,7 +11,7 @@ const (
 	MalformedJSON Code = 1001
 	// Schema is 1002 (HTTP 400): the body breaks the schema: unknown field, wrong type (`exp` as a string, a fraction, `1e18` or past 64 bits), bad enum, a country not of two capitals, more than 5 rules, an `id` that is not 1 to 64 printable ASCII characters.
 	Schema Code = 1002
-	// InvalidRequest is 1003 (HTTP 400): the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels.
+	// InvalidRequest is 1003 (HTTP 400, 409, 410): the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels; an upload URL used already (409) or expired (410).
 	InvalidRequest Code = 1003
 	// InvalidPath is 1004 (HTTP 400): `account_id` or `identifier` not 1 to 32 printable ASCII characters without `/`, or `.` or `..`.
 	InvalidPath Code = 1004
@@ -68,7 +68,7 @@ var known = map[Code]info{
 	Internal:             {name: "Internal", status: []int{500}, meaning: "a fault of the server; the message says nothing more, the log has the detail"},
 	MalformedJSON:        {name: "MalformedJSON", status: []int{400}, meaning: "the body is not JSON"},
 	Schema:               {name: "Schema", status: []int{400}, meaning: "the body breaks the schema: unknown field, wrong type (`exp` as a string, a fraction, `1e18` or past 64 bits), bad enum, a country not of two capitals, more than 5 rules, an `id` that is not 1 to 64 printable ASCII characters"},
-	InvalidRequest:       {name: "InvalidRequest", status: []int{400}, meaning: "the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels"},
+	InvalidRequest:       {name: "InvalidRequest", status: []int{400, 409, 410}, meaning: "the body breaks the API's rules: `exp` not within 24 h after now, `nbf` not before `exp` or before 1970, a rule's `ip`/`country` inconsistent with its type, an IP or CIDR that does not parse, an unassigned country, `id` without `pem` or the reverse, a `pem` that is not base64 of an unencrypted RSA key of 2048 to 8192 bits; a `meta` over 16 KiB as JSON or nested more than 32 levels; an upload URL used already (409) or expired (410)"},
 	InvalidPath:          {name: "InvalidPath", status: []int{400}, meaning: "`account_id` or `identifier` not 1 to 32 printable ASCII characters without `/`, or `.` or `..`"},
 	BodyTooLarge:         {name: "BodyTooLarge", status: []int{413}, meaning: "the body is over 64 KiB"},
 	UnsupportedType:      {name: "UnsupportedType", status: []int{415}, meaning: "a non-empty body that is not `application/json`"},
