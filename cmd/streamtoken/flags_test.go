@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // Each flag given a bad value is refused in one line that names that
@@ -164,5 +168,62 @@ func TestVersion(t *testing.T) {
 	var built struct{ Version, Revision string }
 	if err != nil || json.Unmarshal(out, &built) != nil || built.Revision != strings.TrimSpace(string(head)) || built.Version == "devel" {
 		t.Errorf("a build's version --output json = %s, %v; want revision %s and a version", out, err, head)
+	}
+}
+
+// Every flag of serve has a variable, and the README's one list of them
+// names each, and no other.
+func TestEveryServeFlagHasAVariable(t *testing.T) {
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, list, ok := strings.Cut(string(readme), "<!-- serve's variables: a test compares this list with serve's flags -->")
+	if !ok {
+		t.Fatal("the README has no list of serve's variables")
+	}
+	list, _, _ = strings.Cut(list, "\n- ")
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile("`(STREAMTOKEN_[A-Z_]+)`").FindAllStringSubmatch(list, -1) {
+		listed[m[1]] = true
+	}
+	want := map[string]bool{envCrypto: true, envServeKEK: true}
+	root := newRootCmd(env{stdin: strings.NewReader(""), stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }})
+	serve, _, _ := root.Find([]string{"serve"})
+	serve.LocalFlags().VisitAll(func(f *pflag.Flag) {
+		if f.Name != "help" {
+			want[serveEnv(f.Name)] = true
+		}
+	})
+	for name := range want {
+		if !listed[name] {
+			t.Errorf("the README's list of serve's variables lacks %s", name)
+		}
+	}
+	for name := range listed {
+		if !want[name] {
+			t.Errorf("the README lists %s, which is no flag's", name)
+		}
+	}
+	// A variable's value is checked as its flag's, and named.
+	r := cli(t, map[string]string{"STREAMTOKEN_MAX_SIGNING_WAIT": "soon"}, "", "serve")
+	if r.code != exitBadInput || errorLines(r.stderr) != 1 || !strings.Contains(r.stderr, "STREAMTOKEN_MAX_SIGNING_WAIT (for --max-signing-wait)") {
+		t.Errorf("STREAMTOKEN_MAX_SIGNING_WAIT=soon serve: %v", r)
+	}
+	r = cli(t, map[string]string{"STREAMTOKEN_TOKEN_CACHE": "-1"}, "", "serve")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "--token-cache -1") {
+		t.Errorf("STREAMTOKEN_TOKEN_CACHE=-1 serve: %v, want the flag's own refusal", r)
+	}
+}
+
+// serve --help fits a screen: under 50 lines, the rest in the README;
+// --keys-dir, the older name of --store dir:DIR, is taken but not shown.
+func TestServeHelpIsShort(t *testing.T) {
+	r := cli(t, nil, "", "serve", "--help")
+	if n := strings.Count(r.stdout, "\n"); n >= 50 || r.code != 0 {
+		t.Errorf("serve --help is %d lines (exit %d), want under 50", n, r.code)
+	}
+	if strings.Contains(r.stdout, "--keys-dir") {
+		t.Errorf("serve --help shows --keys-dir, the older name of --store dir:DIR")
 	}
 }

@@ -200,5 +200,5 @@ func openPostgres(ctx context.Context, logger *slog.Logger, spec string, f store
 
 // describeStore is the store flags' help.
 func describeStore() string {
-	return fmt.Sprintf("memory (default: state goes with the process), dir:PATH (kept in a directory; --keys-dir PATH), or postgres://... (shared by replicas; a libpq URL, or postgres: and a key=value string; from %s too)", envServeStore)
+	return fmt.Sprintf("memory (default: state goes with the process), dir:PATH (kept in a directory), or postgres://... (shared by replicas; a libpq URL, or postgres: and a key=value string; from %s too)", envServeStore)
 }
