@@ -7,6 +7,7 @@
 package buildinfo
 
 import (
+	"cmp"
 	"runtime"
 	"runtime/debug"
 	"time"
@@ -36,10 +37,19 @@ type Info struct {
 func Read() Info {
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return Info{Version: "devel", GoVersion: runtime.Version()}
+		return Info{Version: cmp.Or(release, "devel"), GoVersion: runtime.Version()}
 	}
-	return fromBuildInfo(bi)
+	info := fromBuildInfo(bi)
+	info.Version = cmp.Or(release, info.Version)
+	return info
 }
+
+// release is the version a release build names itself by, set by the
+// release's linker flags (-X ...buildinfo.release={{.Version}}, in
+// .goreleaser.yaml), so that a binary says the version its archive is
+// named by; empty in every other build, which reads the go command's
+// stamp.
+var release string
 
 func fromBuildInfo(bi *debug.BuildInfo) Info {
 	info := Info{Version: "devel", GoVersion: bi.GoVersion}

@@ -1,6 +1,7 @@
 package buildinfo
 
 import (
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -40,5 +41,23 @@ func TestReadAndUserAgent(t *testing.T) {
 	}
 	if ua := (Info{Version: "v1.2.3"}).UserAgent(); ua != "streamtoken/v1.2.3 (+https://github.com/streamtoken/streamtoken)" {
 		t.Errorf("UserAgent() = %q", ua)
+	}
+}
+
+// The release names its binary's version as it names its archive: the
+// linker flag .goreleaser.yaml sets is the variable Read reads first.
+func TestTheReleaseStampsTheVersion(t *testing.T) {
+	goreleaser, err := os.ReadFile("../../.goreleaser.yaml")
+	if err != nil {
+		t.Skipf("no .goreleaser.yaml beside (not a clone): %v", err)
+	}
+	const flag = "-X " + Module + "/internal/buildinfo.release={{.Version}}"
+	if !strings.Contains(string(goreleaser), flag) {
+		t.Errorf(".goreleaser.yaml's ldflags lack %q", flag)
+	}
+	release = "v9.9.9-snapshot"
+	defer func() { release = "" }()
+	if got := Read().Version; got != "v9.9.9-snapshot" {
+		t.Errorf("Read().Version with the release's stamp = %q, want it", got)
 	}
 }
