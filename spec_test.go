@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"reflect"
 	"slices"
 	"strings"
@@ -673,5 +674,23 @@ func TestCheckSpecFailsOnABreakingChange(t *testing.T) {
 	out, err := run(path)
 	if err == nil || !strings.Contains(out, "request-parameter-enum-value-removed") || !strings.Contains(out, "response-property-became-optional") {
 		t.Errorf("check-spec on a breaking copy: %v\n%s; want a failure naming both changes", err, out)
+	}
+	// A request property removed is a warning to oasdiff, and a break to
+	// old clients of a closed body: it fails too.
+	i := strings.Index(string(spec), "    TokenRequest:")
+	if i < 0 {
+		t.Fatal("TokenRequest not found in the spec")
+	}
+	property := regexp.MustCompile(`(?m)^        downloadable:\n(?:          .*\n)+`)
+	loc := property.FindStringIndex(string(spec)[i:])
+	if loc == nil {
+		t.Fatal("TokenRequest's downloadable not found in the spec")
+	}
+	removed := string(spec)[:i+loc[0]] + string(spec)[i+loc[1]:]
+	if err := os.WriteFile(path, []byte(removed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(path); err == nil || !strings.Contains(out, "downloadable") {
+		t.Errorf("check-spec with TokenRequest's downloadable removed: %v\n%s; want a failure naming it", err, out)
 	}
 }
