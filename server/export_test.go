@@ -17,9 +17,6 @@ func CacheWaiters(c *TokenCache) int {
 	return n
 }
 
-// StartProcs is GOMAXPROCS as the process started.
-var StartProcs = startProcs
-
 // SetBodyRate sets the minimum rate s holds request bodies to.
 func SetBodyRate(s *Server, window time.Duration, perSec int64) {
 	s.bodyRate = bodyRate{window: window, perSec: perSec, write: WriteTimeout}

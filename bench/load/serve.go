@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/tune"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -155,7 +156,7 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 	}
 	if impl == "streamtoken" { // as streamtoken serve does
 		use, _ := token.CryptoInUse()
-		server.TuneRuntime(os.Getenv, use)
+		tune.Runtime(os.Getenv, use)
 	}
 	signer, err := token.NewSigner(key)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
 	"github.com/streamtoken/streamtoken/internal/netaddr"
+	"github.com/streamtoken/streamtoken/internal/tune"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/store/postgres"
@@ -212,7 +213,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if err != nil {
 		return err
 	}
-	procs := server.TuneRuntime(e.getenv, use)
+	procs := tune.Runtime(e.getenv, use)
 	if f.workers == 0 {
 		f.workers = procs
 	}
@@ -261,7 +262,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	defer opened.store.Close()
 	cfg.Store = opened.store
 	if opened.where == "memory" {
-		server.LimitMemory(e.getenv, f.memoryBytes)
+		tune.Memory(e.getenv, f.memoryBytes)
 	}
 	tp, stopTracing, err := tracerProvider(ctx, f.otlp, e.getenv, logger)
 	if err != nil {
