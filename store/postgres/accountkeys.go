@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// AccountKey implements [store.AccountKeys]: an account's key is read and
+// opened once; an account known to have none costs no query while the
+// listener hears every change.
+func (s *Store) AccountKey(ctx context.Context, accountID string) (*token.Key, error) {
+	if err := store.CheckID("account ID", accountID); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	k, none, epoch := s.signed[accountID], (s.none[accountID] || s.unknown(accountID)) && s.synced, s.epoch
+	s.mu.Unlock()
+	if k != nil || none {
+		return k, nil
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	k, err := s.readAccountKey(ctx, s.pool, accountID)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case k != nil:
+		s.signed[accountID] = k
+	case s.synced && s.epoch == epoch:
+		if len(s.none) >= maxCached {
+			clear(s.none)
+		}
+		s.none[accountID] = true
+	}
+	return k, nil
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// readAccountKey reads and opens an account's sealed key, or nil.
+func (s *Store) readAccountKey(ctx context.Context, q querier, accountID string) (*token.Key, error) {
+	var keyID string
+	var sealed []byte
+	err := q.QueryRow(ctx, "SELECT key_id, sealed FROM streamtoken_account_keys WHERE account_id = $1", accountID).Scan(&keyID, &sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	pemBytes, err := s.open(sealed, accountKeyAAD(accountID, keyID))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: the signing key of account %s does not open: %w", accountID, err)
+	}
+	k, err := token.ParsePrivateKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: the signing key of account %s: %w", accountID, err)
+	}
+	k.ID = keyID
+	return k, nil
+}
+
+// EnsureAccountKey implements [store.AccountKeys]: the key is generated
+// outside any transaction; the count of accounts and the insert are one
+// transaction under a lock every replica takes, and when another replica
+// kept a key for the account first, that key is the account's.
+func (s *Store) EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error) {
+	if k, err := s.AccountKey(ctx, accountID); k != nil || err != nil {
+		return k, err
+	}
+	count := func(ctx context.Context, q querier) (int, error) {
+		var n int
+		err := q.QueryRow(ctx, "SELECT count(*) FROM streamtoken_account_keys").Scan(&n)
+		return n, err
+	}
+	qctx, cancel := s.op(ctx)
+	n, err := count(qctx, s.pool)
+	cancel()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	if n >= max {
+		return nil, store.ErrAccountLimit
+	}
+	made, err := generate()
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CheckAccountKey(made); err != nil {
+		return nil, err
+	}
+	pemBytes, err := made.PrivatePEM()
+	if err != nil {
+		return nil, err
+	}
+	sealed := s.seal(pemBytes, accountKeyAAD(accountID, made.ID))
+	var kept *token.Key
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := lock(ctx, tx, "accounts"); err != nil {
+			return err
+		}
+		if kept, err = s.readAccountKey(ctx, tx, accountID); kept != nil || err != nil {
+			return err
+		}
+		n, err := count(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if n >= max {
+			return store.ErrAccountLimit
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO streamtoken_account_keys (account_id, key_id, sealed, created) VALUES ($1, $2, $3, $4)",
+			accountID, made.ID, sealed, time.Now().UTC()); err != nil {
+			return err
+		}
+		kept = made
+		return notify(ctx, tx, changedAccountKey, accountID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.signed[accountID] = kept
+	delete(s.none, accountID)
+	s.mu.Unlock()
+	return kept, nil
+}
+
+// accountKeyAAD binds a sealed key to its row: a sealed key copied to
+// another account, or given another ID, does not open.
+func accountKeyAAD(accountID, keyID string) []byte {
+	return []byte("streamtoken account key\x00" + accountID + "\x00" + keyID)
+}
+
+// seal encrypts plain with AES-256-GCM under a random nonce: nonce, then
+// ciphertext and tag.
+func (s *Store) seal(plain, aad []byte) []byte {
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plain)+s.aead.Overhead())
+	rand.Read(nonce)
+	return s.aead.Seal(nonce, nonce, plain, aad)
+}
+
+// open decrypts what seal made.
+func (s *Store) open(sealed, aad []byte) ([]byte, error) {
+	if len(sealed) < s.aead.NonceSize() {
+		return nil, errors.New("too short")
+	}
+	plain, err := s.aead.Open(nil, sealed[:s.aead.NonceSize()], sealed[s.aead.NonceSize():], aad)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not the one it was sealed with", ErrKeyEncryptionKey)
+	}
+	return plain, nil
+}
