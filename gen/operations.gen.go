@@ -177,6 +177,20 @@ var (
 	_ Operations            = StrictServerInterface(nil)
 )
 
+// ComposeOperations is the strict server made of one value per service.
+// A service the spec adds is one parameter more: a server that does not
+// give it fails to build.
+func ComposeOperations(key KeyOperations, media MediaOperations, token TokenOperations) Operations {
+	return composed{key, media, token}
+}
+
+// composed is the operations of ComposeOperations.
+type composed struct {
+	KeyOperations
+	MediaOperations
+	TokenOperations
+}
+
 // KeyOperations are the operations server.KeyService serves.
 type KeyOperations interface {
 	// CreateSigningKey is POST /accounts/{account_id}/stream/keys.

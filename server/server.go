@@ -148,12 +148,11 @@ type Config struct {
 // [gen.StrictServerInterface]. Build it with [New].
 type Server struct {
 	// The operations, each served by its service (a *TokenService,
-	// *KeyService, *MediaService), as the spec groups them: embedded
-	// through unexported names, so that neither the services nor their
+	// *KeyService, *MediaService), as the spec groups them, composed by
+	// gen.ComposeOperations (a service left out fails the build): embedded
+	// through an unexported name, so that neither the services nor their
 	// settings show through the Server.
-	tokenOperations
-	keyOperations
-	mediaOperations
+	services
 
 	auth     *Authenticator
 	checker  *RequestChecker
@@ -178,11 +177,8 @@ type Server struct {
 
 var _ gen.StrictServerInterface = (*Server)(nil)
 
-type (
-	tokenOperations = gen.TokenOperations
-	keyOperations   = gen.KeyOperations
-	mediaOperations = gen.MediaOperations
-)
+// services is gen.Operations by an unexported name, for embedding.
+type services = gen.Operations
 
 // New checks cfg and builds a server.
 func New(cfg Config) (*Server, error) {
@@ -317,13 +313,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.store = st
 	s.keySets.keys, s.keySets.log = s.PublicKeys, s.log
-	s.tokenOperations = tokens
-	s.keyOperations = &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
+	keys := &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
 	media := &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs, Logger: s.log}
 	if media.UploadURL, err = uploadURLs(cfg.PublicURL); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s.mediaOperations, s.media = media, media
+	s.services, s.media = gen.ComposeOperations(keys, media, tokens), media
 	s.opsMW = append([]gen.StrictMiddlewareFunc{withOrigin}, s.opsMW...)
 	s.handler = s.routes(spec)
 	return s, nil

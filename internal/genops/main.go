@@ -228,6 +228,28 @@ var (
 )
 
 `)
+	// ComposeOperations takes one value per service: a service added to
+	// the spec is a parameter more, so that a server that does not give
+	// it fails to build rather than answer 500.
+	params, fields, args := make([]string, len(names)), make([]string, len(names)), make([]string, len(names))
+	for i, name := range names {
+		v := strings.ToLower(name[:1]) + name[1:]
+		params[i] = v + " " + name + "Operations"
+		fields[i] = "\t" + name + "Operations\n"
+		args[i] = v
+	}
+	fmt.Fprintf(b, `// ComposeOperations is the strict server made of one value per service.
+// A service the spec adds is one parameter more: a server that does not
+// give it fails to build.
+func ComposeOperations(%s) Operations {
+	return composed{%s}
+}
+
+// composed is the operations of ComposeOperations.
+type composed struct {
+%s}
+
+`, strings.Join(params, ", "), strings.Join(args, ", "), strings.Join(fields, ""))
 	for _, name := range names {
 		fmt.Fprintf(b, "// %sOperations are the operations server.%sService serves.\ntype %sOperations interface {\n", name, name, name)
 		for _, o := range byService[name] {
