@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
@@ -85,13 +86,33 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 	}, KeyService: &server.KeyService{Store: state},
 		MediaService: &server.MediaService{Store: state}}
 	mux := http.NewServeMux()
-	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, nil, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
+	// UploadOrigin makes direct uploads' URLs absolute, from each request's
+	// origin (behind a TLS proxy, set MediaService.UploadURL from
+	// server.UploadURLs(publicURL) instead).
+	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, []gen.StrictMiddlewareFunc{server.UploadOrigin}, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
 		BaseURL:    server.BasePath,
 		BaseRouter: mux,
 		// The last runs first: authentication, then the spec's checks.
 		Middlewares:      []gen.MiddlewareFunc{checker.Middleware, auth.Middleware},
 		ErrorHandlerFunc: server.ParamErrorHandler,
 	})
+	// The accounts' JWK sets, public, for verifiers: the KMS key, and the
+	// keys created through the keys API.
+	keySets, err := server.KeySets(server.KeySetsConfig{Credentials: creds, Logger: logger,
+		Keys: func(ctx context.Context, account string) ([]*token.Key, error) {
+			created, err := state.Keys(ctx, account)
+			keys := []*token.Key{signer.PublicKey()}
+			for _, k := range created {
+				keys = append(keys, k.Key)
+			}
+			return keys, err
+		}})
+	if err != nil {
+		return nil, err
+	}
+	keySets(mux)
+	// The upload URLs, which take no credentials.
+	mux.HandleFunc(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, impl.ServeUpload)
 	mux.Handle("/", server.NoRoute(spec, server.BasePath))
 	return server.RefuseUncleanPaths(mux), nil
 }
@@ -133,6 +154,31 @@ func Example_customServer() {
 	}
 	fmt.Println("signed by", claims.KeyID)
 
+	// The account's JWK set verifies it, as "streamtoken verify --account"
+	// does; a direct upload's URL takes its upload.
+	setURL, err := streamtoken.KeySetURL(ts.URL+server.BasePath, "023e105f4ecef8ad9ca31a8372d0c353")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ks, err := streamtoken.NewKeySet(setURL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := ks.Verify(context.Background(), tok.Value); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("the JWK set verifies it")
+	up, err := c.CreateDirectUpload(context.Background(), "023e105f4ecef8ad9ca31a8372d0c353", streamtoken.DirectUpload{MaxDuration: time.Minute})
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err := http.Post(up.URL, "multipart/form-data; boundary=b", strings.NewReader("--b\r\n\r\nvideo\r\n--b--\r\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp.Body.Close()
+	fmt.Println("upload:", resp.StatusCode)
+
 	// What the bare stubs would let through, or answer in plain text.
 	url := ts.URL + server.BasePath + "/accounts/023e105f4ecef8ad9ca31a8372d0c353/stream/ea95132c15732412d22c1476fa83f27a/token"
 	for _, r := range []struct{ name, method, auth, body string }{
@@ -155,6 +201,8 @@ func Example_customServer() {
 	}
 	// Output:
 	// signed by kms-key-1
+	// the JWK set verifies it
+	// upload: 200
 	// misspelt field: 400 {"errors":[{"code":1002,"message":"accesRules: unknown field","source":{"pointer":"/accesRules"}}],"messages":[],"result":null,"success":false}
 	// no credential: 401 {"errors":[{"code":10000,"message":"Authentication error"}],"messages":[],"result":null,"success":false}
 	// wrong method: 405 {"errors":[{"code":7001,"message":"Method GET not allowed: this route takes POST"}],"messages":[],"result":null,"success":false}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -34,6 +35,47 @@ type keySets struct {
 	maxAge     time.Duration                                                     // Cache-Control's max-age
 	log        *slog.Logger
 	encoded    jwksCache
+}
+
+// KeySetsConfig configures [KeySets].
+type KeySetsConfig struct {
+	// Keys returns the public keys the server vouches for in an account:
+	// the key that signs its tokens and those created through its keys
+	// API (what [Server.PublicKeys] returns). Required.
+	Keys func(ctx context.Context, accountID string) ([]*token.Key, error)
+	// Credentials are the server's: when they name one account alone,
+	// /.well-known/jwks.json serves its set (else a 404 naming the
+	// per-account path).
+	Credentials []Credential
+	// MaxAge is the sets' Cache-Control max-age: how long a deleted key
+	// may keep verifying. Zero: token.DefaultJWKSMaxAge.
+	MaxAge time.Duration
+	// Logger gets the faults (nil: nowhere).
+	Logger *slog.Logger
+}
+
+// KeySets is the block that serves the accounts' JWK sets, as
+// [Server.Handler] does: GET /.well-known/jwks/{account_id}.json (each
+// account's own set) and /.well-known/jwks.json (for a server of one
+// account), public, without credentials, encoded once per change. Mount
+// it at the server's root mux; a server of one's own needs it for
+// "streamtoken verify --account A --base-url" and for any verifier.
+func KeySets(cfg KeySetsConfig) (func(mux *http.ServeMux), error) {
+	if cfg.Keys == nil {
+		return nil, fmt.Errorf("server: KeySets without Keys")
+	}
+	if cfg.MaxAge < 0 {
+		return nil, fmt.Errorf("server: KeySets' MaxAge %v is negative", cfg.MaxAge)
+	}
+	ks := &keySets{keys: cfg.Keys, oneAccount: soleAccount(cfg.Credentials), maxAge: cmp.Or(cfg.MaxAge, token.DefaultJWKSMaxAge),
+		log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))}
+	return ks.register, nil
+}
+
+// register mounts the sets' two routes on mux.
+func (ks *keySets) register(mux *http.ServeMux) {
+	mux.HandleFunc(keySetPattern, ks.serveAccount)
+	mux.HandleFunc(soleSetRoute, ks.serveSole)
 }
 
 // serveAccount answers GET /.well-known/jwks/{account_id}.json: the keys

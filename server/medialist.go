@@ -260,6 +260,8 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 	url := gen.UploadVideoPath(req.AccountID, capability)
 	if ms.UploadURL != nil {
 		url = ms.UploadURL(ctx, req.AccountID, capability)
+	} else if origin, ok := ctx.Value(originKey{}).(string); ok { // UploadOrigin's
+		url = origin + url
 	}
 	return gen.CreateDirectUpload200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{},
 		Result: gen.DirectUpload{UID: uid, UploadURL: url, ScheduledDeletion: v.ScheduledDeletion}}, nil
@@ -440,9 +442,24 @@ func writeUploadRefusal(w http.ResponseWriter, err error) {
 // originKey keys the origin of a direct-upload request in its context.
 type originKey struct{}
 
-// withOrigin is a strict middleware that keeps a direct-upload request's
-// origin ("http://host:port", from its Host header) in its context, for
-// its upload URL when the server has no PublicURL.
+// UploadOrigin is the strict middleware (gen.StrictMiddlewareFunc) that
+// keeps a direct-upload request's origin ("http://host:port", from its
+// Host header, checked) in its context, where [MediaService] makes its
+// upload URL from when its UploadURL is nil; the other operations pass
+// through. A server of one's own behind a proxy that terminates TLS sets
+// MediaService.UploadURL from its public URL ([UploadURLs]) instead.
+func UploadOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
+	return withOrigin(f, operation)
+}
+
+// UploadURLs makes upload URLs beginning with publicURL (an http or https
+// URL with a host, see [CheckPublicURL]), for MediaService.UploadURL; with
+// publicURL empty, from each request's origin (see [UploadOrigin]).
+func UploadURLs(publicURL string) (func(ctx context.Context, accountID, capability string) string, error) {
+	return uploadURLs(publicURL)
+}
+
+// withOrigin is UploadOrigin.
 func withOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
 	if operation != gen.CreateDirectUploadRoute.Operation {
 		return f

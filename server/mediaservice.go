@@ -40,9 +40,11 @@ type MediaService struct {
 	// MaxPerAccount caps the videos, and the live inputs, whose details an
 	// account may change. Zero: store.MaxMediaPerAccount.
 	MaxPerAccount int
-	// UploadURL makes the upload URL of a direct upload's video, which
-	// [MediaService.ServeUpload] serves. Nil: the URL's path alone.
-	UploadURL func(ctx context.Context, accountID, videoID string) string
+	// UploadURL makes the upload URL of a direct upload, from its account
+	// and its capability (the path's identifier), which
+	// [MediaService.ServeUpload] serves ([UploadURLs] makes one). Nil: the
+	// request's origin, when [UploadOrigin] kept it, and the URL's path.
+	UploadURL func(ctx context.Context, accountID, capability string) string
 	// Logger logs the faults of uploads. Nil: slog.Default().
 	Logger *slog.Logger
 }

@@ -402,8 +402,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
-	mux.HandleFunc(keySetPattern, s.keySets.serveAccount)
-	mux.HandleFunc(soleSetRoute, s.keySets.serveSole)
+	s.keySets.register(mux)
 	mux.HandleFunc(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, s.media.ServeUpload)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
