@@ -218,12 +218,12 @@ func readmeKeySet(ctx context.Context, accountID, tok string) error {
 
 func readmeCrypto(key *token.Key) error {
 	// snippet:crypto
-	use, version, err := token.UseCrypto(token.CryptoAuto) // or CryptoOpenSSL (an error without libcrypto), CryptoGo
-	// use == token.CryptoOpenSSL, version == "OpenSSL 3.0.19 27 Jan 2026"
+	signer, err := token.NewSigner(key, token.WithCrypto(token.CryptoAuto)) // the default; or CryptoOpenSSL (an error without libcrypto), CryptoGo
 	if err != nil {
 		return err
 	}
-	signer, err := token.NewSigner(key) // signer.Crypto() says which it signs with
+	use, version, _ := token.ResolveCrypto(token.CryptoAuto) // what auto is here, without a signer
+	// signer.Crypto() == use == token.CryptoOpenSSL, version == "OpenSSL 3.0.19 27 Jan 2026"
 	// end snippet
 	_, _, _ = use, version, signer
 	return err

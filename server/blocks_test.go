@@ -167,3 +167,15 @@ func TestInternalErrorTellsTheRequestsEndFromTheStores(t *testing.T) {
 		}
 	}
 }
+
+// The server's signers sign with the RSA its Config says, and its
+// metrics say which; a choice that is none is refused by New.
+func TestConfigCrypto(t *testing.T) {
+	if _, err := server.New(server.Config{Credentials: credentials(), Crypto: "nss"}); err == nil {
+		t.Error("New(Crypto nss) = nil error")
+	}
+	base, _ := start(t, server.Config{Crypto: token.CryptoGo})
+	if r := do(t, http.MethodGet, base+"/metrics", nil); !strings.Contains(r.Raw, `crypto="go"`) {
+		t.Errorf("/metrics' build_info does not say crypto go")
+	}
+}

@@ -52,7 +52,7 @@ var (
 // own (own) gets the Go runtime's and the process's metrics too; one of the
 // caller's has them already (prometheus.DefaultRegisterer does) or not, as
 // its owner decided.
-func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool, crypto token.Crypto) (*metrics, error) {
 	if own {
 		if err := reg.Register(collectors.NewGoCollector()); err != nil {
 			return nil, err
@@ -136,8 +136,7 @@ func newMetrics(reg prometheus.Registerer, gather prometheus.Gatherer, own bool)
 		m.outcomes[o] = m.queueLeft.WithLabelValues(o.String())
 	}
 	build := buildinfo.Read()
-	use, _ := token.CryptoInUse()
-	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion, string(use)).Set(1)
+	m.buildInfo.WithLabelValues(build.Version, build.Revision, build.GoVersion, string(crypto)).Set(1)
 	for _, reason := range []string{"store_full", "account_quota", "media_limit"} {
 		m.refusals.WithLabelValues(reason)
 	}

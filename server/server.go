@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,6 +96,13 @@ type Config struct {
 	// Now is the clock requests are checked by (and that of the signer New
 	// generates). Nil: time.Now.
 	Now func() time.Time
+	// Crypto is the RSA of the signers the server makes (the accounts'
+	// keys it generates or reads, a request's own pem): token.CryptoAuto
+	// (the default, "": OpenSSL's where libcrypto loads), CryptoOpenSSL
+	// (New fails without libcrypto) or CryptoGo (libcrypto never loaded).
+	// Signer and AccountSigners sign as they were made. Nothing of the
+	// process changes.
+	Crypto token.Crypto
 	// Registerer is where the server's metrics are registered. Servers
 	// that share one count together. Nil: a registry of the server's own,
 	// which /metrics then serves.
@@ -256,13 +264,17 @@ func New(cfg Config) (*Server, error) {
 			return nil, errors.New("server: Registerer is no Gatherer: set Gatherer for /metrics")
 		}
 	}
-	if s.metrics, err = newMetrics(reg, gather, own); err != nil {
+	use, _, err := token.ResolveCrypto(cmp.Or(cfg.Crypto, token.CryptoAuto))
+	if err != nil {
+		return nil, fmt.Errorf("server: Crypto: %w", err)
+	}
+	if s.metrics, err = newMetrics(reg, gather, own, use); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
 	// The signers' own lookup: the IDs were checked with the request.
 	tokens := &TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
 		return s.signers.forToken(ctx, account)
-	}, Now: s.now, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	}, Now: s.now, Crypto: use, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
 	if tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -288,7 +300,7 @@ func New(cfg Config) (*Server, error) {
 		st = tracedStore{Store: st, tr: s.tracer}
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
-		generate: generate, clock: token.WithClock(s.now), max: cfg.MaxAccounts, queue: tokens.Queue,
+		generate: generate, opts: []token.Option{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.max == 0 {
 		s.signers.max = store.DefaultMaxAccounts

@@ -38,9 +38,9 @@ type signers struct {
 	operator map[string]*token.Signer // by account; fixed once New returns
 	store    store.AccountKeys
 	generate func() (*token.Key, error)
-	clock    token.Option
-	max      int           // accounts the store keeps a key for
-	queue    *SigningQueue // where a generation waits its turn
+	opts     []token.Option // of the signers made here: the clock, the RSA
+	max      int            // accounts the store keeps a key for
+	queue    *SigningQueue  // where a generation waits its turn
 
 	mu      sync.Mutex
 	loaded  map[string]*token.Signer // the store's keys, by account, once read
@@ -120,7 +120,7 @@ func (s *signers) find(ctx context.Context, account string) (*token.Signer, erro
 	if err != nil || key == nil {
 		return nil, err
 	}
-	if signer, err = token.NewSigner(key, s.clock); err != nil {
+	if signer, err = token.NewSigner(key, s.opts...); err != nil {
 		return nil, fmt.Errorf("the stored signing key of account %s: %w", account, err)
 	}
 	s.mu.Lock()
@@ -151,7 +151,7 @@ func (s *signers) make(ctx context.Context, account string) (*token.Signer, erro
 	if err != nil {
 		return nil, err
 	}
-	signer, err := token.NewSigner(key, s.clock)
+	signer, err := token.NewSigner(key, s.opts...)
 	if err != nil {
 		return nil, fmt.Errorf("the signing key of account %s: %w", account, err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type TokenService struct {
 	// Now is the clock requests are checked by, and that of the signer of
 	// a request's own pem. Nil: time.Now.
 	Now func() time.Time
+	// Crypto is the RSA of the signer of a request's own pem
+	// (token.WithCrypto). Zero: token.CryptoAuto.
+	Crypto token.Crypto
 	// Queue, when set, admits the signing work: a request it turns away
 	// gets a 429 envelope with a Retry-After header. Nil: every request
 	// signs at once, and under overload all of them are slow.
@@ -77,7 +81,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	var signer *token.Signer
 	switch {
 	case key != nil:
-		if signer, err = token.NewSigner(key, token.WithClock(now)); err != nil {
+		if signer, err = token.NewSigner(key, token.WithClock(now), token.WithCrypto(cmp.Or(ts.Crypto, token.CryptoAuto))); err != nil {
 			return failure(Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "pem: " + err.Error(), Pointer: "/pem"}), nil
 		}
 		source = "request"

@@ -5,7 +5,6 @@ import (
 	"crypto/rsa"
 	"fmt"
 	"runtime"
-	"sync"
 
 	"github.com/streamtoken/streamtoken/internal/ossl"
 )
@@ -27,74 +26,43 @@ const (
 	CryptoAuto Crypto = "auto"
 )
 
-// cryptoChoice is the implementation chosen for the process.
-var cryptoChoice struct {
-	sync.Mutex
-	chosen  bool
-	use     Crypto
-	version string
-}
-
-// UseCrypto chooses the implementation of RSA for the signers the process
-// makes from now on (those made before keep theirs): CryptoAuto,
-// CryptoOpenSSL (an error when libcrypto cannot be loaded, saying why) or
-// CryptoGo. It returns the implementation in use and its version, such as
-// "OpenSSL 3.0.19 27 Jan 2026". Without a call, the first signer chooses
-// CryptoAuto. Signatures are the same bytes either way:
-// RSASSA-PKCS1-v1_5 is deterministic.
-func UseCrypto(choice Crypto) (Crypto, string, error) {
-	return chooseCrypto(choice, true)
-}
-
-// chooseCrypto resolves choice and makes it the process's: always when
-// explicit, else only when nothing was chosen yet.
-func chooseCrypto(choice Crypto, explicit bool) (Crypto, string, error) {
-	var version string
-	var err error
+// ResolveCrypto says which implementation a signer made with choice signs
+// with, and its version (such as "OpenSSL 3.0.19 27 Jan 2026"):
+// CryptoAuto is CryptoOpenSSL where libcrypto loads (loading it, once per
+// process, as the first such signer would), else CryptoGo; CryptoOpenSSL
+// is an error when libcrypto cannot be loaded, saying why; CryptoGo never
+// loads it. Signatures are the same bytes either way: RSASSA-PKCS1-v1_5 is
+// deterministic.
+func ResolveCrypto(choice Crypto) (Crypto, string, error) {
 	switch choice {
 	case CryptoGo:
-		version = goVersion()
+		return CryptoGo, goVersion(), nil
 	case CryptoOpenSSL:
-		if version, err = ossl.Load(); err != nil {
+		version, err := ossl.Load()
+		if err != nil {
 			return "", "", err
 		}
-	case CryptoAuto:
-		if version, err = ossl.Load(); err == nil {
-			choice = CryptoOpenSSL
-		} else {
-			choice, version = CryptoGo, goVersion()
+		return CryptoOpenSSL, version, nil
+	case CryptoAuto, "":
+		if version, err := ossl.Load(); err == nil {
+			return CryptoOpenSSL, version, nil
 		}
-	default:
-		return "", "", fmt.Errorf("crypto %q: want auto, openssl or go", string(choice))
+		return CryptoGo, goVersion(), nil
 	}
-	cryptoChoice.Lock()
-	defer cryptoChoice.Unlock()
-	if explicit || !cryptoChoice.chosen {
-		cryptoChoice.chosen, cryptoChoice.use, cryptoChoice.version = true, choice, version
-	}
-	return cryptoChoice.use, cryptoChoice.version, nil
-}
-
-// CryptoInUse returns the implementation of RSA that signers are made with
-// now, and its version; see [UseCrypto].
-func CryptoInUse() (Crypto, string) {
-	cryptoChoice.Lock()
-	if cryptoChoice.chosen {
-		defer cryptoChoice.Unlock()
-		return cryptoChoice.use, cryptoChoice.version
-	}
-	cryptoChoice.Unlock()
-	use, version, _ := chooseCrypto(CryptoAuto, false) // auto always has one
-	return use, version
+	return "", "", fmt.Errorf("crypto %q: want auto, openssl or go", string(choice))
 }
 
 func goVersion() string { return "Go crypto/rsa (" + runtime.Version() + ")" }
 
-// signerOf is the crypto.Signer that signs with priv: libcrypto's hold of
-// it when OpenSSL is in use and takes the key (two primes), else priv
-// itself. priv is sized.
-func signerOf(priv *rsa.PrivateKey) (crypto.Signer, error) {
-	if use, _ := CryptoInUse(); use != CryptoOpenSSL || len(priv.Primes) != 2 {
+// signerOf is the crypto.Signer that signs with priv by choice: libcrypto's
+// hold of it when choice resolves to OpenSSL and the key has two primes,
+// else priv itself. priv is sized.
+func signerOf(priv *rsa.PrivateKey, choice Crypto) (crypto.Signer, error) {
+	use, _, err := ResolveCrypto(choice)
+	if err != nil {
+		return nil, err
+	}
+	if use != CryptoOpenSSL || len(priv.Primes) != 2 {
 		return priv, nil
 	}
 	return ossl.NewPrivateKey(priv)

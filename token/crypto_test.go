@@ -8,40 +8,43 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// withCrypto runs f with the process's RSA set to c, then puts back what
-// was in use.
-func withCrypto(t *testing.T, c token.Crypto, f func()) {
-	t.Helper()
-	before, _ := token.CryptoInUse()
-	defer func() { _, _, _ = token.UseCrypto(before) }()
-	if _, _, err := token.UseCrypto(c); err != nil {
-		t.Fatalf("UseCrypto(%s) = %v", c, err)
+// WithCrypto chooses a signer's RSA, and that signer's alone; a
+// crypto.Signer of one's own, and a verifier, take none.
+func TestWithCrypto(t *testing.T) {
+	key := loadKey(t, "rsa2048.pem", testKID)
+	if _, err := token.NewSigner(key, token.WithCrypto("boringssl")); err == nil || !strings.Contains(err.Error(), "want auto, openssl or go") {
+		t.Errorf(`NewSigner(WithCrypto("boringssl")) = %v`, err)
 	}
-	f()
-}
-
-func TestUseCrypto(t *testing.T) {
-	if _, _, err := token.UseCrypto("boringssl"); err == nil || !strings.Contains(err.Error(), "want auto, openssl or go") {
-		t.Errorf(`UseCrypto("boringssl") = %v`, err)
+	s, err := token.NewSigner(key, token.WithCrypto(token.CryptoGo))
+	if err != nil || s.Crypto() != token.CryptoGo {
+		t.Fatalf("NewSigner(WithCrypto(go)) = %v, %v", s, err)
 	}
-	withCrypto(t, token.CryptoGo, func() {
-		use, version := token.CryptoInUse()
-		if use != token.CryptoGo || !strings.HasPrefix(version, "Go crypto/rsa") {
-			t.Errorf("CryptoInUse() = %s, %q; want go", use, version)
-		}
-	})
-	use, version, err := token.UseCrypto(token.CryptoOpenSSL)
+	if use, version, err := token.ResolveCrypto(token.CryptoGo); err != nil || use != token.CryptoGo || !strings.HasPrefix(version, "Go crypto/rsa") {
+		t.Errorf("ResolveCrypto(go) = %s, %q, %v", use, version, err)
+	}
+	if _, err := token.NewCryptoSigner(testKID, key.Private, token.WithCrypto(token.CryptoGo)); err == nil {
+		t.Error("NewCryptoSigner(WithCrypto) = nil error; a crypto.Signer of one's own signs with itself")
+	}
+	if _, err := token.NewVerifier([]*token.Key{key}, token.WithCrypto(token.CryptoGo)); err == nil {
+		t.Error("NewVerifier(WithCrypto) = nil error")
+	}
+	openssl, err := token.NewSigner(key, token.WithCrypto(token.CryptoOpenSSL))
 	if !opensslBuilt {
 		if err == nil {
-			t.Errorf("UseCrypto(openssl) in a build without cgo = %s, nil error", use)
+			t.Errorf("NewSigner(WithCrypto(openssl)) in a build without cgo = %v, nil error", openssl)
 		}
 		return
 	}
-	if err != nil || use != token.CryptoOpenSSL || !strings.HasPrefix(version, "OpenSSL 3.") {
-		t.Fatalf("UseCrypto(openssl) = %s, %q, %v; want OpenSSL 3 (libcrypto.so.3 is on these machines)", use, version, err)
+	if err != nil || openssl.Crypto() != token.CryptoOpenSSL {
+		t.Fatalf("NewSigner(WithCrypto(openssl)) = %v, %v; want OpenSSL (libcrypto.so.3 is on these machines)", openssl, err)
 	}
-	if use, _, err := token.UseCrypto(token.CryptoAuto); err != nil || use != token.CryptoOpenSSL {
-		t.Errorf("UseCrypto(auto) = %s, %v; want openssl where libcrypto loads", use, err)
+	// One signer's choice is no other's: the Go signer made before, and
+	// one made after with the default, keep theirs.
+	if s.Crypto() != token.CryptoGo {
+		t.Error("a signer's implementation changed when another was made")
+	}
+	if auto, err := token.NewSigner(key); err != nil || auto.Crypto() != token.CryptoOpenSSL {
+		t.Errorf("NewSigner() by default = %v, %v; want openssl where libcrypto loads", auto, err)
 	}
 }
 
@@ -54,21 +57,18 @@ func TestCryptoImplementationsAgree(t *testing.T) {
 	key := loadKey(t, "rsa2048.pem", testKID)
 	signed := map[token.Crypto]string{}
 	for _, c := range []token.Crypto{token.CryptoGo, token.CryptoOpenSSL} {
-		withCrypto(t, c, func() {
-			s, err := token.NewSigner(key, token.WithClock(clock(fixedNow)))
-			if err != nil || s.Crypto() != c {
-				t.Fatalf("NewSigner() under %s = %v, %v", c, s, err)
-			}
-			tok, _, err := s.Sign(fullOptions)
-			if err != nil {
-				t.Fatal(err)
-			}
-			signed[c] = tok
-			generated, err := token.GenerateKey()
-			if err != nil || generated.Private.Validate() != nil || generated.Public.N.BitLen() != token.MinKeyBits {
-				t.Fatalf("GenerateKey() under %s = %v, %v", c, generated, err)
-			}
-		})
+		s, err := token.NewSigner(key, token.WithClock(clock(fixedNow)), token.WithCrypto(c))
+		if err != nil || s.Crypto() != c {
+			t.Fatalf("NewSigner(WithCrypto(%s)) = %v, %v", c, s, err)
+		}
+		tok, _, err := s.Sign(fullOptions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		signed[c] = tok
+	}
+	if generated, err := token.GenerateKey(); err != nil || generated.Private.Validate() != nil || generated.Public.N.BitLen() != token.MinKeyBits {
+		t.Fatalf("GenerateKey() = %v, %v", generated, err)
 	}
 	if signed[token.CryptoGo] != signed[token.CryptoOpenSSL] {
 		t.Error("OpenSSL and Go sign the same draft to different tokens")
@@ -85,23 +85,21 @@ func TestSignerNeverPrintsItsKey(t *testing.T) {
 		if c == token.CryptoOpenSSL && !opensslBuilt {
 			continue
 		}
-		withCrypto(t, c, func() {
-			s, err := token.NewSigner(k)
-			if err != nil {
-				t.Fatal(err)
-			}
-			outputs := printings(t, s)
-			outputs["value %v"] = fmt.Sprintf("%v", *s)
-			for how, out := range outputs {
-				for _, secret := range secretsOf(k.Private) {
-					if strings.Contains(out, secret) {
-						t.Errorf("%s: %s of a signer holds private key material", c, how)
-					}
-				}
-				if !strings.Contains(out, testKID) || !strings.Contains(out, string(c)) {
-					t.Errorf("%s: %s of a signer = %q, want its kid and crypto", c, how, out)
+		s, err := token.NewSigner(k, token.WithCrypto(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs := printings(t, s)
+		outputs["value %v"] = fmt.Sprintf("%v", *s)
+		for how, out := range outputs {
+			for _, secret := range secretsOf(k.Private) {
+				if strings.Contains(out, secret) {
+					t.Errorf("%s: %s of a signer holds private key material", c, how)
 				}
 			}
-		})
+			if !strings.Contains(out, testKID) || !strings.Contains(out, string(c)) {
+				t.Errorf("%s: %s of a signer = %q, want its kid and crypto", c, how, out)
+			}
+		}
 	}
 }

@@ -61,7 +61,7 @@ type Key struct {
 
 // GenerateKey makes a new RSA signing key of [MinKeyBits] bits, with an ID
 // derived from its public key (see [KeyID]). It uses Go's crypto/rsa
-// whatever the implementation that signs (see [UseCrypto]): it generates
+// whatever the implementation that signs (see [WithCrypto]): it generates
 // keys some three times faster than OpenSSL 3.0.
 func GenerateKey() (*Key, error) {
 	priv, err := rsa.GenerateKey(rand.Reader, MinKeyBits)

@@ -16,6 +16,7 @@ type config struct {
 	now       func() time.Time
 	leeway    time.Duration
 	leewaySet bool
+	crypto    Crypto // "" until WithCrypto
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -53,6 +54,24 @@ func WithLeeway(d time.Duration) Option {
 			return fmt.Errorf("WithLeeway: %v: want between 0 and %v", d, MaxLeeway)
 		}
 		c.leeway, c.leewaySet = d, true
+		return nil
+	}
+}
+
+// WithCrypto chooses the implementation of RSA a [Signer] made by
+// [NewSigner] signs with: [CryptoAuto] (the default: OpenSSL's where
+// libcrypto loads, loading it then, else Go's), [CryptoOpenSSL] (an error
+// when libcrypto cannot be loaded) or [CryptoGo] (libcrypto is never
+// loaded). The choice is the signer's alone: nothing of the process
+// changes. A [Verifier], which verifies with Go's, takes none.
+func WithCrypto(choice Crypto) Option {
+	return func(c *config) error {
+		switch choice {
+		case CryptoAuto, CryptoOpenSSL, CryptoGo:
+		default:
+			return fmt.Errorf("WithCrypto: %q: want auto, openssl or go", string(choice))
+		}
+		c.crypto = choice
 		return nil
 	}
 }

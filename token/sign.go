@@ -28,9 +28,9 @@ type Signer struct {
 }
 
 // NewSigner returns a signer for a private key with an ID (the Stream
-// signing key's id), signing with the implementation of RSA in use (see
-// [UseCrypto]: OpenSSL's where libcrypto loads, else Go's). It takes
-// [WithClock].
+// signing key's id), signing with the implementation of RSA that
+// [WithCrypto] chooses (by default OpenSSL's where libcrypto loads, else
+// Go's: see [ResolveCrypto]). It takes [WithClock] and [WithCrypto].
 func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 	if key == nil {
 		return nil, errors.New("nil key")
@@ -38,12 +38,16 @@ func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 	if key.Private == nil {
 		return nil, ErrNotPrivate
 	}
-	// Every check first, on the key as Go holds it; then the hand-over.
-	s, err := NewCryptoSigner(key.ID, key.Private, opts...)
+	cfg, err := newConfig(opts)
 	if err != nil {
 		return nil, err
 	}
-	if s.key, err = signerOf(key.Private); err != nil {
+	// Every check first, on the key as Go holds it; then the hand-over.
+	s, err := newSigner(key.ID, key.Private, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.key, err = signerOf(key.Private, cfg.crypto); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -57,6 +61,14 @@ func NewCryptoSigner(kid string, key crypto.Signer, opts ...Option) (*Signer, er
 	if err != nil {
 		return nil, err
 	}
+	if cfg.crypto != "" {
+		return nil, errors.New("WithCrypto: a signer of a crypto.Signer of one's own signs with it")
+	}
+	return newSigner(kid, key, cfg)
+}
+
+// newSigner checks kid and key, and makes their signer.
+func newSigner(kid string, key crypto.Signer, cfg config) (*Signer, error) {
 	if cfg.leewaySet {
 		return nil, errors.New("WithLeeway: a signer takes no leeway")
 	}

@@ -54,6 +54,9 @@ func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.crypto != "" {
+		return nil, errors.New("WithCrypto: a verifier verifies with Go's RSA")
+	}
 	v := &Verifier{keys: make(map[string]*rsa.PublicKey, len(keys))}
 	for i, k := range keys {
 		switch {

@@ -155,7 +155,7 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 		return err
 	}
 	if impl == "streamtoken" { // as streamtoken serve does
-		use, _ := token.CryptoInUse()
+		use, _, _ := token.ResolveCrypto(token.CryptoAuto)
 		tune.Runtime(os.Getenv, use)
 	}
 	signer, err := token.NewSigner(key)

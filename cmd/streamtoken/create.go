@@ -67,7 +67,7 @@ needs --key-id.`,
 				if err != nil {
 					return err
 				}
-				signer, err := token.NewSigner(key, token.WithClock(clock))
+				signer, err := token.NewSigner(key, token.WithClock(clock), cryptoOf(cmd))
 				if err != nil {
 					return badInput("--key: %v", err)
 				}

@@ -7,13 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/streamtoken/streamtoken/token"
 )
 
 // serve says at start which RSA it signs with, and its version.
 func TestServeCryptoFlag(t *testing.T) {
-	defer func(c token.Crypto) { _, _, _ = token.UseCrypto(c) }(func() token.Crypto { c, _ := token.CryptoInUse(); return c }())
 	want := map[string]string{"go": "crypto=go version=\"Go crypto/rsa"}
 	if opensslBuilt {
 		want["auto"] = "crypto=openssl version=\"OpenSSL 3."

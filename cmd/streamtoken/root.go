@@ -57,7 +57,7 @@ protected, 7 when it could not see them all.`,
 			_ = cmd.Flags().Set("crypto", v)
 		}
 		if token.Crypto(choice) == token.CryptoAuto {
-			return nil // chosen by the first signer, if any: a command that signs nothing loads nothing
+			return nil // resolved by each signer the command makes, if any: a command that signs nothing loads nothing
 		}
 		_, _, err := chooseCrypto(choice)
 		return err
@@ -79,20 +79,28 @@ const (
 // --crypto is not given, in every command.
 const envCrypto = "STREAMTOKEN_CRYPTO"
 
-// chooseCrypto makes choice (auto, openssl or go) the process's RSA
-// implementation, and returns the one in use and its version. "go" never
-// loads libcrypto.
+// chooseCrypto resolves choice (auto, openssl or go, as --crypto or
+// STREAMTOKEN_CRYPTO gives it) to the RSA the command's signers use, and
+// its version: token.ResolveCrypto, refusing as bad input what it cannot
+// be. "go" never loads libcrypto.
 func chooseCrypto(choice string) (token.Crypto, string, error) {
 	switch token.Crypto(choice) {
 	case token.CryptoAuto, token.CryptoOpenSSL, token.CryptoGo:
 	default:
 		return "", "", badInput("--crypto %q: want auto, openssl or go", choice)
 	}
-	use, version, err := token.UseCrypto(token.Crypto(choice))
+	use, version, err := token.ResolveCrypto(token.Crypto(choice))
 	if err != nil {
 		return "", "", badInput("--crypto openssl: %v; --crypto auto or go signs with Go's crypto/rsa", err)
 	}
 	return use, version, nil
+}
+
+// cryptoOf is the command's --crypto (STREAMTOKEN_CRYPTO applied), for
+// its signers: token.WithCrypto of it.
+func cryptoOf(cmd *cobra.Command) token.Option {
+	choice, _ := cmd.Flags().GetString("crypto")
+	return token.WithCrypto(token.Crypto(choice))
 }
 
 // flagError is a flag's error as bad input, with the flag the mistyped one

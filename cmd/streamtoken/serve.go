@@ -207,8 +207,8 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	case f.cacheBytes < minCacheBytesFlag || f.cacheBytes > maxCacheBytesFlag:
 		return badInput("--token-cache-bytes %d: want %d to %d", f.cacheBytes, minCacheBytesFlag, maxCacheBytesFlag)
 	}
-	// Before any key is read or made: keys are handed to the implementation
-	// in use when their signers are made.
+	// Before any key is read or made: every signer serve makes (and the
+	// server's, through Config.Crypto) signs with the implementation chosen.
 	use, version, err := chooseCrypto(f.crypto)
 	if err != nil {
 		return err
@@ -218,7 +218,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		f.workers = procs
 	}
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, MaxConnectionsPerIP: f.maxPerIP, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
-		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, PublicURL: f.publicURL}
+		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, PublicURL: f.publicURL, Crypto: use}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
@@ -251,7 +251,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			return badInput("--signing-key: %v", err)
 		}
 		warnIfLoose(logger, "--signing-key", f.signingKey)
-		if cfg.Signer, err = token.NewSigner(key); err != nil {
+		if cfg.Signer, err = token.NewSigner(key, token.WithCrypto(use)); err != nil {
 			return badInput("--signing-key: %v", err)
 		}
 	}

@@ -48,7 +48,7 @@ most 5 access rules. It is printed on stdout, as --output says.`,
 			if err := tf.lint(cmd.ErrOrStderr(), opts, now); err != nil {
 				return err
 			}
-			signer, err := token.NewSigner(key, token.WithClock(func() time.Time { return now }))
+			signer, err := token.NewSigner(key, token.WithClock(func() time.Time { return now }), cryptoOf(cmd))
 			if err != nil {
 				return badInput("--key: %v", err)
 			}

@@ -126,7 +126,7 @@ func openDirStore(ctx context.Context, logger *slog.Logger, flag, dir string, ac
 	}
 	cfg.AccountSigners = make(map[string]*token.Signer, len(keys))
 	for account, k := range keys {
-		if cfg.AccountSigners[account], err = token.NewSigner(k); err != nil {
+		if cfg.AccountSigners[account], err = token.NewSigner(k, token.WithCrypto(cfg.Crypto)); err != nil {
 			return nil, badInput("%s: account %s: %v", flag, account, err)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
-	"github.com/streamtoken/streamtoken/token"
 )
 
 // versionView is what version prints: the build, and the RSA it signs
@@ -38,7 +37,11 @@ the build has cgo and the library loads, else Go's).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			v := versionView{Info: buildinfo.Read()}
-			use, version := token.CryptoInUse()
+			choice, _ := cmd.Flags().GetString("crypto")
+			use, version, err := chooseCrypto(choice)
+			if err != nil {
+				return err
+			}
 			v.Crypto.Use, v.Crypto.Version = string(use), version
 			w := cmd.OutOrStdout()
 			if out.json() {
