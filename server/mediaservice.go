@@ -45,7 +45,8 @@ type MediaService struct {
 	// [MediaService.ServeUpload] serves ([UploadURLs] makes one). Nil: the
 	// request's origin, when [UploadOrigin] kept it, and the URL's path.
 	UploadURL func(ctx context.Context, accountID, capability string) string
-	// Logger logs the faults of uploads. Nil: slog.Default().
+	// Logger logs the faults of uploads. Nil: nothing is logged, as
+	// elsewhere in the package.
 	Logger *slog.Logger
 }
 
@@ -53,7 +54,7 @@ func (ms *MediaService) log() *slog.Logger {
 	if ms.Logger != nil {
 		return ms.Logger
 	}
-	return slog.Default()
+	return slog.New(slog.DiscardHandler)
 }
 
 // unchanged is the created and modified date of media never changed: the
