@@ -48,7 +48,7 @@ const (
 type KeySet struct {
 	url        *url.URL
 	client     *http.Client
-	opts       []token.Option
+	opts       []token.VerifierOption
 	maxAge     time.Duration
 	minRefresh time.Duration
 	now        func() time.Time // ages the set; tests move it
@@ -81,7 +81,7 @@ func KeySetMaxAge(d time.Duration) KeySetOption {
 
 // KeySetVerifyOptions are the options of the verification itself:
 // [token.WithClock] and [token.WithLeeway].
-func KeySetVerifyOptions(opts ...token.Option) KeySetOption {
+func KeySetVerifyOptions(opts ...token.VerifierOption) KeySetOption {
 	return func(j *KeySet) error {
 		j.opts = append(j.opts, opts...)
 		return nil

@@ -300,7 +300,7 @@ func New(cfg Config) (*Server, error) {
 		st = tracedStore{Store: st, tr: s.tracer}
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
-		generate: generate, opts: []token.Option{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
+		generate: generate, opts: []token.SignerOption{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.max == 0 {
 		s.signers.max = store.DefaultMaxAccounts

@@ -38,9 +38,9 @@ type signers struct {
 	operator map[string]*token.Signer // by account; fixed once New returns
 	store    store.AccountKeys
 	generate func() (*token.Key, error)
-	opts     []token.Option // of the signers made here: the clock, the RSA
-	max      int            // accounts the store keeps a key for
-	queue    *SigningQueue  // where a generation waits its turn
+	opts     []token.SignerOption // of the signers made here: the clock, the RSA
+	max      int                  // accounts the store keeps a key for
+	queue    *SigningQueue        // where a generation waits its turn
 
 	mu      sync.Mutex
 	loaded  map[string]*token.Signer // the store's keys, by account, once read

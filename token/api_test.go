@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -161,16 +162,16 @@ func TestOptionsAreChecked(t *testing.T) {
 	key := loadKey(t, "rsa2048.pem", testKID)
 	tests := []struct {
 		name string
-		opts []token.Option
+		opts []token.VerifierOption
 		want string // "" for none
 	}{
 		{"no options", nil, ""},
-		{"a nil option", []token.Option{nil}, ""},
-		{"leeway 0", []token.Option{token.WithLeeway(0)}, ""},
-		{"leeway at most", []token.Option{token.WithLeeway(token.MaxLeeway)}, ""},
-		{"leeway past most", []token.Option{token.WithLeeway(token.MaxLeeway + time.Nanosecond)}, "WithLeeway"},
-		{"negative leeway", []token.Option{token.WithLeeway(-time.Nanosecond)}, "WithLeeway"},
-		{"nil clock", []token.Option{token.WithClock(nil)}, "WithClock: nil clock"},
+		{"a nil option", []token.VerifierOption{nil}, ""},
+		{"leeway 0", []token.VerifierOption{token.WithLeeway(0)}, ""},
+		{"leeway at most", []token.VerifierOption{token.WithLeeway(token.MaxLeeway)}, ""},
+		{"leeway past most", []token.VerifierOption{token.WithLeeway(token.MaxLeeway + time.Nanosecond)}, "WithLeeway"},
+		{"negative leeway", []token.VerifierOption{token.WithLeeway(-time.Nanosecond)}, "WithLeeway"},
+		{"nil clock", []token.VerifierOption{token.WithClock(nil)}, "WithClock: nil clock"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -180,8 +181,18 @@ func TestOptionsAreChecked(t *testing.T) {
 			}
 		})
 	}
-	if _, err := token.NewSigner(key, token.WithLeeway(time.Second)); err == nil || !strings.Contains(err.Error(), "a signer takes no leeway") {
-		t.Errorf("NewSigner(WithLeeway) = %v, want a refusal", err)
+	// An option of the other kind is no option of this one: giving it
+	// fails to build (golang-jwt's ParserOption does the same).
+	signerOption := reflect.TypeFor[token.SignerOption]()
+	verifierOption := reflect.TypeFor[token.VerifierOption]()
+	for name, o := range map[string]any{"WithLeeway": token.WithLeeway(0), "WithCrypto": token.WithCrypto(token.CryptoGo), "WithClock": token.WithClock(time.Now)} {
+		typ := reflect.TypeOf(o)
+		if s, v := typ.Implements(signerOption), typ.Implements(verifierOption); s != (name != "WithLeeway") || v != (name != "WithCrypto") {
+			t.Errorf("%s: a SignerOption %v, a VerifierOption %v", name, s, v)
+		}
+	}
+	if reflect.TypeOf(token.WithCrypto(token.CryptoGo)).Implements(reflect.TypeFor[token.Option]()) {
+		t.Error("WithCrypto is an Option: NewCryptoSigner, which takes Options alone, would take it")
 	}
 	if _, err := token.NewSigner(key, token.WithClock(nil)); err == nil {
 		t.Error("NewSigner(nil clock) = nil error")

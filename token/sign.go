@@ -31,14 +31,14 @@ type Signer struct {
 // signing key's id), signing with the implementation of RSA that
 // [WithCrypto] chooses (by default OpenSSL's where libcrypto loads, else
 // Go's: see [ResolveCrypto]). It takes [WithClock] and [WithCrypto].
-func NewSigner(key *Key, opts ...Option) (*Signer, error) {
+func NewSigner(key *Key, opts ...SignerOption) (*Signer, error) {
 	if key == nil {
 		return nil, errors.New("nil key")
 	}
 	if key.Private == nil {
 		return nil, ErrNotPrivate
 	}
-	cfg, err := newConfig(opts)
+	cfg, err := signerConfig(opts)
 	if err != nil {
 		return nil, err
 	}
@@ -57,21 +57,15 @@ func NewSigner(key *Key, opts ...Option) (*Signer, error) {
 // RSA of at least [MinKeyBits], such as a key held in a KMS or an HSM. It
 // signs RSASSA-PKCS1-v1_5 with SHA-256. It takes [WithClock].
 func NewCryptoSigner(kid string, key crypto.Signer, opts ...Option) (*Signer, error) {
-	cfg, err := newConfig(opts)
+	cfg, err := signerConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.crypto != "" {
-		return nil, errors.New("WithCrypto: a signer of a crypto.Signer of one's own signs with it")
 	}
 	return newSigner(kid, key, cfg)
 }
 
 // newSigner checks kid and key, and makes their signer.
 func newSigner(kid string, key crypto.Signer, cfg config) (*Signer, error) {
-	if cfg.leewaySet {
-		return nil, errors.New("WithLeeway: a signer takes no leeway")
-	}
 	if kid == "" {
 		return nil, ErrNoKeyID
 	}

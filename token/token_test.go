@@ -58,9 +58,9 @@ func newSigner(t testing.TB) *token.Signer {
 	return s
 }
 
-func newVerifier(t testing.TB, at time.Time, opts ...token.Option) *token.Verifier {
+func newVerifier(t testing.TB, at time.Time, opts ...token.VerifierOption) *token.Verifier {
 	t.Helper()
-	v, err := token.NewVerifier([]*token.Key{loadKey(t, "rsa2048.pem", testKID)}, append([]token.Option{token.WithClock(clock(at))}, opts...)...)
+	v, err := token.NewVerifier([]*token.Key{loadKey(t, "rsa2048.pem", testKID)}, append([]token.VerifierOption{token.WithClock(clock(at))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,13 +49,10 @@ type Verifier struct {
 // public half is used), each with a distinct, non-empty ID. It takes
 // [WithClock] and [WithLeeway]. With no keys, every token is
 // [ErrUnknownKey]: an account's JWK set is empty until it has a key.
-func NewVerifier(keys []*Key, opts ...Option) (*Verifier, error) {
-	cfg, err := newConfig(opts)
+func NewVerifier(keys []*Key, opts ...VerifierOption) (*Verifier, error) {
+	cfg, err := verifierConfig(opts)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.crypto != "" {
-		return nil, errors.New("WithCrypto: a verifier verifies with Go's RSA")
 	}
 	v := &Verifier{keys: make(map[string]*rsa.PublicKey, len(keys))}
 	for i, k := range keys {

@@ -98,7 +98,7 @@ func chooseCrypto(choice string) (token.Crypto, string, error) {
 
 // cryptoOf is the command's --crypto (STREAMTOKEN_CRYPTO applied), for
 // its signers: token.WithCrypto of it.
-func cryptoOf(cmd *cobra.Command) token.Option {
+func cryptoOf(cmd *cobra.Command) token.SignerOption {
 	choice, _ := cmd.Flags().GetString("crypto")
 	return token.WithCrypto(token.Crypto(choice))
 }
