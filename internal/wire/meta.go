@@ -39,6 +39,11 @@ func CheckMeta(meta map[string]any, path ...any) []token.Violation {
 // depth is how deep v nests, at level; it stops counting past
 // MaxMetaDepth.
 func depth(v any, level int) int {
+	switch v.(type) {
+	case map[string]any, []any:
+	default:
+		return level - 1 // a scalar adds no level, however deep it sits
+	}
 	if level > MaxMetaDepth {
 		return level
 	}
@@ -52,8 +57,6 @@ func depth(v any, level int) int {
 		for _, e := range v {
 			deepest = max(deepest, depth(e, level+1))
 		}
-	default:
-		return level - 1 // a scalar adds no level
 	}
 	return deepest
 }

@@ -54,6 +54,35 @@ func TestCheckMetaDepth(t *testing.T) {
 	if vs := CheckMeta(map[string]any{"a": []any{[]any{1}}}, "meta"); len(vs) != 0 {
 		t.Errorf("CheckMeta(3 levels of arrays) = %v", vs)
 	}
+	// A scalar adds no level: 32 levels with a value at the bottom pass.
+	leaf := nest(32)
+	for m := leaf; ; {
+		next, ok := m["a"].(map[string]any)
+		if !ok {
+			m["a"] = "a value"
+			break
+		}
+		m = next
+	}
+	if vs := CheckMeta(leaf, "meta"); len(vs) != 0 {
+		t.Errorf("CheckMeta(32 levels, a scalar at the bottom) = %v, want ok", vs)
+	}
+	// Arrays count as objects do.
+	arrays := func(n int) map[string]any {
+		var v any = []any{}
+		for range n - 2 {
+			v = []any{v}
+		}
+		return map[string]any{"a": v}
+	}
+	for _, tt := range []struct {
+		depth int
+		ok    bool
+	}{{32, true}, {33, false}} {
+		if vs := CheckMeta(arrays(tt.depth), "meta"); (len(vs) == 0) != tt.ok {
+			t.Errorf("CheckMeta(%d levels, arrays below the first) = %v, want ok %v", tt.depth, vs, tt.ok)
+		}
+	}
 }
 
 func TestCheckNoNUL(t *testing.T) {

@@ -168,6 +168,16 @@ func TestCheckOrigins(t *testing.T) {
 	}
 }
 
+// A port is what follows the last ':', even with nothing before it.
+func TestCheckOriginPortAtTheStart(t *testing.T) {
+	if why := CheckOrigin(":x"); !strings.Contains(why, "the port after ':'") {
+		t.Errorf("CheckOrigin(\":x\") = %q, want the port's problem", why)
+	}
+	if why := CheckOrigin(":8080"); !strings.Contains(why, "must name a host") {
+		t.Errorf("CheckOrigin(\":8080\") = %q, want the missing host", why)
+	}
+}
+
 func TestCheckOriginSaysWhatIsWrong(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://example.com": "without a scheme",
