@@ -119,7 +119,9 @@ func TestNoRouteWrittenByHand(t *testing.T) {
 // what files below it declare (a type, a function, a method, a field),
 // never what a file that uses it declares. A cycle means two files hold
 // one concern between them; move the shared piece below both (the
-// answers several services give live in envelope.go).
+// answers several services give live in envelope.go). And the layers are
+// declared (serverLayers): blocks, services, composition, each file in
+// one, and no reference goes up them.
 func TestServerFilesHaveNoCycle(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("no go command to load the package with")
@@ -188,4 +190,39 @@ func TestServerFilesHaveNoCycle(t *testing.T) {
 			walk(f)
 		}
 	}
+	// The layers, lowest first: a file uses files of its own layer or
+	// lower ones, never a higher one. A file of no layer fails too, so
+	// that each new one is placed.
+	layerOf := map[string]int{}
+	for level, files := range serverLayers {
+		for _, f := range files.files {
+			layerOf[f] = level
+		}
+	}
+	for _, from := range slices.Sorted(maps.Keys(uses)) {
+		lf, ok := layerOf[from]
+		if !ok {
+			t.Errorf("server/%s is in no layer of serverLayers: place it", from)
+			continue
+		}
+		for _, to := range slices.Sorted(maps.Keys(uses[from])) {
+			if lt, ok := layerOf[to]; ok && lt > lf {
+				t.Errorf("server/%s (%s) uses %s of %s (%s): a reference up the layers", from, serverLayers[lf].name, uses[from][to], to, serverLayers[lt].name)
+			}
+		}
+	}
+}
+
+// serverLayers are server/'s files by layer, lowest first: the blocks a
+// server of one's own takes, the services that serve the operations with
+// them, and the composition of our own server.
+var serverLayers = []struct {
+	name  string
+	files []string
+}{
+	{"blocks", []string{"doc.go", "envelope.go", "errorhandlers.go", "auth.go", "credentials.go", "check.go", "checkmemo.go", "checktypes.go",
+		"queue.go", "cache.go", "bodyrate.go", "listener.go", "rlimit_unix.go", "rlimit_other.go", "jwks.go", "docs.go", "tracing.go",
+		"storerefusals.go", "metrics.go"}},
+	{"services", []string{"signers.go", "tokenservice.go", "keyservice.go", "mediaservice.go", "medialist.go"}},
+	{"composition", []string{"server.go"}},
 }
