@@ -38,4 +38,20 @@
 // The client is a thin layer over the code that oapi-codegen generates from
 // openapi/stream-token.yaml, in package
 // [github.com/streamtoken/streamtoken/gen]; [Client.Generated] reaches it.
+//
+// # One type per layer
+//
+// A key and a token request have a type in each layer they cross, each for
+// what that layer needs of them; conversions between them are in one place
+// each (internal/wire for the wire's, the client for its own):
+//
+//	layer       key                                          token request
+//	wire (gen)  gen.SigningKey (created: id, pem, jwk),      gen.TokenRequest (the body)
+//	            gen.SigningKeyInfo (listed: id, created)
+//	client      SigningKey (created, signs, redacts itself), TokenRequest (times as time.Time,
+//	            SigningKeyInfo (listed)                      rules as token.Rule)
+//	signer      token.Key (an RSA key with its ID;           token.Request (what the token
+//	            private, or public alone)                    grants: the video, times, rules)
+//	store       store.Key (an account's token.Key, public,   none: a request is never kept
+//	            with its creation time)
 package streamtoken
