@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -177,5 +178,50 @@ func TestConfigCrypto(t *testing.T) {
 	base, _ := start(t, server.Config{Crypto: token.CryptoGo})
 	if r := do(t, http.MethodGet, base+"/metrics", nil); !strings.Contains(r.Raw, `crypto="go"`) {
 		t.Errorf("/metrics' build_info does not say crypto go")
+	}
+}
+
+// checker answers one existence, or an error, for every video.
+type checker struct {
+	exists server.Existence
+	err    error
+}
+
+func (c checker) VideoExists(context.Context, string, string) (server.Existence, error) {
+	return c.exists, c.err
+}
+
+// The token operation asks a VideoChecker whether the video exists: a
+// missing one is a 404, one it cannot tell of (a gateway's) is signed,
+// and its fault is the server's.
+func TestTokenServiceAsksTheVideoChecker(t *testing.T) {
+	keys(t)
+	ctx := server.WithCaller(t.Context(), &server.Caller{})
+	for _, tt := range []struct {
+		name   string
+		check  checker
+		status int // 0: a token
+	}{
+		{"exists", checker{exists: server.VideoExists}, 0},
+		{"unknown", checker{exists: server.ExistenceUnknown}, 0},
+		{"missing", checker{exists: server.VideoMissing}, http.StatusNotFound},
+		{"the checker's fault", checker{err: errors.New("upstream down")}, -1},
+	} {
+		tokens := server.TokenService{Videos: tt.check, Signer: func(context.Context, string) (*token.Signer, error) { return signerOf(serverKey), nil }}
+		resp, err := tokens.CreateStreamToken(ctx, gen.CreateStreamTokenRequestObject{AccountID: account, Identifier: video})
+		switch r := resp.(type) {
+		case gen.CreateStreamToken200JSONResponse:
+			if tt.status != 0 {
+				t.Errorf("%s: a token, want %d", tt.name, tt.status)
+			}
+		case gen.CreateStreamToken4XXJSONResponse:
+			if r.StatusCode != tt.status {
+				t.Errorf("%s: %d, want %d", tt.name, r.StatusCode, tt.status)
+			}
+		default:
+			if tt.status != -1 || err == nil {
+				t.Errorf("%s: %#v, %v", tt.name, resp, err)
+			}
+		}
 	}
 }

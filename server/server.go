@@ -274,7 +274,10 @@ func New(cfg Config) (*Server, error) {
 	// The signers' own lookup: the IDs were checked with the request.
 	tokens := &TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
 		return s.signers.forToken(ctx, account)
-	}, Now: s.now, Crypto: use, Videos: cfg.Videos, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	}, Now: s.now, Crypto: use, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
+	if cfg.Videos != nil {
+		tokens.Videos = VideoSet(cfg.Videos)
+	}
 	if tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -45,10 +45,10 @@ type TokenService struct {
 	// identical requests cost one signature. Tokens of a request's own
 	// pem are never cached.
 	Cache *TokenCache
-	// Videos, when set, says which videos exist: a token for another is a
-	// 404 envelope (1011), as the video's details are. Nil: every valid
-	// ID exists.
-	Videos func(accountID, videoID string) bool
+	// Videos, when set, says whether a video exists: a token for one it
+	// says is missing is a 404 envelope (1011), as the video's details
+	// are; one it cannot tell of is signed. Nil: every valid ID exists.
+	Videos VideoChecker
 	// Signed, when set, is called after each token is issued (signed or
 	// from the cache) with whose key signed it: "account" or "request".
 	Signed func(key string)
@@ -74,8 +74,13 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	if err != nil {
 		return failure(validationErrors(err)...), nil
 	}
-	if ts.Videos != nil && !ts.Videos(req.AccountID, req.Identifier) {
-		return failure(noSuchMedia(req.AccountID, "video", req.Identifier)), nil
+	if ts.Videos != nil {
+		switch exists, err := ts.Videos.VideoExists(ctx, req.AccountID, req.Identifier); {
+		case err != nil:
+			return nil, fmt.Errorf("whether video %s of account %s exists: %w", req.Identifier, req.AccountID, err)
+		case exists == VideoMissing:
+			return failure(noSuchMedia(req.AccountID, "video", req.Identifier)), nil
+		}
 	}
 	source := "account"
 	var signer *token.Signer
