@@ -176,14 +176,29 @@ type Media interface {
 // 20 MB), far short of what would let one account fill a server's store.
 const DefaultAccountMediaBytes = 64 << 20
 
-// Store is all of a server's state in one place.
-type Store interface {
+// KeyStore is what token issuance and its key sets need of a store: the
+// keys created through the keys API and the accounts' signing keys.
+type KeyStore interface {
 	Keys
 	AccountKeys
-	Media
 	// Close lets go of what the store holds (connections, a listener);
 	// calling it twice is safe.
 	Close() error
+}
+
+// MediaStore is what the Cloudflare stand-in alone needs of a store: the
+// details of videos and live inputs.
+type MediaStore interface {
+	Media
+	// Close lets go of what the store holds; calling it twice is safe.
+	Close() error
+}
+
+// Store is a KeyStore and a MediaStore in one: every store of this module
+// is, and a server's state is in one place.
+type Store interface {
+	KeyStore
+	MediaStore
 }
 
 // CheckDetails refuses details a store would not keep: of no kind above,

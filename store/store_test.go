@@ -177,3 +177,30 @@ func TestMemoryKeepsRoomForOtherAccounts(t *testing.T) {
 		t.Errorf("account B's signing key after A was refused = %v", err)
 	}
 }
+
+// The key store's and the media store's suites each hold a store of
+// their kind alone (here the directory store, seen as one and then the
+// other): the core needs the first, the stand-in the second.
+func TestDirAsAKeyStoreAndAMediaStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite twice more; not with -short")
+	}
+	storetest.TestKeyStore(t, func(t *testing.T) (store.KeyStore, func() (store.KeyStore, error)) {
+		dir := t.TempDir()
+		open := func() (store.KeyStore, error) { return store.OpenDir(dir, store.DirOptions{AccountMediaBytes: quota}) }
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, open
+	}, storetest.Options{})
+	storetest.TestMediaStore(t, func(t *testing.T) (store.MediaStore, func() (store.MediaStore, error)) {
+		dir := t.TempDir()
+		open := func() (store.MediaStore, error) { return store.OpenDir(dir, store.DirOptions{AccountMediaBytes: quota}) }
+		st, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, open
+	}, storetest.Options{AccountMediaBytes: quota})
+}

@@ -1,6 +1,9 @@
 // Package storetest is the conformance suite of package store: every
 // implementation of [store.Store] passes [TestStore], the project's own
-// (memory, directory, PostgreSQL) and any other.
+// (memory, directory, PostgreSQL) and any other; a store of keys alone
+// ([store.KeyStore], what token issuance needs) passes [TestKeyStore], and
+// one of media alone ([store.MediaStore], what the stand-in needs)
+// [TestMediaStore].
 //
 //	func TestMyStore(t *testing.T) {
 //		storetest.TestStore(t, func(t *testing.T) (store.Store, storetest.OpenFunc) {
@@ -48,39 +51,126 @@ type Options struct {
 	AccountMediaBytes int64
 }
 
-// TestStore runs the suite. The keys it uses are generated once (RSA-2048
-// from crypto/rand), so that the suite runs in seconds.
+// TestStore runs the suite: the key store's cases and the media store's.
+// The keys it uses are generated once (RSA-2048 from crypto/rand), so that
+// the suite runs in seconds.
 func TestStore(t *testing.T, newStore NewFunc, opts Options) {
-	if opts.Propagation == 0 {
-		opts.Propagation = time.Second
+	run(t, &suite{newStore: newStore, opts: opts, withKeys: true, withMedia: true})
+}
+
+// NewKeyStoreFunc is NewFunc for a store of keys alone.
+type NewKeyStoreFunc func(t *testing.T) (store.KeyStore, func() (store.KeyStore, error))
+
+// TestKeyStore runs the key store's cases: what token issuance needs.
+func TestKeyStore(t *testing.T, newStore NewKeyStoreFunc, opts Options) {
+	run(t, &suite{newStore: func(t *testing.T) (store.Store, OpenFunc) {
+		st, open := newStore(t)
+		if open == nil {
+			return keysAlone{st}, nil
+		}
+		return keysAlone{st}, func() (store.Store, error) { st, err := open(); return keysAlone{st}, err }
+	}, opts: opts, withKeys: true})
+}
+
+// NewMediaStoreFunc is NewFunc for a store of media alone.
+type NewMediaStoreFunc func(t *testing.T) (store.MediaStore, func() (store.MediaStore, error))
+
+// TestMediaStore runs the media store's cases: what the stand-in needs.
+func TestMediaStore(t *testing.T, newStore NewMediaStoreFunc, opts Options) {
+	run(t, &suite{newStore: func(t *testing.T) (store.Store, OpenFunc) {
+		st, open := newStore(t)
+		if open == nil {
+			return mediaAlone{st}, nil
+		}
+		return mediaAlone{st}, func() (store.Store, error) { st, err := open(); return mediaAlone{st}, err }
+	}, opts: opts, withMedia: true})
+}
+
+// keysAlone and mediaAlone are a store of one kind as a Store for the
+// suite, which asks a store only what its cases of that kind ask: the
+// other kind's calls are the suite's bug.
+type (
+	keysAlone  struct{ store.KeyStore }
+	mediaAlone struct{ store.MediaStore }
+)
+
+func (keysAlone) Media(context.Context, store.Kind, string, string) ([]byte, bool, error) {
+	panic("storetest: a key store asked for media")
+}
+
+func (keysAlone) EditMedia(context.Context, store.Kind, string, string, int, func([]byte, bool) ([]byte, error)) ([]byte, error) {
+	panic("storetest: a key store asked for media")
+}
+
+func (keysAlone) ListMedia(context.Context, store.Kind, string, store.MediaQuery) (store.MediaPage, error) {
+	panic("storetest: a key store asked for media")
+}
+
+func (keysAlone) DeleteMedia(context.Context, store.Kind, string, string) error {
+	panic("storetest: a key store asked for media")
+}
+
+func (mediaAlone) AddKey(context.Context, store.Key, int) error {
+	panic("storetest: a media store asked for keys")
+}
+
+func (mediaAlone) Keys(context.Context, string) ([]store.Key, error) {
+	panic("storetest: a media store asked for keys")
+}
+
+func (mediaAlone) DeleteKey(context.Context, string, string) error {
+	panic("storetest: a media store asked for keys")
+}
+
+func (mediaAlone) AllKeys(context.Context) ([]store.Key, error) {
+	panic("storetest: a media store asked for keys")
+}
+
+func (mediaAlone) AccountKey(context.Context, string) (*token.Key, error) {
+	panic("storetest: a media store asked for keys")
+}
+
+func (mediaAlone) EnsureAccountKey(context.Context, string, int, func() (*token.Key, error)) (*token.Key, error) {
+	panic("storetest: a media store asked for keys")
+}
+
+// run runs the cases of the kinds s has.
+func run(t *testing.T, s *suite) {
+	if s.opts.Propagation == 0 {
+		s.opts.Propagation = time.Second
 	}
-	s := &suite{newStore: newStore, opts: opts}
-	t.Run("Keys", s.keys)
-	t.Run("KeyIDsAcrossAccounts", s.keyIDs)
-	t.Run("KeyLimitUnderConcurrency", s.keyLimit)
-	t.Run("KeyBounds", s.keyBounds)
-	t.Run("AccountKeys", s.accountKeys)
-	t.Run("AccountLimit", s.accountLimit)
-	t.Run("AccountKeyBounds", s.accountKeyBounds)
-	t.Run("Media", s.media)
-	t.Run("MediaLimitUnderConcurrency", s.mediaLimit)
-	t.Run("MediaEditsDoNotLoseEachOther", s.mediaEdits)
-	t.Run("MediaBounds", s.mediaBounds)
-	t.Run("MediaDelete", s.mediaDelete)
-	t.Run("MediaQuota", s.mediaQuota)
+	if s.withKeys {
+		t.Run("Keys", s.keys)
+		t.Run("KeyIDsAcrossAccounts", s.keyIDs)
+		t.Run("KeyLimitUnderConcurrency", s.keyLimit)
+		t.Run("KeyBounds", s.keyBounds)
+		t.Run("AccountKeys", s.accountKeys)
+		t.Run("AccountLimit", s.accountLimit)
+		t.Run("AccountKeyBounds", s.accountKeyBounds)
+		t.Run("TwoInstancesKeyLimit", s.twoInstancesKeyLimit)
+	}
+	if s.withMedia {
+		t.Run("Media", s.media)
+		t.Run("MediaLimitUnderConcurrency", s.mediaLimit)
+		t.Run("MediaEditsDoNotLoseEachOther", s.mediaEdits)
+		t.Run("MediaBounds", s.mediaBounds)
+		t.Run("MediaDelete", s.mediaDelete)
+		t.Run("MediaQuota", s.mediaQuota)
+		t.Run("List", s.list)
+		t.Run("ListBounds", s.listBounds)
+		t.Run("ListFilters", s.listFilters)
+		t.Run("ListLarge", s.listLarge)
+	}
+	// Cases of both kinds, each part run where the store has its kind.
 	t.Run("InvalidIDs", s.invalidIDs)
-	t.Run("List", s.list)
-	t.Run("ListBounds", s.listBounds)
-	t.Run("ListFilters", s.listFilters)
-	t.Run("ListLarge", s.listLarge)
 	t.Run("Restart", s.restart)
 	t.Run("TwoInstances", s.twoInstances)
-	t.Run("TwoInstancesKeyLimit", s.twoInstancesKeyLimit)
 }
 
 type suite struct {
-	newStore NewFunc
-	opts     Options
+	newStore            NewFunc
+	opts                Options
+	withKeys, withMedia bool // the kinds of the store under test
 }
 
 // The accounts the suite uses.
@@ -552,14 +642,18 @@ func (s *suite) restart(t *testing.T) {
 	ctx := context.Background()
 	st, open := s.open(t)
 	k, ak := newKey(t), newKey(t)
-	if err := st.AddKey(ctx, store.Key{AccountID: accountA, Key: k, Created: day}, store.MaxKeysPerAccount); err != nil {
-		t.Fatal(err)
+	if s.withKeys {
+		if err := st.AddKey(ctx, store.Key{AccountID: accountA, Key: k, Created: day}, store.MaxKeysPerAccount); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) { return ak, nil }); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := st.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) { return ak, nil }); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
-		t.Fatal(err)
+	if s.withMedia {
+		if _, err := st.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if open == nil {
 		t.Skip("a store in memory has no backing store to restart on")
@@ -571,14 +665,18 @@ func (s *suite) restart(t *testing.T) {
 		t.Errorf("Close() twice = %v", err)
 	}
 	again := another(t, open)
-	if got, err := again.Keys(ctx, accountA); err != nil || len(got) != 1 || got[0].Key.ID != k.ID || !got[0].Created.Equal(day) || got[0].Key.Public.N.Cmp(k.Public.N) != 0 {
-		t.Errorf("Keys(A) after a restart = %q, %v; want %s as added", ids(got), err, k.ID)
+	if s.withKeys {
+		if got, err := again.Keys(ctx, accountA); err != nil || len(got) != 1 || got[0].Key.ID != k.ID || !got[0].Created.Equal(day) || got[0].Key.Public.N.Cmp(k.Public.N) != 0 {
+			t.Errorf("Keys(A) after a restart = %q, %v; want %s as added", ids(got), err, k.ID)
+		}
+		if got, err := again.AccountKey(ctx, accountA); err != nil || got == nil || got.ID != ak.ID || got.Private == nil || got.Private.D.Cmp(ak.Private.D) != 0 {
+			t.Errorf("AccountKey(A) after a restart = %v, %v; want %s, private", got, err, ak.ID)
+		}
 	}
-	if got, err := again.AccountKey(ctx, accountA); err != nil || got == nil || got.ID != ak.ID || got.Private == nil || got.Private.D.Cmp(ak.Private.D) != 0 {
-		t.Errorf("AccountKey(A) after a restart = %v, %v; want %s, private", got, err, ak.ID)
-	}
-	if d, found, err := again.Media(ctx, store.Video, accountA, "video-1"); !found || err != nil || decode(t, d).N != 1 {
-		t.Errorf("Media() after a restart = %q, %v, %v", d, found, err)
+	if s.withMedia {
+		if d, found, err := again.Media(ctx, store.Video, accountA, "video-1"); !found || err != nil || decode(t, d).N != 1 {
+			t.Errorf("Media() after a restart = %q, %v, %v", d, found, err)
+		}
 	}
 }
 
@@ -599,66 +697,70 @@ func (s *suite) twoInstances(t *testing.T) {
 	ctx := context.Background()
 	a, open := s.open(t)
 	b := another(t, open)
-	// Each reads first, so that what it may keep of the state is there
-	// to go stale.
-	for _, st := range []store.Store{a, b} {
-		if _, err := st.Keys(ctx, accountA); err != nil {
+	if s.withKeys {
+		// Each reads first, so that what it may keep of the state is there
+		// to go stale.
+		for _, st := range []store.Store{a, b} {
+			if _, err := st.Keys(ctx, accountA); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.AccountKey(ctx, accountA); err != nil {
+				t.Fatal(err)
+			}
+		}
+		k := newKey(t)
+		if err := a.AddKey(ctx, store.Key{AccountID: accountA, Key: k, Created: day}, store.MaxKeysPerAccount); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.AccountKey(ctx, accountA); err != nil {
+		s.eventually(t, "a key added on one instance listed on the other", func() bool {
+			got, _ := b.Keys(ctx, accountA)
+			return len(got) == 1 && got[0].Key.ID == k.ID
+		})
+		if err := b.AddKey(ctx, store.Key{AccountID: accountB, Key: k, Created: day}, store.MaxKeysPerAccount); !errors.Is(err, store.ErrKeyExists) {
+			t.Errorf("AddKey(B, an ID taken on the other instance) = %v, want ErrKeyExists", err)
+		}
+		if err := a.DeleteKey(ctx, accountA, k.ID); err != nil {
 			t.Fatal(err)
 		}
+		s.eventually(t, "a key deleted on one instance gone from the other", func() bool {
+			got, _ := b.Keys(ctx, accountA)
+			return len(got) == 0
+		})
+		made, err := a.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) { return newKey(t), nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, "an account key made on one instance read on the other", func() bool {
+			got, _ := b.AccountKey(ctx, accountA)
+			return got != nil && got.ID == made.ID
+		})
+		got, err := b.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) {
+			t.Error("the other instance generated a key for an account that has one")
+			return newKey(t), nil
+		})
+		if err != nil || got.ID != made.ID {
+			t.Errorf("EnsureAccountKey(A) on the other instance = %v, %v; want %s", got, err, made.ID)
+		}
 	}
-	k := newKey(t)
-	if err := a.AddKey(ctx, store.Key{AccountID: accountA, Key: k, Created: day}, store.MaxKeysPerAccount); err != nil {
-		t.Fatal(err)
-	}
-	s.eventually(t, "a key added on one instance listed on the other", func() bool {
-		got, _ := b.Keys(ctx, accountA)
-		return len(got) == 1 && got[0].Key.ID == k.ID
-	})
-	if err := b.AddKey(ctx, store.Key{AccountID: accountB, Key: k, Created: day}, store.MaxKeysPerAccount); !errors.Is(err, store.ErrKeyExists) {
-		t.Errorf("AddKey(B, an ID taken on the other instance) = %v, want ErrKeyExists", err)
-	}
-	if err := a.DeleteKey(ctx, accountA, k.ID); err != nil {
-		t.Fatal(err)
-	}
-	s.eventually(t, "a key deleted on one instance gone from the other", func() bool {
-		got, _ := b.Keys(ctx, accountA)
-		return len(got) == 0
-	})
-	made, err := a.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) { return newKey(t), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.eventually(t, "an account key made on one instance read on the other", func() bool {
-		got, _ := b.AccountKey(ctx, accountA)
-		return got != nil && got.ID == made.ID
-	})
-	got, err := b.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) {
-		t.Error("the other instance generated a key for an account that has one")
-		return newKey(t), nil
-	})
-	if err != nil || got.ID != made.ID {
-		t.Errorf("EnsureAccountKey(A) on the other instance = %v, %v; want %s", got, err, made.ID)
-	}
-	if _, err := a.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
-		t.Fatal(err)
-	}
-	s.eventually(t, "a video changed on one instance read on the other", func() bool {
-		d, found, _ := b.Media(ctx, store.Video, accountA, "video-1")
-		var c counter
-		return found && json.Unmarshal(d, &c) == nil && c.N == 1
-	})
-	s.eventually(t, "a video kept on one instance listed on the other", func() bool {
-		p, _ := b.ListMedia(ctx, store.Video, accountA, store.MediaQuery{})
-		return listed(p) == "video-1"
-	})
-	if _, err := b.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
-		t.Fatal(err)
-	}
-	if d, _, _ := a.Media(ctx, store.Video, accountA, "video-1"); decode(t, d).N != 2 {
-		t.Errorf("an edit on the other instance built on %q, want n 2", d)
+	if s.withMedia {
+		if _, err := a.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, "a video changed on one instance read on the other", func() bool {
+			d, found, _ := b.Media(ctx, store.Video, accountA, "video-1")
+			var c counter
+			return found && json.Unmarshal(d, &c) == nil && c.N == 1
+		})
+		s.eventually(t, "a video kept on one instance listed on the other", func() bool {
+			p, _ := b.ListMedia(ctx, store.Video, accountA, store.MediaQuery{})
+			return listed(p) == "video-1"
+		})
+		if _, err := b.EditMedia(ctx, store.Video, accountA, "video-1", store.MaxMediaPerAccount, bump); err != nil {
+			t.Fatal(err)
+		}
+		if d, _, _ := a.Media(ctx, store.Video, accountA, "video-1"); decode(t, d).N != 2 {
+			t.Errorf("an edit on the other instance built on %q, want n 2", d)
+		}
 	}
 }
 
