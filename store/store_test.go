@@ -196,7 +196,9 @@ func TestDirAsAKeyStoreAndAMediaStore(t *testing.T) {
 	}, storetest.Options{})
 	storetest.TestMediaStore(t, func(t *testing.T) (store.MediaStore, func() (store.MediaStore, error)) {
 		dir := t.TempDir()
-		open := func() (store.MediaStore, error) { return store.OpenDir(dir, store.DirOptions{AccountMediaBytes: quota}) }
+		open := func() (store.MediaStore, error) {
+			return store.OpenDir(dir, store.DirOptions{AccountMediaBytes: quota})
+		}
 		st, err := open()
 		if err != nil {
 			t.Fatal(err)
