@@ -50,6 +50,8 @@ type limitListener struct {
 	// close to make room); waits counts a full Accept's waits, for tests.
 	wake  chan struct{}
 	waits atomic.Int64
+	// refusing holds a place per refusal under way (maxRefusing).
+	refusing chan struct{}
 
 	mu   sync.Mutex
 	idle map[*limitedConn]idleSince
@@ -72,6 +74,7 @@ func newLimitListener(ln net.Listener, max, perIP int, refused func(int)) *limit
 		refused:  refused,
 		idle:     map[*limitedConn]idleSince{},
 		wake:     make(chan struct{}, 1),
+		refusing: make(chan struct{}, maxRefusing),
 	}
 }
 
@@ -91,8 +94,16 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		if !over {
 			return &limitedConn{Conn: c, l: l, ip: ip}, nil
 		}
-		l.refuse(c)
 		<-l.sem
+		select {
+		case l.refusing <- struct{}{}: // off the accept loop, a few at a time
+			go func() {
+				defer func() { <-l.refusing }()
+				l.refuse(c)
+			}()
+		default:
+			_ = c.Close() // too many refusals under way: closed unanswered
+		}
 	}
 }
 
@@ -105,19 +116,34 @@ func clientAddr(c net.Conn) netip.Addr {
 	return netip.Addr{}
 }
 
+// maxRefusing bounds the refusals answered at once; past it, a connection
+// over its address's cap is closed unanswered.
+const maxRefusing = 64
+
 // refuse answers a connection over its address's cap with a 429 envelope,
-// and closes it.
+// after its request's head (a client reads an answer to a request it
+// sent; one written before is an "unsolicited response" to it), read for
+// at most a second and 8 KiB, and closes it.
 func (l *limitListener) refuse(c net.Conn) {
+	defer c.Close()
 	if l.refused != nil {
 		l.refused(http.StatusTooManyRequests)
 	}
+	_ = c.SetReadDeadline(l.now().Add(time.Second))
+	head := make([]byte, 0, 8<<10)
+	for !bytes.Contains(head, []byte("\r\n\r\n")) && len(head) < cap(head) {
+		n, err := c.Read(head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		if err != nil {
+			break
+		}
+	}
 	body, _ := jsonEnvelope(Problem{Status: http.StatusTooManyRequests, Code: apicode.RateLimited,
 		Message: "too many connections from this address: close some, or retry"})
-	head := "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: " +
+	answer := "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: " +
 		strconv.Itoa(len(body)) + "\r\n\r\n"
 	_ = c.SetWriteDeadline(l.now().Add(100 * time.Millisecond)) // a few hundred bytes: the socket's buffer takes them
-	_, _ = c.Write(append([]byte(head), body...))
-	_ = c.Close()
+	_, _ = c.Write(append([]byte(answer), body...))
 }
 
 // accept takes a slot, making room when full, then the next connection.

@@ -35,8 +35,11 @@ func TestConnectionsPerClientAddress(t *testing.T) {
 		dialFrom(t, "127.0.0.1", addr)
 	}
 	time.Sleep(100 * time.Millisecond) // accepted
+	// The 11th's request is answered 429: after it is sent, so that a
+	// client reads the answer as its request's.
 	over := dialFrom(t, "127.0.0.1", addr)
-	_ = over.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = over.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(over, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(over), nil)
 	if err != nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("the 11th connection from 127.0.0.1: %v, %v; want a 429", resp, err)
@@ -109,5 +112,24 @@ func TestBodiesAreHeldToAMinimumRate(t *testing.T) {
 	// 4 KiB every 600 ms (under 7 KiB/s): cut, the connection closed.
 	if resp, err := send(15, 600*time.Millisecond); err == nil && resp.StatusCode == 200 {
 		t.Errorf("a body at 8 KiB/s: %d, want it cut off", resp.StatusCode)
+	}
+}
+
+// A Go client past its address's cap gets the 429 as the answer to its
+// request, not as an unsolicited response on a connection.
+func TestAClientPastItsCapGetsA429(t *testing.T) {
+	addr, _, _ := serve(t, server.Config{MaxConnections: 40, MaxConnectionsPerIP: 2})
+	for range 2 {
+		dialFrom(t, "127.0.0.1", addr)
+	}
+	time.Sleep(100 * time.Millisecond) // accepted
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET past the cap: %v, want a 429", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "1" {
+		t.Errorf("GET past the cap = %d, Retry-After %q; want 429, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }

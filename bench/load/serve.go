@@ -180,6 +180,9 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 			Signer:            signer,
 			SigningWorkers:    nworkers,
 			DisableTokenCache: disableCache,
+			// Every client of the load comes from 127.0.0.1, as behind a
+			// load balancer: no cap per address.
+			MaxConnectionsPerIP: -1,
 		})
 		if err != nil {
 			return err
