@@ -41,6 +41,12 @@ func (br bodyRate) guard(w http.ResponseWriter, r *http.Request) (http.ResponseW
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return w, r
 	}
+	if r.ContentLength > 0 && r.ContentLength <= drainable {
+		// A small body (a token request's): one window to arrive whole, and
+		// nothing worth closing over, so no wrapper on the hot path.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(br.window))
+		return w, r
+	}
 	b := &rateBody{ReadCloser: r.Body, rc: http.NewResponseController(w), window: br.window, write: br.write,
 		need: int64(float64(br.perSec) * br.window.Seconds())}
 	b.extend(time.Now())

@@ -133,3 +133,26 @@ func TestAClientPastItsCapGetsA429(t *testing.T) {
 		t.Errorf("GET past the cap = %d, Retry-After %q; want 429, 1", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 }
+
+// A small body (a token request's) has one window to arrive whole: one
+// never sent does not hold the connection past it.
+func TestASmallBodyHasOneWindow(t *testing.T) {
+	s := newServer(t, server.Config{})
+	server.SetBodyRate(s, 300*time.Millisecond, 16<<10)
+	addr, _, _ := serveServer(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "POST %s/accounts/%s/stream/%s/token HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+		server.BasePath, account, video, apiToken)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err == nil && resp.StatusCode == http.StatusOK {
+		t.Errorf("a body never sent got a token")
+	}
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Errorf("a small body never sent held the connection past its window: %v", err)
+	}
+}
