@@ -63,13 +63,7 @@ type NewKeyStoreFunc func(t *testing.T) (store.KeyStore, func() (store.KeyStore,
 
 // TestKeyStore runs the key store's cases: what token issuance needs.
 func TestKeyStore(t *testing.T, newStore NewKeyStoreFunc, opts Options) {
-	run(t, &suite{newStore: func(t *testing.T) (store.Store, OpenFunc) {
-		st, open := newStore(t)
-		if open == nil {
-			return keysAlone{st}, nil
-		}
-		return keysAlone{st}, func() (store.Store, error) { st, err := open(); return keysAlone{st}, err }
-	}, opts: opts, withKeys: true})
+	run(t, &suite{newStore: alone(newStore, func(st store.KeyStore) store.Store { return keysAlone{st} }), opts: opts, withKeys: true})
 }
 
 // NewMediaStoreFunc is NewFunc for a store of media alone.
@@ -77,13 +71,19 @@ type NewMediaStoreFunc func(t *testing.T) (store.MediaStore, func() (store.Media
 
 // TestMediaStore runs the media store's cases: what the stand-in needs.
 func TestMediaStore(t *testing.T, newStore NewMediaStoreFunc, opts Options) {
-	run(t, &suite{newStore: func(t *testing.T) (store.Store, OpenFunc) {
+	run(t, &suite{newStore: alone(newStore, func(st store.MediaStore) store.Store { return mediaAlone{st} }), opts: opts, withMedia: true})
+}
+
+// alone makes the suite's NewFunc of a store of one kind, seen through
+// wrap as a Store.
+func alone[S any](newStore func(t *testing.T) (S, func() (S, error)), wrap func(S) store.Store) NewFunc {
+	return func(t *testing.T) (store.Store, OpenFunc) {
 		st, open := newStore(t)
 		if open == nil {
-			return mediaAlone{st}, nil
+			return wrap(st), nil
 		}
-		return mediaAlone{st}, func() (store.Store, error) { st, err := open(); return mediaAlone{st}, err }
-	}, opts: opts, withMedia: true})
+		return wrap(st), func() (store.Store, error) { st, err := open(); return wrap(st), err }
+	}
 }
 
 // keysAlone and mediaAlone are a store of one kind as a Store for the
