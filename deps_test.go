@@ -222,7 +222,52 @@ var serverLayers = []struct {
 }{
 	{"blocks", []string{"doc.go", "envelope.go", "errorhandlers.go", "auth.go", "credentials.go", "check.go", "checkmemo.go", "checktypes.go",
 		"queue.go", "cache.go", "bodyrate.go", "listener.go", "rlimit_unix.go", "rlimit_other.go", "jwks.go", "docs.go", "tracing.go",
-		"storerefusals.go", "metrics.go", "existence.go"}},
-	{"services", []string{"signers.go", "tokenservice.go", "keyservice.go", "mediaservice.go", "medialist.go"}},
+		"storerefusals.go", "metrics.go", "existence.go", "operations.go", "media.go"}},
+	{"services", []string{"signers.go", "tokenservice.go", "keyservice.go"}},
 	{"composition", []string{"server.go"}},
+}
+
+// The core (package server) holds no media code: token issuance, key
+// sets, authentication, the queue, the cache and metrics are its own; the
+// details of videos and live inputs, their lists and uploads are the
+// stand-in's (package standin), which the core composes through
+// server.Media and asks through server.VideoChecker alone. A reference
+// from server/ to the store's media half, or to the wire types of the
+// media operations, fails this.
+func TestTheCoreHoldsNoMediaCode(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to load the package with")
+	}
+	cfg := &packages.Config{Mode: packages.NeedName | packages.NeedFiles | packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo | packages.NeedImports}
+	pkgs, err := packages.Load(cfg, "./server")
+	if err != nil || len(pkgs) != 1 || len(pkgs[0].Errors) > 0 {
+		t.Fatalf("loading ./server: %v %v", err, pkgs)
+	}
+	pkg := pkgs[0]
+	for path := range pkg.Imports {
+		if strings.HasSuffix(path, "/standin") {
+			t.Errorf("server imports %s", path)
+		}
+	}
+	storeMedia := map[string]bool{"Media": true, "MediaStore": true, "Kind": true, "Video": true, "LiveInput": true,
+		"ErrMediaLimit": true, "ErrNoSuchMedium": true, "ErrTooLarge": true, "MaxMediaPerAccount": true, "MaxDetailsBytes": true,
+		"CheckDetails": true, "DefaultAccountMediaBytes": true, "Store": true}
+	mediaFiles := map[string]bool{"filter.go": true, "list.go": true} // the store's media half, whole
+	wireMedia := regexp.MustCompile(`Video|LiveInput|Upload|Media`)
+	for id, obj := range pkg.TypesInfo.Uses {
+		if obj.Pkg() == nil {
+			continue
+		}
+		where := pkg.Fset.Position(id.Pos())
+		switch obj.Pkg().Path() {
+		case "github.com/streamtoken/streamtoken/store":
+			if storeMedia[obj.Name()] || mediaFiles[filepath.Base(pkg.Fset.Position(obj.Pos()).Filename)] {
+				t.Errorf("%s: the core uses store.%s, of the media", where, obj.Name())
+			}
+		case "github.com/streamtoken/streamtoken/gen":
+			if wireMedia.MatchString(obj.Name()) && obj.Name() != "MediaOperations" {
+				t.Errorf("%s: the core uses gen.%s, of the media operations", where, obj.Name())
+			}
+		}
+	}
 }

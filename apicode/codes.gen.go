@@ -27,7 +27,7 @@ const (
 	KeyLimit Code = 1009
 	// NoSuchKey is 1010 (HTTP 404): the account has no signing key of that ID.
 	NoSuchKey Code = 1010
-	// NoSuchMedia is 1011 (HTTP 404): no such video or live input (a server told which exist: `Config.Videos`, `streamtokentest.WithVideos`).
+	// NoSuchMedia is 1011 (HTTP 404): no such video or live input (a stand-in told which exist: `standin.Service.Videos`, `streamtokentest.WithVideos`).
 	NoSuchMedia Code = 1011
 	// MediaLimit is 1012 (HTTP 400): the account has changed the details of 10,000 videos (or live inputs), the most the server keeps.
 	MediaLimit Code = 1012
@@ -76,7 +76,7 @@ var known = map[Code]info{
 	UncleanPath:          {name: "UncleanPath", status: []int{400}, meaning: "the path has an empty, `.` or `..` segment"},
 	KeyLimit:             {name: "KeyLimit", status: []int{400}, meaning: "the account already holds 1,000 signing keys, the most it may"},
 	NoSuchKey:            {name: "NoSuchKey", status: []int{404}, meaning: "the account has no signing key of that ID"},
-	NoSuchMedia:          {name: "NoSuchMedia", status: []int{404}, meaning: "no such video or live input (a server told which exist: `Config.Videos`, `streamtokentest.WithVideos`)"},
+	NoSuchMedia:          {name: "NoSuchMedia", status: []int{404}, meaning: "no such video or live input (a stand-in told which exist: `standin.Service.Videos`, `streamtokentest.WithVideos`)"},
 	MediaLimit:           {name: "MediaLimit", status: []int{400}, meaning: "the account has changed the details of 10,000 videos (or live inputs), the most the server keeps"},
 	AccountLimit:         {name: "AccountLimit", status: []int{400}, meaning: "a token for an account with no signing key yet, when the server keeps keys for `--max-accounts` (10,000) accounts already"},
 	KeySetPerAccount:     {name: "KeySetPerAccount", status: []int{404}, meaning: "`GET /.well-known/jwks.json` of a server for several accounts: each account's set is at `/.well-known/jwks/{account_id}.json`"},

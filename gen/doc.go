@@ -20,7 +20,8 @@
 // spec itself), server.StrictOptions, server.ParamErrorHandler,
 // server.NoRoute and server.RefuseUncleanPaths (envelopes instead of
 // plain text and redirects), and server.TokenService, server.KeyService
-// and server.MediaService for the operations themselves. The
+// and the Cloudflare stand-in's standin.Service for the operations
+// themselves. The
 // bare stubs check nothing the spec promises: no authentication, no
 // unknown-field refusal, plain-text errors. See the server package's
 // custom-server example.

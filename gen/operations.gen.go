@@ -9,10 +9,13 @@ import (
 
 // Route is an operation's method and path template, as the spec gives
 // them. Root routes are served at the host's root; the others under the
-// API's base path (/client/v4).
+// API's base path (/client/v4). Service is the service whose operations
+// (its Operations interface) include this one: "Token" for
+// TokenOperations; a root route has none.
 type Route struct {
 	Operation, Method, Path string
 	Root                    bool
+	Service                 string
 }
 
 // Routes returns every operation's route, by operation name.
@@ -37,7 +40,7 @@ func Routes() []Route {
 }
 
 // CreateDirectUploadRoute is POST /accounts/{account_id}/stream/direct_upload.
-var CreateDirectUploadRoute = Route{Operation: "CreateDirectUpload", Method: "POST", Path: "/accounts/{account_id}/stream/direct_upload", Root: false}
+var CreateDirectUploadRoute = Route{Operation: "CreateDirectUpload", Method: "POST", Path: "/accounts/{account_id}/stream/direct_upload", Root: false, Service: "Media"}
 
 // CreateDirectUploadPath is the path of CreateDirectUpload, its parameters escaped.
 func CreateDirectUploadPath(accountID string) string {
@@ -45,7 +48,7 @@ func CreateDirectUploadPath(accountID string) string {
 }
 
 // CreateSigningKeyRoute is POST /accounts/{account_id}/stream/keys.
-var CreateSigningKeyRoute = Route{Operation: "CreateSigningKey", Method: "POST", Path: "/accounts/{account_id}/stream/keys", Root: false}
+var CreateSigningKeyRoute = Route{Operation: "CreateSigningKey", Method: "POST", Path: "/accounts/{account_id}/stream/keys", Root: false, Service: "Key"}
 
 // CreateSigningKeyPath is the path of CreateSigningKey, its parameters escaped.
 func CreateSigningKeyPath(accountID string) string {
@@ -53,7 +56,7 @@ func CreateSigningKeyPath(accountID string) string {
 }
 
 // CreateStreamTokenRoute is POST /accounts/{account_id}/stream/{identifier}/token.
-var CreateStreamTokenRoute = Route{Operation: "CreateStreamToken", Method: "POST", Path: "/accounts/{account_id}/stream/{identifier}/token", Root: false}
+var CreateStreamTokenRoute = Route{Operation: "CreateStreamToken", Method: "POST", Path: "/accounts/{account_id}/stream/{identifier}/token", Root: false, Service: "Token"}
 
 // CreateStreamTokenPath is the path of CreateStreamToken, its parameters escaped.
 func CreateStreamTokenPath(accountID, identifier string) string {
@@ -61,7 +64,7 @@ func CreateStreamTokenPath(accountID, identifier string) string {
 }
 
 // DeleteSigningKeyRoute is DELETE /accounts/{account_id}/stream/keys/{identifier}.
-var DeleteSigningKeyRoute = Route{Operation: "DeleteSigningKey", Method: "DELETE", Path: "/accounts/{account_id}/stream/keys/{identifier}", Root: false}
+var DeleteSigningKeyRoute = Route{Operation: "DeleteSigningKey", Method: "DELETE", Path: "/accounts/{account_id}/stream/keys/{identifier}", Root: false, Service: "Key"}
 
 // DeleteSigningKeyPath is the path of DeleteSigningKey, its parameters escaped.
 func DeleteSigningKeyPath(accountID, identifier string) string {
@@ -69,7 +72,7 @@ func DeleteSigningKeyPath(accountID, identifier string) string {
 }
 
 // DeleteVideoRoute is DELETE /accounts/{account_id}/stream/{identifier}.
-var DeleteVideoRoute = Route{Operation: "DeleteVideo", Method: "DELETE", Path: "/accounts/{account_id}/stream/{identifier}", Root: false}
+var DeleteVideoRoute = Route{Operation: "DeleteVideo", Method: "DELETE", Path: "/accounts/{account_id}/stream/{identifier}", Root: false, Service: "Media"}
 
 // DeleteVideoPath is the path of DeleteVideo, its parameters escaped.
 func DeleteVideoPath(accountID, identifier string) string {
@@ -77,7 +80,7 @@ func DeleteVideoPath(accountID, identifier string) string {
 }
 
 // EditVideoRoute is POST /accounts/{account_id}/stream/{identifier}.
-var EditVideoRoute = Route{Operation: "EditVideo", Method: "POST", Path: "/accounts/{account_id}/stream/{identifier}", Root: false}
+var EditVideoRoute = Route{Operation: "EditVideo", Method: "POST", Path: "/accounts/{account_id}/stream/{identifier}", Root: false, Service: "Media"}
 
 // EditVideoPath is the path of EditVideo, its parameters escaped.
 func EditVideoPath(accountID, identifier string) string {
@@ -85,7 +88,7 @@ func EditVideoPath(accountID, identifier string) string {
 }
 
 // GetAccountKeySetRoute is GET /.well-known/jwks/{account_id}.json.
-var GetAccountKeySetRoute = Route{Operation: "GetAccountKeySet", Method: "GET", Path: "/.well-known/jwks/{account_id}.json", Root: true}
+var GetAccountKeySetRoute = Route{Operation: "GetAccountKeySet", Method: "GET", Path: "/.well-known/jwks/{account_id}.json", Root: true, Service: ""}
 
 // GetAccountKeySetPath is the path of GetAccountKeySet, its parameters escaped.
 func GetAccountKeySetPath(accountID string) string {
@@ -93,7 +96,7 @@ func GetAccountKeySetPath(accountID string) string {
 }
 
 // GetKeySetRoute is GET /.well-known/jwks.json.
-var GetKeySetRoute = Route{Operation: "GetKeySet", Method: "GET", Path: "/.well-known/jwks.json", Root: true}
+var GetKeySetRoute = Route{Operation: "GetKeySet", Method: "GET", Path: "/.well-known/jwks.json", Root: true, Service: ""}
 
 // GetKeySetPath is the path of GetKeySet, its parameters escaped.
 func GetKeySetPath() string {
@@ -101,7 +104,7 @@ func GetKeySetPath() string {
 }
 
 // GetLiveInputRoute is GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
-var GetLiveInputRoute = Route{Operation: "GetLiveInput", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", Root: false}
+var GetLiveInputRoute = Route{Operation: "GetLiveInput", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", Root: false, Service: "Media"}
 
 // GetLiveInputPath is the path of GetLiveInput, its parameters escaped.
 func GetLiveInputPath(accountID, liveInputIdentifier string) string {
@@ -109,7 +112,7 @@ func GetLiveInputPath(accountID, liveInputIdentifier string) string {
 }
 
 // GetVideoRoute is GET /accounts/{account_id}/stream/{identifier}.
-var GetVideoRoute = Route{Operation: "GetVideo", Method: "GET", Path: "/accounts/{account_id}/stream/{identifier}", Root: false}
+var GetVideoRoute = Route{Operation: "GetVideo", Method: "GET", Path: "/accounts/{account_id}/stream/{identifier}", Root: false, Service: "Media"}
 
 // GetVideoPath is the path of GetVideo, its parameters escaped.
 func GetVideoPath(accountID, identifier string) string {
@@ -117,7 +120,7 @@ func GetVideoPath(accountID, identifier string) string {
 }
 
 // ListLiveInputsRoute is GET /accounts/{account_id}/stream/live_inputs.
-var ListLiveInputsRoute = Route{Operation: "ListLiveInputs", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs", Root: false}
+var ListLiveInputsRoute = Route{Operation: "ListLiveInputs", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs", Root: false, Service: "Media"}
 
 // ListLiveInputsPath is the path of ListLiveInputs, its parameters escaped.
 func ListLiveInputsPath(accountID string) string {
@@ -125,7 +128,7 @@ func ListLiveInputsPath(accountID string) string {
 }
 
 // ListSigningKeysRoute is GET /accounts/{account_id}/stream/keys.
-var ListSigningKeysRoute = Route{Operation: "ListSigningKeys", Method: "GET", Path: "/accounts/{account_id}/stream/keys", Root: false}
+var ListSigningKeysRoute = Route{Operation: "ListSigningKeys", Method: "GET", Path: "/accounts/{account_id}/stream/keys", Root: false, Service: "Key"}
 
 // ListSigningKeysPath is the path of ListSigningKeys, its parameters escaped.
 func ListSigningKeysPath(accountID string) string {
@@ -133,7 +136,7 @@ func ListSigningKeysPath(accountID string) string {
 }
 
 // ListVideosRoute is GET /accounts/{account_id}/stream.
-var ListVideosRoute = Route{Operation: "ListVideos", Method: "GET", Path: "/accounts/{account_id}/stream", Root: false}
+var ListVideosRoute = Route{Operation: "ListVideos", Method: "GET", Path: "/accounts/{account_id}/stream", Root: false, Service: "Media"}
 
 // ListVideosPath is the path of ListVideos, its parameters escaped.
 func ListVideosPath(accountID string) string {
@@ -141,7 +144,7 @@ func ListVideosPath(accountID string) string {
 }
 
 // UpdateLiveInputRoute is PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
-var UpdateLiveInputRoute = Route{Operation: "UpdateLiveInput", Method: "PUT", Path: "/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", Root: false}
+var UpdateLiveInputRoute = Route{Operation: "UpdateLiveInput", Method: "PUT", Path: "/accounts/{account_id}/stream/live_inputs/{live_input_identifier}", Root: false, Service: "Media"}
 
 // UpdateLiveInputPath is the path of UpdateLiveInput, its parameters escaped.
 func UpdateLiveInputPath(accountID, liveInputIdentifier string) string {
@@ -149,7 +152,7 @@ func UpdateLiveInputPath(accountID, liveInputIdentifier string) string {
 }
 
 // UploadVideoRoute is POST /upload/{account_id}/{identifier}.
-var UploadVideoRoute = Route{Operation: "UploadVideo", Method: "POST", Path: "/upload/{account_id}/{identifier}", Root: true}
+var UploadVideoRoute = Route{Operation: "UploadVideo", Method: "POST", Path: "/upload/{account_id}/{identifier}", Root: true, Service: ""}
 
 // UploadVideoPath is the path of UploadVideo, its parameters escaped.
 func UploadVideoPath(accountID, identifier string) string {
@@ -191,7 +194,7 @@ type composed struct {
 	TokenOperations
 }
 
-// KeyOperations are the operations server.KeyService serves.
+// KeyOperations are the operations of the spec's service Key (x-streamtoken-service).
 type KeyOperations interface {
 	// CreateSigningKey is POST /accounts/{account_id}/stream/keys.
 	CreateSigningKey(ctx context.Context, request CreateSigningKeyRequestObject) (CreateSigningKeyResponseObject, error)
@@ -201,7 +204,7 @@ type KeyOperations interface {
 	ListSigningKeys(ctx context.Context, request ListSigningKeysRequestObject) (ListSigningKeysResponseObject, error)
 }
 
-// MediaOperations are the operations server.MediaService serves.
+// MediaOperations are the operations of the spec's service Media (x-streamtoken-service).
 type MediaOperations interface {
 	// CreateDirectUpload is POST /accounts/{account_id}/stream/direct_upload.
 	CreateDirectUpload(ctx context.Context, request CreateDirectUploadRequestObject) (CreateDirectUploadResponseObject, error)
@@ -221,7 +224,7 @@ type MediaOperations interface {
 	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
 }
 
-// TokenOperations are the operations server.TokenService serves.
+// TokenOperations are the operations of the spec's service Token (x-streamtoken-service).
 type TokenOperations interface {
 	// CreateStreamToken is POST /accounts/{account_id}/stream/{identifier}/token.
 	CreateStreamToken(ctx context.Context, request CreateStreamTokenRequestObject) (CreateStreamTokenResponseObject, error)

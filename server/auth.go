@@ -151,30 +151,34 @@ func admit(ctx context.Context, account string) *Problem {
 	return forbidden(caller, account)
 }
 
-// pathID is a path parameter's name and value.
-type pathID struct{ name, id string }
+// PathID is a path parameter's name (gen.ParamIdentifier) and value, for
+// [Refuse] to check.
+type PathID struct{ Name, ID string }
 
-// badPath is the 400 (1004) of each path ID that breaks the API's rule,
-// or nil.
-func badPath(path ...pathID) []Problem {
+// CheckPath is the 400 (1004) of each path ID that breaks the API's rule,
+// or nil: for a route outside the strict server, which no credentials
+// guard (where [Refuse] would answer 401).
+func CheckPath(path ...PathID) []Problem {
 	var ps []Problem
 	for _, p := range path {
-		if why := ids.Check(p.id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: p.name + ": " + why})
+		if why := ids.Check(p.ID); why != "" {
+			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: p.Name + ": " + why})
 		}
 	}
 	return ps
 }
 
-// refuse is what is wrong with a request for an account's resource, if
-// anything: no caller, a caller not allowed for the account ([admit]),
-// else each of the account ID and the other path IDs that breaks the
-// API's rule.
-func refuse(ctx context.Context, accountID string, more ...pathID) []Problem {
+// Refuse is what is wrong with a request for an account's resource, if
+// anything: no caller in ctx (a 401), a caller not allowed for the
+// account (a 403), else each of the account ID and the other path IDs
+// that breaks the API's rule (a 400, 1004 each). Every operation of a
+// service begins with it: they fail closed, whatever middleware ran
+// before them.
+func Refuse(ctx context.Context, accountID string, more ...PathID) []Problem {
 	if p := admit(ctx, accountID); p != nil {
 		return []Problem{*p}
 	}
-	return badPath(append([]pathID{{gen.ParamAccountID, accountID}}, more...)...)
+	return CheckPath(append([]PathID{{gen.ParamAccountID, accountID}}, more...)...)
 }
 
 // forbidden is the 403 for a caller not allowed for account, or nil.

@@ -11,13 +11,20 @@
 // net/http's Server, it is configured by a struct: a server's settings are
 // data an operator gives (files, flags), read in one place.
 //
+// The package is the core: token issuance, key sets, authentication, the
+// signing queue, the token cache and metrics. The operations on videos and
+// live inputs are not its own: a [Media] serves them beside it
+// (Config.Media), the Cloudflare stand-in of package standin in the
+// command's server and in streamtokentest's; token issuance asks nothing
+// of the media but whether a video exists ([VideoChecker]).
+//
 // The server is assembled from building blocks that a server of one's own,
 // built on the generated gen.StrictServerInterface, uses the same way: the
 // services that serve the operations, [TokenService] (with a
-// [SigningQueue] and a [TokenCache]), [KeyService] and [MediaService]; and
-// around them [Authenticator], [RequestChecker], [StrictOptions],
-// [ParamErrorHandler], [NoRoute], [RefuseUncleanPaths] and
-// [WriteProblems]. See the custom-server example.
+// [SigningQueue] and a [TokenCache]) and [KeyService] (and the stand-in's
+// for the media); and around them [Authenticator], [RequestChecker],
+// [StrictOptions], [ParamErrorHandler], [NoRoute], [RefuseUncleanPaths],
+// [KeySets] and [WriteProblems]. See the custom-server example.
 //
 // Each account's tokens are signed by a key of that account, as on
 // Cloudflare: the operator's key for it (Config.AccountSigners), else one

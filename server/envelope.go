@@ -54,12 +54,12 @@ func limit(errs []Problem, more int) []Problem {
 // problems (at most token.MaxViolations of them listed, then one counting
 // the rest); the status is the first problem's.
 func WriteProblems(w http.ResponseWriter, errs ...Problem) {
-	writeJSON(w, errs[0].Status, envelope(errs))
+	WriteJSON(w, errs[0].Status, Envelope(errs))
 }
 
 // envelope is the failure envelope of errs, limited: every envelope the
 // package writes goes through here.
-func envelope(errs []Problem) gen.FailureResponse {
+func Envelope(errs []Problem) gen.FailureResponse {
 	errs = limit(errs, 0)
 	env := gen.FailureResponse{
 		Success:  false,
@@ -76,7 +76,9 @@ func envelope(errs []Problem) gen.FailureResponse {
 	return env
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON answers v as JSON with status: an answer of a route outside
+// the strict server (an upload URL's).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil { // our own types: cannot happen
 		status, body = http.StatusInternalServerError, []byte(`{"success":false,"errors":[{"code":1000,"message":"Internal error"}],"messages":[],"result":null}`)
@@ -88,14 +90,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // jsonEnvelope is the failure envelope of errs as JSON, with a newline.
 func jsonEnvelope(errs ...Problem) ([]byte, error) {
-	body, err := json.Marshal(envelope(errs))
+	body, err := json.Marshal(Envelope(errs))
 	return append(body, '\n'), err
 }
 
-// violations are violations as envelope errors: a body field's is
+// Violations are violations (a token.ValidationError's) as envelope
+// errors: a body field's is
 // apicode.InvalidRequest with its pointer, a path parameter's (no pointer)
 // apicode.InvalidPath; more counts those left out before.
-func violations(vs []token.Violation, more int) []Problem {
+func Violations(vs []token.Violation, more int) []Problem {
 	ps := make([]Problem, len(vs))
 	for i, v := range vs {
 		ps[i] = Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: v.String(), Pointer: v.Pointer}
@@ -107,13 +110,13 @@ func violations(vs []token.Violation, more int) []Problem {
 }
 
 // validationErrors maps a *token.ValidationError onto envelope errors, as
-// violations does.
+// Violations does.
 func validationErrors(err error) []Problem {
 	var verr *token.ValidationError
 	if !errors.As(err, &verr) {
 		return []Problem{{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "invalid request"}}
 	}
-	return violations(verr.Violations, verr.More)
+	return Violations(verr.Violations, verr.More)
 }
 
 // The answers more than one service gives.
@@ -165,10 +168,10 @@ func accountQuota() Problem {
 		Message: "the account's videos and live inputs hold as many bytes as each account may keep here: delete what is no longer needed"}
 }
 
-// refusal is the envelope of a store's refusal for room (the store full,
-// the account's quota), and whether err is one: every operation answers
-// them alike, never as a fault of the server's.
-func refusal(err error) (Problem, bool) {
+// StoreRefusal is the envelope error of a store's refusal for room (the
+// store full, the account's quota), and whether err is one: every
+// operation answers them alike, never as a fault of the server's.
+func StoreRefusal(err error) (Problem, bool) {
 	switch {
 	case errors.Is(err, store.ErrAccountQuota):
 		return accountQuota(), true
@@ -178,8 +181,9 @@ func refusal(err error) (Problem, bool) {
 	return Problem{}, false
 }
 
-// noSuchMedia is the 404 of a video or live input that does not exist.
-func noSuchMedia(accountID, what, id string) Problem {
+// NoSuchMedium is the 404 (1011) of a medium that does not exist, named
+// by what it is ("video", "live input") and its ID.
+func NoSuchMedium(accountID, what, id string) Problem {
 	return Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
 		Message: fmt.Sprintf("account %s has no %s %s", accountID, what, id)}
 }

@@ -58,7 +58,7 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 		}
 		// A store that has no room says so as any operation's refusal
 		// would: the token path's signing key among them.
-		if p, ok := refusal(err); ok {
+		if p, ok := StoreRefusal(err); ok {
 			log.WarnContext(r.Context(), "store refused for room", "method", r.Method, "route", r.Pattern, "error", err.Error())
 			WriteProblems(w, p)
 			return

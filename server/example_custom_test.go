@@ -18,6 +18,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -34,10 +35,10 @@ func (k kmsKey) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte
 // tokenServer implements the generated strict interface with its own
 // logging, and leaves the token operation to server.TokenService, the
 // signing-keys operations to server.KeyService and the video and
-// live-input details to server.MediaService.
+// live-input operations to the Cloudflare stand-in, standin.Service.
 type tokenServer struct {
 	*server.KeyService
-	*server.MediaService
+	*standin.Service
 	tokens server.TokenService
 	log    *slog.Logger
 }
@@ -84,12 +85,12 @@ func newTokenServer(signer *token.Signer, creds []server.Credential, logger *slo
 		Queue:  queue,
 		Cache:  cache,
 	}, KeyService: &server.KeyService{Store: state},
-		MediaService: &server.MediaService{Store: state}}
+		Service: &standin.Service{Store: state}}
 	mux := http.NewServeMux()
 	// UploadOrigin makes direct uploads' URLs absolute, from each request's
-	// origin (behind a TLS proxy, set MediaService.UploadURL from
-	// server.UploadURLs(publicURL) instead).
-	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, []gen.StrictMiddlewareFunc{server.UploadOrigin}, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
+	// origin (behind a TLS proxy, set Service.UploadURL from
+	// standin.UploadURLs(publicURL) instead).
+	gen.HandlerWithOptions(gen.NewStrictHandlerWithOptions(impl, []gen.StrictMiddlewareFunc{standin.UploadOrigin}, server.StrictOptions(logger)), gen.StdHTTPServerOptions{
 		BaseURL:    server.BasePath,
 		BaseRouter: mux,
 		// The last runs first: authentication, then the spec's checks.

@@ -86,8 +86,8 @@ func (ks *KeyService) drop(accountID string, a *accountKeys, n int) {
 // ListSigningKeys answers the account's keys, oldest first, without their
 // private halves.
 func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
-	if ps := refuse(ctx, req.AccountID); ps != nil {
-		return gen.ListSigningKeys4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+	if ps := Refuse(ctx, req.AccountID); ps != nil {
+		return gen.ListSigningKeys4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	keys, err := ks.Store.Keys(ctx, req.AccountID)
 	if err != nil {
@@ -106,9 +106,9 @@ func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKe
 // none, as Cloudflare keeps none.
 func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSigningKeyRequestObject) (gen.CreateSigningKeyResponseObject, error) {
 	fail := func(ps ...Problem) gen.CreateSigningKeyResponseObject {
-		return gen.CreateSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+		return gen.CreateSigningKey4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := refuse(ctx, req.AccountID); ps != nil {
+	if ps := Refuse(ctx, req.AccountID); ps != nil {
 		return fail(ps...), nil
 	}
 	max := ks.MaxPerAccount
@@ -238,9 +238,9 @@ func apiKey(k *token.Key, created time.Time) (gen.SigningKey, error) {
 // DeleteSigningKey deletes an account's key: it leaves the JWK set at once.
 func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSigningKeyRequestObject) (gen.DeleteSigningKeyResponseObject, error) {
 	fail := func(ps ...Problem) gen.DeleteSigningKeyResponseObject {
-		return gen.DeleteSigningKey4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+		return gen.DeleteSigningKey4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := refuse(ctx, req.AccountID, pathID{gen.ParamIdentifier, req.Identifier}); ps != nil {
+	if ps := Refuse(ctx, req.AccountID, PathID{gen.ParamIdentifier, req.Identifier}); ps != nil {
 		return fail(ps...), nil
 	}
 	switch err := ks.Store.DeleteKey(ctx, req.AccountID, req.Identifier); {

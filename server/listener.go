@@ -99,7 +99,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.refusing <- struct{}{}: // off the accept loop, a few at a time
 			go func() {
 				defer func() { <-l.refusing }()
-				l.refuse(c)
+				l.Refuse(c)
 			}()
 		default:
 			_ = c.Close() // too many refusals under way: closed unanswered
@@ -124,7 +124,7 @@ const maxRefusing = 64
 // after its request's head (a client reads an answer to a request it
 // sent; one written before is an "unsolicited response" to it), read for
 // at most a second and 8 KiB, and closes it.
-func (l *limitListener) refuse(c net.Conn) {
+func (l *limitListener) Refuse(c net.Conn) {
 	defer c.Close()
 	if l.refused != nil {
 		l.refused(http.StatusTooManyRequests)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
+	"github.com/streamtoken/streamtoken/internal/spans"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -249,10 +250,10 @@ func (m *metrics) observe(log *slog.Logger, operationOf func(pattern string) str
 				span.SetAttributes(semconv.HTTPRoute(path))
 			}
 			if account != "" {
-				span.SetAttributes(attrAccount.String(account))
+				span.SetAttributes(spans.Account.String(account))
 			}
 			if op := operationOf(r.Pattern); op != "" {
-				span.SetAttributes(attrOperation.String(op))
+				span.SetAttributes(spans.Operation.String(op))
 			}
 			attrs = append(attrs, slog.String("trace_id", span.SpanContext().TraceID().String()))
 		}

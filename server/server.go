@@ -29,9 +29,6 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// BasePath is where the API is served, as Cloudflare's.
-const BasePath = "/client/v4"
-
 // Config configures a [Server].
 type Config struct {
 	// Credentials are the API credentials the server accepts: at least one.
@@ -63,20 +60,24 @@ type Config struct {
 	// a verifier may use one, and so how long a deleted key may keep
 	// verifying. Zero: token.DefaultJWKSMaxAge.
 	KeySetMaxAge time.Duration
-	// Store keeps the server's state: the keys generated for accounts
-	// without a signer (when Signer is nil), the public halves of the keys
+	// Store keeps the keys: those generated for accounts without a
+	// signer (when Signer is nil), and the public halves of the keys
 	// created through the keys API (each account's JWK set lists them
-	// beside its signing key), and the details of videos and live inputs
-	// changed through the API (requireSignedURLs, allowedOrigins, ...).
-	// Nil: a [store.Memory] of the default size, whose state goes with the
-	// process; a [store.Dir] keeps it on disk, a PostgreSQL store
-	// (package store/postgres) shares it between replicas. The server
-	// does not close it.
-	Store store.Store
-	// Videos and LiveInputs, when set, say which IDs exist: the details
-	// of others are 404 envelopes. Nil: every valid ID exists, with the
-	// defaults until changed.
-	Videos, LiveInputs func(accountID, id string) bool
+	// beside its signing key). Nil: a [store.Memory] of the default size,
+	// whose keys go with the process; a [store.Dir] keeps them on disk, a
+	// PostgreSQL store (package store/postgres) shares them between
+	// replicas. The server does not close it.
+	Store store.KeyStore
+	// Media serves the operations on videos and live inputs, mounted
+	// beside token issuance: the Cloudflare stand-in (a *standin.Service,
+	// which keeps their details in a store.Media, often the same store as
+	// Store). Nil: they are 404 envelopes, and the server serves tokens
+	// and keys alone.
+	Media Media
+	// Videos tells token issuance whether a video exists: a token for one
+	// that does not is a 404 envelope (1011). Nil: Media's, when it is a
+	// VideoChecker (as the stand-in is), else every token is signed.
+	Videos VideoChecker
 	// TracerProvider, when set, traces every request: a span per
 	// operation named by its route template, with children for the
 	// signing queue's wait, the signature and each store call, and
@@ -85,11 +86,6 @@ type Config struct {
 	// context of an incoming request (W3C traceparent) is its parent. Nil:
 	// no tracing, and no cost.
 	TracerProvider trace.TracerProvider
-	// PublicURL is the server's URL as its clients reach it
-	// ("https://stream.example.com"): the upload URLs of direct uploads
-	// begin with it. Empty: the scheme and Host of each direct-upload
-	// request (behind a proxy that changes them, set it).
-	PublicURL string
 	// Logger gets one line per request and the details of server faults.
 	// Nil: nothing is logged.
 	Logger *slog.Logger
@@ -152,11 +148,11 @@ type Config struct {
 // Server is the token server, assembled from the package's building
 // blocks: an [Authenticator], a [RequestChecker], the envelope handlers,
 // signers, and the services that serve the operations, [TokenService],
-// [KeyService] and [MediaService], whose methods it has: a Server is a
+// [KeyService] and Config.Media, whose methods it has: a Server is a
 // [gen.StrictServerInterface]. Build it with [New].
 type Server struct {
 	// The operations, each served by its service (a *TokenService,
-	// *KeyService, *MediaService), as the spec groups them, composed by
+	// *KeyService, and Config.Media), as the spec groups them, composed by
 	// gen.ComposeOperations (a service left out fails the build): embedded
 	// through an unexported name, so that neither the services nor their
 	// settings show through the Server.
@@ -165,9 +161,10 @@ type Server struct {
 	auth     *Authenticator
 	checker  *RequestChecker
 	signers  *signers
-	store    store.Store
+	store    store.KeyStore
 	keySets  *keySets
-	media    *MediaService // also serves the upload URLs
+	media    Media    // nil: none
+	untraced []string // path prefixes of routes never traced (Mount.HandleSecretPath)
 	specJSON []byte
 	specYAML []byte
 	log      *slog.Logger
@@ -275,8 +272,11 @@ func New(cfg Config) (*Server, error) {
 	tokens := &TokenService{Signer: func(ctx context.Context, account string) (*token.Signer, error) {
 		return s.signers.forToken(ctx, account)
 	}, Now: s.now, Crypto: use, Signed: func(key string) { s.metrics.signed.WithLabelValues(key).Inc() }}
-	if cfg.Videos != nil {
-		tokens.Videos = VideoSet(cfg.Videos)
+	switch checker, ok := cfg.Media.(VideoChecker); {
+	case cfg.Videos != nil:
+		tokens.Videos = cfg.Videos
+	case ok:
+		tokens.Videos = checker
 	}
 	if tokens.Queue, err = NewSigningQueue(SigningQueueConfig{Workers: cfg.SigningWorkers, MaxWait: cfg.MaxSigningWait, Observer: s.metrics}); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -298,9 +298,9 @@ func New(cfg Config) (*Server, error) {
 	if st == nil {
 		st = store.NewMemory(0)
 	}
-	st = countedStore{Store: st, refusals: s.metrics.refusals}
+	st = countedStore{KeyStore: st, refusals: s.metrics.refusals}
 	if s.tracer != nil {
-		st = tracedStore{Store: st, tr: s.tracer}
+		st = tracedStore{KeyStore: st, tr: s.tracer}
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
 		generate: generate, opts: []token.SignerOption{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
@@ -329,13 +329,14 @@ func New(cfg Config) (*Server, error) {
 	s.store = st
 	s.keySets.keys, s.keySets.log = s.PublicKeys, s.log
 	keys := &KeyService{Store: st, Now: s.now, Generate: cfg.GenerateKey, Queue: tokens.Queue}
-	media := &MediaService{Store: st, Now: s.now, Videos: cfg.Videos, LiveInputs: cfg.LiveInputs, Logger: s.log}
-	if media.UploadURL, err = uploadURLs(cfg.PublicURL); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	var media gen.MediaOperations = unmounted{}
+	if s.media = cfg.Media; s.media != nil {
+		media = s.media
 	}
-	s.services, s.media = gen.ComposeOperations(keys, media, tokens), media
-	s.opsMW = append([]gen.StrictMiddlewareFunc{withOrigin}, s.opsMW...)
-	s.handler = s.routes(spec)
+	s.services = gen.ComposeOperations(keys, media, tokens)
+	if s.handler, err = s.routes(spec); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -400,8 +401,22 @@ func (s *Server) PublicKeys(ctx context.Context, accountID string) ([]*token.Key
 }
 
 // routes assembles the server from the blocks a custom server uses too.
-func (s *Server) routes(spec *openapi3.T) http.Handler {
+func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 	mux := http.NewServeMux()
+	// The media's own middleware runs first, then the operator's; with no
+	// media, their operations are 404s before anything else.
+	httpMW := []gen.MiddlewareFunc{s.checker.Middleware, s.auth.Middleware}
+	if s.media == nil {
+		httpMW = append(httpMW, noMedia)
+	} else {
+		first, err := s.media.Mount(Mount{Tracer: s.tracer, Refused: func(err error) { countRefusal(s.metrics.refusals, err) }, mux: mux, untraced: &s.untraced})
+		if err != nil {
+			return nil, fmt.Errorf("server: Media: %w", err)
+		}
+		if first != nil {
+			s.opsMW = append([]gen.StrictMiddlewareFunc{first}, s.opsMW...)
+		}
+	}
 	// The generated handler makes the last middleware the outermost:
 	// reversed, the first given wraps the others.
 	ops := slices.Clone(s.opsMW)
@@ -410,15 +425,14 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 		BaseURL:    BasePath,
 		BaseRouter: mux,
 		// The last middleware runs first: authentication before anything.
-		Middlewares:      []gen.MiddlewareFunc{s.checker.Middleware, s.auth.Middleware},
+		Middlewares:      httpMW,
 		ErrorHandlerFunc: ParamErrorHandler,
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /metrics", s.metrics.handler)
 	s.keySets.register(mux)
-	mux.HandleFunc(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, s.media.ServeUpload)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(s.specJSON)
@@ -431,7 +445,7 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 	mux.Handle("/", NoRoute(spec, BasePath))
 	h := s.metrics.observe(s.log, operationOf, s.recoverPanics(RefuseUncleanPaths(mux)))
 	if s.tracer == nil {
-		return h
+		return h, nil
 	}
 	// The operation's span starts here, named for the method until the
 	// route is known, then by its pattern: the route template, never the
@@ -446,14 +460,17 @@ func (s *Server) routes(spec *openapi3.T) http.Handler {
 			return r.Method
 		}),
 		otelhttp.WithServerName("streamtoken"),
-		// An upload URL's path holds its secret (the pending video's ID),
-		// which a span would record as url.path: uploads are not traced.
-		otelhttp.WithFilter(func(r *http.Request) bool { return !strings.HasPrefix(r.URL.Path, uploadPrefix) }))
+		// A path that holds a secret (an upload URL's capability) would
+		// be recorded as url.path: its requests are not traced.
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			for _, prefix := range s.untraced {
+				if strings.HasPrefix(r.URL.Path, prefix) {
+					return false
+				}
+			}
+			return true
+		})), nil
 }
-
-// uploadPrefix begins the path of every upload URL: its route's path up to
-// the first parameter.
-var uploadPrefix, _, _ = strings.Cut(gen.UploadVideoRoute.Path, "{")
 
 // RefuseUncleanPaths answers a path with an empty, "." or ".." segment
 // with a 400 envelope (1008), where http.ServeMux would redirect it
@@ -577,20 +594,3 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
-
-// operations are the operations by the ServeMux pattern that serves them.
-var operations = func() map[string]string {
-	ops := map[string]string{}
-	for _, r := range gen.Routes() {
-		path := BasePath + r.Path
-		if r.Root {
-			path = r.Path
-		}
-		ops[r.Method+" "+path] = r.Operation
-	}
-	return ops
-}()
-
-// operationOf is the operation a ServeMux pattern serves, or "": for
-// the request's span.
-func operationOf(pattern string) string { return operations[pattern] }

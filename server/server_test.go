@@ -27,6 +27,7 @@ import (
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -749,7 +750,7 @@ func TestServersShareARegistry(t *testing.T) {
 // failed fails again: the checks remember only what passed, of one
 // operation; the content type and path parameters are checked every time.
 func TestCheckedBodiesAreRemembered(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, server.Config{Media: &standin.Service{}})
 	good := `{"downloadable":true}`
 	bad := `{"downloadable":"yes"}`
 	for range 2 {

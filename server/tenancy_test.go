@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -218,8 +219,8 @@ func TestASharedKeyNeedsConsent(t *testing.T) {
 	keys(t)
 	shared := signerOf(serverKey)
 	_, err := server.New(server.Config{Credentials: tenantCredentials(), Signer: shared})
-	var refusal *server.SharedSignerError
-	if !errors.As(err, &refusal) || !slices.Equal(refusal.Accounts, []string{tenantA, tenantB}) || strings.Contains(err.Error(), "\n") {
+	var StoreRefusal *server.SharedSignerError
+	if !errors.As(err, &StoreRefusal) || !slices.Equal(StoreRefusal.Accounts, []string{tenantA, tenantB}) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("New(a shared key, two scoped accounts) = %v, want a one-line SharedSignerError naming both", err)
 	}
 	for name, cfg := range map[string]server.Config{
@@ -280,10 +281,11 @@ func TestTheServerWideKeySetIsForOneAccountOnly(t *testing.T) {
 	}
 }
 
-// Where the server is told which videos exist, a token for another is the
-// 404 its details are.
+// Where the stand-in is told which videos exist, a token for another is
+// the 404 its details are: the server asks its Media, a VideoChecker,
+// when Config.Videos is nil.
 func TestATokenForNoSuchVideoIsA404(t *testing.T) {
-	base, _ := start(t, server.Config{Videos: func(_, id string) bool { return id == video }})
+	base, _ := start(t, server.Config{Media: &standin.Service{Videos: func(_, id string) bool { return id == video }}})
 	if r := post(t, base, `{}`); r.Status != 200 {
 		t.Fatalf("a token of a video that exists: %d %s", r.Status, r.Raw)
 	}
@@ -330,5 +332,31 @@ func TestAKeyIDBelongsToOneAccount(t *testing.T) {
 	if _, err := server.New(server.Config{Credentials: tenantCredentials(), Store: st,
 		AccountSigners: signersOf(map[string]*token.Key{tenantB: shared})}); err != nil {
 		t.Errorf("New(B's created key as B's signer) = %v", err)
+	}
+}
+
+// A server given no Media serves tokens and keys alone: each media
+// operation is a 404 envelope, and tokens are signed for any video, as
+// Config.Videos (which wins over Media's) says.
+func TestACoreWithoutMedia(t *testing.T) {
+	base, _ := start(t, server.Config{})
+	for _, r := range []struct{ method, path string }{
+		{http.MethodGet, gen.GetVideoPath(account, video)},
+		{http.MethodPost, gen.CreateDirectUploadPath(account)},
+		{http.MethodGet, gen.ListVideosPath(account)},
+		{http.MethodPut, gen.UpdateLiveInputPath(account, video)},
+	} {
+		got := do(t, r.method, base+server.BasePath+r.path, strings.NewReader(`{"maxDurationSeconds":60}`), append(bearer(apiToken), "Content-Type", "application/json")...)
+		if got.Status != 404 || len(got.Env.Errors) != 1 || got.Env.Errors[0].Code != int(apicode.NoRoute) {
+			t.Errorf("%s %s without Media = %d %s, want a 404 (7003)", r.method, r.path, got.Status, got.Raw)
+		}
+	}
+	if r := post(t, base, `{}`); r.Status != 200 {
+		t.Errorf("a token without Media = %d %s", r.Status, r.Raw)
+	}
+	// Config.Videos wins over the stand-in's own answer.
+	base, _ = start(t, server.Config{Media: &standin.Service{}, Videos: server.VideoSet(func(_, id string) bool { return false })})
+	if r := post(t, base, `{}`); r.Status != 404 {
+		t.Errorf("a token Config.Videos says is missing = %d %s, want a 404", r.Status, r.Raw)
 	}
 }

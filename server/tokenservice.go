@@ -12,6 +12,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/internal/spans"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
@@ -79,7 +80,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 		case err != nil:
 			return nil, fmt.Errorf("whether video %s of account %s exists: %w", req.Identifier, req.AccountID, err)
 		case exists == VideoMissing:
-			return failure(noSuchMedia(req.AccountID, "video", req.Identifier)), nil
+			return failure(NoSuchMedium(req.AccountID, "video", req.Identifier)), nil
 		}
 	}
 	source := "account"
@@ -119,17 +120,17 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	}
 	sign := func() (string, error) {
 		if ts.Queue != nil {
-			_, wait := startSpan(ctx, ts.Tracer, "signing queue wait")
+			_, wait := spans.Start(ctx, ts.Tracer, "signing queue wait")
 			release, err := ts.Queue.Acquire(ctx)
-			endSpan(wait, err)
+			spans.End(wait, err)
 			if err != nil {
 				return "", err
 			}
 			defer release()
 		}
-		_, span := startSpan(ctx, ts.Tracer, "sign", attrAccount.String(req.AccountID))
+		_, span := spans.Start(ctx, ts.Tracer, "sign", spans.Account.String(req.AccountID))
 		tok, err := draft.Sign()
-		endSpan(span, err)
+		spans.End(span, err)
 		return tok, err
 	}
 	var tok string
@@ -160,5 +161,5 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 
 // failure is the strict handler's failure response for errs.
 func failure(errs ...Problem) gen.CreateStreamTokenResponseObject {
-	return gen.CreateStreamToken4XXJSONResponse{Body: envelope(errs), StatusCode: errs[0].Status}
+	return gen.CreateStreamToken4XXJSONResponse{Body: Envelope(errs), StatusCode: errs[0].Status}
 }

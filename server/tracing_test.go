@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -10,12 +11,15 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 )
 
 // A token request is one span named by its route template, with the
@@ -77,11 +81,13 @@ func TestTracesOfATokenRequest(t *testing.T) {
 	}
 }
 
-// A video edit's store calls are children of its span.
+// A video edit's store calls, in the stand-in the server mounts, are
+// children of its span.
 func TestTracesOfStoreCalls(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	base, _ := start(t, server.Config{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
-	if r, _ := media(t, base, http.MethodPost, video, `{"requireSignedURLs":true}`); r.Status != 200 {
+	base, _ := start(t, server.Config{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), Media: &standin.Service{}})
+	h := append(bearer(apiToken), "Content-Type", "application/json")
+	if r := do(t, http.MethodPost, base+server.BasePath+gen.EditVideoPath(account, video), strings.NewReader(`{"requireSignedURLs":true}`), h...); r.Status != 200 {
 		t.Fatal(r.Raw)
 	}
 	spans := exp.GetSpans()
@@ -146,19 +152,30 @@ func names(spans tracetest.SpanStubs) []string {
 	return out
 }
 
-// An upload URL's path is its secret: an upload is not traced, so no span
-// records it.
+// An upload URL's path holds its capability, a secret: the stand-in
+// mounts its route as one (Mount.HandleSecretPath), so an upload is not
+// traced and no span records it.
 func TestUploadsAreNotTraced(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
-	base, _ := start(t, server.Config{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
-	uid, url := upload(t, base, `{"maxDurationSeconds":60}`)
-	if r := do(t, http.MethodPost, url, strings.NewReader("video")); r.Status != 200 {
+	base, _ := start(t, server.Config{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp)), Media: &standin.Service{}})
+	r := do(t, http.MethodPost, base+server.BasePath+gen.CreateDirectUploadPath(account), strings.NewReader(`{"maxDurationSeconds":60}`),
+		append(bearer(apiToken), "Content-Type", "application/json")...)
+	var up struct {
+		Result struct {
+			UploadURL string `json:"uploadURL"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &up); err != nil || up.Result.UploadURL == "" {
+		t.Fatalf("direct upload: %d %s", r.Status, r.Raw)
+	}
+	capability := up.Result.UploadURL[strings.LastIndexByte(up.Result.UploadURL, '/')+1:]
+	if r := do(t, http.MethodPost, up.Result.UploadURL, strings.NewReader("video")); r.Status != 200 {
 		t.Fatalf("upload: %d %s", r.Status, r.Raw)
 	}
 	for _, s := range exp.GetSpans() {
-		for _, a := range s.Attributes {
-			if strings.Contains(a.Value.String(), uid) {
-				t.Errorf("span %q records the upload URL's secret in %s", s.Name, a.Key)
+		for _, a := range append(s.Attributes, attribute.String("name", s.Name)) {
+			if strings.Contains(a.Value.String(), capability) {
+				t.Errorf("span %q records the upload URL's capability in %s", s.Name, a.Key)
 			}
 		}
 	}

@@ -176,6 +176,23 @@ type Media interface {
 // 20 MB), far short of what would let one account fill a server's store.
 const DefaultAccountMediaBytes = 64 << 20
 
+// RefusalReason names the refusal for room err is, as a metric's label
+// would ("store_full", "account_quota", "media_limit"), or "" when it is
+// none of them (nil, or any other error).
+func RefusalReason(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrFull):
+		return "store_full"
+	case errors.Is(err, ErrAccountQuota):
+		return "account_quota"
+	case errors.Is(err, ErrMediaLimit):
+		return "media_limit"
+	}
+	return ""
+}
+
 // KeyStore is what token issuance and its key sets need of a store: the
 // keys created through the keys API and the accounts' signing keys.
 type KeyStore interface {

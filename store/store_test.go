@@ -206,3 +206,23 @@ func TestDirAsAKeyStoreAndAMediaStore(t *testing.T) {
 		return st, open
 	}, storetest.Options{AccountMediaBytes: quota})
 }
+
+// Each refusal for room has its label, whatever wraps it; nothing else
+// has one.
+func TestRefusalReason(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{store.ErrFull, "store_full"},
+		{fmt.Errorf("keeping a key: %w", store.ErrAccountQuota), "account_quota"},
+		{fmt.Errorf("video x: %w", store.ErrMediaLimit), "media_limit"},
+		{store.ErrKeyLimit, ""},
+		{errors.New("connection refused"), ""},
+	} {
+		if got := store.RefusalReason(tt.err); got != tt.want {
+			t.Errorf("RefusalReason(%v) = %q, want %q", tt.err, got, tt.want)
+		}
+	}
+}

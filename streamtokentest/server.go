@@ -36,6 +36,7 @@ import (
 	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -333,12 +334,16 @@ func newServer(cfg config) (*Server, error) {
 	cfg.server.Store = state
 	s := &Server{failures: cfg.failures, clock: clock, limit: cfg.limit}
 	seeds := &seeds{store: state, videos: cfg.videos, liveInputs: cfg.liveInputs, created: now().UTC().Truncate(time.Microsecond), done: map[string]bool{}}
+	// The Cloudflare stand-in serves the videos and live inputs, in the
+	// same store, and says which videos exist.
+	media := &standin.Service{Store: state, Now: cfg.server.Now}
 	if cfg.videos != nil {
-		cfg.server.Videos = seeds.exists(store.Video, cfg.videos)
+		media.Videos = seeds.exists(store.Video, cfg.videos)
 	}
 	if cfg.liveInputs != nil {
-		cfg.server.LiveInputs = seeds.exists(store.LiveInput, cfg.liveInputs)
+		media.LiveInputs = seeds.exists(store.LiveInput, cfg.liveInputs)
 	}
+	cfg.server.Media = media
 	// First the failures queued (and the count of token requests), then
 	// the media of WithVideos and WithLiveInputs, then the rate limit,
 	// then the caller's own.

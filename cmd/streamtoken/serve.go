@@ -19,6 +19,7 @@ import (
 	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/internal/tune"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/store/postgres"
 	"github.com/streamtoken/streamtoken/token"
@@ -175,7 +176,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) err
 
 func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.publicURL != "" {
-		if err := server.CheckPublicURL(f.publicURL); err != nil {
+		if err := standin.CheckPublicURL(f.publicURL); err != nil {
 			return badInput("--public-url: %v", err)
 		}
 	}
@@ -218,7 +219,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		f.workers = procs
 	}
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, MaxConnectionsPerIP: f.maxPerIP, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
-		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, PublicURL: f.publicURL, Crypto: use}
+		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, Crypto: use}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
@@ -261,6 +262,15 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	defer opened.store.Close()
 	cfg.Store = opened.store
+	// The Cloudflare stand-in serves the videos and live inputs beside
+	// token issuance, in the same store.
+	media := &standin.Service{Store: opened.store, Logger: logger}
+	if f.publicURL != "" {
+		if media.UploadURL, err = standin.UploadURLs(f.publicURL); err != nil {
+			return badInput("--public-url: %v", err)
+		}
+	}
+	cfg.Media = media
 	if opened.where == "memory" {
 		tune.Memory(e.getenv, f.memoryBytes)
 	}

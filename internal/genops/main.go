@@ -27,9 +27,10 @@ type op struct {
 	Method string // POST
 	Path   string // /accounts/{account_id}/stream/{identifier}/token
 	Root   bool   // served at the host's root, not under the API's base path
-	// Service serves the operation in package server: Token is
-	// TokenService, whose operations make up gen.TokenOperations. Root
-	// operations have none: the server routes them itself.
+	// Service is the spec's service of the operation
+	// (x-streamtoken-service): Token's operations make up
+	// gen.TokenOperations. Root operations have none: the server routes
+	// them itself.
 	Service string
 }
 
@@ -139,10 +140,13 @@ import (
 
 // Route is an operation's method and path template, as the spec gives
 // them. Root routes are served at the host's root; the others under the
-// API's base path (/client/v4).
+// API's base path (/client/v4). Service is the service whose operations
+// (its Operations interface) include this one: "Token" for
+// TokenOperations; a root route has none.
 type Route struct {
 	Operation, Method, Path string
 	Root                    bool
+	Service                 string
 }
 
 // Routes returns every operation's route, by operation name.
@@ -162,8 +166,8 @@ func Routes() []Route {
 			expr = strings.Replace(expr, "{"+p[1]+"}", `" + url.PathEscape(`+goName(p[1])+`) + "`, 1)
 		}
 		expr = strings.TrimSuffix(strings.TrimPrefix(expr, `"" + `), ` + ""`)
-		fmt.Fprintf(&b, "// %sRoute is %s %s.\nvar %sRoute = Route{Operation: %q, Method: %q, Path: %q, Root: %v}\n\n",
-			o.Name, o.Method, o.Path, o.Name, o.Name, o.Method, o.Path, o.Root)
+		fmt.Fprintf(&b, "// %sRoute is %s %s.\nvar %sRoute = Route{Operation: %q, Method: %q, Path: %q, Root: %v, Service: %q}\n\n",
+			o.Name, o.Method, o.Path, o.Name, o.Name, o.Method, o.Path, o.Root, o.Service)
 		sig := ""
 		if len(args) > 0 {
 			sig = strings.Join(args, ", ") + " string"
@@ -251,7 +255,7 @@ type composed struct {
 
 `, strings.Join(params, ", "), strings.Join(args, ", "), strings.Join(fields, ""))
 	for _, name := range names {
-		fmt.Fprintf(b, "// %sOperations are the operations server.%sService serves.\ntype %sOperations interface {\n", name, name, name)
+		fmt.Fprintf(b, "// %sOperations are the operations of the spec's service %s (x-streamtoken-service).\ntype %sOperations interface {\n", name, name, name)
 		for _, o := range byService[name] {
 			fmt.Fprintf(b, "\t// %s is %s %s.\n\t%s(ctx context.Context, request %sRequestObject) (%sResponseObject, error)\n", o.Name, o.Method, o.Path, o.Name, o.Name, o.Name)
 		}

@@ -1,4 +1,4 @@
-package server
+package standin
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
-	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -41,164 +41,19 @@ const (
 	MaxUploadExpiry     = wire.MaxUploadExpiry
 )
 
-// ListVideos answers a page of the account's videos: those stored (created
-// by a direct upload, or changed) that match every filter, in order.
-func (ms *MediaService) ListVideos(ctx context.Context, req gen.ListVideosRequestObject) (gen.ListVideosResponseObject, error) {
-	fail := func(ps ...Problem) gen.ListVideosResponseObject {
-		return gen.ListVideos4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
-	}
-	if ps := refuse(ctx, req.AccountID); ps != nil {
-		return fail(ps...), nil
-	}
-	q, ps := videoQuery(req.Params)
-	if ps != nil {
-		return fail(ps...), nil
-	}
-	page, err := ms.Store.ListMedia(ctx, store.Video, req.AccountID, q)
-	if err != nil {
-		return nil, fmt.Errorf("listing the videos of account %s: %w", req.AccountID, err)
-	}
-	out := gen.ListVideos200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{},
-		Result: make([]gen.Video, 0, len(page.Media))}
-	for _, m := range page.Media {
-		v := defaultVideo(m.ID)
-		if err := json.Unmarshal(m.Details, &v); err != nil {
-			return nil, fmt.Errorf("reading video %s of account %s: %w", m.ID, req.AccountID, err)
-		}
-		v.Created = m.Created // what the listing is ordered by, and so what a client pages by
-		out.Result = append(out.Result, v)
-	}
-	if q.Count {
-		out.Range, out.Total = new(page.Rest), new(page.Total)
-	}
-	return out, nil
-}
-
-// videoQuery is the store's query of a listing's parameters, or what is
-// wrong with them.
-func videoQuery(p gen.ListVideosParams) (store.MediaQuery, []Problem) {
-	var ps []Problem
-	bad := func(param, why string) {
-		ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: param + ": " + why})
-	}
-	q := store.MediaQuery{Asc: deref(p.Asc), Count: deref(p.IncludeCounts), Limit: deref(p.Limit)}
-	for _, alias := range []struct {
-		name, of    string
-		given, main *time.Time
-		to          **time.Time
-	}{{"after", "start", p.After, p.Start, &q.Start}, {"before", "end", p.Before, p.End, &q.End}} {
-		switch {
-		case alias.given != nil && alias.main != nil:
-			bad(alias.name, "is "+alias.of+" by another name: give one of them")
-		case alias.given != nil:
-			*alias.to = new(alias.given.UTC())
-		case alias.main != nil:
-			*alias.to = new(alias.main.UTC())
-		}
-	}
-	if q.Start != nil && q.End != nil && q.End.Before(*q.Start) {
-		bad("end", "is before start")
-	}
-	idList := splitList(p.ID)
-	names := splitList(p.Name)
-	for _, l := range []struct {
-		name string
-		list []string
-	}{{"id", idList}, {"name", names}} {
-		if len(l.list) > MaxListedIDs {
-			bad(l.name, fmt.Sprintf("at most %d, comma-separated", MaxListedIDs))
-		}
-	}
-	for _, id := range idList {
-		if why := ids.Check(id); why != "" {
-			bad("id", why)
-			break
-		}
-	}
-	if ps != nil {
-		return q, ps
-	}
-	// The filters run in the store, on fields it read from the details
-	// when it kept them (in SQL, on indexed columns, in PostgreSQL).
-	f := &q.Filter
-	f.Creator, f.Name, f.LiveInput, f.IDs, f.Names = p.Creator, p.VideoName, p.LiveInputID, idList, names
-	if p.Status != nil {
-		f.State = string(*p.Status)
-	}
-	if p.Type != nil {
-		f.Live = new(*p.Type == gen.ListVideosParamsTypeLive)
-	}
-	if p.Search != nil {
-		f.Search = *p.Search
-	}
-	return q, nil
-}
-
-// splitList is a comma-separated list's entries, without empty ones; nil
-// for none given.
-func splitList(s *string) []string {
-	if s == nil {
-		return nil
-	}
-	var out []string
-	for _, e := range strings.Split(*s, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			out = append(out, e)
-		}
-	}
-	if out == nil {
-		out = []string{}
-	}
-	return out
-}
-
-func deref[T any](p *T) T {
-	if p == nil {
-		return *new(T)
-	}
-	return *p
-}
-
-// ListLiveInputs answers the account's live inputs, newest first (up to
-// [store.MaxPage]), without their recording settings, as Cloudflare lists
-// them.
-func (ms *MediaService) ListLiveInputs(ctx context.Context, req gen.ListLiveInputsRequestObject) (gen.ListLiveInputsResponseObject, error) {
-	if ps := refuse(ctx, req.AccountID); ps != nil {
-		return gen.ListLiveInputs4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
-	}
-	count := deref(req.Params.IncludeCounts)
-	page, err := ms.Store.ListMedia(ctx, store.LiveInput, req.AccountID, store.MediaQuery{Count: count})
-	if err != nil {
-		return nil, fmt.Errorf("listing the live inputs of account %s: %w", req.AccountID, err)
-	}
-	list := gen.LiveInputList{LiveInputs: make([]gen.LiveInputSummary, 0, len(page.Media))}
-	for _, m := range page.Media {
-		li := defaultLiveInput(m.ID)
-		if err := json.Unmarshal(m.Details, &li); err != nil {
-			return nil, fmt.Errorf("reading live input %s of account %s: %w", m.ID, req.AccountID, err)
-		}
-		list.LiveInputs = append(list.LiveInputs, gen.LiveInputSummary{UID: li.UID, Meta: li.Meta, Created: li.Created,
-			Modified: li.Modified, DeleteRecordingAfterDays: li.DeleteRecordingAfterDays, Enabled: li.Enabled})
-	}
-	if count {
-		list.Range, list.Total = new(page.Rest), new(page.Total)
-	}
-	return gen.ListLiveInputs200JSONResponse{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}, Result: list}, nil
-}
-
 // CreateDirectUpload creates a video with the body's settings, secure from
 // its creation when they say so, and answers its ID and the URL that takes
-// one upload of it (see [MediaService.ServeUpload]).
-func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDirectUploadRequestObject) (gen.CreateDirectUploadResponseObject, error) {
-	fail := func(ps ...Problem) gen.CreateDirectUploadResponseObject {
-		return gen.CreateDirectUpload4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+// one upload of it (see [Service.ServeUpload]).
+func (ms *Service) CreateDirectUpload(ctx context.Context, req gen.CreateDirectUploadRequestObject) (gen.CreateDirectUploadResponseObject, error) {
+	fail := func(ps ...server.Problem) gen.CreateDirectUploadResponseObject {
+		return gen.CreateDirectUpload4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := refuse(ctx, req.AccountID); ps != nil {
+	if ps := server.Refuse(ctx, req.AccountID); ps != nil {
 		return fail(ps...), nil
 	}
 	body := req.Body
 	if body == nil { // the checker requires one; a server without it gets this
-		return fail(Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "maxDurationSeconds: required"}), nil
+		return fail(server.Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "maxDurationSeconds: required"}), nil
 	}
 	now := ms.now()
 	expiry := now.Add(DefaultUploadExpiry)
@@ -222,7 +77,7 @@ func (ms *MediaService) CreateDirectUpload(ctx context.Context, req gen.CreateDi
 		}
 	}
 	if len(vs) > 0 {
-		return fail(violations(vs, 0)...), nil
+		return fail(server.Violations(vs, 0)...), nil
 	}
 	if err := ms.reapExpiredUploads(ctx, req.AccountID, now); err != nil {
 		return nil, err
@@ -283,7 +138,7 @@ const reapBatch = 100
 // expired unused (up to reapBatch, the oldest first), before it creates
 // another: they take room under its caps and its quota, and can never
 // take their upload.
-func (ms *MediaService) reapExpiredUploads(ctx context.Context, accountID string, now time.Time) error {
+func (ms *Service) reapExpiredUploads(ctx context.Context, accountID string, now time.Time) error {
 	page, err := ms.Store.ListMedia(ctx, store.Video, accountID, store.MediaQuery{Asc: true, Limit: reapBatch,
 		Filter: store.MediaFilter{State: string(gen.VideoStatePendingupload)}})
 	if err != nil {
@@ -337,10 +192,10 @@ func isCapability(s string) bool {
 // body (at most [MaxUploadBytes]) and marks the video ready; the URL then
 // takes no other upload (409), nor one after its expiry (410). A
 // capability that no direct upload made is a 404.
-func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
+func (ms *Service) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	accountID, capability := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
-	if ps := badPath(pathID{gen.ParamAccountID, accountID}, pathID{gen.ParamIdentifier, capability}); ps != nil {
-		WriteProblems(w, ps...)
+	if ps := server.CheckPath(server.PathID{Name: gen.ParamAccountID, ID: accountID}, server.PathID{Name: gen.ParamIdentifier, ID: capability}); ps != nil {
+		server.WriteProblems(w, ps...)
 		return
 	}
 	if !isCapability(capability) {
@@ -360,15 +215,15 @@ func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			WriteProblems(w, Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
+			server.WriteProblems(w, server.Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
 				Message: fmt.Sprintf("an upload is at most %d bytes", int64(MaxUploadBytes))})
 			return
 		}
-		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.MalformedHTTP, Message: "the upload could not be read"})
+		server.WriteProblems(w, server.Problem{Status: http.StatusBadRequest, Code: apicode.MalformedHTTP, Message: "the upload could not be read"})
 		return
 	}
 	if n == 0 {
-		WriteProblems(w, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "the upload is empty"})
+		server.WriteProblems(w, server.Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest, Message: "the upload is empty"})
 		return
 	}
 	now := ms.now()
@@ -388,9 +243,9 @@ func (ms *MediaService) ServeUpload(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errUploaded), errors.Is(err, errExpired), errors.Is(err, errNotOne):
 		writeUploadRefusal(w, err)
 	case err != nil:
-		InternalError(ms.log())(w, r, fmt.Errorf("taking an upload of video %s of account %s: %w", id, accountID, err))
+		server.InternalError(ms.log())(w, r, fmt.Errorf("taking an upload of video %s of account %s: %w", id, accountID, err))
 	default:
-		writeJSON(w, http.StatusOK, uploaded{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}})
+		server.WriteJSON(w, http.StatusOK, uploaded{Success: true, Errors: []gen.Message{}, Messages: []gen.Message{}})
 	}
 }
 
@@ -431,11 +286,11 @@ func uploadable(details []byte, found bool, now time.Time) error {
 func writeUploadRefusal(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errUploaded):
-		WriteProblems(w, Problem{Status: http.StatusConflict, Code: apicode.InvalidRequest, Message: "this upload URL was used: it takes one upload"})
+		server.WriteProblems(w, server.Problem{Status: http.StatusConflict, Code: apicode.InvalidRequest, Message: "this upload URL was used: it takes one upload"})
 	case errors.Is(err, errExpired):
-		WriteProblems(w, Problem{Status: http.StatusGone, Code: apicode.InvalidRequest, Message: "this upload URL expired"})
+		server.WriteProblems(w, server.Problem{Status: http.StatusGone, Code: apicode.InvalidRequest, Message: "this upload URL expired"})
 	default:
-		WriteProblems(w, Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia, Message: "no direct upload has this upload URL"})
+		server.WriteProblems(w, server.Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia, Message: "no direct upload has this upload URL"})
 	}
 }
 
@@ -444,16 +299,16 @@ type originKey struct{}
 
 // UploadOrigin is the strict middleware (gen.StrictMiddlewareFunc) that
 // keeps a direct-upload request's origin ("http://host:port", from its
-// Host header, checked) in its context, where [MediaService] makes its
+// Host header, checked) in its context, where [Service] makes its
 // upload URL from when its UploadURL is nil; the other operations pass
 // through. A server of one's own behind a proxy that terminates TLS sets
-// MediaService.UploadURL from its public URL ([UploadURLs]) instead.
+// Service.UploadURL from its public URL ([UploadURLs]) instead.
 func UploadOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
 	return withOrigin(f, operation)
 }
 
 // UploadURLs makes upload URLs beginning with publicURL (an http or https
-// URL with a host, see [CheckPublicURL]), for MediaService.UploadURL; with
+// URL with a host, see [CheckPublicURL]), for Service.UploadURL; with
 // publicURL empty, from each request's origin (see [UploadOrigin]).
 func UploadURLs(publicURL string) (func(ctx context.Context, accountID, capability string) string, error) {
 	return uploadURLs(publicURL)
@@ -532,9 +387,9 @@ func uploadURLs(publicURL string) (func(context.Context, string, string) string,
 	}, nil
 }
 
-// CheckPublicURL refuses a [Config.PublicURL] that is no http or https URL
-// with a host, or that has a user, a query or a fragment. The URL is not
-// repeated.
+// CheckPublicURL refuses a public URL (of [UploadURLs]) that is no http
+// or https URL with a host, or that has a user, a query or a fragment. The
+// URL is not repeated.
 func CheckPublicURL(publicURL string) error {
 	u, err := url.Parse(publicURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !validHost(u.Host) || u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" {

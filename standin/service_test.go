@@ -1,4 +1,4 @@
-package server_test
+package standin_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 )
 
@@ -35,7 +36,7 @@ func media(t *testing.T, base, method, rest, body string, headers ...string) (re
 }
 
 func TestVideoDetails(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	r, v := media(t, base, http.MethodGet, video, "")
 	if r.Status != 200 || v["uid"] != video || v["requireSignedURLs"] != false || len(v["allowedOrigins"].([]any)) != 0 {
 		t.Fatalf("GET a video never changed = %d %s, want the defaults", r.Status, r.Raw)
@@ -65,7 +66,7 @@ func TestVideoDetails(t *testing.T) {
 }
 
 func TestVideoEditRefusals(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	tests := []struct {
 		name, body string
 		status     int
@@ -99,7 +100,7 @@ func TestVideoEditRefusals(t *testing.T) {
 }
 
 func TestLiveInputUpdate(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	path := "live_inputs/" + liveInput
 	r, li := media(t, base, http.MethodGet, path, "")
 	rec, _ := li["recording"].(map[string]any)
@@ -135,7 +136,7 @@ func TestLiveInputUpdate(t *testing.T) {
 }
 
 func TestMediaAuthAndKnownIDs(t *testing.T) {
-	base, _ := start(t, server.Config{
+	base, _ := start(t, &standin.Service{
 		Videos:     func(acct, id string) bool { return id == video },
 		LiveInputs: func(acct, id string) bool { return id == liveInput },
 	})
@@ -163,7 +164,7 @@ func TestMediaAuthAndKnownIDs(t *testing.T) {
 }
 
 func TestMediaServiceFailsClosedAndCapsTheStore(t *testing.T) {
-	ms := &server.MediaService{Store: store.NewMemory(0), MaxPerAccount: 2}
+	ms := &standin.Service{Store: store.NewMemory(0), MaxPerAccount: 2}
 	req := func(id string) gen.EditVideoRequestObject {
 		return gen.EditVideoRequestObject{AccountID: account, Identifier: id, Body: &gen.VideoEdit{}}
 	}
@@ -188,7 +189,7 @@ func TestMediaServiceFailsClosedAndCapsTheStore(t *testing.T) {
 // meta is bounded in size and depth, so that what the server keeps is
 // small and every JSON decoder (the client's too) reads it back.
 func TestMetaIsBounded(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	nested := func(depth int) string {
 		return strings.Repeat(`{"a":`, depth-1) + `{}` + strings.Repeat(`}`, depth-1)
 	}
@@ -230,7 +231,7 @@ func TestMetaIsBounded(t *testing.T) {
 // what it held.
 func TestAFullStoreIsA400(t *testing.T) {
 	st := store.NewMemory(8<<10, store.WithAccountMediaBytes(-1)) // the media's budget, all of it the one account's
-	base, _ := start(t, server.Config{Store: st})
+	base, _ := start(t, &standin.Service{Store: st})
 	body := `{"meta":{"name":"` + strings.Repeat("x", 3000) + `"}}`
 	var last response
 	for i := range 10 {
@@ -254,7 +255,7 @@ func TestAFullStoreIsA400(t *testing.T) {
 // still creates a direct upload.
 func TestOneAccountCannotFillTheStore(t *testing.T) {
 	st := store.NewMemory(2<<20, store.WithAccountMediaBytes(256<<10))
-	base, _ := start(t, server.Config{Store: st})
+	base, _ := start(t, &standin.Service{Store: st})
 	body := `{"maxDurationSeconds":60,"meta":{"pad":"` + strings.Repeat("x", 15<<10) + `"}}`
 	var last response
 	for range 100 {

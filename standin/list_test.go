@@ -1,4 +1,4 @@
-package server_test
+package standin_test
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/streamtoken/streamtoken/apicode"
-	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 )
 
 // listVideos lists the account's videos with a query string, and returns
@@ -44,7 +44,7 @@ func upload(t *testing.T, base, body string, headers ...string) (string, string)
 }
 
 func TestDirectUploadCreatesASecuredVideo(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	uid, url := upload(t, base, `{"maxDurationSeconds":3600,"requireSignedURLs":true,"allowedOrigins":["example.com"],"meta":{"name":"a.mp4"}}`, "Upload-Creator", "c-1")
 	capability, ok := strings.CutPrefix(url, base+"/upload/"+account+"/")
 	if len(uid) != 32 || !ok || len(capability) != 32 || capability == uid {
@@ -91,7 +91,7 @@ func TestDirectUploadCreatesASecuredVideo(t *testing.T) {
 func TestDirectUploadExpires(t *testing.T) {
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	base, _ := start(t, server.Config{Now: func() time.Time { return clock() }})
+	base, _ := start(t, &standin.Service{Now: func() time.Time { return clock() }})
 	_, url := upload(t, base, `{"maxDurationSeconds":60,"expiry":"2026-11-30T08:05:00Z"}`)
 	now = now.Add(6 * time.Minute)
 	if r := do(t, http.MethodPost, url, strings.NewReader("x")); r.Status != http.StatusGone {
@@ -118,7 +118,11 @@ func TestDirectUploadExpires(t *testing.T) {
 }
 
 func TestDirectUploadRefusals(t *testing.T) {
-	base, _ := start(t, server.Config{PublicURL: "https://stream.example.com/"})
+	urls, err := standin.UploadURLs("https://stream.example.com/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := start(t, &standin.Service{UploadURL: urls})
 	for _, c := range []struct{ body, want string }{
 		{`{}`, "maxDurationSeconds"},
 		{`{"maxDurationSeconds":60,"requiredSignedURLs":true}`, "requiredSignedURLs"},
@@ -144,14 +148,14 @@ func TestDirectUploadRefusals(t *testing.T) {
 	if _, url := upload(t, base, `{"maxDurationSeconds":60}`); !strings.HasPrefix(url, "https://stream.example.com/upload/"+account+"/") {
 		t.Errorf("upload URL with a PublicURL = %s", url)
 	}
-	if _, err := server.New(server.Config{PublicURL: "ftp://x"}); err == nil {
-		t.Error("New(PublicURL ftp://x) = nil error")
+	if _, err := standin.UploadURLs("ftp://x"); err == nil {
+		t.Error("UploadURLs(ftp://x) = nil error")
 	}
 }
 
 func TestListVideos(t *testing.T) {
 	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	base, _ := start(t, server.Config{Now: func() time.Time { return now }})
+	base, _ := start(t, &standin.Service{Now: func() time.Time { return now }})
 	if r, ids, top := listVideos(t, base, "include_counts=true"); r.Status != 200 || ids != nil || top["total"] != 0.0 || top["range"] != 0.0 {
 		t.Fatalf("list of none = %d %s", r.Status, r.Raw)
 	}
@@ -221,7 +225,7 @@ func TestListVideos(t *testing.T) {
 }
 
 func TestListLiveInputs(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	for _, id := range []string{"in-a", "in-b"} {
 		if r, _ := media(t, base, http.MethodPut, "live_inputs/"+id, `{"meta":{"name":"`+id+`"},"recording":{"requireSignedURLs":true}}`); r.Status != 200 {
 			t.Fatal(r.Raw)
@@ -248,7 +252,7 @@ func TestListLiveInputs(t *testing.T) {
 // A path with a trailing slash is no route, said so: not a 405 claiming
 // the route takes the method used.
 func TestATrailingSlashIsNoRoute(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	for _, c := range []struct{ method, path string }{
 		{http.MethodGet, "/stream/"}, {http.MethodPost, "/stream/keys/"}, {http.MethodPost, "/stream/" + video + "/token/"},
 	} {
@@ -262,7 +266,7 @@ func TestATrailingSlashIsNoRoute(t *testing.T) {
 // A video whose path is another operation's: the requests that reach the
 // video operations say so.
 func TestVideoPathClash(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	for _, c := range []struct{ method, id, body string }{
 		{http.MethodGet, "direct_upload", ""}, {http.MethodPost, "live_inputs", `{"requireSignedURLs":true}`},
 	} {
@@ -281,7 +285,7 @@ func TestVideoPathClash(t *testing.T) {
 // as the SDKs send): the listing no longer has it, its pending upload's
 // URL takes nothing, and a second delete is a 404.
 func TestDeleteVideo(t *testing.T) {
-	base, _ := start(t, server.Config{})
+	base, _ := start(t, &standin.Service{})
 	for i, body := range []string{"", "{}", "null"} {
 		uid, url := upload(t, base, `{"maxDurationSeconds":60}`)
 		if r, _ := media(t, base, http.MethodDelete, uid, body); r.Status != 200 || !strings.Contains(r.Raw, `"result":"ok"`) {

@@ -1,4 +1,4 @@
-package server
+package standin
 
 import (
 	"net/url"

@@ -1,4 +1,4 @@
-package server
+package standin
 
 import (
 	"context"
@@ -14,43 +14,85 @@ import (
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// MediaService is the service of the video and live-input details
-// operations ([gen.MediaOperations]), on a [store.Media]: read a video's details and edit them
-// (a partial update), read a live input and update it (its recording
-// settings replaced whole). What it emulates of Cloudflare is what a
+// Service serves the media operations ([gen.MediaOperations]) as
+// Cloudflare's API does, on a [store.Media]: a video's details read,
+// edited (a partial update) and deleted, a live input read and updated
+// (its recording settings replaced whole), the two listed, and direct
+// uploads with the upload URL that takes each one's upload
+// ([Service.ServeUpload]). What it emulates of Cloudflare is what a
 // signed URL depends on: requireSignedURLs and allowedOrigins, with the
-// other fields of the edit bodies kept as given. Every valid ID exists,
-// with the defaults (requireSignedURLs false, allowedOrigins empty), until
-// it is changed, unless Videos or LiveInputs say which exist. A server of
-// one's own embeds it, as [Server] does. Like [TokenService], it fails
-// closed: no [Caller] in the context is a 401, a
-// caller not allowed for the account a 403.
-type MediaService struct {
-	// Store keeps what was changed. Required.
+// other fields of the bodies kept as given. Every valid ID exists, with
+// the defaults (requireSignedURLs false, allowedOrigins empty), until it
+// is changed, unless Videos or LiveInputs say which exist.
+//
+// It is a [server.Media]: given as server.Config.Media, the server mounts
+// it beside token issuance and asks it whether a video exists
+// ([Service.VideoExists]). A server of one's own embeds it instead. Like
+// the server's services, it fails closed: no [server.Caller] in the
+// context is a 401, a caller not allowed for the account a 403.
+type Service struct {
+	// Store keeps what was changed. Required, unless the Service is
+	// mounted on a server (see [Service.Mount]).
 	Store store.Media
 	// Now dates the changes. Nil: time.Now.
 	Now func() time.Time
 	// Videos and LiveInputs, when set, say which IDs exist; the others are
-	// 404 envelopes. Nil: every valid ID exists.
+	// 404 envelopes, and a token for a video not in Videos too. Nil: every
+	// valid ID exists.
 	Videos, LiveInputs func(accountID, id string) bool
 	// MaxPerAccount caps the videos, and the live inputs, whose details an
 	// account may change. Zero: store.MaxMediaPerAccount.
 	MaxPerAccount int
 	// UploadURL makes the upload URL of a direct upload, from its account
 	// and its capability (the path's identifier), which
-	// [MediaService.ServeUpload] serves ([UploadURLs] makes one). Nil: the
-	// request's origin, when [UploadOrigin] kept it, and the URL's path.
+	// [Service.ServeUpload] serves ([UploadURLs] makes one from a public
+	// URL). Nil: the request's origin, as [UploadOrigin] keeps it, and the
+	// URL's path.
 	UploadURL func(ctx context.Context, accountID, capability string) string
-	// Logger logs the faults of uploads. Nil: nothing is logged, as
-	// elsewhere in the package.
+	// Logger logs the faults of uploads. Nil: nothing is logged.
 	Logger *slog.Logger
 }
 
-func (ms *MediaService) log() *slog.Logger {
+var (
+	_ server.Media        = (*Service)(nil)
+	_ server.VideoChecker = (*Service)(nil)
+	_ gen.MediaOperations = (*Service)(nil)
+)
+
+// Mount is for [server.New], which calls it once: the upload route goes
+// on the server's mux (served without credentials and never traced: its
+// path holds the upload's capability), the store's calls are traced and
+// its refusals counted as the server's own, and direct uploads learn
+// their origin ([UploadOrigin]). A Service without a Store gets a
+// [store.Memory] of the default size, whose details go with the process.
+// A Service is mounted on one server.
+func (ms *Service) Mount(m server.Mount) (gen.StrictMiddlewareFunc, error) {
+	if ms.MaxPerAccount < 0 {
+		return nil, fmt.Errorf("standin: MaxPerAccount %d is negative", ms.MaxPerAccount)
+	}
+	if ms.Store == nil {
+		ms.Store = store.NewMemory(0)
+	}
+	m.HandleSecretPath(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, http.HandlerFunc(ms.ServeUpload))
+	ms.Store = observed{next: ms.Store, tr: m.Tracer, refused: m.Refused}
+	return UploadOrigin, nil
+}
+
+// VideoExists implements [server.VideoChecker]: a video exists when
+// Videos says so, or, with Videos nil, when its ID is valid.
+func (ms *Service) VideoExists(_ context.Context, accountID, videoID string) (server.Existence, error) {
+	if ms.Videos != nil && !ms.Videos(accountID, videoID) {
+		return server.VideoMissing, nil
+	}
+	return server.VideoExists, nil
+}
+
+func (ms *Service) log() *slog.Logger {
 	if ms.Logger != nil {
 		return ms.Logger
 	}
@@ -62,9 +104,9 @@ func (ms *MediaService) log() *slog.Logger {
 var unchanged = time.Unix(0, 0).UTC()
 
 // GetVideo answers a video's details.
-func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
+func (ms *Service) GetVideo(ctx context.Context, req gen.GetVideoRequestObject) (gen.GetVideoResponseObject, error) {
 	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
-		return gen.GetVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+		return gen.GetVideo4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	v := defaultVideo(req.Identifier)
 	if err := ms.read(ctx, store.Video, req.AccountID, req.Identifier, &v); err != nil {
@@ -77,16 +119,16 @@ func (ms *MediaService) GetVideo(ctx context.Context, req gen.GetVideoRequestObj
 // pending direct upload, whose URL then takes nothing): its place under
 // the account's caps is free again. A video the server keeps nothing of
 // is a 404.
-func (ms *MediaService) DeleteVideo(ctx context.Context, req gen.DeleteVideoRequestObject) (gen.DeleteVideoResponseObject, error) {
-	fail := func(ps ...Problem) gen.DeleteVideoResponseObject {
-		return gen.DeleteVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+func (ms *Service) DeleteVideo(ctx context.Context, req gen.DeleteVideoRequestObject) (gen.DeleteVideoResponseObject, error) {
+	fail := func(ps ...server.Problem) gen.DeleteVideoResponseObject {
+		return gen.DeleteVideo4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
 	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
 		return fail(ps...), nil
 	}
 	switch err := ms.Store.DeleteMedia(ctx, store.Video, req.AccountID, req.Identifier); {
 	case errors.Is(err, store.ErrNoSuchMedium):
-		return fail(Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
+		return fail(server.Problem{Status: http.StatusNotFound, Code: apicode.NoSuchMedia,
 			Message: fmt.Sprintf("this server keeps nothing of video %s of account %s", req.Identifier, req.AccountID)}), nil
 	case err != nil:
 		return nil, fmt.Errorf("deleting video %s of account %s: %w", req.Identifier, req.AccountID, err)
@@ -95,9 +137,9 @@ func (ms *MediaService) DeleteVideo(ctx context.Context, req gen.DeleteVideoRequ
 }
 
 // EditVideo changes the fields the body gives and keeps the others.
-func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
-	fail := func(ps ...Problem) gen.EditVideoResponseObject {
-		return gen.EditVideo4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+func (ms *Service) EditVideo(ctx context.Context, req gen.EditVideoRequestObject) (gen.EditVideoResponseObject, error) {
+	fail := func(ps ...server.Problem) gen.EditVideoResponseObject {
+		return gen.EditVideo4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
 	if ps := ms.refuse(ctx, req.AccountID, gen.ParamIdentifier, req.Identifier, ms.Videos, "video"); ps != nil {
 		return fail(ps...), nil
@@ -118,7 +160,7 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 	}
 	vs = append(vs, wire.CheckNoNUL(edit)...)
 	if len(vs) > 0 {
-		return fail(violations(vs, 0)...), nil
+		return fail(server.Violations(vs, 0)...), nil
 	}
 	now := ms.now()
 	v, p, err := editMedium(ctx, ms, store.Video, req.AccountID, req.Identifier, func() gen.Video { return firstVideo(req.Identifier, now) }, func(v *gen.Video) {
@@ -135,9 +177,9 @@ func (ms *MediaService) EditVideo(ctx context.Context, req gen.EditVideoRequestO
 }
 
 // GetLiveInput answers a live input.
-func (ms *MediaService) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
+func (ms *Service) GetLiveInput(ctx context.Context, req gen.GetLiveInputRequestObject) (gen.GetLiveInputResponseObject, error) {
 	if ps := ms.refuse(ctx, req.AccountID, gen.ParamLiveInputIdentifier, req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
-		return gen.GetLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}, nil
+		return gen.GetLiveInput4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}, nil
 	}
 	li := defaultLiveInput(req.LiveInputIdentifier)
 	if err := ms.read(ctx, store.LiveInput, req.AccountID, req.LiveInputIdentifier, &li); err != nil {
@@ -148,9 +190,9 @@ func (ms *MediaService) GetLiveInput(ctx context.Context, req gen.GetLiveInputRe
 
 // UpdateLiveInput changes the top-level fields the body gives, and
 // replaces the recording settings whole when the body has them.
-func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputRequestObject) (gen.UpdateLiveInputResponseObject, error) {
-	fail := func(ps ...Problem) gen.UpdateLiveInputResponseObject {
-		return gen.UpdateLiveInput4XXJSONResponse{Body: envelope(ps), StatusCode: ps[0].Status}
+func (ms *Service) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputRequestObject) (gen.UpdateLiveInputResponseObject, error) {
+	fail := func(ps ...server.Problem) gen.UpdateLiveInputResponseObject {
+		return gen.UpdateLiveInput4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
 	if ps := ms.refuse(ctx, req.AccountID, gen.ParamLiveInputIdentifier, req.LiveInputIdentifier, ms.LiveInputs, "live input"); ps != nil {
 		return fail(ps...), nil
@@ -168,7 +210,7 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 	}
 	vs = append(vs, wire.CheckNoNUL(update)...)
 	if len(vs) > 0 {
-		return fail(violations(vs, 0)...), nil
+		return fail(server.Violations(vs, 0)...), nil
 	}
 	now := ms.now()
 	li, p, err := editMedium(ctx, ms, store.LiveInput, req.AccountID, req.LiveInputIdentifier, func() gen.LiveInput {
@@ -189,24 +231,24 @@ func (ms *MediaService) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveI
 }
 
 // refuse is what is wrong with a request for an account's medium, if
-// anything: what [refuse] finds, a video whose path is another
+// anything: what [server.Refuse] finds, a video whose path is another
 // operation's, or (when exists says) no such medium.
-func (ms *MediaService) refuse(ctx context.Context, accountID, idName, id string, exists func(string, string) bool, what string) []Problem {
-	ps := refuse(ctx, accountID, pathID{idName, id})
+func (ms *Service) refuse(ctx context.Context, accountID, idName, id string, exists func(string, string) bool, what string) []server.Problem {
+	ps := server.Refuse(ctx, accountID, server.PathID{Name: idName, ID: id})
 	if ps == nil && idName == gen.ParamIdentifier {
 		if why := wire.VideoPathClash(id); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: idName + ": " + why})
+			ps = append(ps, server.Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: idName + ": " + why})
 		}
 	}
 	if ps == nil && exists != nil && !exists(accountID, id) {
-		ps = append(ps, noSuchMedia(accountID, what, id))
+		ps = append(ps, server.NoSuchMedium(accountID, what, id))
 	}
 	return ps
 }
 
 // read decodes the stored details of a medium into v, which holds the
 // defaults: they stay when none are stored.
-func (ms *MediaService) read(ctx context.Context, kind store.Kind, accountID, id string, v any) error {
+func (ms *Service) read(ctx context.Context, kind store.Kind, accountID, id string, v any) error {
 	details, found, err := ms.Store.Media(ctx, kind, accountID, id)
 	if err == nil && found {
 		err = json.Unmarshal(details, v)
@@ -219,8 +261,8 @@ func (ms *MediaService) read(ctx context.Context, kind store.Kind, accountID, id
 
 // editMedium applies change to a medium's details in the store, in one
 // step: to what is stored, decoded, or else to defaults(); the result is
-// kept and returned. A refusal the caller answers is a Problem.
-func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, accountID, id string, defaults func() T, change func(*T)) (T, *Problem, error) {
+// kept and returned. A refusal the caller answers is a server.Problem.
+func editMedium[T any](ctx context.Context, ms *Service, kind store.Kind, accountID, id string, defaults func() T, change func(*T)) (T, *server.Problem, error) {
 	var v T
 	_, err := ms.Store.EditMedia(ctx, kind, accountID, id, ms.max(), func(details []byte, found bool) ([]byte, error) {
 		v = defaults() // afresh each time: a store may call again
@@ -241,10 +283,10 @@ func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, a
 	case errors.Is(err, store.ErrMediaLimit):
 		return v, new(mediaLimit(what, ms.max())), nil
 	case errors.Is(err, store.ErrFull) || errors.Is(err, store.ErrAccountQuota):
-		p, _ := refusal(err)
+		p, _ := server.StoreRefusal(err)
 		return v, &p, nil
 	case errors.Is(err, store.ErrTooLarge):
-		return v, &Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest,
+		return v, &server.Problem{Status: http.StatusBadRequest, Code: apicode.InvalidRequest,
 			Message: fmt.Sprintf("the %s's details would be over %d bytes", kind, store.MaxDetailsBytes)}, nil
 	case err != nil:
 		return v, nil, fmt.Errorf("changing %s %s of account %s: %w", kind, id, accountID, err)
@@ -252,22 +294,22 @@ func editMedium[T any](ctx context.Context, ms *MediaService, kind store.Kind, a
 	return v, nil, nil
 }
 
-func (ms *MediaService) now() time.Time {
+func (ms *Service) now() time.Time {
 	if ms.Now != nil {
 		return ms.Now().UTC().Truncate(time.Microsecond)
 	}
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
-func (ms *MediaService) max() int {
+func (ms *Service) max() int {
 	if ms.MaxPerAccount > 0 {
 		return ms.MaxPerAccount
 	}
 	return store.MaxMediaPerAccount
 }
 
-func mediaLimit(what string, max int) Problem {
-	return Problem{Status: http.StatusBadRequest, Code: apicode.MediaLimit,
+func mediaLimit(what string, max int) server.Problem {
+	return server.Problem{Status: http.StatusBadRequest, Code: apicode.MediaLimit,
 		Message: fmt.Sprintf("the account has changed the details of %d %s, the most this server keeps", max, what)}
 }
 

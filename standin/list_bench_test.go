@@ -1,4 +1,4 @@
-package server_test
+package standin_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/standin"
 	"github.com/streamtoken/streamtoken/store"
 )
 
@@ -35,7 +36,7 @@ func BenchmarkListVideos(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), Store: st})
+		srv, err := server.New(server.Config{Credentials: credentials(), Signer: signerOf(serverKey), Store: st, Media: &standin.Service{Store: st}})
 		if err != nil {
 			b.Fatal(err)
 		}
