@@ -20,7 +20,9 @@ type SigningQueueConfig struct {
 	// Workers is how many signatures run at once. RSA signing is CPU
 	// work: more workers than cores only make every request slower. For a
 	// signer whose work is elsewhere (a KMS, an HSM), it is the calls at
-	// once that the signer takes. Zero: runtime.GOMAXPROCS(0).
+	// once that the signer takes. Zero: one per core, runtime.NumCPU()
+	// or GOMAXPROCS if fewer (a GOMAXPROCS raised past the cores, for C
+	// calls that hold their thread, gives no more).
 	Workers int
 	// MaxWait bounds a request's wait for a worker. A request whose wait
 	// would exceed it is turned away at once, and one that has waited that
@@ -131,7 +133,7 @@ func NewSigningQueue(cfg SigningQueueConfig) (*SigningQueue, error) {
 	case cfg.Workers < 0:
 		return nil, fmt.Errorf("signing queue: Workers %d is negative", cfg.Workers)
 	case cfg.Workers == 0:
-		cfg.Workers = runtime.GOMAXPROCS(0)
+		cfg.Workers = min(runtime.GOMAXPROCS(0), runtime.NumCPU())
 	}
 	switch {
 	case cfg.MaxWait < 0:

@@ -108,7 +108,7 @@ type Config struct {
 	Gatherer prometheus.Gatherer
 	// SigningWorkers is how many tokens the server signs at once; other
 	// token requests wait their turn, in arrival order. Zero:
-	// runtime.GOMAXPROCS(0), one per core.
+	// one per core (see SigningQueueConfig.Workers).
 	SigningWorkers int
 	// MaxSigningWait bounds a token request's wait for its turn: one that
 	// would wait longer is answered at once with a 429 envelope and a

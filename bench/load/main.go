@@ -118,6 +118,8 @@ type sample struct {
 	p50, p90, p99, max time.Duration
 	shed, errors       float64 // fractions of the requests: 429s, other failures
 	requests           int
+	tokens             int           // 200s
+	cpuPerToken        time.Duration // the server's CPU time (its processes' user and system) per token
 }
 
 // run runs the scenarios of cfg and reports on w.
@@ -300,9 +302,20 @@ type loader struct {
 	seq      atomic.Uint64 // the cold scenarios' videos
 }
 
-// attack loads c with sc for d and measures it; the results of vegeta's
-// attacks go to p too.
+// attack loads c with sc for d and measures it, with the CPU time the
+// server's processes used over it (from /proc) per token served; the
+// results of vegeta's attacks go to p too.
 func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration, p *plot.Plot) (sample, error) {
+	before := cpuTime(c.cmd.Process.Pid)
+	s, err := l.load(c, sc, capacity, d, p)
+	if err == nil && s.tokens > 0 {
+		s.cpuPerToken = (cpuTime(c.cmd.Process.Pid) - before) / time.Duration(s.tokens)
+	}
+	return s, err
+}
+
+// load is attack's load.
+func (l *loader) load(c *child, sc scenario, capacity float64, d time.Duration, p *plot.Plot) (sample, error) {
 	if sc.clients > 0 && l.wrk != nil {
 		return l.wrk.attack(c, sc, l.apiToken, d)
 	}
@@ -345,7 +358,7 @@ func (l *loader) attack(c *child, sc scenario, capacity float64, d time.Duration
 	}
 	m.Close()
 	s := sample{tokensPerSec: m.Throughput, p50: m.Latencies.P50, p90: m.Latencies.P90,
-		p99: m.Latencies.P99, max: m.Latencies.Max, requests: int(m.Requests)}
+		p99: m.Latencies.P99, max: m.Latencies.Max, requests: int(m.Requests), tokens: m.StatusCodes["200"]}
 	if m.Requests > 0 {
 		n := float64(m.Requests)
 		s.shed = float64(m.StatusCodes["429"]) / n

@@ -80,5 +80,6 @@ func parseWrk(out string) (sample, error) {
 		shed:     float64(v["shed"]) / n,
 		errors:   float64(v["requests"]-v["ok"]-v["shed"]+v["socket_errors"]) / n,
 		requests: int(v["requests"]),
+		tokens:   int(v["ok"]),
 	}, nil
 }

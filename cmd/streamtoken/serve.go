@@ -117,7 +117,7 @@ server" tells the rest: the credentials file, the stores, replicas, limits.`,
 	fl.StringVar(&f.publicURL, "public-url", "", "the server's `URL` as clients reach it (https://stream.example.com), which the upload URLs of direct uploads begin with (default: the scheme and Host of each request)")
 	fl.IntVar(&f.maxPerIP, "max-connections-per-ip", 0, "connections held open from one client address; past it, a new one is answered 429 and closed (default: a quarter of --max-connections; 0: no cap, as behind a load balancer, where every client arrives from its few addresses)")
 	fl.IntVar(&f.maxConns, "max-connections", 0, fmt.Sprintf("connections held open at once; when full, the longest idle is closed for a new one (0: %d, or the open-file limit less %d when that is lower)", server.DefaultMaxConnections, server.FileHeadroom))
-	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core with Go's RSA, two with OpenSSL's)")
+	fl.IntVar(&f.workers, "signing-workers", 0, "tokens signed at once (0: one per core)")
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
 	fl.IntVar(&f.cacheSize, "token-cache", server.DefaultTokenCacheEntries, "tokens of identical requests kept (0: none)")
 	fl.IntVar(&f.cacheBytes, "token-cache-bytes", server.DefaultTokenCacheBytes, "memory those tokens may take, in bytes")
@@ -200,7 +200,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	switch {
 	case f.workers < 0 || f.workers > maxWorkersFlag:
-		return badInput("--signing-workers %d: want 0 (one or two per core) to %d", f.workers, maxWorkersFlag)
+		return badInput("--signing-workers %d: want 0 (one per core) to %d", f.workers, maxWorkersFlag)
 	case f.maxWait <= 0 || f.maxWait > maxWaitFlag:
 		return badInput("--max-signing-wait %v: want more than 0 and at most %v", f.maxWait, maxWaitFlag)
 	case f.cacheSize < 0 || f.cacheSize > maxCacheEntries:
@@ -216,7 +216,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	procs := tune.Runtime(e.getenv, use)
 	if f.workers == 0 {
-		f.workers = procs
+		f.workers = tune.StartProcs // one per core: GOMAXPROCS may be more
 	}
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, MaxConnectionsPerIP: f.maxPerIP, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
 		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, Crypto: use}

@@ -26,9 +26,10 @@ var StartProcs = runtime.GOMAXPROCS(0)
 // its RSA is OpenSSL's (whose signatures run in C), GOMAXPROCS to two per
 // core: a goroutine in a C call holds its P until the scheduler takes it
 // back, so that with one P per core every signature can leave requests
-// waiting for a core that is in fact free (make load: about a quarter more
-// tokens at 64 clients on 2 cores). It returns GOMAXPROCS. streamtoken serve calls
-// it.
+// waiting for a core that is in fact free. The signatures at once stay one
+// per core (the signing queue's default): more would only share the cores
+// and spend more CPU per token switching between them. It returns
+// GOMAXPROCS. streamtoken serve calls it.
 func Runtime(getenv func(string) string, crypto token.Crypto) int {
 	if getenv("GOGC") == "" {
 		debug.SetGCPercent(GCPercent)
