@@ -140,45 +140,35 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	})
 }
 
-// admit is what a handler of account's resources answers when the
-// request's context carries no caller (401) or one not allowed for the
-// account (403), or nil: the fail-closed check of every operation.
-func admit(ctx context.Context, account string) *Problem {
+// Refuse is what a service answers, before anything else, a request
+// whose context carries no [Caller] (a 401) or a caller not allowed for
+// the account (a 403), or nil: the fail-closed check of every operation,
+// whatever middleware ran before it. The path's IDs are not checked again
+// here: the [RequestChecker] checked them as the request came in (and a
+// store refuses one it is handed anyway).
+func Refuse(ctx context.Context, accountID string) *Problem {
 	caller := CallerFrom(ctx)
 	if caller == nil {
 		return &Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
 	}
-	return forbidden(caller, account)
+	return forbidden(caller, accountID)
 }
 
 // PathID is a path parameter's name (gen.ParamIdentifier) and value, for
-// [Refuse] to check.
+// [CheckPath] to check.
 type PathID struct{ Name, ID string }
 
 // CheckPath is the 400 (1004) of each path ID that breaks the API's rule,
-// or nil: for a route outside the strict server, which no credentials
-// guard (where [Refuse] would answer 401).
+// or nil: what the [RequestChecker] answers for the API's operations, for
+// a route of one's own outside them (an upload URL).
 func CheckPath(path ...PathID) []Problem {
 	var ps []Problem
 	for _, p := range path {
 		if why := ids.Check(p.ID); why != "" {
-			ps = append(ps, Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: p.Name + ": " + why})
+			ps = append(ps, badPathID(p.Name, why))
 		}
 	}
 	return ps
-}
-
-// Refuse is what is wrong with a request for an account's resource, if
-// anything: no caller in ctx (a 401), a caller not allowed for the
-// account (a 403), else each of the account ID and the other path IDs
-// that breaks the API's rule (a 400, 1004 each). Every operation of a
-// service begins with it: they fail closed, whatever middleware ran
-// before them.
-func Refuse(ctx context.Context, accountID string, more ...PathID) []Problem {
-	if p := admit(ctx, accountID); p != nil {
-		return []Problem{*p}
-	}
-	return CheckPath(append([]PathID{{gen.ParamAccountID, accountID}}, more...)...)
 }
 
 // forbidden is the 403 for a caller not allowed for account, or nil.

@@ -94,6 +94,9 @@ func TestRequestCheckerFindsNewOperationsInTheSpec(t *testing.T) {
 	}{
 		{"valid", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=10", http.StatusOK, 0},
 		{"account too long", http.MethodGet, "/accounts/" + strings.Repeat("a", 33) + "/stream/usage", http.StatusBadRequest, apicode.InvalidPath},
+		// The path's IDs are checked here, at the edge, by the API's rule
+		// (ids.Check), before the query: a service does not again.
+		{"account with a space, and a bad query", http.MethodGet, "/accounts/a%20b/stream/usage?limit=1000", http.StatusBadRequest, apicode.InvalidPath},
 		{"query out of range", http.MethodGet, "/accounts/" + account + "/stream/usage?limit=1000", http.StatusBadRequest, apicode.Schema},
 		{"method the spec does not give", http.MethodDelete, "/accounts/" + account + "/stream/usage", http.StatusMethodNotAllowed, apicode.Method},
 		{"no such path", http.MethodGet, "/accounts/" + account + "/stream/usage/x", http.StatusNotFound, apicode.NoRoute},

@@ -22,6 +22,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 
 	"github.com/streamtoken/streamtoken/apicode"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -136,6 +137,18 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		op := c.operationOf(r)
 		if op == nil {
 			next.ServeHTTP(w, r)
+			return
+		}
+		// The path's IDs first, by the API's rule: the one place they are
+		// checked on their way in (a store refuses one it is handed anyway).
+		var bad []Problem
+		for _, name := range op.pathParams {
+			if why := ids.Check(r.PathValue(name)); why != "" {
+				bad = append(bad, badPathID(name, why))
+			}
+		}
+		if bad != nil {
+			WriteProblems(w, bad...)
 			return
 		}
 		if ps := op.unknownQuery(r.URL.RawQuery); ps != nil {

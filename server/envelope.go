@@ -121,6 +121,12 @@ func validationErrors(err error) []Problem {
 
 // The answers more than one service gives.
 
+// badPathID is the 400 (1004) of a path parameter whose ID breaks the
+// API's rule (ids.Check's why).
+func badPathID(name, why string) Problem {
+	return Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: name + ": " + why}
+}
+
 // overloaded is the answer to a request the signing queue turned away: a
 // 429 envelope, as Cloudflare's rate limit, with a Retry-After header.
 type overloaded struct{ retryAfter time.Duration }
@@ -169,10 +175,13 @@ func accountQuota() Problem {
 }
 
 // StoreRefusal is the envelope error of a store's refusal for room (the
-// store full, the account's quota), and whether err is one: every
+// store full, the account's quota) or of an invalid ID (which a
+// [RequestChecker] refuses first), and whether err is one: every
 // operation answers them alike, never as a fault of the server's.
 func StoreRefusal(err error) (Problem, bool) {
 	switch {
+	case errors.Is(err, store.ErrInvalidID): // a mount without a RequestChecker
+		return Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: "an ID of the path breaks the API's rules"}, true
 	case errors.Is(err, store.ErrAccountQuota):
 		return accountQuota(), true
 	case errors.Is(err, store.ErrFull):

@@ -56,10 +56,11 @@ func InternalError(log *slog.Logger) func(w http.ResponseWriter, r *http.Request
 				Message: "the request ran past its deadline before the store answered"})
 			return
 		}
-		// A store that has no room says so as any operation's refusal
-		// would: the token path's signing key among them.
+		// A store that has no room, or was handed an ID no checker saw,
+		// says so as any operation's refusal would: the token path's
+		// signing key among them.
 		if p, ok := StoreRefusal(err); ok {
-			log.WarnContext(r.Context(), "store refused for room", "method", r.Method, "route", r.Pattern, "error", err.Error())
+			log.WarnContext(r.Context(), "store refused", "method", r.Method, "route", r.Pattern, "error", err.Error())
 			WriteProblems(w, p)
 			return
 		}

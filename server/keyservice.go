@@ -86,8 +86,8 @@ func (ks *KeyService) drop(accountID string, a *accountKeys, n int) {
 // ListSigningKeys answers the account's keys, oldest first, without their
 // private halves.
 func (ks *KeyService) ListSigningKeys(ctx context.Context, req gen.ListSigningKeysRequestObject) (gen.ListSigningKeysResponseObject, error) {
-	if ps := Refuse(ctx, req.AccountID); ps != nil {
-		return gen.ListSigningKeys4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}, nil
+	if p := Refuse(ctx, req.AccountID); p != nil {
+		return gen.ListSigningKeys4XXJSONResponse{Body: Envelope([]Problem{*p}), StatusCode: p.Status}, nil
 	}
 	keys, err := ks.Store.Keys(ctx, req.AccountID)
 	if err != nil {
@@ -108,8 +108,8 @@ func (ks *KeyService) CreateSigningKey(ctx context.Context, req gen.CreateSignin
 	fail := func(ps ...Problem) gen.CreateSigningKeyResponseObject {
 		return gen.CreateSigningKey4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := Refuse(ctx, req.AccountID); ps != nil {
-		return fail(ps...), nil
+	if p := Refuse(ctx, req.AccountID); p != nil {
+		return fail(*p), nil
 	}
 	max := ks.MaxPerAccount
 	if max <= 0 {
@@ -240,8 +240,8 @@ func (ks *KeyService) DeleteSigningKey(ctx context.Context, req gen.DeleteSignin
 	fail := func(ps ...Problem) gen.DeleteSigningKeyResponseObject {
 		return gen.DeleteSigningKey4XXJSONResponse{Body: Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := Refuse(ctx, req.AccountID, PathID{gen.ParamIdentifier, req.Identifier}); ps != nil {
-		return fail(ps...), nil
+	if p := Refuse(ctx, req.AccountID); p != nil {
+		return fail(*p), nil
 	}
 	switch err := ks.Store.DeleteKey(ctx, req.AccountID, req.Identifier); {
 	case errors.Is(err, store.ErrNoSuchKey):

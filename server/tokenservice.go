@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamtoken/streamtoken/apicode"
@@ -19,8 +20,9 @@ import (
 )
 
 // TokenService is the service of the token operation
-// ([gen.TokenOperations]): the API's rules (IDs, times, access rules, the
-// id and pem pair), signing with the body's id and pem when given or else
+// ([gen.TokenOperations]): the API's rules (times, access rules, the id
+// and pem pair; the path's IDs are the [RequestChecker]'s, which a server
+// mounts in front), signing with the body's id and pem when given or else
 // with the account's signer, and the answers as envelopes. A server of
 // one's own embeds it, or calls it from a CreateStreamToken of its own (as
 // the custom-server example does, to log); [Server] embeds it.
@@ -61,19 +63,12 @@ type TokenService struct {
 // CreateStreamToken answers a token request. It fails closed: it refuses
 // (401) a request whose context carries no [Caller] (the [Authenticator]'s
 // middleware puts it there) and (403) a caller not allowed for the account,
-// whatever the mount. It does not check the body against the schema: mount
-// a [RequestChecker] for that. An error is a fault of the server.
+// whatever the mount. It does not check the path's IDs nor the body
+// against the schema: mount a [RequestChecker] for that. An error is a
+// fault of the server.
 func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStreamTokenRequestObject) (gen.CreateStreamTokenResponseObject, error) {
-	if p := admit(ctx, req.AccountID); p != nil {
+	if p := Refuse(ctx, req.AccountID); p != nil {
 		return failure(*p), nil
-	}
-	now := time.Now
-	if ts.Now != nil {
-		now = ts.Now
-	}
-	request, key, err := wire.Check(req.AccountID, req.Identifier, req.Body, now())
-	if err != nil {
-		return failure(validationErrors(err)...), nil
 	}
 	if ts.Videos != nil {
 		switch exists, err := ts.Videos.VideoExists(ctx, req.AccountID, req.Identifier); {
@@ -83,6 +78,19 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 			return failure(NoSuchMedium(req.AccountID, "video", req.Identifier)), nil
 		}
 	}
+	now := time.Now
+	if ts.Now != nil {
+		now = ts.Now
+	}
+	var signAttrs []attribute.KeyValue
+	if ts.Tracer != nil {
+		signAttrs = []attribute.KeyValue{spans.Account.String(req.AccountID)}
+	}
+	checked, err := wire.Check(req.Identifier, req.Body, now())
+	if err != nil {
+		return failure(validationErrors(err)...), nil
+	}
+	request, key := checked.Request, checked.Key
 	source := "account"
 	var signer *token.Signer
 	switch {
@@ -128,7 +136,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 			}
 			defer release()
 		}
-		_, span := spans.Start(ctx, ts.Tracer, "sign", spans.Account.String(req.AccountID))
+		_, span := spans.Start(ctx, ts.Tracer, "sign", signAttrs...)
 		tok, err := draft.Sign()
 		spans.End(span, err)
 		return tok, err
@@ -154,7 +162,7 @@ func (ts *TokenService) CreateStreamToken(ctx context.Context, req gen.CreateStr
 	return gen.CreateStreamToken200JSONResponse{
 		Success:  true,
 		Errors:   []gen.Message{},
-		Messages: wire.Findings(request.AccessRules),
+		Messages: checked.Findings,
 		Result:   gen.TokenResult{Token: tok},
 	}, nil
 }

@@ -21,8 +21,8 @@ func (ms *Service) ListVideos(ctx context.Context, req gen.ListVideosRequestObje
 	fail := func(ps ...server.Problem) gen.ListVideosResponseObject {
 		return gen.ListVideos4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := server.Refuse(ctx, req.AccountID); ps != nil {
-		return fail(ps...), nil
+	if p := server.Refuse(ctx, req.AccountID); p != nil {
+		return fail(*p), nil
 	}
 	q, ps := videoQuery(req.Params)
 	if ps != nil {
@@ -137,8 +137,8 @@ func deref[T any](p *T) T {
 // [store.MaxPage]), without their recording settings, as Cloudflare lists
 // them.
 func (ms *Service) ListLiveInputs(ctx context.Context, req gen.ListLiveInputsRequestObject) (gen.ListLiveInputsResponseObject, error) {
-	if ps := server.Refuse(ctx, req.AccountID); ps != nil {
-		return gen.ListLiveInputs4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}, nil
+	if p := server.Refuse(ctx, req.AccountID); p != nil {
+		return gen.ListLiveInputs4XXJSONResponse{Body: server.Envelope([]server.Problem{*p}), StatusCode: p.Status}, nil
 	}
 	count := deref(req.Params.IncludeCounts)
 	page, err := ms.Store.ListMedia(ctx, store.LiveInput, req.AccountID, store.MediaQuery{Count: count})

@@ -231,10 +231,13 @@ func (ms *Service) UpdateLiveInput(ctx context.Context, req gen.UpdateLiveInputR
 }
 
 // refuse is what is wrong with a request for an account's medium, if
-// anything: what [server.Refuse] finds, a video whose path is another
+// anything: what [server.Refuse] finds (the caller), a video whose path is another
 // operation's, or (when exists says) no such medium.
 func (ms *Service) refuse(ctx context.Context, accountID, idName, id string, exists func(string, string) bool, what string) []server.Problem {
-	ps := server.Refuse(ctx, accountID, server.PathID{Name: idName, ID: id})
+	var ps []server.Problem
+	if p := server.Refuse(ctx, accountID); p != nil {
+		ps = append(ps, *p)
+	}
 	if ps == nil && idName == gen.ParamIdentifier {
 		if why := wire.VideoPathClash(id); why != "" {
 			ps = append(ps, server.Problem{Status: http.StatusBadRequest, Code: apicode.InvalidPath, Message: idName + ": " + why})

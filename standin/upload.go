@@ -48,8 +48,8 @@ func (ms *Service) CreateDirectUpload(ctx context.Context, req gen.CreateDirectU
 	fail := func(ps ...server.Problem) gen.CreateDirectUploadResponseObject {
 		return gen.CreateDirectUpload4XXJSONResponse{Body: server.Envelope(ps), StatusCode: ps[0].Status}
 	}
-	if ps := server.Refuse(ctx, req.AccountID); ps != nil {
-		return fail(ps...), nil
+	if p := server.Refuse(ctx, req.AccountID); p != nil {
+		return fail(*p), nil
 	}
 	body := req.Body
 	if body == nil { // the checker requires one; a server without it gets this

@@ -381,3 +381,20 @@ func (k Key) bits() int {
 	}
 	return k.Public.N.BitLen()
 }
+
+// NamedKey is the private key in pem (PEM text) under the ID id, as a
+// token request names the key to sign with: the ID checked first
+// ([CheckKeyID]), then the key sized and parsed ([ParsePrivateKey]). What
+// is wrong is a *[ValidationError] whose violation names idField or
+// pemField; it holds no key material.
+func NamedKey(id string, pem []byte, idField, pemField string) (*Key, error) {
+	if err := CheckKeyID(id); err != nil {
+		return nil, &ValidationError{Violations: []Violation{FieldViolation(err.Error(), idField)}}
+	}
+	key, err := ParsePrivateKey(pem)
+	if err != nil {
+		return nil, &ValidationError{Violations: []Violation{FieldViolation(err.Error(), pemField)}}
+	}
+	key.ID = id
+	return key, nil
+}

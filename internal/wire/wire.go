@@ -83,20 +83,43 @@ func Body(r token.Request, keyID, pem string) gen.TokenRequest {
 	return b
 }
 
-// Check checks a whole token request at the time now: the path's account
-// and video IDs, the id and pem pair, and what the token is to grant (times
-// and access rules). It returns the key the body asks to be signed with
-// (nil for none) or a *token.ValidationError listing every violation. It
-// never puts the pem, or anything decoded from it, in an error.
-func Check(accountID, videoID string, body *gen.TokenRequest, now time.Time) (token.Request, *token.Key, error) {
-	r := Request(videoID, body)
-	key, err := CheckRequest(accountID, videoID, r, body, now)
-	return r, key, err
+// Checked is a token request that passed [Check]: what to sign, the key
+// its body asks to be signed with (nil: the account's), and what its
+// access rules likely do not mean (token.Lint), as the answer's messages.
+type Checked struct {
+	Request  token.Request
+	Key      *token.Key
+	Findings []gen.Message
 }
 
-// CheckRequest is Check for a caller that holds the request already, as
-// body's conversion (the client, which made body from it): nothing is
-// converted again.
+// Check checks a token request's body at the time now, for the video
+// videoID: the id and pem pair, and what the token is to grant (times and
+// access rules). The path's IDs are not checked again: the server's edge
+// (its request checker) checked them as the request came in, as
+// CheckRequest does for the client. The wire's own work comes first (the
+// conversion, the pair, the pem's base64 and PEM form, the findings),
+// then the token package's rules (the key ID, the key, sized before any
+// RSA work, and the claims). A refusal is a *token.ValidationError
+// listing every violation; it never holds the pem, or anything decoded
+// from it.
+func Check(videoID string, body *gen.TokenRequest, now time.Time) (Checked, error) {
+	c := Checked{Request: Request(videoID, body)}
+	id, pem, fieldErr := keyFields(body)
+	c.Findings = Findings(c.Request.AccessRules)
+	var keyErr error
+	if pem != nil {
+		c.Key, keyErr = token.NamedKey(id, pem, "id", "pem")
+	}
+	if verr := token.Join(fieldErr, keyErr, c.Request.Validate(now)); verr != nil {
+		return Checked{}, verr
+	}
+	return c, nil
+}
+
+// CheckRequest is the client's check of a request it holds already, as
+// body's conversion (nothing is converted again): it is the edge of its
+// own request, so the path's account and video IDs are checked too, and
+// every violation is listed together.
 func CheckRequest(accountID, videoID string, r token.Request, body *gen.TokenRequest, now time.Time) (*token.Key, error) {
 	var errs []error
 	if problem := ids.Check(accountID); problem != "" {
@@ -105,10 +128,11 @@ func CheckRequest(accountID, videoID string, r token.Request, body *gen.TokenReq
 	if problem := ids.Check(videoID); problem != "" {
 		errs = append(errs, invalid(token.Violation{Field: gen.ParamIdentifier, Problem: problem}))
 	}
+	id, pem, err := keyFields(body)
+	errs = append(errs, err)
 	var key *token.Key
-	if body != nil {
-		var err error
-		key, err = SigningKey(body)
+	if pem != nil {
+		key, err = token.NamedKey(id, pem, "id", "pem")
 		errs = append(errs, err)
 	}
 	errs = append(errs, withoutVideo(r.Validate(now)))
@@ -119,7 +143,7 @@ func CheckRequest(accountID, videoID string, r token.Request, body *gen.TokenReq
 }
 
 // withoutVideo drops the token package's verdict on the video ID from err:
-// CheckID, which includes its rule, has judged the path's identifier.
+// ids.Check, which includes its rule, has judged the path's identifier.
 func withoutVideo(err error) error {
 	verr, ok := err.(*token.ValidationError)
 	if !ok {
@@ -134,47 +158,32 @@ func withoutVideo(err error) error {
 	return kept
 }
 
-// SigningKey returns the key a request body asks to be signed with (its id
-// and pem), or nil when it names none. A lone id or pem, an id that is not
-// 1 to 64 printable ASCII characters, a pem that is not base64 of a PEM RSA
-// private key of 2048 to 8192 bits: a *token.ValidationError. The key is
-// sized before any RSA work.
-func SigningKey(body *gen.TokenRequest) (*token.Key, error) {
+// keyFields reads the key a request body asks to be signed with, as far
+// as the wire goes: its id, and its pem decoded from base64 into PEM text
+// (nil when the body names no key). A lone id or pem, or a pem that is
+// not base64 of PEM text, is a *token.ValidationError naming no key
+// material.
+func keyFields(body *gen.TokenRequest) (id string, pem []byte, err error) {
+	if body == nil {
+		return "", nil, nil
+	}
 	hasID, hasPEM := body.ID != nil, body.PEM != nil
 	switch {
 	case !hasID && !hasPEM:
-		return nil, nil
+		return "", nil, nil
 	case hasID && !hasPEM:
-		return nil, invalid(token.FieldViolation("is required when id is set", "pem"))
+		return "", nil, invalid(token.FieldViolation("is required when id is set", "pem"))
 	case hasPEM && !hasID:
-		return nil, invalid(token.FieldViolation("is required when pem is set", "id"))
+		return "", nil, invalid(token.FieldViolation("is required when pem is set", "id"))
 	}
-	if err := token.CheckKeyID(*body.ID); err != nil {
-		return nil, invalid(token.FieldViolation(err.Error(), "id"))
-	}
-	key, problem := parsePEMField(*body.PEM)
-	if problem != "" {
-		return nil, invalid(token.FieldViolation(problem, "pem"))
-	}
-	key.ID = *body.ID
-	return key, nil
-}
-
-// parsePEMField decodes the API's pem field: standard base64 of a PEM RSA
-// private key. The problem it reports names no key material.
-func parsePEMField(s string) (*token.Key, string) {
-	decoded, err := base64.StdEncoding.DecodeString(s)
+	decoded, err := base64.StdEncoding.DecodeString(*body.PEM)
 	if err != nil {
-		return nil, "must be base64 of a PEM private key: not base64"
+		return "", nil, invalid(token.FieldViolation("must be base64 of a PEM private key: not base64", "pem"))
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(decoded), []byte("-----BEGIN ")) {
-		return nil, "must be base64 of a PEM private key: not PEM"
+		return "", nil, invalid(token.FieldViolation("must be base64 of a PEM private key: not PEM", "pem"))
 	}
-	key, err := token.ParsePrivateKey(decoded)
-	if err != nil {
-		return nil, err.Error()
-	}
-	return key, ""
+	return *body.ID, decoded, nil
 }
 
 func invalid(v token.Violation) error {
