@@ -54,4 +54,14 @@
 //	            private, or public alone)                    grants: the video, times, rules)
 //	store       store.Key (an account's token.Key, public,   none: a request is never kept
 //	            with its creation time)
+//
+// # Clocks and logs
+//
+// A clock is given one way per kind of constructor: WithClock where a
+// constructor takes options (this package's NewClient, token's NewSigner
+// and NewVerifier, streamtokentest's NewServer), the Now field where a
+// type is configured by a struct (server.Config, and the services it is
+// made of); nil is time.Now. A server gives its clock to what it builds.
+// A logger is a field or an option too, and nothing logs unless given one:
+// no package falls back to slog's default logger.
 package streamtoken

@@ -228,3 +228,23 @@ func TestTokenServiceAsksTheVideoChecker(t *testing.T) {
 		}
 	}
 }
+
+// A checker mounted outside a ServeMux lets nothing through unchecked, and
+// its 500 says why (it has no logger to say it to).
+func TestACheckerOutsideAServeMuxSaysSo(t *testing.T) {
+	spec, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checker, err := server.NewRequestChecker(spec, server.BasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reached := false
+	h := checker.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached = true }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, server.BasePath+"/accounts/"+account+"/stream/x/token", strings.NewReader(`{}`)))
+	if reached || rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "mount the checker inside an http.ServeMux") {
+		t.Errorf("outside a ServeMux: reached %v, %d %s", reached, rec.Code, rec.Body.String())
+	}
+}

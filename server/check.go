@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"mime"
 	"net/http"
@@ -126,12 +125,15 @@ func (c *RequestChecker) operationOf(r *http.Request) *operation {
 // gen.StdHTTPServerOptions.Middlewares does: it reads the matched pattern
 // and the path values. A request of a pattern the spec does not describe
 // passes unchecked; a request no ServeMux routed (no pattern: the checker
-// mounted outside one) is refused with a 500, and logged to slog's default
-// logger, rather than let through unchecked.
+// mounted outside one) is refused with a 500 whose message says so,
+// rather than let through unchecked.
 func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Pattern == "" {
-			InternalError(slog.Default())(w, r, errors.New("server.RequestChecker: the request has no ServeMux pattern: mount the checker inside an http.ServeMux (gen.StdHTTPServerOptions.Middlewares)"))
+			// A mistake of the mount, not of the request: said in the
+			// answer, as the checker has no logger (none is a default).
+			WriteProblems(w, Problem{Status: http.StatusInternalServerError, Code: apicode.Internal,
+				Message: "server.RequestChecker: the request has no ServeMux pattern: mount the checker inside an http.ServeMux (gen.StdHTTPServerOptions.Middlewares)"})
 			return
 		}
 		op := c.operationOf(r)
