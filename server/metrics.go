@@ -233,6 +233,11 @@ func (m *metrics) observe(log *slog.Logger, operationOf func(pattern string) str
 		}
 		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 		m.duration.WithLabelValues(route).Observe(elapsed.Seconds())
+		span := trace.SpanFromContext(r.Context())
+		traced := span.SpanContext().IsValid()
+		if !traced && !log.Enabled(r.Context(), slog.LevelInfo) {
+			return // no line to write, no span to name: nothing built for them
+		}
 		attrs := []slog.Attr{
 			slog.String("method", r.Method),
 			slog.String("route", route),
@@ -243,7 +248,7 @@ func (m *metrics) observe(log *slog.Logger, operationOf func(pattern string) str
 		if account != "" {
 			attrs = append(attrs, slog.String("account", account))
 		}
-		if span := trace.SpanFromContext(r.Context()); span.SpanContext().IsValid() {
+		if traced {
 			// The operation's span (otelhttp names it by the route
 			// template once the route is known).
 			if _, path, ok := strings.Cut(r.Pattern, " "); ok {
