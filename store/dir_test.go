@@ -322,3 +322,32 @@ func TestDirMediaLayoutAndCount(t *testing.T) {
 		}
 	}
 }
+
+// Of an account's key files in several forms (one put beside it while
+// the store runs), the store's own (.json) is the account's key.
+func TestDirPrefersTheAccountKeyItWrote(t *testing.T) {
+	ctx := context.Background()
+	first := t.TempDir()
+	written := key(t, "rsa2048.pem", "0123456789abcdef0123456789abcdef")
+	if _, err := openDir(t, first, nil).EnsureAccountKey(ctx, account, 10, func() (*token.Key, error) { return written, nil }); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(first, account+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, account+".json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := openDir(t, dir, nil) // which refuses two at the start
+	other, _ := key(t, "rsa2048-b.pem", "").PrivatePEM()
+	if err := os.WriteFile(filepath.Join(dir, account+".pem"), other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(store.DirRecheck + 50*time.Millisecond) // past the snapshot's trust
+	k, err := d.AccountKey(ctx, account)
+	if err != nil || k == nil || k.ID != written.ID {
+		t.Errorf("AccountKey(.json and .pem) = %v, %v; want the .json's key %s", k, err, written.ID)
+	}
+}
