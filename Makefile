@@ -97,7 +97,7 @@ test:
 ## bench: the benchmarks, each beside its baseline, compared by benchstat
 BENCHSTAT := golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
 bench:
-	$(GO) test -run '^$$' -bench . -count 6 ./token ./server > bench.txt
+	$(GO) test -run '^$$' -bench . -count 6 ./token ./server ./standin > bench.txt
 	$(GO) run $(BENCHSTAT) -col /impl bench.txt
 
 ## bench-client: a token call by streamtoken's client beside a raw net/http
