@@ -351,3 +351,40 @@ func TestDirPrefersTheAccountKeyItWrote(t *testing.T) {
 		t.Errorf("AccountKey(.json and .pem) = %v, %v; want the .json's key %s", k, err, written.ID)
 	}
 }
+
+// A medium deleted is gone from the next listing, the account's count and
+// its bytes at once, in the process that deleted it, however recently the
+// directory was read.
+func TestDirDeleteShowsAtOnce(t *testing.T) {
+	ctx := context.Background()
+	d := openDir(t, t.TempDir(), nil)
+	keep := func(id string) error {
+		_, err := d.EditMedia(ctx, store.Video, account, id, 2, func([]byte, bool) ([]byte, error) {
+			return []byte(`{"uid":"` + id + `"}`), nil
+		})
+		return err
+	}
+	for _, id := range []string{"v1", "v2"} {
+		if err := keep(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Read past the clock's grain of the writes: a snapshot that is
+	// trusted for DirRecheck, and must not be once this process deletes.
+	time.Sleep(60 * time.Millisecond)
+	if page, err := d.ListMedia(ctx, store.Video, account, store.MediaQuery{}); err != nil || len(page.Media) != 2 {
+		t.Fatalf("ListMedia() = %v, %v", page.Media, err)
+	}
+	if err := keep("v3"); !errors.Is(err, store.ErrMediaLimit) {
+		t.Fatalf("a third past a cap of 2: %v", err)
+	}
+	if err := d.DeleteMedia(ctx, store.Video, account, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if page, err := d.ListMedia(ctx, store.Video, account, store.MediaQuery{}); err != nil || len(page.Media) != 1 || page.Media[0].ID != "v2" {
+		t.Errorf("ListMedia() after a delete = %v, %v; want v2 alone", page.Media, err)
+	}
+	if err := keep("v3"); err != nil {
+		t.Errorf("a medium in the deleted one's place: %v", err)
+	}
+}

@@ -58,10 +58,10 @@ type MediaPage struct {
 // PageLimit is the most media the page holds: Limit, or [MaxPage] when
 // Limit is 0 or over it.
 func (q MediaQuery) PageLimit() int {
-	if q.Limit <= 0 || q.Limit > MaxPage {
+	if q.Limit <= 0 {
 		return MaxPage
 	}
-	return q.Limit
+	return min(q.Limit, MaxPage)
 }
 
 // within reports whether m is inside q's time bounds.

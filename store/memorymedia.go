@@ -42,7 +42,8 @@ func (m *Memory) EditMedia(_ context.Context, kind Kind, accountID, id string, m
 	// nothing under the lock.
 	now := Medium{ID: id, Created: CreatedOf(details), fields: FieldsOf(details)}
 	order := m.order[mc]
-	i, was := -1, Medium{}
+	var i int // where it was, when found
+	var was Medium
 	if found {
 		i, _ = slices.BinarySearchFunc(order, Medium{ID: id, Created: CreatedOf(old)}, ascending)
 		was = order[i]
