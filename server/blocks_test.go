@@ -248,3 +248,55 @@ func TestACheckerOutsideAServeMuxSaysSo(t *testing.T) {
 		t.Errorf("outside a ServeMux: reached %v, %d %s", reached, rec.Code, rec.Body.String())
 	}
 }
+
+// Every path parameter of the API is an ID whose schema the ID rule
+// implies: the request checker checks it once, by that rule, and never
+// again by its schema (on a cold token, a new video ID each request, that
+// second check cost more than the rest of the checks). A schema the rule
+// does not imply is still checked by it.
+func TestPathIDsAreCheckedOnce(t *testing.T) {
+	spec, err := openapi.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, p := range append(item.Parameters, op.Parameters...) {
+				if p.Value != nil && p.Value.In == openapi3.ParameterInPath && !server.ImpliedByIDRule(p.Value.Schema) {
+					t.Errorf("%s %s: path parameter %s has a schema the ID rule does not imply: it is checked twice", method, path, p.Value.Name)
+				}
+			}
+		}
+	}
+	for name, s := range map[string]*openapi3.Schema{
+		"a hex pattern":     openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"),
+		"shorter":           openapi3.NewStringSchema().WithMaxLength(16),
+		"an enum":           openapi3.NewStringSchema().WithEnum("a", "b"),
+		"an integer":        openapi3.NewIntegerSchema(),
+		"longer at least 2": openapi3.NewStringSchema().WithMinLength(2),
+	} {
+		if server.ImpliedByIDRule(s.NewRef()) {
+			t.Errorf("%s: implied by the ID rule", name)
+		}
+	}
+	// Such a parameter is still checked by its schema.
+	strict := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("account_id").WithSchema(openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"))}
+	op := openapi3.NewOperation()
+	op.OperationID = "getHex"
+	op.Parameters = openapi3.Parameters{strict}
+	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("ok")}))
+	spec.AddOperation("/hex/{account_id}", http.MethodGet, op)
+	checker, err := server.NewRequestChecker(spec, server.BasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+server.BasePath+"/hex/{account_id}", checker.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })))
+	for id, want := range map[string]int{account: http.StatusOK, "ABC": http.StatusBadRequest} {
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, server.BasePath+"/hex/"+id, nil))
+		if rec.Code != want {
+			t.Errorf("GET /hex/%s = %d %s, want %d", id, rec.Code, rec.Body, want)
+		}
+	}
+}

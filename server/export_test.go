@@ -21,3 +21,6 @@ func CacheWaiters(c *TokenCache) int {
 func SetBodyRate(s *Server, window time.Duration, perSec int64) {
 	s.bodyRate = bodyRate{window: window, perSec: perSec, write: WriteTimeout}
 }
+
+// ImpliedByIDRule is impliedByIDRule, for the tests.
+var ImpliedByIDRule = impliedByIDRule
