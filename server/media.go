@@ -25,7 +25,8 @@ type Media interface {
 	Mount(m Mount) (gen.StrictMiddlewareFunc, error)
 }
 
-// Mount is what [New] lends the [Media] it composes.
+// Mount is what [New] lends the [Media] it composes; only New makes one
+// that can route (a Mount made elsewhere has no mux to lend).
 type Mount struct {
 	// Tracer traces the requests; nil: tracing is off.
 	Tracer trace.Tracer
@@ -43,6 +44,9 @@ type Mount struct {
 // path holds a secret (a capability), so no span records it: its requests
 // are not traced.
 func (m Mount) HandleSecretPath(pattern string, h http.Handler) {
+	if m.mux == nil {
+		panic("server: a Mount not made by server.New has no mux to route " + pattern + " on")
+	}
 	m.mux.Handle(pattern, h)
 	_, path, _ := strings.Cut(pattern, " ")
 	prefix, _, _ := strings.Cut(path, "{")
