@@ -67,6 +67,11 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--signing-key", nil, []string{"serve", "--signing-key", "/nonexistent.pem"}},
 		{"--signing-key-id", nil, []string{"serve", "--signing-key-id", "k"}},
 		{"--keys-dir", nil, []string{"serve", "--keys-dir", "/dev/null/x"}},
+		{"--account-key", nil, []string{"serve", "--account-key", "no-equals-sign"}},
+		{"--account-key", nil, []string{"serve", "--account-key", "a b=" + keyFile}},
+		{"--account-key", nil, []string{"serve", "--account-key", "acct=/nonexistent.pem"}},
+		{"--account-key", nil, []string{"serve", "--account-key", "acct=" + keyFile, "--account-key", "acct=" + keyFile}},
+		{"--account-key", nil, []string{"serve", "--account-key", "acct=../../token/testdata/rsa2048-public.pem"}},
 	} {
 		t.Run(tt.flag+" "+tt.args[0], func(t *testing.T) {
 			r := cli(t, tt.env, "", tt.args...)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -601,5 +603,50 @@ func TestSelfName(t *testing.T) {
 	<-done
 	if !strings.Contains(out.String(), "\n  ./bin/streamtoken keys create --account") {
 		t.Errorf("serve started as ./bin/streamtoken prints hints of another command:\n%s", out.String())
+	}
+}
+
+// --account-key signs one account's tokens with the key given (a key
+// created at Cloudflare makes them play there); the other accounts keep
+// keys of their own, and the variable takes the same list.
+func TestServeAccountKey(t *testing.T) {
+	const other = "9a7806061c88ada191ed06f989cc3dac"
+	s := startServe(t, "--account-key", account+"="+keyFile)
+	defer s.stop(t)
+	kidOf := func(tok string) string {
+		head, _, _ := strings.Cut(tok, ".")
+		raw, _ := base64.RawURLEncoding.DecodeString(head)
+		var h struct {
+			Kid string `json:"kid"`
+		}
+		_ = json.Unmarshal(raw, &h)
+		return h.Kid
+	}
+	mine := kidOf(s.token(t))
+	want, err := store.LoadKey(keyFile, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mine != want.ID {
+		t.Errorf("the account's token is signed by %q, want its --account-key's %q", mine, want.ID)
+	}
+	req, _ := http.NewRequest(http.MethodPost, strings.Replace(s.url, account, other, 1), nil)
+	req.Header.Set("Authorization", "Bearer "+s.apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct {
+		Result struct{ Token string } `json:"result"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	resp.Body.Close()
+	if theirs := kidOf(env.Result.Token); resp.StatusCode != 200 || theirs == "" || theirs == mine {
+		t.Errorf("another account's token: %d, signed by %q; want a key of its own", resp.StatusCode, theirs)
+	}
+	// The variable: a list, each checked as the flag is.
+	r := cli(t, map[string]string{"STREAMTOKEN_ACCOUNT_KEYS": account + "=" + keyFile + ",x"}, "", "serve", "--addr", "127.0.0.1:0")
+	if r.code != exitBadInput || !strings.Contains(r.stderr, "--account-key") {
+		t.Errorf("STREAMTOKEN_ACCOUNT_KEYS with a bad entry: %v", r)
 	}
 }

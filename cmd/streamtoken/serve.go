@@ -16,6 +16,7 @@ import (
 
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
+	"github.com/streamtoken/streamtoken/internal/ids"
 	"github.com/streamtoken/streamtoken/internal/netaddr"
 	"github.com/streamtoken/streamtoken/internal/tune"
 	"github.com/streamtoken/streamtoken/server"
@@ -27,7 +28,8 @@ import (
 
 // The environment variables serve reads when the flag is not given.
 const (
-	envServeAPITokens = "STREAMTOKEN_API_TOKENS" // comma-separated
+	envServeAPITokens   = "STREAMTOKEN_API_TOKENS"   // comma-separated
+	envServeAccountKeys = "STREAMTOKEN_ACCOUNT_KEYS" // comma-separated ACCOUNT=FILE
 )
 
 // exampleAccount and exampleVideo are the API reference's example IDs.
@@ -42,6 +44,7 @@ type serveFlags struct {
 	credentials string
 	signingKey  string
 	keyID       string
+	accountKeys []string // --account-key ACCOUNT=FILE
 	storeFlags
 	shareKey    bool
 	maxAccounts int
@@ -66,6 +69,9 @@ const (
 	maxCacheBytesFlag = 16 << 30
 	minCacheBytesFlag = 64 << 10
 	maxAccountsFlag   = 10_000_000
+	// maxAccountKeys bounds --account-key: each is a file read and an
+	// RSA key parsed at start.
+	maxAccountKeys = 1000
 )
 
 func newServeCmd(e env) *cobra.Command {
@@ -75,18 +81,17 @@ func newServeCmd(e env) *cobra.Command {
 		Short: "Run a Cloudflare-compatible token server",
 		Long: `Serve the Cloudflare API's Stream token, signing-key, video, live-input
 and direct-upload operations on the same wire, signing tokens with keys of
-its own (one per account, unless --signing-key), with GET /healthz,
-/metrics, /.well-known/jwks/{account_id}.json, /openapi.json and /docs.
-With no credentials, it generates an API token and prints it once. It binds
-to loopback unless --addr says otherwise; SIGINT or SIGTERM let the
-requests in flight finish.
+its own (one per account, unless --account-key or --signing-key), with GET
+/healthz, /metrics, /.well-known/jwks/{account_id}.json, /openapi.json and
+/docs. With no credentials, it generates an API token and prints it once.
+It binds to loopback unless --addr says otherwise; SIGINT or SIGTERM let
+the requests in flight finish.
 
-Every flag may come from the environment instead: STREAMTOKEN_ and the
-flag's name in capitals, - as _ (--max-connections: STREAMTOKEN_MAX_CONNECTIONS),
-but STREAMTOKEN_API_TOKENS (comma-separated) and
-STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or STREAMTOKEN_KEY_ENCRYPTION_KEY,
-the key itself). A flag wins over its variable. The README's "The token
-server" tells the rest: the credentials file, the stores, replicas, limits.`,
+Every flag may come from the environment: STREAMTOKEN_ and its name in
+capitals, - as _ (--max-connections: STREAMTOKEN_MAX_CONNECTIONS), but
+STREAMTOKEN_API_TOKENS and STREAMTOKEN_ACCOUNT_KEYS (comma-separated) and
+STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or STREAMTOKEN_KEY_ENCRYPTION_KEY, the
+key itself). A flag wins. The README's "The token server" tells the rest.`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -101,6 +106,7 @@ server" tells the rest: the credentials file, the stores, replicas, limits.`,
 	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable); visible to other users in ps: prefer STREAMTOKEN_API_TOKENS or --credentials")
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
 	fl.StringVar(&f.signingKey, "signing-key", "", "a signing key `FILE` for every account without its own (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it); default: a key generated per account")
+	fl.StringArrayVar(&f.accountKeys, "account-key", nil, "an account's signing key, `ACCOUNT=FILE` (repeatable; a key created at Cloudflare with \"keys create --out\" makes its tokens play there)")
 	fl.BoolVar(&f.shareKey, "shared-signing-key", false, "let --signing-key sign for accounts the credentials keep apart: a token minted for one of them then verifies for the others' videos")
 	fl.IntVar(&f.maxAccounts, "max-accounts", store.DefaultMaxAccounts, "accounts a signing key is generated for, at most")
 	fl.StringVar(&f.keyID, "signing-key-id", "", "the signing key's `ID` (default: the file's kid or id, or one derived from the key)")
@@ -132,6 +138,8 @@ func serveEnv(flag string) string {
 	switch flag {
 	case "api-token":
 		return envServeAPITokens
+	case "account-key":
+		return envServeAccountKeys
 	case "key-encryption-key":
 		return envServeKEK + "_FILE"
 	}
@@ -153,7 +161,7 @@ func (f *serveFlags) fromEnv(cmd *cobra.Command, getenv func(string) string) err
 			return
 		}
 		values := []string{v}
-		if flag.Name == "api-token" {
+		if flag.Name == "api-token" || flag.Name == "account-key" {
 			values = nil
 			for _, t := range strings.Split(v, ",") {
 				if t = strings.TrimSpace(t); t != "" {
@@ -260,6 +268,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := accountKeys(logger, f.accountKeys, use, &cfg); err != nil {
+		opened.store.Close()
+		return err
+	}
 	defer opened.store.Close()
 	cfg.Store = opened.store
 	// The Cloudflare stand-in serves the videos and live inputs beside
@@ -348,4 +360,44 @@ The account's public keys, to verify its tokens ("%[6]s verify TOKEN --account %
 // newAPIToken makes a random API token: 128 bits from crypto/rand.
 func newAPIToken() string {
 	return rand.Text()
+}
+
+// accountKeys adds the signers of --account-key ACCOUNT=FILE to cfg's,
+// refusing an account given twice, or already keyed in the store's
+// directory. Every entry is checked before any file is read.
+func accountKeys(logger *slog.Logger, given []string, use token.Crypto, cfg *server.Config) error {
+	if len(given) > maxAccountKeys {
+		return badInput("--account-key: %d given, at most %d", len(given), maxAccountKeys)
+	}
+	files := make(map[string]string, len(given))
+	var accounts []string
+	for _, g := range given {
+		account, file, ok := strings.Cut(g, "=")
+		switch {
+		case !ok || file == "":
+			return badInput("--account-key %q: want ACCOUNT=FILE", g)
+		case ids.Check(account) != "":
+			return badInput("--account-key: account %q: %s", account, ids.Check(account))
+		case files[account] != "" || cfg.AccountSigners[account] != nil:
+			return badInput("--account-key: account %s has a key already (another --account-key, or its key file in --store dir:)", account)
+		}
+		files[account] = file
+		accounts = append(accounts, account)
+	}
+	for _, account := range accounts {
+		key, err := store.LoadKey(files[account], "")
+		if err != nil {
+			return badInput("--account-key %s: %v", account, err)
+		}
+		warnIfLoose(logger, "--account-key", files[account])
+		signer, err := token.NewSigner(key, token.WithCrypto(use))
+		if err != nil {
+			return badInput("--account-key %s: %v", account, err)
+		}
+		if cfg.AccountSigners == nil {
+			cfg.AccountSigners = map[string]*token.Signer{}
+		}
+		cfg.AccountSigners[account] = signer
+	}
+	return nil
 }
