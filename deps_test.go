@@ -222,7 +222,7 @@ var serverLayers = []struct {
 }{
 	{"blocks", []string{"doc.go", "envelope.go", "errorhandlers.go", "auth.go", "credentials.go", "check.go", "checkmemo.go", "checktypes.go",
 		"queue.go", "cache.go", "bodyrate.go", "listener.go", "rlimit_unix.go", "rlimit_other.go", "jwks.go", "docs.go", "tracing.go",
-		"storerefusals.go", "metrics.go", "existence.go", "operations.go", "media.go"}},
+		"storerefusals.go", "metrics.go", "existence.go", "operations.go", "media.go", "header.go"}},
 	{"services", []string{"signers.go", "tokenservice.go", "keyservice.go"}},
 	{"composition", []string{"server.go"}},
 }

@@ -132,6 +132,11 @@ type Config struct {
 	// every client arrives from its few addresses: raise it, or turn it
 	// off there).
 	MaxConnectionsPerIP int
+	// Header is set on every answer the server gives, beside
+	// X-Content-Type-Options: what a deployment says of itself, as
+	// serve's "Streamtoken-Mode: stand-in". Names and values are checked
+	// by New (no CR, LF or NUL). Nil: none.
+	Header http.Header
 	// OperationMiddlewares wrap every operation's strict handler, after
 	// authentication and the spec's checks: each is told the operation's
 	// ID (its gen.StrictServerInterface method, "CreateSigningKey"). One
@@ -165,6 +170,7 @@ type Server struct {
 	keySets  *keySets
 	media    Media    // nil: none
 	untraced []string // path prefixes of routes never traced (Mount.HandleSecretPath)
+	header   http.Header // set on every answer (Config.Header), values clipped
 	specJSON []byte
 	specYAML []byte
 	log      *slog.Logger
@@ -220,6 +226,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: KeySetMaxAge %v is negative", s.keySets.maxAge)
 	case s.keySets.maxAge == 0:
 		s.keySets.maxAge = token.DefaultJWKSMaxAge
+	}
+	if s.header, err = answerHeader(cfg.Header); err != nil {
+		return nil, fmt.Errorf("server: Header: %w", err)
 	}
 	if cfg.MaxAccounts < 0 {
 		return nil, fmt.Errorf("server: MaxAccounts %d is negative", cfg.MaxAccounts)
@@ -444,6 +453,9 @@ func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 	})
 	mux.Handle("/", NoRoute(spec, BasePath))
 	h := s.metrics.observe(s.log, operationOf, s.recoverPanics(RefuseUncleanPaths(mux)))
+	if len(s.header) > 0 {
+		h = withHeader(s.header, h)
+	}
 	if s.tracer == nil {
 		return h, nil
 	}

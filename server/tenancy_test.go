@@ -360,3 +360,25 @@ func TestACoreWithoutMedia(t *testing.T) {
 		t.Errorf("a token Config.Videos says is missing = %d %s, want a 404", r.Status, r.Raw)
 	}
 }
+
+// Config.Header is on every answer: a token, a refusal, a route of no
+// operation, the health check; a header that could split an answer is
+// refused at New.
+func TestConfigHeaderIsOnEveryAnswer(t *testing.T) {
+	base, _ := start(t, server.Config{Header: http.Header{"streamtoken-mode": {"stand-in"}}})
+	for _, r := range []response{
+		post(t, base, `{}`),
+		post(t, base, `{"exp":"soon"}`),
+		do(t, http.MethodGet, base+"/client/v4/nowhere", nil),
+		do(t, http.MethodGet, base+"/healthz", nil),
+	} {
+		if got := r.Header.Get("Streamtoken-Mode"); got != "stand-in" {
+			t.Errorf("an answer %d has Streamtoken-Mode %q, want stand-in", r.Status, got)
+		}
+	}
+	for _, h := range []http.Header{{"Bad Name": {"x"}}, {"X-Split": {"a\r\nSet-Cookie: b"}}, {"": {"x"}}} {
+		if _, err := server.New(server.Config{Credentials: credentials(), Header: h}); err == nil {
+			t.Errorf("New(Header %q) = nil error", h)
+		}
+	}
+}

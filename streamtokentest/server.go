@@ -344,6 +344,7 @@ func newServer(cfg config) (*Server, error) {
 		media.LiveInputs = seeds.exists(store.LiveInput, cfg.liveInputs)
 	}
 	cfg.server.Media = media
+	cfg.server.Header = http.Header{server.ModeHeader: {server.ModeStandIn}}
 	// First the failures queued (and the count of token requests), then
 	// the media of WithVideos and WithLiveInputs, then the rate limit,
 	// then the caller's own.

@@ -608,7 +608,8 @@ func TestSelfName(t *testing.T) {
 
 // --account-key signs one account's tokens with the key given (a key
 // created at Cloudflare makes them play there); the other accounts keep
-// keys of their own, and the variable takes the same list.
+// keys of their own, and the variable takes the same list. The server
+// says it is a stand-in.
 func TestServeAccountKey(t *testing.T) {
 	const other = "9a7806061c88ada191ed06f989cc3dac"
 	s := startServe(t, "--account-key", account+"="+keyFile)
@@ -643,6 +644,18 @@ func TestServeAccountKey(t *testing.T) {
 	resp.Body.Close()
 	if theirs := kidOf(env.Result.Token); resp.StatusCode != 200 || theirs == "" || theirs == mine {
 		t.Errorf("another account's token: %d, signed by %q; want a key of its own", resp.StatusCode, theirs)
+	}
+	// What it is, said in its banner and on every answer.
+	if !strings.Contains(s.stdout.String(), "a stand-in for Cloudflare's API") {
+		t.Errorf("serve's banner does not say it is a stand-in:\n%s", s.stdout.String())
+	}
+	health, err := http.Get(s.url[:strings.Index(s.url, "/client/v4")] + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	health.Body.Close()
+	if got := health.Header.Get("Streamtoken-Mode"); got != "stand-in" {
+		t.Errorf("serve's answers carry Streamtoken-Mode %q, want stand-in", got)
 	}
 	// The variable: a list, each checked as the flag is.
 	r := cli(t, map[string]string{"STREAMTOKEN_ACCOUNT_KEYS": account + "=" + keyFile + ",x"}, "", "serve", "--addr", "127.0.0.1:0")

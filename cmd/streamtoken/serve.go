@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -80,12 +81,12 @@ func newServeCmd(e env) *cobra.Command {
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
 		Long: `Serve the Cloudflare API's Stream token, signing-key, video, live-input
-and direct-upload operations on the same wire, signing tokens with keys of
-its own (one per account, unless --account-key or --signing-key), with GET
-/healthz, /metrics, /.well-known/jwks/{account_id}.json, /openapi.json and
-/docs. With no credentials, it generates an API token and prints it once.
-It binds to loopback unless --addr says otherwise; SIGINT or SIGTERM let
-the requests in flight finish.
+and direct-upload operations on the same wire, as a stand-in for tests,
+demos and CI (its keys and video settings live in it alone), signing with
+keys of its own (one per account, unless --account-key or --signing-key);
+GET /healthz, /metrics, /.well-known/jwks/{account_id}.json, /openapi.json
+and /docs. With no credentials, it generates an API token and prints it
+once. It binds to loopback unless --addr says otherwise.
 
 Every flag may come from the environment: STREAMTOKEN_ and its name in
 capitals, - as _ (--max-connections: STREAMTOKEN_MAX_CONNECTIONS), but
@@ -283,6 +284,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		}
 	}
 	cfg.Media = media
+	// Every answer says what this server is: a stand-in, whose keys and
+	// settings live in it alone.
+	cfg.Header = http.Header{server.ModeHeader: {server.ModeStandIn}}
 	if opened.where == "memory" {
 		tune.Memory(e.getenv, f.memoryBytes)
 	}
@@ -336,6 +340,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	if generatedToken != "" {
 		fmt.Fprintf(e.stdout, `streamtoken token server on %[1]s
+(a stand-in for Cloudflare's API, for tests, demos and CI: its keys and video settings live here alone)
 
 API token (generated for this run, shown once): %[2]s
 
