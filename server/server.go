@@ -168,8 +168,8 @@ type Server struct {
 	signers  *signers
 	store    store.KeyStore
 	keySets  *keySets
-	media    Media    // nil: none
-	untraced []string // path prefixes of routes never traced (Mount.HandleSecretPath)
+	media    Media       // nil: none
+	untraced []string    // path prefixes of routes never traced (Mount.HandleSecretPath)
 	header   http.Header // set on every answer (Config.Header), values clipped
 	specJSON []byte
 	specYAML []byte
