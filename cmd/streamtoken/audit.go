@@ -6,15 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/wire"
+	"github.com/streamtoken/streamtoken/server"
 )
 
 // exitUnprotected is audit's code when media play without a token or on
@@ -69,6 +73,10 @@ type auditReport struct {
 	// Incomplete lists what the audit did not see: empty when it saw
 	// every medium.
 	Incomplete []unseen `json:"incomplete"`
+	// Server is what the server audited said it is, by its
+	// Streamtoken-Mode header: "stand-in" (what it keeps lives in it
+	// alone), or "" (it said nothing: Cloudflare, or another API).
+	Server string `json:"server,omitempty"`
 	// found counts the findings, which text output does not keep.
 	found int
 }
@@ -133,13 +141,16 @@ names are quoted, IDs checked. Credentials come from the environment
 			if maxVideos < 0 {
 				return badInput("--max-videos %d: want 0 (no maximum) or more", maxVideos)
 			}
-			c, err := f.client(e)
+			mode := &modeRecorder{next: http.DefaultTransport}
+			c, err := f.client(e, streamtoken.WithHTTPClient(&http.Client{Timeout: 30 * time.Second, Transport: mode}))
 			if err != nil {
 				return err
 			}
 			a := &auditor{c: c, fix: fix, origins: origins, w: cmd.OutOrStdout(), out: out,
 				r: auditReport{Account: f.account, Findings: []finding{}, Incomplete: []unseen{}}}
-			if err := a.run(cmd.Context(), maxVideos); err != nil {
+			err = a.run(cmd.Context(), maxVideos)
+			a.r.Server = mode.seen()
+			if err != nil {
 				return apiFailure(err, nil, map[string]string{gen.ParamAccountID: "--account"})
 			}
 			if err := a.summary(); err != nil {
@@ -363,7 +374,35 @@ func (a *auditor) summary() error {
 	if len(r.Incomplete) > 0 {
 		fmt.Fprintln(a.w, "not seen: "+unseenText(r.Incomplete))
 	}
+	if r.Server == server.ModeStandIn {
+		fmt.Fprintln(a.w, "server: a streamtoken stand-in: what it keeps lives in it alone, not at Cloudflare")
+	}
 	return nil
+}
+
+// modeRecorder passes requests on, and keeps what the server says it is
+// (its Streamtoken-Mode header), when it is a mode this command knows.
+type modeRecorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	mode string
+}
+
+func (m *modeRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := m.next.RoundTrip(req)
+	if resp != nil && resp.Header.Get(server.ModeHeader) == server.ModeStandIn {
+		m.mu.Lock()
+		m.mode = server.ModeStandIn
+		m.mu.Unlock()
+	}
+	return resp, err
+}
+
+// seen is the mode the server said, or "".
+func (m *modeRecorder) seen() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.mode
 }
 
 // unseenText says what the audit did not see, on one line.

@@ -39,8 +39,13 @@ func TestAuditAndFix(t *testing.T) {
 		!strings.Contains(r.stdout, "2 videos and 1 live input audited: 2 media not protected") || !strings.Contains(r.stderr, "2 media are not protected") {
 		t.Fatalf("audit: %v", r)
 	}
+	// The server said it is a stand-in: the audit says whose media it saw.
+	if !strings.Contains(r.stdout, "server: a streamtoken stand-in: what it keeps lives in it alone, not at Cloudflare\n") {
+		t.Errorf("audit of a stand-in does not say so: %v", r)
+	}
 	r = run("audit", "--output", "json")
 	var report struct {
+		Server                          string
 		Videos, LiveInputs, Unprotected int
 		Findings                        []struct {
 			Kind, ID string
@@ -48,7 +53,7 @@ func TestAuditAndFix(t *testing.T) {
 		}
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &report); err != nil || r.code != exitUnprotected || report.Videos != 2 || report.LiveInputs != 1 ||
-		report.Unprotected != 2 || len(report.Findings) != 2 || len(report.Findings[0].Problems) != 2 {
+		report.Unprotected != 2 || len(report.Findings) != 2 || len(report.Findings[0].Problems) != 2 || report.Server != "stand-in" {
 		t.Fatalf("audit --output json: %v (%+v)", r, report)
 	}
 	// --fix without origins: signed URLs on, "any site" left.
