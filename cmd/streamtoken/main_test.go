@@ -415,21 +415,29 @@ func startServe(t *testing.T, args ...string) *serving {
 // token asks the server for a token, as its curl command does.
 func (s *serving) token(t *testing.T) string {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, s.url, nil)
+	tok, status := s.tokenAt(t, s.url)
+	if status != 200 || tok == "" {
+		t.Fatalf("the printed curl command got %d", status)
+	}
+	return tok
+}
+
+// tokenAt asks the server for a token at url, with its API token, and
+// returns it (or "") and the answer's status.
+func (s *serving) tokenAt(t *testing.T, url string) (string, int) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, nil)
 	req.Header.Set("Authorization", "Bearer "+s.apiToken)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var env struct {
 		Result struct{ Token string } `json:"result"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&env)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || env.Result.Token == "" {
-		t.Fatalf("the printed curl command got %d", resp.StatusCode)
-	}
-	return env.Result.Token
+	return env.Result.Token, resp.StatusCode
 }
 
 // stop ends serve as a signal would and returns its exit code.
@@ -631,19 +639,9 @@ func TestServeAccountKey(t *testing.T) {
 	if mine != want.ID {
 		t.Errorf("the account's token is signed by %q, want its --account-key's %q", mine, want.ID)
 	}
-	req, _ := http.NewRequest(http.MethodPost, strings.Replace(s.url, account, other, 1), nil)
-	req.Header.Set("Authorization", "Bearer "+s.apiToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env struct {
-		Result struct{ Token string } `json:"result"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&env)
-	resp.Body.Close()
-	if theirs := kidOf(env.Result.Token); resp.StatusCode != 200 || theirs == "" || theirs == mine {
-		t.Errorf("another account's token: %d, signed by %q; want a key of its own", resp.StatusCode, theirs)
+	tok, status := s.tokenAt(t, strings.Replace(s.url, account, other, 1))
+	if theirs := kidOf(tok); status != 200 || theirs == "" || theirs == mine {
+		t.Errorf("another account's token: %d, signed by %q; want a key of its own", status, theirs)
 	}
 	// What it is, said in its banner and on every answer.
 	if !strings.Contains(s.stdout.String(), "a stand-in for Cloudflare's API") {
