@@ -304,18 +304,6 @@ type originKey struct{}
 // through. A server of one's own behind a proxy that terminates TLS sets
 // Service.UploadURL from its public URL ([UploadURLs]) instead.
 func UploadOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
-	return withOrigin(f, operation)
-}
-
-// UploadURLs makes upload URLs beginning with publicURL (an http or https
-// URL with a host, see [CheckPublicURL]), for Service.UploadURL; with
-// publicURL empty, from each request's origin (see [UploadOrigin]).
-func UploadURLs(publicURL string) (func(ctx context.Context, accountID, capability string) string, error) {
-	return uploadURLs(publicURL)
-}
-
-// withOrigin is UploadOrigin.
-func withOrigin(f gen.StrictHandlerFunc, operation string) gen.StrictHandlerFunc {
 	if operation != gen.CreateDirectUploadRoute.Operation {
 		return f
 	}
@@ -369,21 +357,22 @@ func validHost(hostport string) bool {
 	return true
 }
 
-// uploadURLs makes the upload URLs of a server reached at publicURL, or,
-// when it is empty, at the origin of each request.
-func uploadURLs(publicURL string) (func(context.Context, string, string) string, error) {
+// UploadURLs makes upload URLs beginning with publicURL (an http or https
+// URL with a host, see [CheckPublicURL]), for Service.UploadURL; with
+// publicURL empty, from each request's origin (see [UploadOrigin]).
+func UploadURLs(publicURL string) (func(ctx context.Context, accountID, capability string) string, error) {
 	if publicURL == "" {
-		return func(ctx context.Context, accountID, videoID string) string {
+		return func(ctx context.Context, accountID, capability string) string {
 			origin, _ := ctx.Value(originKey{}).(string)
-			return origin + gen.UploadVideoPath(accountID, videoID)
+			return origin + gen.UploadVideoPath(accountID, capability)
 		}, nil
 	}
 	if err := CheckPublicURL(publicURL); err != nil {
-		return nil, fmt.Errorf("PublicURL: %w", err)
+		return nil, fmt.Errorf("public URL: %w", err)
 	}
 	base := strings.TrimRight(publicURL, "/")
-	return func(_ context.Context, accountID, videoID string) string {
-		return base + gen.UploadVideoPath(accountID, videoID)
+	return func(_ context.Context, accountID, capability string) string {
+		return base + gen.UploadVideoPath(accountID, capability)
 	}, nil
 }
 
