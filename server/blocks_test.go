@@ -249,11 +249,11 @@ func TestACheckerOutsideAServeMuxSaysSo(t *testing.T) {
 	}
 }
 
-// Every path parameter of the API is an ID whose schema the ID rule
-// implies: the request checker checks it once, by that rule, and never
-// again by its schema (on a cold token, a new video ID each request, that
-// second check cost more than the rest of the checks). A schema the rule
-// does not imply is still checked by it.
+// Every path parameter of the API is an ID, whose schema is the ID rule:
+// the request checker checks it once, by that rule, and never again by
+// its schema (on a cold token, a new video ID each request, that second
+// check cost more than the rest of the checks). A parameter of another
+// schema, stricter or looser, is checked by that schema alone.
 func TestPathIDsAreCheckedOnce(t *testing.T) {
 	spec, err := openapi.Load()
 	if err != nil {
@@ -262,41 +262,49 @@ func TestPathIDsAreCheckedOnce(t *testing.T) {
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			for _, p := range append(item.Parameters, op.Parameters...) {
-				if p.Value != nil && p.Value.In == openapi3.ParameterInPath && !server.ImpliedByIDRule(p.Value.Schema) {
-					t.Errorf("%s %s: path parameter %s has a schema the ID rule does not imply: it is checked twice", method, path, p.Value.Name)
+				if p.Value != nil && p.Value.In == openapi3.ParameterInPath && !server.IsIDSchema(p.Value.Schema) {
+					t.Errorf("%s %s: path parameter %s has a schema other than the ID rule: it is checked twice", method, path, p.Value.Name)
 				}
 			}
 		}
 	}
 	for name, s := range map[string]*openapi3.Schema{
-		"a hex pattern":     openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"),
-		"shorter":           openapi3.NewStringSchema().WithMaxLength(16),
-		"an enum":           openapi3.NewStringSchema().WithEnum("a", "b"),
-		"an integer":        openapi3.NewIntegerSchema(),
-		"longer at least 2": openapi3.NewStringSchema().WithMinLength(2),
+		"a hex pattern": openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"),
+		"shorter":       openapi3.NewStringSchema().WithMinLength(1).WithMaxLength(16).WithPattern("^[!-.0-~]+$"),
+		"any string":    openapi3.NewStringSchema(),
+		"an enum":       openapi3.NewStringSchema().WithEnum("a", "b"),
+		"an integer":    openapi3.NewIntegerSchema(),
+		"at least 2":    openapi3.NewStringSchema().WithMinLength(2).WithMaxLength(32).WithPattern("^[!-.0-~]+$"),
 	} {
-		if server.ImpliedByIDRule(s.NewRef()) {
-			t.Errorf("%s: implied by the ID rule", name)
+		if server.IsIDSchema(s.NewRef()) {
+			t.Errorf("%s: taken for the ID rule", name)
 		}
 	}
-	// Such a parameter is still checked by its schema.
-	strict := &openapi3.ParameterRef{Value: openapi3.NewPathParameter("account_id").WithSchema(openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"))}
-	op := openapi3.NewOperation()
-	op.OperationID = "getHex"
-	op.Parameters = openapi3.Parameters{strict}
-	op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("ok")}))
-	spec.AddOperation("/hex/{account_id}", http.MethodGet, op)
+	// Such parameters are checked by their schema: a stricter one refuses
+	// what the ID rule takes, a looser one takes what it refuses.
+	addOp := func(path, name string, schema *openapi3.Schema) {
+		op := openapi3.NewOperation()
+		op.OperationID = "get" + strings.ReplaceAll(path, "/", "")
+		op.Parameters = openapi3.Parameters{{Value: openapi3.NewPathParameter(name).WithSchema(schema)}}
+		op.Responses = openapi3.NewResponses(openapi3.WithStatus(200, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("ok")}))
+		spec.AddOperation(path+"/{"+name+"}", http.MethodGet, op)
+	}
+	addOp("/hex", "account_id", openapi3.NewStringSchema().WithPattern("^[0-9a-f]{32}$"))
+	addOp("/files", "file", openapi3.NewStringSchema().WithMinLength(1))
 	checker, err := server.NewRequestChecker(spec, server.BasePath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+server.BasePath+"/hex/{account_id}", checker.Middleware(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })))
-	for id, want := range map[string]int{account: http.StatusOK, "ABC": http.StatusBadRequest} {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.Handle("GET "+server.BasePath+"/hex/{account_id}", checker.Middleware(ok))
+	mux.Handle("GET "+server.BasePath+"/files/{file}", checker.Middleware(ok))
+	for path, want := range map[string]int{"/hex/" + account: http.StatusOK, "/hex/ABC": http.StatusBadRequest,
+		"/files/a%20b.txt": http.StatusOK, "/files/" + strings.Repeat("f", 40): http.StatusOK} {
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, server.BasePath+"/hex/"+id, nil))
+		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, server.BasePath+path, nil))
 		if rec.Code != want {
-			t.Errorf("GET /hex/%s = %d %s, want %d", id, rec.Code, rec.Body, want)
+			t.Errorf("GET %s = %d %s, want %d", path, rec.Code, rec.Body, want)
 		}
 	}
 }

@@ -55,10 +55,10 @@ type operation struct {
 	bodySchema *openapi3.SchemaRef   // the JSON body's, or nil
 	bodies     passed                // bodies that passed the checks
 	pathValues map[string]*passed    // by name: path parameters' values that passed
-	// byIDRule are the path parameters whose schema the API's ID rule
-	// (ids.Check, which every path ID meets first) implies: checked once,
-	// by that rule, and not again by their schema.
-	byIDRule map[string]bool
+	// idParams are the path parameters whose schema is the API's ID rule
+	// (isIDSchema): checked once, by ids.Check, before anything else, and
+	// not again by their schema. Other path parameters are their schema's.
+	idParams map[string]bool
 }
 
 // NewRequestChecker returns a checker of the operations of spec, served
@@ -74,7 +74,7 @@ func NewRequestChecker(spec *openapi3.T, basePath string) (*RequestChecker, erro
 		}
 		for method, op := range item.Operations() {
 			o := &operation{route: &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op},
-				pathValues: map[string]*passed{}, byIDRule: map[string]bool{}}
+				pathValues: map[string]*passed{}, idParams: map[string]bool{}}
 			for _, p := range item.Parameters {
 				if p.Value != nil && op.Parameters.GetByInAndName(p.Value.In, p.Value.Name) == nil {
 					o.params = append(o.params, p.Value)
@@ -89,7 +89,7 @@ func NewRequestChecker(spec *openapi3.T, basePath string) (*RequestChecker, erro
 				if p.In == openapi3.ParameterInPath {
 					o.pathParams = append(o.pathParams, p.Name)
 					o.pathValues[p.Name] = &passed{}
-					o.byIDRule[p.Name] = impliedByIDRule(p.Schema)
+					o.idParams[p.Name] = isIDSchema(p.Schema)
 				}
 			}
 			if rb := op.RequestBody; rb != nil && rb.Value != nil {
@@ -150,6 +150,9 @@ func (c *RequestChecker) Middleware(next http.Handler) http.Handler {
 		// checked on their way in (a store refuses one it is handed anyway).
 		var bad []Problem
 		for _, name := range op.pathParams {
+			if !op.idParams[name] {
+				continue // its schema's, below
+			}
 			if why := ids.Check(r.PathValue(name)); why != "" {
 				bad = append(bad, badPathID(name, why))
 			}
@@ -269,8 +272,8 @@ func (op *operation) validate(ctx context.Context, input *openapi3filter.Request
 	for _, p := range op.params {
 		var seen *passed
 		if p.In == openapi3.ParameterInPath {
-			if op.byIDRule[p.Name] {
-				continue // the ID rule, met at the edge, says more
+			if op.idParams[p.Name] {
+				continue // checked by the ID rule, at the edge
 			}
 			seen = op.pathValues[p.Name]
 			if seen.has([]byte(input.PathParams[p.Name])) {
@@ -300,20 +303,20 @@ func (op *operation) validate(ctx context.Context, input *openapi3filter.Request
 // without a space or "/".
 const idPattern = "^[!-.0-~]+$"
 
-// impliedByIDRule reports whether every ID that meets the API's rule
-// (ids.Check: 1 to ids.MaxLength printable ASCII characters, no "/")
-// meets the schema too: a string of no enum, format or composition, at
-// least one character and at most ids.MaxLength or more, of the IDs'
-// pattern or none. Only then is its check by the schema left out.
-func impliedByIDRule(ref *openapi3.SchemaRef) bool {
+// isIDSchema reports whether a path parameter's schema is the API's ID
+// rule, as the spec writes it for every ID: a string of 1 to
+// ids.MaxLength characters of the IDs' pattern, and nothing more. Then
+// ids.Check, which says the same (and refuses "." and "..", which would
+// move the request), checks it alone. A parameter of any other schema,
+// looser or stricter, is left to that schema.
+func isIDSchema(ref *openapi3.SchemaRef) bool {
 	if ref == nil || ref.Value == nil {
 		return false
 	}
 	s := ref.Value
 	return s.Type != nil && s.Type.Is(openapi3.TypeString) && len(s.Enum) == 0 && s.Format == "" &&
 		s.Not == nil && len(s.AllOf) == 0 && len(s.AnyOf) == 0 && len(s.OneOf) == 0 &&
-		s.MinLength <= 1 && (s.MaxLength == nil || *s.MaxLength >= ids.MaxLength) &&
-		(s.Pattern == "" || s.Pattern == idPattern)
+		s.MinLength == 1 && s.MaxLength != nil && *s.MaxLength == ids.MaxLength && s.Pattern == idPattern
 }
 
 // jsonProblem describes what makes body invalid JSON, without quoting it.

@@ -22,5 +22,5 @@ func SetBodyRate(s *Server, window time.Duration, perSec int64) {
 	s.bodyRate = bodyRate{window: window, perSec: perSec, write: WriteTimeout}
 }
 
-// ImpliedByIDRule is impliedByIDRule, for the tests.
-var ImpliedByIDRule = impliedByIDRule
+// IsIDSchema is isIDSchema, for the tests.
+var IsIDSchema = isIDSchema
