@@ -45,6 +45,10 @@ const (
 	RequestTimeout Code = 1018
 	// AccountQuota is 1019 (HTTP 400): the account's videos and live inputs hold as many bytes of details as each account may keep in the store (`--store-account-bytes`: 64 MiB by default, at most a quarter of the memory store's media): delete what is no longer needed; other accounts are not affected.
 	AccountQuota Code = 1019
+	// UpstreamUnavailable is 1020 (HTTP 503): the gateway (`serve --upstream`) cannot reach its upstream for what needs it (a credential it has not accepted yet, or whose acceptance is past its TTL and grace; a new account's key; a forwarded request): retry after `Retry-After`'s seconds; tokens of accounts whose key and authorization are loaded are still signed.
+	UpstreamUnavailable Code = 1020
+	// NotForwarded is 1021 (HTTP 403): the gateway forwards a request under its own upstream credential only under the path of an account the caller's credential names (`/accounts/{account_id}/...`): anything else (`/user`, `/zones`, another account) is refused here and never reaches the upstream.
+	NotForwarded Code = 1021
 	// RulesRestrictNothing is 1100 (HTTP 200): a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`).
 	RulesRestrictNothing Code = 1100
 	// RuleUnreachable is 1101 (HTTP 200): a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached.
@@ -85,6 +89,8 @@ var known = map[Code]info{
 	StoreUnavailable:     {name: "StoreUnavailable", status: []int{503}, meaning: "the store (its PostgreSQL database) cannot be reached now: retry after `Retry-After`'s seconds; tokens of accounts whose key is loaded are still signed"},
 	RequestTimeout:       {name: "RequestTimeout", status: []int{504}, meaning: "the request ran past a deadline of its own (one that a middleware of a server built from the blocks set) before the store answered; a client that leaves is logged as 499, with no answer"},
 	AccountQuota:         {name: "AccountQuota", status: []int{400}, meaning: "the account's videos and live inputs hold as many bytes of details as each account may keep in the store (`--store-account-bytes`: 64 MiB by default, at most a quarter of the memory store's media): delete what is no longer needed; other accounts are not affected"},
+	UpstreamUnavailable:  {name: "UpstreamUnavailable", status: []int{503}, meaning: "the gateway (`serve --upstream`) cannot reach its upstream for what needs it (a credential it has not accepted yet, or whose acceptance is past its TTL and grace; a new account's key; a forwarded request): retry after `Retry-After`'s seconds; tokens of accounts whose key and authorization are loaded are still signed"},
+	NotForwarded:         {name: "NotForwarded", status: []int{403}, meaning: "the gateway forwards a request under its own upstream credential only under the path of an account the caller's credential names (`/accounts/{account_id}/...`): anything else (`/user`, `/zones`, another account) is refused here and never reaches the upstream"},
 	RulesRestrictNothing: {name: "RulesRestrictNothing", status: []int{200}, meaning: "a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`)"},
 	RuleUnreachable:      {name: "RuleUnreachable", status: []int{200}, meaning: "a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached"},
 	RuleOneIPFamily:      {name: "RuleOneIPFamily", status: []int{200}, meaning: "a message beside a token: an `ip.src` rule lists IPv4 addresses only, or IPv6 only; Cloudflare's advice is to give both"},

@@ -121,12 +121,35 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Caller, *Problem) {
 	return &c, nil
 }
 
+// RequestAuthenticator says who a request is from: its [Caller], or the
+// 401 (or 403) problem to answer. An [*Authenticator] is one;
+// [AuthenticatorFunc] makes one of a function.
+type RequestAuthenticator interface {
+	Authenticate(r *http.Request) (*Caller, *Problem)
+}
+
+// AuthenticatorFunc is a function that is a [RequestAuthenticator].
+type AuthenticatorFunc func(r *http.Request) (*Caller, *Problem)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Caller, *Problem) { return f(r) }
+
 // Middleware lets through only authenticated requests allowed for the
 // account in the path (the account_id path value), with the [Caller] in
 // their context; it answers the others with a 401 or 403 envelope. Mount it
 // inside the http.ServeMux, as gen.StdHTTPServerOptions.Middlewares does, so
 // that the path values are set.
-func (a *Authenticator) Middleware(next http.Handler) http.Handler {
+func (a *Authenticator) Middleware(next http.Handler) http.Handler { return AuthMiddleware(a)(next) }
+
+// AuthMiddleware is [Authenticator.Middleware] for any
+// [RequestAuthenticator].
+func AuthMiddleware(a RequestAuthenticator) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return authMiddleware(a, next)
+	}
+}
+
+func authMiddleware(a RequestAuthenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		caller, p := a.Authenticate(r)
 		if p == nil {

@@ -110,11 +110,40 @@ func redacted(secret string) string {
 //	  - email: user@example.com                     # or an email with a global API key
 //	    key: "…"
 //
-// Unknown fields are an error. Errors name the entry, never a secret.
+// Unknown fields are an error, and so is a gateway's upstream section
+// (see [ParseCredentialsFile]). Errors name the entry, never a secret.
 func ParseCredentials(data []byte) ([]Credential, error) {
-	var file struct {
-		Credentials []Credential `yaml:"credentials"`
+	file, err := ParseCredentialsFile(data)
+	if err != nil {
+		return nil, err
 	}
+	if len(file.Upstream) > 0 {
+		return nil, errors.New("credentials file: upstream: the credentials of an upstream, for a gateway (serve --upstream) alone")
+	}
+	return file.Credentials, nil
+}
+
+// CredentialsFile is what a credentials file holds: the credentials a
+// server accepts and, for a gateway in front of an upstream API, the
+// gateway's own credentials there.
+type CredentialsFile struct {
+	// Credentials are those the server accepts (at least one).
+	Credentials []Credential `yaml:"credentials"`
+	// Upstream are a gateway's own credentials at its upstream, each for
+	// the accounts it names (required, and each account in one entry
+	// alone): a caller's requests for those accounts reach the upstream
+	// with them, never with the caller's.
+	Upstream []Credential `yaml:"upstream"`
+}
+
+// ParseCredentialsFile reads a credentials file as [ParseCredentials]
+// does, with an upstream section beside the credentials:
+//
+//	upstream:
+//	  - token: "…"                                  # the gateway's own, at the upstream
+//	    accounts: ["023e105f4ecef8ad9ca31a8372d0c353"]
+func ParseCredentialsFile(data []byte) (*CredentialsFile, error) {
+	var file CredentialsFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&file); err != nil {
@@ -132,7 +161,22 @@ func ParseCredentials(data []byte) ([]Credential, error) {
 			return nil, fmt.Errorf("credentials file: credentials[%d]: %w", i, err)
 		}
 	}
-	return file.Credentials, nil
+	seen := map[string]int{}
+	for i, c := range file.Upstream {
+		if err := c.check(); err != nil {
+			return nil, fmt.Errorf("credentials file: upstream[%d]: %w", i, err)
+		}
+		if c.Accounts == nil {
+			return nil, fmt.Errorf("credentials file: upstream[%d]: accounts: name the accounts it is for", i)
+		}
+		for _, a := range c.Accounts {
+			if j, dup := seen[a]; dup {
+				return nil, fmt.Errorf("credentials file: upstream[%d]: account %s is upstream[%d]'s already: one credential per account", i, a, j)
+			}
+			seen[a] = i
+		}
+	}
+	return &file, nil
 }
 
 // LoadCredentials reads a credentials file from disk, a regular file of at
@@ -145,6 +189,16 @@ func LoadCredentials(path string) ([]Credential, error) {
 	return ParseCredentials(data)
 }
 
+// LoadCredentialsFile reads a credentials file from disk, a regular file
+// of at most 1 MiB; see ParseCredentialsFile.
+func LoadCredentialsFile(path string) (*CredentialsFile, error) {
+	data, err := files.Read(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCredentialsFile(data)
+}
+
 // The errors of yaml.v3 this file names the field of: a mapping key given
 // twice, and an unknown one.
 var (
@@ -154,7 +208,7 @@ var (
 
 // credentialFields are the field names of a credentials file: an unknown
 // key is named in an error only when it is a typo of one of them.
-var credentialFields = []string{"credentials", "token", "email", "key", "accounts"}
+var credentialFields = []string{"credentials", "upstream", "token", "email", "key", "accounts"}
 
 // yamlProblem keeps the line numbers of a YAML error but not the text it
 // quotes, which may be a secret.

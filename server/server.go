@@ -31,8 +31,13 @@ import (
 
 // Config configures a [Server].
 type Config struct {
-	// Credentials are the API credentials the server accepts: at least one.
+	// Credentials are the API credentials the server accepts: at least
+	// one, unless Authenticator is set.
 	Credentials []Credential
+	// Authenticator, when set, authenticates the API's requests in place
+	// of the one New makes of Credentials (which it then ignores): a
+	// gateway's, which accepts a credential once its upstream has.
+	Authenticator RequestAuthenticator
 	// Signer, when set, signs the tokens of every account without a
 	// signer of its own in AccountSigners: one key for all, as a
 	// deployment for one account has. Made from a key (token.NewSigner) or
@@ -56,6 +61,13 @@ type Config struct {
 	// GenerateKey makes the keys the server generates: the accounts' and
 	// those of the keys API. Nil: token.GenerateKey (RSA-2048).
 	GenerateKey func() (*token.Key, error)
+	// AccountKey, when set, makes the signing key of an account that has
+	// none, on its first token, in place of GenerateKey: with the token
+	// request's context, under the store's lock on the account (so once,
+	// however many requests or replicas ask; see store.AccountKeys), not
+	// in the signing queue. A gateway creates it at its upstream. Its
+	// error is the token request's: [Server.AccountSigner] returns it.
+	AccountKey func(ctx context.Context, accountID string) (*token.Key, error)
 	// KeySetMaxAge is the Cache-Control max-age of the JWK sets: how long
 	// a verifier may use one, and so how long a deleted key may keep
 	// verifying. Zero: token.DefaultJWKSMaxAge.
@@ -137,6 +149,13 @@ type Config struct {
 	// serve's "Streamtoken-Mode: stand-in". Names and values are checked
 	// by New (no CR, LF or NUL). Nil: none.
 	Header http.Header
+	// Front, when set, sees every request before the server's routes,
+	// which it is given as next: inside the metrics, the panic guard,
+	// Header and tracing, after the refusal of unclean paths. A gateway
+	// answers some requests itself and forwards others; what it sets as
+	// the request's pattern (by routing it through an http.ServeMux) is
+	// its route in the metrics and the log.
+	Front func(routes http.Handler) http.Handler
 	// OperationMiddlewares wrap every operation's strict handler, after
 	// authentication and the spec's checks: each is told the operation's
 	// ID (its gen.StrictServerInterface method, "CreateSigningKey"). One
@@ -163,7 +182,8 @@ type Server struct {
 	// settings show through the Server.
 	services
 
-	auth     *Authenticator
+	auth     RequestAuthenticator
+	front    func(http.Handler) http.Handler // nil: none
 	checker  *RequestChecker
 	signers  *signers
 	store    store.KeyStore
@@ -193,11 +213,15 @@ type services = gen.Operations
 
 // New checks cfg and builds a server.
 func New(cfg Config) (*Server, error) {
-	auth, err := NewAuthenticator(cfg.Credentials)
-	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+	auth := cfg.Authenticator
+	if auth == nil {
+		made, err := NewAuthenticator(cfg.Credentials)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		auth = made
 	}
-	s := &Server{auth: auth, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
+	s := &Server{auth: auth, front: cfg.Front, log: cfg.Logger, opsMW: slices.Clone(cfg.OperationMiddlewares), now: cfg.Now, maxConns: cfg.MaxConnections, drain: cfg.ShutdownTimeout,
 		keySets:  &keySets{maxAge: cfg.KeySetMaxAge, oneAccount: soleAccount(cfg.Credentials)},
 		bodyRate: bodyRate{window: BodyRateWindow, perSec: MinBodyBytesPerSecond, write: WriteTimeout}}
 	switch {
@@ -227,6 +251,7 @@ func New(cfg Config) (*Server, error) {
 	case s.keySets.maxAge == 0:
 		s.keySets.maxAge = token.DefaultJWKSMaxAge
 	}
+	var err error
 	if s.header, err = answerHeader(cfg.Header); err != nil {
 		return nil, fmt.Errorf("server: Header: %w", err)
 	}
@@ -312,7 +337,7 @@ func New(cfg Config) (*Server, error) {
 		st = tracedStore{KeyStore: st, tr: s.tracer}
 	}
 	s.signers = &signers{shared: cfg.Signer, operator: map[string]*token.Signer{}, store: st,
-		generate: generate, opts: []token.SignerOption{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
+		generate: generate, provision: cfg.AccountKey, opts: []token.SignerOption{token.WithClock(s.now), token.WithCrypto(use)}, max: cfg.MaxAccounts, queue: tokens.Queue,
 		loaded: map[string]*token.Signer{}, pending: map[string]*pendingKey{}}
 	if s.signers.max == 0 {
 		s.signers.max = store.DefaultMaxAccounts
@@ -414,7 +439,7 @@ func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 	mux := http.NewServeMux()
 	// The media's own middleware runs first, then the operator's; with no
 	// media, their operations are 404s before anything else.
-	httpMW := []gen.MiddlewareFunc{s.checker.Middleware, s.auth.Middleware}
+	httpMW := []gen.MiddlewareFunc{s.checker.Middleware, AuthMiddleware(s.auth)}
 	if s.media == nil {
 		httpMW = append(httpMW, noMedia)
 	} else {
@@ -452,7 +477,11 @@ func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 		_, _ = w.Write(s.specYAML)
 	})
 	mux.Handle("/", NoRoute(spec, BasePath))
-	h := s.metrics.observe(s.log, operationOf, s.recoverPanics(RefuseUncleanPaths(mux)))
+	var routes http.Handler = mux
+	if s.front != nil {
+		routes = s.front(mux)
+	}
+	h := s.metrics.observe(s.log, operationOf, s.recoverPanics(RefuseUncleanPaths(routes)))
 	if len(s.header) > 0 {
 		h = withHeader(s.header, h)
 	}

@@ -38,9 +38,12 @@ type signers struct {
 	operator map[string]*token.Signer // by account; fixed once New returns
 	store    store.AccountKeys
 	generate func() (*token.Key, error)
-	opts     []token.SignerOption // of the signers made here: the clock, the RSA
-	max      int                  // accounts the store keeps a key for
-	queue    *SigningQueue        // where a generation waits its turn
+	// provision, when set, makes an account's key in generate's place
+	// (Config.AccountKey), outside the queue.
+	provision func(ctx context.Context, account string) (*token.Key, error)
+	opts      []token.SignerOption // of the signers made here: the clock, the RSA
+	max       int                  // accounts the store keeps a key for
+	queue     *SigningQueue        // where a generation waits its turn
 
 	mu      sync.Mutex
 	loaded  map[string]*token.Signer // the store's keys, by account, once read
@@ -141,6 +144,9 @@ func (s *signers) keep(account string, signer *token.Signer) {
 // another server kept first), generating it in its turn in the queue.
 func (s *signers) make(ctx context.Context, account string) (*token.Signer, error) {
 	key, err := s.store.EnsureAccountKey(ctx, account, s.max, func() (*token.Key, error) {
+		if s.provision != nil {
+			return s.provision(ctx, account)
+		}
 		release, err := s.queue.AcquireKeyGeneration(ctx)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -57,9 +56,9 @@ type Dir struct {
 	dir string
 	log *slog.Logger
 
-	locks    [64]sync.Mutex // by account: what one account does waits for no other
-	add      sync.Mutex     // one key added at a time, for the check of its ID across accounts
-	accounts sync.Mutex     // one account key written at a time, for the count of accounts
+	locks    accountLocks // by account: what one account does waits for no other
+	add      sync.Mutex   // one key added at a time, for the check of its ID across accounts
+	accounts sync.Mutex   // one account key written at a time, for the count of accounts
 
 	mu         sync.Mutex
 	keys       map[string]*snapshot[[]Key]    // created keys, by account
@@ -182,11 +181,7 @@ func OpenDir(dir string, opts DirOptions) (*Dir, error) {
 // Path returns the store's directory.
 func (d *Dir) Path() string { return d.dir }
 
-func (d *Dir) lock(accountID string) *sync.Mutex {
-	h := fnv.New32a()
-	h.Write([]byte(accountID))
-	return &d.locks[h.Sum32()%uint32(len(d.locks))]
-}
+func (d *Dir) lock(accountID string) *sync.Mutex { return d.locks.of(accountID) }
 
 // tempPrefix begins the name of the store's temporary files: with its
 // space, no ID's file has it.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"slices"
 	"sync"
@@ -34,6 +35,8 @@ type Memory struct {
 	accounts  map[string]*token.Key   // each account's signing key
 	media     map[mediaKey][]byte     // details, by kind, account and ID
 	order     map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
+
+	making accountLocks // an account's key is made under its lock
 }
 
 type mediaKey struct {
@@ -198,8 +201,9 @@ func (m *Memory) AccountKey(_ context.Context, accountID string) (*token.Key, er
 	return m.accounts[accountID], nil
 }
 
-// EnsureAccountKey implements [AccountKeys]. The key is generated without
-// the store's lock held.
+// EnsureAccountKey implements [AccountKeys]. The key is generated under
+// the account's own lock (so once per account, however many ask), never
+// the store's: other accounts are not held up.
 func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error) {
 	if err := CheckID("account ID", accountID); err != nil {
 		return nil, err
@@ -215,6 +219,15 @@ func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, 
 	}
 	m.mu.Lock()
 	k, err := check()
+	m.mu.Unlock()
+	if k != nil || err != nil {
+		return k, err
+	}
+	mu := m.making.of(accountID)
+	mu.Lock()
+	defer mu.Unlock()
+	m.mu.Lock()
+	k, err = check() // another caller may have made it meanwhile
 	m.mu.Unlock()
 	if k != nil || err != nil {
 		return k, err
@@ -236,6 +249,17 @@ func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, 
 	}
 	m.accounts[accountID] = made
 	return made, nil
+}
+
+// accountLocks are the locks an account's key is made under: a fixed
+// set, the account's by hash, so that nothing grows with the accounts
+// asked for.
+type accountLocks [64]sync.Mutex
+
+func (l *accountLocks) of(accountID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(accountID))
+	return &l[h.Sum32()%uint32(len(l))]
 }
 
 // Close implements [Store]; a Memory store holds nothing to let go of.

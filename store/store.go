@@ -127,9 +127,12 @@ type AccountKeys interface {
 	// none.
 	AccountKey(ctx context.Context, accountID string) (*token.Key, error)
 	// EnsureAccountKey returns the account's key, calling generate for
-	// one and keeping it when the account has none. When two callers (or
-	// two servers) race, the first key kept is the account's, and both
-	// get it. When max accounts have a key already it is
+	// one and keeping it when the account has none. generate runs under
+	// the account's lock, which every server on the store takes: when
+	// callers (or servers) race, it runs once and all get its key, so
+	// that it may be a call whose every run costs (a key created at an
+	// upstream API); an error of its own is returned as it is, and the
+	// next caller tries again. When max accounts have a key already it is
 	// [ErrAccountLimit], and generate is not called.
 	EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error)
 }

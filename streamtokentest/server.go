@@ -64,7 +64,8 @@ type Server struct {
 	mu        sync.Mutex
 	failures  []Failure
 	requests  atomic.Int64
-	limit     *rateLimit // nil: none
+	log       []LoggedRequest // the newest maxLogged, under mu
+	limit     *rateLimit      // nil: none
 	closeOnce sync.Once
 }
 
@@ -367,7 +368,7 @@ func newServer(cfg config) (*Server, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	s.ts = httptest.NewServer(s.TokenServer.Handler())
+	s.ts = httptest.NewServer(s.logRequests(s.TokenServer.Handler()))
 	s.URL = s.ts.URL + server.BasePath
 	creds := streamtoken.WithAPIToken(s.APIToken)
 	if s.APIToken == "" { // WithCredentials gave emails and keys alone

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/streamtoken/streamtoken/gateway"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/buildinfo"
 	"github.com/streamtoken/streamtoken/internal/ids"
@@ -60,6 +62,10 @@ type serveFlags struct {
 	cacheBytes  int
 	publicURL   string
 	otlp        string
+	upstream    string // --upstream: a gateway in front of it
+	authTTL     time.Duration
+	refusalTTL  time.Duration
+	grace       time.Duration
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -80,19 +86,15 @@ func newServeCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
-		Long: `Serve the Cloudflare API's Stream token, signing-key, video, live-input
-and direct-upload operations on the same wire, as a stand-in for tests,
-demos and CI (its keys and video settings live in it alone), signing with
-keys of its own (one per account, unless --account-key or --signing-key);
-GET /healthz, /metrics, /.well-known/jwks/{account_id}.json, /openapi.json
-and /docs. With no credentials, it generates an API token and prints it
-once. It binds to loopback unless --addr says otherwise.
-
-Every flag may come from the environment: STREAMTOKEN_ and its name in
-capitals, - as _ (--max-connections: STREAMTOKEN_MAX_CONNECTIONS), but
-STREAMTOKEN_API_TOKENS and STREAMTOKEN_ACCOUNT_KEYS (comma-separated) and
-STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or STREAMTOKEN_KEY_ENCRYPTION_KEY, the
-key itself). A flag wins. The README's "The token server" tells the rest.`,
+		Long: `Serve the Cloudflare API's Stream operations on the same wire. Alone, a
+stand-in for tests, demos and CI: its keys and video settings live in it
+alone. With --upstream (https://api.cloudflare.com/client/v4), a gateway in
+front of it: tokens signed here, with keys that exist there; all else
+forwarded. GET /healthz, /readyz, /metrics, /.well-known/jwks/{account_id}.json
+and /docs besides. Every flag may come from the environment: STREAMTOKEN_
+and its name in capitals, - as _, but STREAMTOKEN_API_TOKENS and
+STREAMTOKEN_ACCOUNT_KEYS (comma-separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE
+(or ..._KEY, the key itself). The README's "The token server" tells the rest.`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -128,6 +130,10 @@ key itself). A flag wins. The README's "The token server" tells the rest.`,
 	fl.DurationVar(&f.maxWait, "max-signing-wait", server.DefaultMaxSigningWait, "the longest a token request waits for a signing worker before a 429")
 	fl.IntVar(&f.cacheSize, "token-cache", server.DefaultTokenCacheEntries, "tokens of identical requests kept (0: none)")
 	fl.IntVar(&f.cacheBytes, "token-cache-bytes", server.DefaultTokenCacheBytes, "memory those tokens may take, in bytes")
+	fl.StringVar(&f.upstream, "upstream", "", "be a gateway in front of the API at this base `URL`: tokens signed here, everything else forwarded (README: \"In front of Cloudflare\")")
+	fl.DurationVar(&f.authTTL, "upstream-auth-ttl", gateway.DefaultAuthTTL, "how long the upstream's acceptance of a credential for an account holds (a revoked one is refused within it)")
+	fl.DurationVar(&f.refusalTTL, "upstream-refusal-ttl", gateway.DefaultRefusalTTL, "how long the upstream's refusal of a credential holds")
+	fl.DurationVar(&f.grace, "upstream-grace", gateway.DefaultGrace, "how long an acceptance past its TTL holds more while the upstream cannot be reached")
 	return cmd
 }
 
@@ -229,19 +235,29 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	cfg := server.Config{Logger: logger, MaxConnections: f.maxConns, MaxConnectionsPerIP: f.maxPerIP, SigningWorkers: f.workers, MaxSigningWait: f.maxWait,
 		TokenCacheEntries: f.cacheSize, TokenCacheBytes: f.cacheBytes, DisableTokenCache: f.cacheSize == 0, Crypto: use}
+	if err := f.checkUpstream(); err != nil {
+		return err
+	}
 	for _, t := range f.apiTokens {
 		cfg.Credentials = append(cfg.Credentials, server.Credential{Token: t})
 	}
+	var upstreamCreds []server.Credential // the gateway's own at the upstream
 	if f.credentials != "" {
-		creds, err := server.LoadCredentials(f.credentials)
+		file, err := server.LoadCredentialsFile(f.credentials)
 		if err != nil {
 			return badInput("--credentials: %v", err)
 		}
-		cfg.Credentials = append(cfg.Credentials, creds...)
+		if len(file.Upstream) > 0 && f.upstream == "" {
+			return badInput("--credentials: upstream: the gateway's own credentials at an upstream, for serve --upstream alone")
+		}
+		cfg.Credentials, upstreamCreds = append(cfg.Credentials, file.Credentials...), file.Upstream
 		warnIfLoose(logger, "--credentials", f.credentials)
 	}
+	if f.upstream != "" && len(cfg.Credentials) > 0 && len(upstreamCreds) == 0 {
+		return badInput("--credentials, --api-token: with --upstream, callers present their own credentials, which the upstream decides on; local ones are for a gateway that holds its own upstream credentials (an upstream: section in the --credentials file)")
+	}
 	var generatedToken string
-	if len(cfg.Credentials) == 0 {
+	if len(cfg.Credentials) == 0 && f.upstream == "" {
 		generatedToken = newAPIToken()
 		cfg.Credentials = []server.Credential{{Token: generatedToken}}
 	}
@@ -275,18 +291,20 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	}
 	defer opened.store.Close()
 	cfg.Store = opened.store
-	// The Cloudflare stand-in serves the videos and live inputs beside
-	// token issuance, in the same store.
-	media := &standin.Service{Store: opened.store, Logger: logger}
-	if f.publicURL != "" {
-		if media.UploadURL, err = standin.UploadURLs(f.publicURL); err != nil {
-			return badInput("--public-url: %v", err)
+	if f.upstream == "" {
+		// The Cloudflare stand-in serves the videos and live inputs
+		// beside token issuance, in the same store.
+		media := &standin.Service{Store: opened.store, Logger: logger}
+		if f.publicURL != "" {
+			if media.UploadURL, err = standin.UploadURLs(f.publicURL); err != nil {
+				return badInput("--public-url: %v", err)
+			}
 		}
+		cfg.Media = media
+		// Every answer says what this server is: a stand-in, whose keys
+		// and settings live in it alone.
+		cfg.Header = http.Header{server.ModeHeader: {server.ModeStandIn}}
 	}
-	cfg.Media = media
-	// Every answer says what this server is: a stand-in, whose keys and
-	// settings live in it alone.
-	cfg.Header = http.Header{server.ModeHeader: {server.ModeStandIn}}
 	if opened.where == "memory" {
 		tune.Memory(e.getenv, f.memoryBytes)
 	}
@@ -298,7 +316,16 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if tp != nil {
 		cfg.TracerProvider = tp
 	}
-	srv, err := server.New(cfg)
+	var srv *server.Server // a gateway's is the server inside it, in front of its upstream
+	if f.upstream == "" {
+		srv, err = server.New(cfg)
+	} else {
+		var g *gateway.Gateway
+		if g, err = gateway.New(gateway.Config{Upstream: f.upstream, Server: cfg, UpstreamCredentials: upstreamCreds,
+			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace}); err == nil {
+			srv = g.Server()
+		}
+	}
 	var shared *server.SharedSignerError
 	if errors.As(err, &shared) {
 		return badInput("--signing-key would sign the tokens of accounts %s, which the credentials keep apart: a token minted for one would verify for another's videos; leave it out (each account then gets a key of its own), or pass --shared-signing-key to accept that",
@@ -321,8 +348,12 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 			logger.Warn("--signing-key signs the tokens of every account a credential names none of: a credential that may use any account gets them all signed with this one key, so a token minted for one account verifies for another's videos; scope the credentials to their accounts (--credentials), or leave --signing-key out for a key per account",
 				"key_id", cfg.Signer.KeyID())
 		}
-	} else {
+	} else if f.upstream == "" {
 		logger.Info("signing keys: each account's own, generated on its first token unless in --store dir:DIR", "kept_in", opened.where, "max_accounts", f.maxAccounts)
+	} else {
+		logger.Info("gateway: tokens signed here with each account's key at the upstream (--account-key, or created there on the account's first token); everything else forwarded",
+			"upstream", f.upstream, "credentials", map[bool]string{true: "the gateway's own (--credentials upstream:)", false: "the callers' own"}[len(upstreamCreds) > 0],
+			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "kept_in", opened.where)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
@@ -355,10 +386,43 @@ The account's public keys, to verify its tokens ("%[6]s verify TOKEN --account %
   %[4]s
 `, base, generatedToken, exampleAccount, strings.TrimSuffix(base, server.BasePath)+gen.GetAccountKeySetPath(exampleAccount), gen.CreateStreamTokenPath(exampleAccount, exampleVideo), e.command())
 	}
+	if f.upstream != "" {
+		fmt.Fprintf(e.stdout, "streamtoken gateway on %s, in front of %s\n(tokens signed here with keys that exist there; everything else forwarded)\n", base, f.upstream)
+	}
 	if err := srv.Serve(ctx, ln); err != nil {
 		return failure(err)
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+// checkUpstream checks --upstream and the flags that go with it.
+func (f *serveFlags) checkUpstream() error {
+	if f.upstream == "" {
+		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace {
+			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace: need --upstream")
+		}
+		return nil
+	}
+	u, err := url.Parse(f.upstream)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return badInput("--upstream: want the API's base URL, http or https (https://api.cloudflare.com/client/v4)")
+	case u.User != nil:
+		return badInput("--upstream: holds a user or password: credentials go in headers, never in the URL")
+	case u.RawQuery != "" || u.Fragment != "":
+		return badInput("--upstream: takes no query or fragment")
+	case f.signingKey != "":
+		return badInput("--signing-key: with --upstream, an account's key must exist at the upstream: give it with --account-key ACCOUNT=FILE (keys create --out), or let the gateway create it")
+	case f.publicURL != "":
+		return badInput("--public-url: with --upstream, direct uploads are the upstream's, and so are their URLs")
+	case f.authTTL <= 0 || f.authTTL > 24*time.Hour:
+		return badInput("--upstream-auth-ttl %v: want more than 0 and at most 24h", f.authTTL)
+	case f.refusalTTL <= 0 || f.refusalTTL > time.Hour:
+		return badInput("--upstream-refusal-ttl %v: want more than 0 and at most 1h", f.refusalTTL)
+	case f.grace < 0 || f.grace > 7*24*time.Hour:
+		return badInput("--upstream-grace %v: want 0 to 168h", f.grace)
+	}
 	return nil
 }
 

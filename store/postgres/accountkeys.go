@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -75,9 +76,12 @@ func (s *Store) readAccountKey(ctx context.Context, q querier, accountID string)
 }
 
 // EnsureAccountKey implements [store.AccountKeys]: the key is generated
-// outside any transaction; the count of accounts and the insert are one
-// transaction under a lock every replica takes, and when another replica
-// kept a key for the account first, that key is the account's.
+// under the account's lock, which every replica takes (a transaction's
+// advisory lock), so that one replica makes it however many ask at once,
+// and generate may be a call whose every extra run costs (a key created
+// at an upstream API); the count of accounts and the insert are under a
+// second lock every replica takes. The whole is bounded by the store's
+// timeout, generate's run included.
 func (s *Store) EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error) {
 	if k, err := s.AccountKey(ctx, accountID); k != nil || err != nil {
 		return k, err
@@ -87,49 +91,54 @@ func (s *Store) EnsureAccountKey(ctx context.Context, accountID string, max int,
 		err := q.QueryRow(ctx, "SELECT count(*) FROM streamtoken_account_keys").Scan(&n)
 		return n, err
 	}
-	qctx, cancel := s.op(ctx)
-	n, err := count(qctx, s.pool)
-	cancel()
-	if err != nil {
-		return nil, unavailable(err)
-	}
-	if n >= max {
-		return nil, store.ErrAccountLimit
-	}
-	made, err := generate()
-	if err != nil {
-		return nil, err
-	}
-	if err := store.CheckAccountKey(made); err != nil {
-		return nil, err
-	}
-	pemBytes, err := made.PrivatePEM()
-	if err != nil {
-		return nil, err
-	}
-	sealed := s.seal(pemBytes, accountKeyAAD(accountID, made.ID))
 	var kept *token.Key
-	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+	var genErr error // generate's own, returned as it is
+	err := s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if err := lock(ctx, tx, "account-key/"+accountID); err != nil {
+			return err
+		}
+		// Another replica may have made it while this one waited.
+		switch other, err := s.readAccountKey(ctx, tx, accountID); {
+		case err != nil:
+			return err
+		case other != nil:
+			return editError{errKept{other}}
+		}
+		if n, err := count(ctx, tx); err != nil || n >= max {
+			return cmp.Or(err, store.ErrAccountLimit)
+		}
+		made, err := generate()
+		if err == nil {
+			err = store.CheckAccountKey(made)
+		}
+		if err != nil {
+			genErr = err
+			return editError{err}
+		}
+		pemBytes, err := made.PrivatePEM()
+		if err != nil {
+			return editError{err}
+		}
 		if err := lock(ctx, tx, "accounts"); err != nil {
 			return err
 		}
-		if kept, err = s.readAccountKey(ctx, tx, accountID); kept != nil || err != nil {
-			return err
-		}
-		n, err := count(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if n >= max {
-			return store.ErrAccountLimit
+		if n, err := count(ctx, tx); err != nil || n >= max {
+			return cmp.Or(err, store.ErrAccountLimit)
 		}
 		if _, err := tx.Exec(ctx, "INSERT INTO streamtoken_account_keys (account_id, key_id, sealed, created) VALUES ($1, $2, $3, $4)",
-			accountID, made.ID, sealed, time.Now().UTC()); err != nil {
+			accountID, made.ID, s.seal(pemBytes, accountKeyAAD(accountID, made.ID)), time.Now().UTC()); err != nil {
 			return err
 		}
 		kept = made
 		return notify(ctx, tx, changedAccountKey, accountID)
 	})
+	var was errKept
+	switch {
+	case genErr != nil:
+		return nil, genErr
+	case errors.As(err, &was):
+		kept, err = was.key, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -165,3 +174,9 @@ func (s *Store) open(sealed, aad []byte) ([]byte, error) {
 	}
 	return plain, nil
 }
+
+// errKept carries the key another replica kept out of the transaction
+// that found it.
+type errKept struct{ key *token.Key }
+
+func (e errKept) Error() string { return "the account's key was kept meanwhile" }

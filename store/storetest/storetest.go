@@ -398,6 +398,10 @@ func (s *suite) accountKeys(t *testing.T) {
 	if k, err := st.AccountKey(ctx, accountA); k != nil || err != nil {
 		t.Fatalf("AccountKey(A) of an empty store = %v, %v; want nil, nil", k, err)
 	}
+	refused := errors.New("the upstream refused to create a key")
+	if k, err := st.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, func() (*token.Key, error) { return nil, refused }); k != nil || !errors.Is(err, refused) {
+		t.Fatalf("EnsureAccountKey(A) with generate failing = %v, %v; want generate's error as it is", k, err)
+	}
 	var calls atomic.Int32
 	generate := func() (*token.Key, error) {
 		calls.Add(1)
@@ -418,8 +422,8 @@ func (s *suite) accountKeys(t *testing.T) {
 			t.Fatalf("EnsureAccountKey(A) gave different keys, or a public one: %v and %v", got[0], k)
 		}
 	}
-	if calls.Load() < 1 {
-		t.Error("generate was never called")
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d concurrent EnsureAccountKey(A) called generate %d times; want once, under the account's lock", callers, n)
 	}
 	if k, err := st.AccountKey(ctx, accountA); err != nil || k == nil || k.ID != got[0].ID || k.Private == nil || k.Private.N.Cmp(got[0].Private.N) != 0 {
 		t.Errorf("AccountKey(A) = %v, %v; want the key kept, private", k, err)

@@ -1,0 +1,133 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gen"
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// Errors of an account key's creation at the upstream.
+var (
+	// errUpstream: the upstream could not be asked, or could not answer
+	// (a 5xx, a 429): it may make the key later.
+	errUpstream = errors.New("the upstream cannot make the key now")
+	// errNoCredential: no upstream credential to ask with.
+	errNoCredential = errors.New("no upstream credential for the account")
+)
+
+// keyRefusedError is the upstream's refusal to make an account's key with
+// the credential at hand (a 4xx): it may lack the permission.
+type keyRefusedError struct{ status int }
+
+func (e *keyRefusedError) Error() string {
+	return "the upstream refused to create a signing key (HTTP " + strconv.Itoa(e.status) + ")"
+}
+
+// createKey makes an account's signing key at the upstream, through its
+// keys API, with the credential of the token request that needs it
+// (server.Config.AccountKey): the server keeps it, under its store's lock
+// on the account, so that one is made however many ask.
+func (g *Gateway) createKey(ctx context.Context, account string) (*token.Key, error) {
+	cred, ok := credentialFrom(ctx)
+	if !ok || (cred.bearer == "" && cred.key == "") {
+		return nil, errNoCredential
+	}
+	auth := streamtoken.WithAPIToken(cred.bearer)
+	if cred.bearer == "" {
+		auth = streamtoken.WithAPIKey(cred.email, cred.key)
+	}
+	c, err := streamtoken.NewClient(auth, streamtoken.WithBaseURL(g.upstream.String()), streamtoken.WithHTTPClient(g.hc),
+		streamtoken.WithMaxRetries(0), streamtoken.WithUserAgent("streamtoken-gateway"))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.keyWait)
+	defer cancel()
+	k, err := c.CreateSigningKey(ctx, account)
+	var apiErr *streamtoken.APIError
+	switch {
+	case err == nil:
+		g.reached()
+		g.metrics.upstream.WithLabelValues("create_key", "200").Inc()
+		g.metrics.keysCreated.Inc()
+		g.log.Info("created the account's signing key at the upstream", "account", account, "key_id", k.ID)
+		return k.Key, nil
+	case errors.As(err, &apiErr):
+		g.reached()
+		g.metrics.upstream.WithLabelValues("create_key", strconv.Itoa(apiErr.StatusCode)).Inc()
+		if apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
+			return nil, &keyRefusedError{status: apiErr.StatusCode}
+		}
+	default:
+		g.down()
+		g.metrics.upstream.WithLabelValues("create_key", "error").Inc()
+	}
+	g.log.Warn("the account's signing key could not be created at the upstream", "account", account, "error", err.Error())
+	return nil, errUpstream
+}
+
+// maxKeyAnswer bounds the upstream's answer to a key's creation that the
+// gateway reads for the key's public half: a real one is about 4 KiB.
+const maxKeyAnswer = 64 << 10
+
+// keyCreated sees the upstream's answer to a key created through the
+// gateway: the public half of a key it created joins the account's JWK
+// set here. The answer goes on as it came.
+func keyCreated(g *Gateway, r *http.Request) func(*http.Response) error {
+	account := r.PathValue(gen.ParamAccountID)
+	return func(resp *http.Response) error {
+		if resp.StatusCode/100 != 2 {
+			return nil
+		}
+		head, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyAnswer+1))
+		resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+		if err != nil || len(head) > maxKeyAnswer {
+			g.log.Warn("a key created through the gateway: its answer is too long to read; its key is not in the account's JWK set here", "account", account)
+			return nil
+		}
+		var env struct {
+			Result json.RawMessage `json:"result"`
+		}
+		var result struct {
+			Created time.Time `json:"created"`
+		}
+		if json.Unmarshal(head, &env) != nil || json.Unmarshal(env.Result, &result) != nil {
+			return nil
+		}
+		k, err := token.ParsePrivateKey(env.Result)
+		if err != nil {
+			g.log.Warn("a key created through the gateway does not parse; it is not in the account's JWK set here", "account", account)
+			return nil
+		}
+		pub := store.Key{AccountID: account, Key: &token.Key{ID: k.ID, Public: k.Public}, Created: result.Created}
+		if err := g.keys.AddKey(r.Context(), pub, store.MaxKeysPerAccount); err != nil && !errors.Is(err, store.ErrKeyExists) {
+			g.log.Warn("a key created through the gateway could not be kept", "account", account, "key_id", k.ID, "error", err.Error())
+		}
+		return nil
+	}
+}
+
+// keyDeleted sees the upstream's answer to a key deleted through the
+// gateway: a key it deleted leaves the account's JWK set here at once.
+func keyDeleted(g *Gateway, r *http.Request) func(*http.Response) error {
+	account, id := r.PathValue(gen.ParamAccountID), r.PathValue(gen.ParamIdentifier)
+	return func(resp *http.Response) error {
+		if resp.StatusCode/100 != 2 {
+			return nil
+		}
+		if err := g.keys.DeleteKey(r.Context(), account, id); err != nil && !errors.Is(err, store.ErrNoSuchKey) && !errors.Is(err, store.ErrInvalidID) {
+			g.log.Warn("a key deleted through the gateway could not be dropped here", "account", account, "key_id", id, "error", err.Error())
+		}
+		return nil
+	}
+}
