@@ -385,5 +385,3 @@ func TestASlowOrSilentUpstream(t *testing.T) {
 		t.Errorf("a %d MiB answer grew the heap in use by %d MiB; want under 32", size>>20, grew>>20)
 	}
 }
-
-

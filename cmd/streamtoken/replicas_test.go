@@ -40,10 +40,22 @@ func startReplica(t *testing.T, store, kekFile string) *replica {
 	t.Helper()
 	// A store timeout that 40 creates waiting on one account's lock, on a
 	// busy machine, stay within; a stopped database refuses at once.
-	args, _ := json.Marshal([]string{"serve", "--addr", "127.0.0.1:0", "--api-token", replicaToken,
-		"--store", store, "--key-encryption-key", kekFile, "--store-timeout", "4s"})
-	r := &replica{cmd: exec.Command(os.Args[0]), logs: &syncBuffer{}}
-	r.cmd.Env = append(os.Environ(), argsVar+"="+string(args))
+	return startServeProcess(t, "", "serve", "--addr", "127.0.0.1:0", "--api-token", replicaToken,
+		"--store", store, "--key-encryption-key", kekFile, "--store-timeout", "4s")
+}
+
+// startServeProcess runs a command line that serves in a process of its
+// own: bin's, or (bin "") the test binary's, and waits for its URL.
+func startServeProcess(t *testing.T, bin string, argv ...string) *replica {
+	t.Helper()
+	r := &replica{logs: &syncBuffer{}}
+	if bin == "" {
+		args, _ := json.Marshal(argv)
+		r.cmd = exec.Command(os.Args[0])
+		r.cmd.Env = append(os.Environ(), argsVar+"="+string(args))
+	} else {
+		r.cmd = exec.Command(bin, argv...)
+	}
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/streamtoken/streamtoken/internal/pgtest"
+	"github.com/streamtoken/streamtoken/token"
+)
+
+// upstreamServe is serve, in a process of its own, playing Cloudflare's
+// API for a gateway: it accepts replicaToken.
+func upstreamServe(t *testing.T) *replica {
+	t.Helper()
+	return startServeProcess(t, "", "serve", "--addr", "127.0.0.1:0", "--api-token", replicaToken)
+}
+
+// gatewayServe is serve --upstream in a process of its own.
+func gatewayServe(t *testing.T, bin string, up *replica, args ...string) *replica {
+	t.Helper()
+	return startServeProcess(t, bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--upstream", up.base + "/client/v4"}, args...)...)
+}
+
+// served counts the requests a serve process answered with status, on
+// route (its pattern), by its /metrics.
+func (r *replica) served(t *testing.T, route string, status int) int {
+	t.Helper()
+	resp, err := http.Get(r.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	re := regexp.MustCompile(`^streamtoken_http_requests_total\{code="` + strconv.Itoa(status) + `",route="` + regexp.QuoteMeta(route) + `"\} (\d+)`)
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			n, _ = strconv.Atoi(m[1])
+		}
+	}
+	return n
+}
+
+const (
+	keyRoute   = "POST /client/v4/accounts/{account_id}/stream/keys"
+	tokenRoute = "POST /client/v4/accounts/{account_id}/stream/{identifier}/token"
+)
+
+// upstreamVerifies checks a token against the upstream's JWK set for the
+// account.
+func upstreamVerifies(t *testing.T, up *replica, account, tok string) error {
+	t.Helper()
+	resp, err := http.Get(up.base + "/.well-known/jwks/" + account + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	keys, err := token.ParseJWKS(raw)
+	if err != nil {
+		t.Fatalf("the upstream's JWK set: %v", err)
+	}
+	v, err := token.NewVerifier(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Verify(tok)
+	return err
+}
+
+func TestGatewayInFrontOfServe(t *testing.T) {
+	up := upstreamServe(t)
+	gw := gatewayServe(t, "", up)
+	for i := range 50 {
+		status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
+		result, _ := env["result"].(map[string]any)
+		tok, _ := result["token"].(string)
+		if status != http.StatusOK || tok == "" {
+			t.Fatalf("token %d through the gateway: %d %v", i, status, env)
+		}
+		if err := upstreamVerifies(t, up, account, tok); err != nil {
+			t.Fatalf("token %d does not verify against the upstream's JWK set: %v", i, err)
+		}
+	}
+	if keys, tokens := up.served(t, keyRoute, 200), up.served(t, tokenRoute, 200); keys != 1 || tokens != 1 {
+		t.Errorf("for 50 tokens, the upstream created %d keys and answered %d token requests; want 1 and 1", keys, tokens)
+	}
+	// The rest is the upstream's: a video secured through the gateway is
+	// secured there.
+	if status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video, `{"requireSignedURLs":true}`); status != 200 {
+		t.Fatalf("a video edit through the gateway: %d %v", status, env)
+	}
+	if _, env := up.call(t, http.MethodGet, "/client/v4/accounts/"+account+"/stream/"+video, ""); env["result"].(map[string]any)["requireSignedURLs"] != true {
+		t.Errorf("a video secured through the gateway is not secured at the upstream: %v", env)
+	}
+}
+
+// TestTwoGatewayReplicasOnOnePostgreSQL: 40 concurrent first tokens of an
+// account, on two gateways sharing a store, make one key at the upstream.
+func TestTwoGatewayReplicasOnOnePostgreSQL(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.Database(t)
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	kekFile := filepath.Join(t.TempDir(), "kek")
+	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := upstreamServe(t)
+	store := []string{"--store", c.URL(db), "--key-encryption-key", kekFile, "--store-timeout", "4s"}
+	gws := []*replica{gatewayServe(t, "", up, store...), gatewayServe(t, "", up, store...)}
+	accounts := []string{account, "11111111111111111111111111111111"}
+	for _, acct := range accounts {
+		var wg sync.WaitGroup
+		toks := make(chan string, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				status, env := gws[i%2].call(t, http.MethodPost, "/client/v4/accounts/"+acct+"/stream/"+video+"/token", "")
+				if result, ok := env["result"].(map[string]any); ok && status == 200 {
+					toks <- result["token"].(string)
+					return
+				}
+				t.Errorf("a first token of %s: %d %v", acct, status, env)
+			})
+		}
+		wg.Wait()
+		close(toks)
+		for tok := range toks {
+			if err := upstreamVerifies(t, up, acct, tok); err != nil {
+				t.Errorf("a token of %s does not verify against the upstream's JWK set: %v", acct, err)
+			}
+		}
+	}
+	if keys := up.served(t, keyRoute, 200); keys != len(accounts) {
+		t.Errorf("40 concurrent first tokens of each of %d accounts on two gateways: the upstream created %d keys; want one per account", len(accounts), keys)
+	}
+}
+
+// TestGatewayStreamsA200MBUpload: a basic upload of 200 MB (multipart)
+// reaches the upstream whole, through a gateway built without -race whose
+// memory grows far less than the body.
+func TestGatewayStreamsA200MBUpload(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the command and sends 200 MB: not with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "streamtoken")
+	if out, err := exec.Command("go", "build", "-buildvcs=auto", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	type received struct {
+		bytes  int64
+		sum    string
+		status int
+	}
+	got := make(chan received, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, err := io.Copy(h, r.Body)
+		rec := received{bytes: n, sum: hex.EncodeToString(h.Sum(nil))}
+		if err != nil || r.Method != http.MethodPost || r.URL.Path != "/client/v4/accounts/"+account+"/stream" || r.Header.Get("Authorization") != "Bearer "+replicaToken {
+			rec.status = http.StatusBadRequest
+		}
+		got <- rec
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"success":true,"errors":[],"messages":[],"result":{"uid":%q}}`, video)
+	}))
+	defer upstream.Close()
+	gw := startServeProcess(t, bin, "serve", "--addr", "127.0.0.1:0", "--upstream", upstream.URL+"/client/v4")
+	rssBefore := procKB(t, gw.cmd.Process.Pid, "VmRSS")
+
+	const size = 200 << 20
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	sent := sha256.New()
+	go func() {
+		part, err := mw.CreateFormFile("file", "video.mp4")
+		if err == nil {
+			chunk := make([]byte, 1<<20)
+			for i := 0; i < size>>20 && err == nil; i++ {
+				chunk[0] = byte(i)
+				_, err = part.Write(chunk)
+			}
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	body := io.TeeReader(pr, sent)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, gw.base+"/client/v4/accounts/"+account+"/stream", body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+replicaToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	rec := <-got
+	if resp.StatusCode != 200 || rec.status != 0 || rec.sum != hex.EncodeToString(sent.Sum(nil)) || rec.bytes < size {
+		t.Errorf("the upload: %d %s; the upstream got %d bytes (%s...), status %d; want every byte sent", resp.StatusCode, answer, rec.bytes, rec.sum[:8], rec.status)
+	}
+	peak := procKB(t, gw.cmd.Process.Pid, "VmHWM")
+	grew := peak - rssBefore
+	t.Logf("gateway RSS before %d KiB, peak %d KiB: grew %d KiB for a %d MiB upload", rssBefore, peak, grew, size>>20)
+	if grew > 32<<10 {
+		t.Errorf("the gateway's RSS grew by %d MiB for a %d MiB upload; want under 32", grew>>10, size>>20)
+	}
+}
+
+// procKB reads a field of /proc/PID/status in KiB.
+func procKB(t *testing.T, pid int, field string) int64 {
+	t.Helper()
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
+	return 0
+}
