@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"net/http"
@@ -57,8 +56,8 @@ func credentialFrom(ctx context.Context) (credential, bool) {
 	return c, ok
 }
 
-// pairKey names a credential and an account in the decisions: an HMAC of
-// the credential under a key of the process (so that neither a memory
+// pairKey names a credential and an account in the decisions: a keyed
+// digest of the credential under a key of the process (so that neither a memory
 // dump nor anything logged holds what would let the credential be tried
 // offline), and the account.
 type pairKey struct {
@@ -97,16 +96,16 @@ func newDecisions(max int) *decisions {
 	return &decisions{macKey: key, max: max, byPair: map[pairKey]decision{}, pending: map[pairKey]chan struct{}{}}
 }
 
-// pair is c's key for account.
+// pair is c's key for account: a keyed SHA-256 of the credential (the
+// process's key first, then each part ended by a NUL, which no part
+// holds), on the stack for any credential of a real size.
 func (d *decisions) pair(c credential, account string) pairKey {
-	m := hmac.New(sha256.New, d.macKey)
+	var buf [256]byte
+	b := append(buf[:0], d.macKey...)
 	for _, part := range []string{c.bearer, c.email, c.key} {
-		m.Write([]byte(part))
-		m.Write([]byte{0})
+		b = append(append(b, part...), 0)
 	}
-	k := pairKey{account: account}
-	m.Sum(k.mac[:0])
-	return k
+	return pairKey{mac: sha256.Sum256(b), account: account}
 }
 
 // get is the decision on p, if any.

@@ -16,9 +16,10 @@
 // the upstream accepted that same credential for that account: the first
 // token request of each credential and account is forwarded as it is, and
 // the upstream's answer returned as it came; a 2xx accepts, a 401 or 403
-// refuses, anything else decides nothing. Decisions are kept by an HMAC of
-// the credential under a key of the process (never the credential), an
-// acceptance for Config.AuthTTL, a refusal for Config.RefusalTTL; a
+// refuses, anything else decides nothing. Decisions are kept by a SHA-256
+// of the credential keyed by a secret of the process (never the
+// credential), an acceptance for Config.AuthTTL, a refusal for
+// Config.RefusalTTL; a
 // credential revoked at the upstream is refused within AuthTTL. While the
 // upstream cannot be reached, an acceptance past its TTL holds for
 // Config.Grace more, and then the answer is a 503 envelope (1020).

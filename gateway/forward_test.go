@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -21,8 +22,10 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gateway"
+	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 func digest(s string) string {
@@ -178,6 +181,25 @@ func TestAKeyTheUpstreamRefusesToCreate(t *testing.T) {
 	}
 	if got := operations(up); got["CreateSigningKey"] != 1 || got["CreateStreamToken"] != 4 {
 		t.Errorf("the upstream saw %v; want one key refused, then every token forwarded (4)", got)
+	}
+	// A request that brings its own key is signed here with it, as the
+	// upstream would: no key of the account's is needed.
+	key := testkey.Load(t, "rsa2048.pem", "0123456789abcdef0123456789abcdef")
+	pemBytes, err := key.PrivatePEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{KeyID: key.ID, PEM: base64.StdEncoding.EncodeToString(pemBytes)})
+	if err != nil {
+		t.Fatalf("a token of the request's own key: %v", err)
+	}
+	if v, _ := token.NewVerifier([]*token.Key{key}); v == nil {
+		t.Fatal("no verifier")
+	} else if _, err := v.Verify(tok.Value); err != nil {
+		t.Errorf("a token of the request's own key does not verify with it: %v", err)
+	}
+	if got := operations(up); got["CreateStreamToken"] != 4 {
+		t.Errorf("a token of the request's own key reached the upstream: %v", got)
 	}
 	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
 	if !strings.Contains(string(m.body), `streamtoken_gateway_tokens_forwarded_total{reason="key_refused"} 3`) {

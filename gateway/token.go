@@ -25,18 +25,7 @@ func (g *Gateway) serveToken(routes http.Handler) http.Handler {
 			server.WriteProblems(w, ps...)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, server.MaxBodyBytes))
-		if err != nil {
-			var tooLarge *http.MaxBytesError
-			if errors.As(err, &tooLarge) {
-				server.WriteProblems(w, server.Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
-					Message: fmt.Sprintf("request body is over %d KiB", server.MaxBodyBytes>>10)})
-				return
-			}
-			server.WriteProblems(w, server.Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON, Message: "request body could not be read"})
-			return
-		}
-		t := &tokenRequest{g: g, w: w, r: r, routes: routes, body: body, account: account}
+		t := &tokenRequest{g: g, w: w, r: r, routes: routes, account: account}
 		if g.deployment != nil {
 			cred, p := g.deployed(r, account)
 			if p != nil && p.Code != apicode.NotForwarded {
@@ -60,15 +49,39 @@ func (g *Gateway) serveToken(routes http.Handler) http.Handler {
 	})
 }
 
-// tokenRequest is one token request, its body read.
+// tokenRequest is one token request.
 type tokenRequest struct {
 	g       *Gateway
 	w       http.ResponseWriter
 	r       *http.Request
 	routes  http.Handler
-	body    []byte
+	body    []byte // read when it must be looked at or sent twice; nil: not yet
 	account string
 	cred    credential
+}
+
+// readBody reads the request's body, once: what it reports false for is
+// answered.
+func (t *tokenRequest) readBody() bool {
+	if t.body != nil {
+		return true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(t.w, t.r.Body, server.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			server.WriteProblems(t.w, server.Problem{Status: http.StatusRequestEntityTooLarge, Code: apicode.BodyTooLarge,
+				Message: fmt.Sprintf("request body is over %d KiB", server.MaxBodyBytes>>10)})
+			return false
+		}
+		server.WriteProblems(t.w, server.Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON, Message: "request body could not be read"})
+		return false
+	}
+	if body == nil {
+		body = []byte{} // read: not nil
+	}
+	t.body = body
+	return true
 }
 
 // authorized signs the token here when the upstream has accepted the
@@ -159,6 +172,9 @@ func (t *tokenRequest) authorize(pair pairKey, was decision, accepted bool) {
 // forward sends the token request to the upstream, its answer returned
 // as it came.
 func (t *tokenRequest) forward(f *forwarding) {
+	if !t.readBody() {
+		return
+	}
 	if t.g.deployment != nil {
 		f.cred = &t.cred
 	}
@@ -174,12 +190,22 @@ func (t *tokenRequest) forward(f *forwarding) {
 func (t *tokenRequest) sign() {
 	g := t.g
 	ctx := server.WithCaller(withCredential(t.r.Context(), t.cred), &server.Caller{Accounts: []string{t.account}})
-	own := ownKey(t.body)
-	if !own && g.keyRefused.until(t.account).After(g.now()) {
+	// A body that may bring its own key (id and pem: a PEM is longer
+	// than keylessBody) is read to see; a shorter one is left to the
+	// server, unread.
+	own := false
+	if t.r.ContentLength < 0 || t.r.ContentLength > keylessBody {
+		if !t.readBody() {
+			return
+		}
+		own = ownKey(t.body)
+	}
+	switch {
+	case own:
+	case g.keyRefused.until(t.account).After(g.now()):
 		t.forwardRefused()
 		return
-	}
-	if !own {
+	default:
 		_, err := g.core.AccountSigner(ctx, t.account)
 		var refused *keyRefusedError
 		switch {
@@ -200,7 +226,9 @@ func (t *tokenRequest) sign() {
 		// Any other error is the server's to answer, as it would.
 	}
 	r := t.r.WithContext(ctx)
-	r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(t.body)), int64(len(t.body))
+	if t.body != nil {
+		r.Body, r.ContentLength = io.NopCloser(bytes.NewReader(t.body)), int64(len(t.body))
+	}
 	t.routes.ServeHTTP(t.w, r)
 }
 
@@ -210,6 +238,10 @@ func (t *tokenRequest) forwardRefused() {
 	t.g.metrics.forwardedTokens.WithLabelValues("key_refused").Inc()
 	t.forward(&forwarding{purpose: "token"})
 }
+
+// keylessBody is the longest token request body that cannot hold a key
+// of its own: an RSA-2048 key's PEM is over 1,600 bytes.
+const keylessBody = 512
 
 // ownKey reports whether a token request's body brings its own key (id
 // and pem), which needs no key of the account's.

@@ -169,6 +169,18 @@ func run(cfg config, w io.Writer) error {
 		}
 		servers = append(servers, c)
 	}
+	// The gateway, in front of an upstream of its own (a local server
+	// playing Cloudflare's API), loaded in the closed-model scenarios.
+	upstream, err := startChild("upstream", keyFile, apiToken, 0, false, "")
+	if err != nil {
+		return err
+	}
+	defer upstream.Close()
+	gw, err := startChild("gateway", keyFile, apiToken, cfg.workers, cfg.noCache, "", upstreamEnv+"="+upstream.url+server.BasePath)
+	if err != nil {
+		return err
+	}
+	servers = append(servers, gw)
 	if node, err := exec.LookPath("node"); cfg.noNode || err != nil {
 		fmt.Fprintln(w, "no Node.js signer: node is not installed (apt-get install nodejs), or -no-node")
 	} else if c, err := startNode(node, dir, keyFile, key.ID); err != nil {
@@ -211,6 +223,10 @@ func run(cfg config, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "capacity: %.0f tokens/s\n\n", capacity)
 
+	upstreamTokens, err := tokenRequests(upstream)
+	if err != nil {
+		return err
+	}
 	samples := map[string][][]sample{} // by scenario, by server
 	plots := map[string]*plot.Plot{}
 	for run := range cfg.runs {
@@ -229,6 +245,9 @@ func run(cfg config, w io.Writer) error {
 			// another just warmed or tired.
 			for k := range servers {
 				i := (k + run) % len(servers)
+				if servers[i] == gw && sc.clients == 0 {
+					continue // the gateway: closed-model scenarios alone
+				}
 				s, err := l.attack(servers[i], sc, capacity, cfg.duration, p)
 				if err != nil {
 					return err
@@ -244,6 +263,12 @@ func run(cfg config, w io.Writer) error {
 		names[i] = c.name
 	}
 	printTable(w, scenarios, names, samples, capacity, limit)
+	after, err := tokenRequests(upstream)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "the gateway's upstream answered %d token requests during the runs (%d before them: the first token's authorization): %s\n",
+		after-upstreamTokens, upstreamTokens, verdict(after == upstreamTokens))
 	paths, err := writePlots(cfg.out, scenarios, plots)
 	if err != nil {
 		return err
@@ -415,4 +440,30 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// tokenRequests is how many token requests c has answered, from its
+// /metrics.
+func tokenRequests(c *child) (int, error) {
+	resp, err := http.Get(c.url + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, "streamtoken_http_requests_total{") && strings.Contains(line, `route="`+tokenRoute+`"`) {
+			f := strings.Fields(line)
+			v, err := strconv.ParseFloat(f[len(f)-1], 64)
+			if err != nil {
+				return 0, fmt.Errorf("%s's /metrics: %q", c.name, line)
+			}
+			n += int(v)
+		}
+	}
+	return n, nil
 }

@@ -20,6 +20,8 @@ const (
 	minHotTokens      = 8    // hot video: tokens/s at least this times the bare handler's
 	minNodeRunRatio   = 1.0  // 64 clients, cold: the median of each run's tokens/s over Node's, at least this (the goal)
 	maxNodeCPU        = 1.0  // 64 clients, cold: the median of each run's CPU time per token over Node's, at most this
+	minGatewayTokens  = 0.9  // closed model: the median of each run's gateway tokens/s over the standalone server's, at least this
+	cloudflareLimit   = 4.0  // tokens/s through Cloudflare's API: 1,200 requests per 5 minutes
 )
 
 // printTable prints, per scenario, the medians of every server (names[i]
@@ -28,6 +30,7 @@ const (
 // targets' verdicts; limit is the machine's signatures/s, or 0.
 func printTable(w io.Writer, scenarios []scenario, names []string, samples map[string][][]sample, capacity, limit float64) {
 	bareAt, oursAt, nodeAt := slices.Index(names, "bare"), slices.Index(names, "streamtoken"), slices.Index(names, "node")
+	gatewayAt := slices.Index(names, "gateway")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tserver\ttokens/s\t×bare\t×node\tp50\tp90\tp99\t×bare\t×node\tmax\t429s\terrors\trequests\tCPU/token\t")
 	for _, sc := range scenarios {
@@ -38,13 +41,16 @@ func printTable(w io.Writer, scenarios []scenario, names []string, samples map[s
 			node = medians(all[nodeAt])
 		}
 		for i, name := range names {
+			if len(all[i]) == 0 {
+				continue // not loaded in this scenario
+			}
 			m := medians(all[i])
 			label := ""
 			if i == 0 {
 				label = sc.label(capacity)
 			}
 			ratios := func(f func(sample) float64) string {
-				if i != oursAt {
+				if i != oursAt && i != gatewayAt {
 					return "\t"
 				}
 				r := fmt.Sprintf("%.2f\t", ratio(f(m), f(bare)))
@@ -105,6 +111,20 @@ func printTable(w io.Writer, scenarios []scenario, names []string, samples map[s
 				fmt.Fprintf(w, "%s: CPU per token %s, the Node.js signer's %s, the bare handler's %s; each run's over Node's: median %.2fx, from %.2fx to %.2fx (target <= %.1fx): %s\n",
 					sc.label(capacity), us(ours.cpuPerToken), us(node.cpuPerToken), us(bare.cpuPerToken), c, lo, hi, maxNodeCPU, verdict(c <= maxNodeCPU))
 			}
+		}
+		if gatewayAt >= 0 && len(all[gatewayAt]) > 0 {
+			// Paired by run: the gateway's tokens/s over the standalone
+			// server's, each run.
+			var runs []float64
+			for k := range min(len(all[oursAt]), len(all[gatewayAt])) {
+				runs = append(runs, ratio(all[gatewayAt][k].tokensPerSec, all[oursAt][k].tokensPerSec))
+			}
+			lo, mid, hi := spread(runs)
+			gwTokens := medians(all[gatewayAt]).tokensPerSec
+			fmt.Fprintf(w, "%s: the gateway's tokens/s over the standalone server's, each run: median %.2fx, from %.2fx to %.2fx over %d runs (target >= %.1fx): %s\n",
+				sc.label(capacity), mid, lo, hi, len(runs), minGatewayTokens, verdict(mid >= minGatewayTokens))
+			fmt.Fprintf(w, "%s: the gateway's %.0f tokens/s are %.0fx Cloudflare's own API limit for the token endpoint (1,200 requests per 5 min: %.0f/s)\n",
+				sc.label(capacity), gwTokens, gwTokens/cloudflareLimit, cloudflareLimit)
 		}
 		if limit > 0 {
 			lt := ratio(ours.tokensPerSec, limit)

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/streamtoken/streamtoken/gateway"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/tune"
 	"github.com/streamtoken/streamtoken/server"
@@ -35,6 +36,7 @@ const (
 	serveArg      = "-serve"
 	apiTokenEnv   = "STREAMTOKEN_LOAD_API_TOKEN"
 	cpuProfileEnv = "STREAMTOKEN_LOAD_CPUPROFILE" // where the streamtoken server writes its CPU profile
+	upstreamEnv   = "STREAMTOKEN_LOAD_UPSTREAM"   // the gateway's upstream, a base URL
 )
 
 // tokenRoute is the route both servers answer.
@@ -48,15 +50,15 @@ type child struct {
 	stop io.Closer // its standard input
 }
 
-// startChild starts the server impl ("streamtoken" or "bare") with the key in
-// keyFile.
-func startChild(impl, keyFile, apiToken string, workers int, noCache bool, cpuProfile string) (*child, error) {
+// startChild starts the server impl ("streamtoken", "bare", "upstream" or
+// "gateway") with the key in keyFile, env added to its environment.
+func startChild(impl, keyFile, apiToken string, workers int, noCache bool, cpuProfile string, env ...string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(self, serveArg, impl, keyFile, strconv.Itoa(workers), strconv.FormatBool(noCache))
-	cmd.Env = append(os.Environ(), apiTokenEnv+"="+apiToken)
+	cmd.Env = append(append(os.Environ(), apiTokenEnv+"="+apiToken), env...)
 	if impl == "streamtoken" && cpuProfile != "" {
 		cmd.Env = append(cmd.Env, cpuProfileEnv+"="+cpuProfile)
 	}
@@ -154,7 +156,7 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 	if err != nil {
 		return err
 	}
-	if impl == "streamtoken" { // as streamtoken serve does
+	if impl == "streamtoken" || impl == "gateway" { // as streamtoken serve does
 		use, _, _ := token.ResolveCrypto(token.CryptoAuto)
 		tune.Runtime(os.Getenv, use)
 	}
@@ -174,6 +176,32 @@ func serveChild(impl, keyFile, workers, noCache string) error {
 	fmt.Println(ln.Addr())
 
 	switch impl {
+	case "upstream": // a stand-in for Cloudflare's API, in front of which the gateway runs
+		srv, err := server.New(server.Config{
+			Credentials:         []server.Credential{{Token: os.Getenv(apiTokenEnv)}},
+			MaxConnectionsPerIP: -1,
+		})
+		if err != nil {
+			return err
+		}
+		return srv.Serve(ctx, ln)
+	case "gateway": // streamtoken's gateway, in front of the upstream
+		g, err := gateway.New(gateway.Config{
+			Upstream: os.Getenv(upstreamEnv),
+			// The run is longer than the default TTL (5 min): its one
+			// request of the upstream per TTL would show in the count the
+			// run asserts unchanged.
+			AuthTTL: time.Hour,
+			Server: server.Config{
+				SigningWorkers:      nworkers,
+				DisableTokenCache:   disableCache,
+				MaxConnectionsPerIP: -1,
+			},
+		})
+		if err != nil {
+			return err
+		}
+		return g.Serve(ctx, ln)
 	case "streamtoken":
 		srv, err := server.New(server.Config{
 			Credentials:       []server.Credential{{Token: os.Getenv(apiTokenEnv)}},
