@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -240,4 +241,76 @@ func procKB(t *testing.T, pid int, field string) int64 {
 	}
 	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
+}
+
+// TestKeysImportIntoPostgreSQL: an operator's key file, imported sealed
+// into the store, signs a gateway's tokens for the account: no key is
+// created at the upstream.
+func TestKeysImportIntoPostgreSQL(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.Database(t)
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	dir := t.TempDir()
+	kekFile := filepath.Join(dir, "kek")
+	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keyFile, otherFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "other.pem")
+	for _, f := range []string{keyFile, otherFile} {
+		k, err := token.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pemBytes, _ := k.PrivatePEM()
+		if err := os.WriteFile(f, pemBytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"STREAMTOKEN_STORE": c.URL(db), "STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE": kekFile}
+	r := cli(t, env, "", "keys", "import", keyFile, "--account", account)
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "imported ") {
+		t.Fatalf("keys import: %v", r)
+	}
+	kid := strings.Fields(r.stdout)[1]
+	kid = strings.TrimSuffix(kid, ":")
+	if r := cli(t, env, "", "keys", "import", otherFile, "--account", account); r.code != exitBadInput || !strings.Contains(r.stderr, "has signing key "+kid) {
+		t.Errorf("a second key for the account: %v; want exit 2, naming the key kept", r)
+	}
+	if r := cli(t, nil, "", "keys", "import", keyFile, "--account", account, "--store", "memory"); r.code != exitBadInput || !strings.Contains(r.stderr, "--store") {
+		t.Errorf("into a memory store: %v; want exit 2 naming --store", r)
+	}
+	up := upstreamServe(t)
+	gw := gatewayServe(t, "", up, "--store", c.URL(db), "--key-encryption-key", kekFile)
+	// The first token is the upstream's (its authorization); the next
+	// are signed here.
+	gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
+	for range 2 {
+		status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
+		result, _ := env["result"].(map[string]any)
+		tok, _ := result["token"].(string)
+		if status != 200 || tok == "" {
+			t.Fatalf("a token: %d %v", status, env)
+		}
+		if got := tokenKID(t, tok); got != kid {
+			t.Errorf("a token signed here with key %s; want the imported %s", got, kid)
+		}
+	}
+	if keys := up.served(t, keyRoute, 200); keys != 0 {
+		t.Errorf("the upstream created %d keys; want none: the account's key was imported", keys)
+	}
+}
+
+// tokenKID is the kid of a token's header.
+func tokenKID(t *testing.T, tok string) string {
+	t.Helper()
+	head, _, _ := strings.Cut(tok, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(head)
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if err != nil || json.Unmarshal(raw, &h) != nil {
+		t.Fatalf("a token's header does not decode: %v", err)
+	}
+	return h.Kid
 }

@@ -23,7 +23,7 @@ func keysFailure(err error) error {
 func newKeysCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Create, list and delete Stream signing keys",
+		Short: "Create, list, delete and import Stream signing keys",
 		Long: `Create, list and delete the Stream signing keys that sign tokens locally
 ("streamtoken sign"): POST, GET /accounts/{account_id}/stream/keys and
 DELETE /accounts/{account_id}/stream/keys/{identifier}. --base-url points
@@ -36,7 +36,7 @@ Rotation: create a second key and sign with it; once the first key's tokens
 have expired (24 hours at most), delete it: its tokens stop working at once.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newKeysCreateCmd(e), newKeysListCmd(e), newKeysDeleteCmd(e))
+	cmd.AddCommand(newKeysCreateCmd(e), newKeysListCmd(e), newKeysDeleteCmd(e), newKeysImportCmd(e))
 	return cmd
 }
 
