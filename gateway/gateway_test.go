@@ -32,9 +32,14 @@ const (
 type switchable struct {
 	base http.RoundTripper
 	off  atomic.Bool
+	hang atomic.Bool // every request waits until its caller gives up
 }
 
 func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
+	if s.hang.Load() {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
 	if s.off.Load() {
 		if r.Body != nil {
 			r.Body.Close()
@@ -155,6 +160,17 @@ func TestACredentialTheUpstreamRefuses(t *testing.T) {
 			t.Fatalf("attempt %d: CreateToken() error = %v; want the upstream's 401", i, err)
 		}
 	}
+	// A flood of the refused credential, at once, costs the upstream
+	// nothing more: those who wait for the first decision get it.
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if a := postToken(t, g.url, "Bearer not-a-token-the-upstream-knows"); a.status != http.StatusUnauthorized {
+				t.Errorf("a refused credential, in a flood: %d", a.status)
+			}
+		})
+	}
+	wg.Wait()
 	via := postToken(t, g.url, "Bearer not-a-token-the-upstream-knows")
 	if via.status != direct.status || !bytes.Equal(via.body, direct.body) {
 		t.Errorf("through the gateway: %d %s; want the upstream's answer as it came: %d %s", via.status, via.body, direct.status, direct.body)
@@ -209,6 +225,14 @@ func TestUpstreamDown(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// An upstream that never answers holds no token of a loaded account.
+	g.link.hang.Store(true)
+	quick, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if _, err := c.CreateToken(quick, account, video, streamtoken.TokenRequest{}); err != nil {
+		t.Errorf("upstream hanging, account loaded: %v; want a token at once", err)
+	}
+	cancel()
+	g.link.hang.Store(false)
 	before := len(up.RequestLog())
 	g.link.off.Store(true)
 	if _, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
