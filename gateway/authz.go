@@ -138,13 +138,6 @@ func (d *decisions) put(p pairKey, dec decision, now time.Time, expire, refusalT
 	d.byPair[p] = dec
 }
 
-// forget drops what is known of p.
-func (d *decisions) forget(p pairKey) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	delete(d.byPair, p)
-}
-
 // begin makes the caller the one to ask the upstream about p, returning
 // a function to call once it has an answer; or, when another caller is
 // asking already, returns nil and a channel closed when it has.
@@ -162,11 +155,4 @@ func (d *decisions) begin(p pairKey) (end func(), wait <-chan struct{}) {
 		d.mu.Unlock()
 		close(ch)
 	}, nil
-}
-
-// len is how many decisions are kept.
-func (d *decisions) len() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.byPair)
 }
