@@ -32,6 +32,22 @@ type forwarding struct {
 	signHere func() bool
 	cancel   context.CancelFunc
 	idled    atomic.Bool // the upstream's answer stalled past the idle bound
+	bodyErr  atomic.Bool // the caller's body failed (or stalled) as it was sent on
+}
+
+// callerBody is a forwarded request's body, which tells the caller's
+// failure from the upstream's.
+type callerBody struct {
+	io.ReadCloser
+	f *forwarding
+}
+
+func (b callerBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.f.bodyErr.Store(true)
+	}
+	return n, err
 }
 
 type forwardingKey struct{}
@@ -83,6 +99,13 @@ func newProxy(g *Gateway) *httputil.ReverseProxy {
 			}
 			if r.Context().Err() != nil && !f.idled.Load() {
 				return // the caller left: no one to answer
+			}
+			if f.bodyErr.Load() {
+				// The caller's body broke off or stalled: not the
+				// upstream's doing.
+				server.WriteProblems(w, server.Problem{Status: http.StatusBadRequest, Code: apicode.MalformedJSON,
+					Message: "the request's body could not be read to its end (it broke off, or came too slowly)"})
+				return
 			}
 			g.down()
 			g.metrics.upstream.WithLabelValues(f.purpose, "error").Inc()
@@ -168,7 +191,11 @@ func (g *Gateway) proxyServe(w http.ResponseWriter, r *http.Request, f *forwardi
 	f.cancel = cancel
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // the body's rate bounds the upload; each write, the answer
-	g.proxy.ServeHTTP(&idleWriter{ResponseWriter: w, rc: rc, idle: g.idle}, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	if r.Body != nil && r.Body != http.NoBody {
+		r.Body = callerBody{ReadCloser: r.Body, f: f}
+	}
+	g.proxy.ServeHTTP(&idleWriter{ResponseWriter: w, rc: rc, idle: g.idle}, r)
 }
 
 // accountsPrefix begins the path of every operation on an account.

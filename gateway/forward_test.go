@@ -232,6 +232,9 @@ func TestWithTheDeploymentsOwnCredential(t *testing.T) {
 			t.Errorf("GET %s with a local credential: %d %s; want 403, code 1021", path, r.status, r.body)
 		}
 	}
+	if r := postTokenFor(t, g.url, other, "Bearer "+local); r.status != http.StatusForbidden || r.code() != apicode.Forbidden {
+		t.Errorf("a token of an account the local credential does not name: %d %s; want 403, code 10001", r.status, r.body)
+	}
 	if r := do(t, request(t, http.MethodGet, g.url+"/accounts/"+account+"/stream", "not-local", "")); r.status != http.StatusUnauthorized {
 		t.Errorf("an unknown local credential: %d; want 401", r.status)
 	}

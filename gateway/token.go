@@ -27,15 +27,19 @@ func (g *Gateway) serveToken(routes http.Handler) http.Handler {
 		}
 		t := &tokenRequest{g: g, w: w, r: r, routes: routes, account: account}
 		if g.deployment != nil {
-			cred, p := g.deployed(r, account)
-			if p != nil && p.Code != apicode.NotForwarded {
+			caller, p := g.local.Authenticate(r)
+			switch {
+			case p != nil:
 				server.WriteProblems(w, *p)
+				return
+			case !caller.Allowed(account):
+				server.WriteProblems(w, server.Problem{Status: http.StatusForbidden, Code: apicode.Forbidden,
+					Message: "Authentication error: this credential is not allowed for the account"})
 				return
 			}
 			// An account the deployment holds no upstream credential
-			// for may still be signed for with the operator's key: the
-			// server says.
-			t.cred = cred
+			// for may still be signed for with the operator's key.
+			t.cred = g.deployment[account]
 			t.sign()
 			return
 		}
