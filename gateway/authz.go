@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -16,6 +17,15 @@ import (
 type credential struct {
 	bearer, email, key string
 }
+
+// String, GoString, LogValue and MarshalJSON keep the secret out of any
+// print, log or JSON.
+func (c credential) String() string   { return "[redacted credential]" }
+func (c credential) GoString() string { return c.String() }
+func (c credential) LogValue() slog.Value {
+	return slog.StringValue(c.String())
+}
+func (c credential) MarshalJSON() ([]byte, error) { return []byte(`"[redacted credential]"`), nil }
 
 // credentialOf is the credential r presents, and whether it presents one.
 func credentialOf(h http.Header) (credential, bool) {

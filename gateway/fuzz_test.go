@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -39,4 +40,14 @@ func FuzzForwardedPath(f *testing.F) {
 			t.Fatalf("accountOf(%q) = %q", path, a)
 		}
 	})
+}
+
+func TestACredentialRedactsItself(t *testing.T) {
+	c := credential{bearer: "secret-bearer", email: "a@example.com", key: "secret-key"}
+	b, _ := c.MarshalJSON()
+	for _, s := range []string{c.String(), c.GoString(), c.LogValue().String(), string(b), fmt.Sprintf("%v %+v %#v %s", c, c, c, c)} {
+		if strings.Contains(s, "secret") {
+			t.Errorf("a credential printed its secret: %s", s)
+		}
+	}
 }
