@@ -21,6 +21,25 @@ import (
 func TestSDKThroughTheGateway(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
+	ctx := context.Background()
+	sdk := cloudflare.NewClient(option.WithAPIToken(up.APIToken), option.WithBaseURL(startGateway(t, up)), option.WithMaxRetries(0))
+	const tokens = 1000
+	for i := range tokens {
+		resp, err := sdk.Stream.Token.New(ctx, video, stream.TokenNewParams{AccountID: cloudflare.F(account)})
+		if err != nil {
+			t.Fatalf("token %d: Stream.Token.New() error = %v", i, err)
+		}
+		if _, err := up.Verify(account, resp.Token); err != nil {
+			t.Fatalf("token %d does not verify against the upstream's JWK set: %v", i, err)
+		}
+	}
+	checkUpstream(t, up, tokens)
+}
+
+// startGateway serves a gateway in front of up on loopback until the test
+// ends, and returns its API base URL.
+func startGateway(t *testing.T, up *streamtokentest.Server) string {
+	t.Helper()
 	g, err := gateway.New(gateway.Config{Upstream: up.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -32,18 +51,14 @@ func TestSDKThroughTheGateway(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- g.Serve(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	sdk := cloudflare.NewClient(option.WithAPIToken(up.APIToken), option.WithBaseURL("http://"+ln.Addr().String()+server.BasePath), option.WithMaxRetries(0))
-	const tokens = 1000
-	for i := range tokens {
-		resp, err := sdk.Stream.Token.New(ctx, video, stream.TokenNewParams{AccountID: cloudflare.F(account)})
-		if err != nil {
-			t.Fatalf("token %d: Stream.Token.New() error = %v", i, err)
-		}
-		if _, err := up.Verify(account, resp.Token); err != nil {
-			t.Fatalf("token %d does not verify against the upstream's JWK set: %v", i, err)
-		}
-	}
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String() + server.BasePath
+}
+
+// checkUpstream checks what reached the upstream for the tokens: one
+// authorization and one key created, nothing else.
+func checkUpstream(t *testing.T, up *streamtokentest.Server, tokens int) {
+	t.Helper()
 	ops := map[string]int{}
 	for _, l := range up.RequestLog() {
 		ops[l.Operation]++

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -118,12 +117,7 @@ func TestGatewayInFrontOfServe(t *testing.T) {
 func TestTwoGatewayReplicasOnOnePostgreSQL(t *testing.T) {
 	c := pgtest.New(t)
 	db := c.Database(t)
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	kekFile := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kekFile := newKEKFile(t, 0o600)
 	up := upstreamServe(t)
 	store := []string{"--store", c.URL(db), "--key-encryption-key", kekFile, "--store-timeout", "4s"}
 	gws := []*replica{gatewayServe(t, "", up, store...), gatewayServe(t, "", up, store...)}
@@ -249,13 +243,8 @@ func procKB(t *testing.T, pid int, field string) int64 {
 func TestKeysImportIntoPostgreSQL(t *testing.T) {
 	c := pgtest.New(t)
 	db := c.Database(t)
-	kek := make([]byte, 32)
-	rand.Read(kek)
+	kekFile := newKEKFile(t, 0o600)
 	dir := t.TempDir()
-	kekFile := filepath.Join(dir, "kek")
-	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	keyFile, otherFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "other.pem")
 	for _, f := range []string{keyFile, otherFile} {
 		k, err := token.GenerateKey()

@@ -146,12 +146,7 @@ func within(t *testing.T, what string, bound time.Duration, cond func() bool) ti
 func TestTwoReplicasOnOnePostgreSQL(t *testing.T) {
 	c := pgtest.New(t)
 	db := c.Database(t)
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	kekFile := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	kekFile := newKEKFile(t, 0o600)
 	var a, b *replica
 	var wg sync.WaitGroup // started at once: the second waits for the first's migrations
 	wg.Go(func() { a = startReplica(t, c.URL(db), kekFile) })
@@ -332,15 +327,6 @@ func fillKeys(t *testing.T, c *pgtest.Cluster, db, account string, n int) {
 // the database's first; a store that is none of the kinds.
 func TestServeStoreFlags(t *testing.T) {
 	dir := t.TempDir()
-	kekFile := func(name string) string {
-		k := make([]byte, 32)
-		rand.Read(k)
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
 	short := filepath.Join(dir, "short")
 	_ = os.WriteFile(short, []byte("c2hvcnQ="), 0o600)
 	for name, tt := range map[string]struct {
@@ -351,11 +337,11 @@ func TestServeStoreFlags(t *testing.T) {
 		"a short key":              {[]string{"--store", "postgres://u:hunter2@127.0.0.1:1/x", "--key-encryption-key", short}, "5 bytes, want 32"},
 		"an unknown store":         {[]string{"--store", "redis://u:hunter2@x"}, "want memory, dir:PATH, or postgres://"},
 		"two directories":          {[]string{"--store", "dir:" + dir, "--keys-dir", dir + "2"}, "give one"},
-		"a key without PostgreSQL": {[]string{"--key-encryption-key", kekFile("k0")}, "only a PostgreSQL --store"},
+		"a key without PostgreSQL": {[]string{"--key-encryption-key", newKEKFile(t, 0o600)}, "only a PostgreSQL --store"},
 		"no pool":                  {[]string{"--store-max-conns", "0"}, "--store-max-conns 0"},
 		"a timeout of nothing":     {[]string{"--store-timeout", "1ns"}, "--store-timeout 1ns"},
 		"a memory store of a byte": {[]string{"--store-memory-bytes", "1"}, "--store-memory-bytes 1"},
-		"no database there":        {[]string{"--store", "postgres://u:hunter2@127.0.0.1:1/x", "--key-encryption-key", kekFile("k1"), "--store-timeout", "200ms"}, "--store: postgres:"},
+		"no database there":        {[]string{"--store", "postgres://u:hunter2@127.0.0.1:1/x", "--key-encryption-key", newKEKFile(t, 0o600), "--store-timeout", "200ms"}, "--store: postgres:"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := cli(t, nil, "", append([]string{"serve", "--addr", "127.0.0.1:0"}, tt.args...)...)
@@ -366,9 +352,9 @@ func TestServeStoreFlags(t *testing.T) {
 	}
 	c := pgtest.New(t)
 	db := c.URL(c.Database(t))
-	first := kekFile("first")
+	first := newKEKFile(t, 0o600)
 	startReplica(t, db, first).cmd.Process.Signal(syscall.SIGTERM)
-	r := cli(t, nil, "", "serve", "--addr", "127.0.0.1:0", "--store", db, "--key-encryption-key", kekFile("second"))
+	r := cli(t, nil, "", "serve", "--addr", "127.0.0.1:0", "--store", db, "--key-encryption-key", newKEKFile(t, 0o600))
 	if r.code != exitBadInput || !strings.Contains(r.stderr, "not the one this database's signing keys were sealed with") {
 		t.Errorf("serve with another key-encryption key: %v, want a refusal", r)
 	}
@@ -379,12 +365,7 @@ func TestServeStoreFlags(t *testing.T) {
 func TestServeWarnsOfLooseSecrets(t *testing.T) {
 	c := pgtest.New(t)
 	db := c.Database(t)
-	kek := make([]byte, 32)
-	rand.Read(kek)
-	kekFile := filepath.Join(t.TempDir(), "kek")
-	if err := os.WriteFile(kekFile, []byte(base64.StdEncoding.EncodeToString(kek)+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	kekFile := newKEKFile(t, 0o644)
 	url := strings.Replace(c.URL(db), "postgres@", "postgres:not-a-real-password@", 1)
 	r := startReplica(t, url, kekFile)
 	logs := r.logs.String()
@@ -396,4 +377,20 @@ func TestServeWarnsOfLooseSecrets(t *testing.T) {
 	if strings.Contains(logs, "not-a-real-password") {
 		t.Errorf("serve logged the password:\n%s", logs)
 	}
+}
+
+// newKEKFile writes a new key-encryption key, in base64, to a file of mode
+// perm, and returns its path.
+func newKEKFile(t *testing.T, perm os.FileMode) string {
+	t.Helper()
+	kek := make([]byte, 32)
+	rand.Read(kek)
+	path := filepath.Join(t.TempDir(), "kek")
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(kek)+"\n"), perm); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, perm); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	return path
 }
