@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -280,6 +281,7 @@ func TestHostileRequests(t *testing.T) {
 	for _, path := range []string{
 		"/client/v4/accounts/" + account + "/../../zones",
 		"/client/v4/accounts/" + account + "/%2e%2e/%2E%2E/zones",
+		"/client/v4/accounts/" + account + "/%2e/stream",
 		"/client/v4/accounts/" + account + "%2Fstream/keys",
 		"/client/v4/accounts/" + account + "/stream%5ckeys",
 		"/client/v4//zones",
@@ -408,5 +410,34 @@ func TestASlowOrSilentUpstream(t *testing.T) {
 	}
 	if grew := int64(peak) - int64(base.HeapInuse); grew > 32<<20 {
 		t.Errorf("a %d MiB answer grew the heap in use by %d MiB; want under 32", size>>20, grew>>20)
+	}
+}
+
+// brokenBody sends some bytes, then fails, as a caller's upload that breaks
+// off does.
+type brokenBody struct{ sent bool }
+
+func (b *brokenBody) Read(p []byte) (int, error) {
+	if b.sent {
+		return 0, errors.New("the caller's connection broke")
+	}
+	b.sent = true
+	return copy(p, "some of the body"), nil
+}
+
+func TestACallersBodyThatBreaksOff(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	g := startGateway(t, up.URL, nil)
+	req := httptest.NewRequest(http.MethodPost, server.BasePath+"/accounts/"+account+"/stream", &brokenBody{})
+	req.ContentLength = 1 << 20
+	req.Header.Set("Authorization", "Bearer "+up.APIToken)
+	rec := httptest.NewRecorder()
+	g.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "body could not be read") {
+		t.Errorf("a body that broke off: %d %s; want the caller's 400, not the upstream's 503", rec.Code, rec.Body)
+	}
+	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/readyz"); r.status != http.StatusOK {
+		t.Errorf("/readyz after a caller's broken body: %d; the upstream is not down", r.status)
 	}
 }

@@ -33,6 +33,8 @@ type switchable struct {
 	base http.RoundTripper
 	off  atomic.Bool
 	hang atomic.Bool // every request waits until its caller gives up
+	// tries counts the requests that found it off.
+	tries atomic.Int32
 }
 
 func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -41,6 +43,7 @@ func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, r.Context().Err()
 	}
 	if s.off.Load() {
+		s.tries.Add(1)
 		if r.Body != nil {
 			r.Body.Close()
 		}
@@ -238,12 +241,16 @@ func TestUpstreamDown(t *testing.T) {
 	if _, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
 		t.Errorf("upstream down, account loaded: %v; want a token", err)
 	}
-	// Past the TTL, within the grace: still signed here.
+	// Past the TTL, within the grace: still signed here; the first asks
+	// the upstream, and the others, while its failure is fresh, do not.
 	clk.add(2 * time.Minute)
-	for range 2 {
+	for range 3 {
 		if _, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{}); err != nil {
 			t.Errorf("upstream down, past the TTL, in grace: %v; want a token", err)
 		}
+	}
+	if n := g.link.tries.Load(); n != 1 {
+		t.Errorf("3 tokens in grace tried the upstream %d times; want once, while its failure is fresh", n)
 	}
 	// A new account needs the upstream: a 503 of the gateway's own.
 	a := postTokenFor(t, g.url, other, "Bearer "+up.APIToken)
