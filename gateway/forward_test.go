@@ -256,7 +256,7 @@ func TestWithTheDeploymentsOwnCredential(t *testing.T) {
 func TestHostileRequests(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
-	g := startGateway(t, up.URL, nil)
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.Transport = nil }) // the gateway's own
 	// Hop-by-hop headers, and those Connection names, stop here.
 	req := request(t, http.MethodGet, g.url+"/zones", up.APIToken, "")
 	req.Header.Set("Connection", "X-Private, keep-alive")
@@ -275,9 +275,20 @@ func TestHostileRequests(t *testing.T) {
 	if got.Get("X-Kept") != "1" {
 		t.Errorf("an end-to-end header was dropped")
 	}
+	// Nothing the caller did not send: no Accept-Encoding of the
+	// gateway's own, no User-Agent.
+	if status, _ := raw(t, host(g), "GET /client/v4/zones HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "+up.APIToken+"\r\n\r\n"); status != http.StatusNotFound {
+		t.Errorf("GET /zones, raw: %d; want the upstream's 404", status)
+	}
+	log = up.RequestLog()
+	for name := range log[len(log)-1].Header {
+		if name != "Content-Length" {
+			t.Errorf("the upstream got %s: %q, which the caller did not send", name, log[len(log)-1].Header.Get(name))
+		}
+	}
 	// Paths another server would read otherwise.
 	before := len(up.RequestLog())
-	host := strings.TrimPrefix(strings.TrimSuffix(g.url, server.BasePath), "http://")
+	host := host(g)
 	for _, path := range []string{
 		"/client/v4/accounts/" + account + "/../../zones",
 		"/client/v4/accounts/" + account + "/%2e%2e/%2E%2E/zones",
@@ -440,4 +451,9 @@ func TestACallersBodyThatBreaksOff(t *testing.T) {
 	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/readyz"); r.status != http.StatusOK {
 		t.Errorf("/readyz after a caller's broken body: %d; the upstream is not down", r.status)
 	}
+}
+
+// host is a gateway's host:port.
+func host(g *gw) string {
+	return strings.TrimPrefix(strings.TrimSuffix(g.url, server.BasePath), "http://")
 }

@@ -88,7 +88,9 @@ type Config struct {
 	// defaults.
 	MaxDecisions, MaxAuthorizing int
 	// Transport carries the requests to the upstream. Nil: a clone of
-	// http.DefaultTransport, its proxy from the environment.
+	// http.DefaultTransport, its proxy from the environment, that adds
+	// no Accept-Encoding of its own (one that does sends the upstream
+	// what the caller did not, and unpacks what it answers).
 	Transport http.RoundTripper
 }
 
@@ -158,6 +160,10 @@ func New(cfg Config) (*Gateway, error) {
 		t := http.DefaultTransport.(*http.Transport).Clone()
 		t.ResponseHeaderTimeout = g.headerWait
 		t.MaxIdleConnsPerHost = 64
+		// No Accept-Encoding of the transport's own: the caller's goes
+		// as sent, and the answer comes back as it came, compressed or
+		// not.
+		t.DisableCompression = true
 		transport = t
 	}
 	g.hc = &http.Client{Transport: transport, Timeout: g.keyWait,
