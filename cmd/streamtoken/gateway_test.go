@@ -20,8 +20,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/streamtoken/streamtoken/internal/pgtest"
+	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
 
@@ -302,4 +304,63 @@ func tokenKID(t *testing.T, tok string) string {
 		t.Fatalf("a token's header does not decode: %v", err)
 	}
 	return h.Kid
+}
+
+// TestKeysRotate: keys rotate against the stand-in saves the new key and
+// names the old; against a server that fails mid-way it leaves nothing:
+// no file, no key at the API.
+func TestKeysRotate(t *testing.T) {
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	dir := t.TempDir()
+	env := map[string]string{"CLOUDFLARE_API_TOKEN": srv.APIToken}
+	old, next := filepath.Join(dir, "key1.json"), filepath.Join(dir, "key2.json")
+	if r := cli(t, env, "", "keys", "create", "--account", account, "--out", old, "--base-url", srv.URL); r.code != 0 {
+		t.Fatalf("keys create: %v", r)
+	}
+	oldID := strings.TrimSpace(cli(t, env, "", "keys", "list", "--account", account, "--base-url", srv.URL, "--output", "json").stdout)
+	start := time.Now()
+	r := cli(t, env, "", "keys", "rotate", "--account", account, "--key", old, "--out", next, "--base-url", srv.URL)
+	if r.code != 0 {
+		t.Fatalf("keys rotate: %v", r)
+	}
+	info, err := os.Stat(next)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("the new key file: %v, %v; want mode 0600", info, err)
+	}
+	m := regexp.MustCompile(`old key:  ([0-9a-f]{32}): delete it at or after (\S+), once`).FindStringSubmatch(r.stdout)
+	if m == nil || !strings.Contains(oldID, m[1]) {
+		t.Fatalf("keys rotate printed %q; want the old key's ID (of %s) and a time", r.stdout, oldID)
+	}
+	at, err := time.Parse(time.RFC3339, m[2])
+	if want := start.Add(24*time.Hour + 5*time.Minute); err != nil || at.Before(want.Add(-time.Second)) || at.After(time.Now().Add(24*time.Hour+5*time.Minute)) {
+		t.Errorf("the old key may go at %v; want 24 h 5 min from now", at)
+	}
+	if !strings.Contains(r.stdout, "keys delete "+m[1]+" --account "+account+" --base-url "+srv.URL) {
+		t.Errorf("keys rotate does not print the delete to run: %q", r.stdout)
+	}
+	if r := cli(t, env, "", "keys", "rotate", "--account", account, "--key", old, "--out", next, "--base-url", srv.URL); r.code != exitBadInput || !strings.Contains(r.stderr, "exists") {
+		t.Errorf("keys rotate over an existing file: %v; want exit 2", r)
+	}
+	// A server that fails mid-way: nothing is left behind.
+	fail := streamtokentest.InternalError()
+	fail.Operation = "CreateSigningKey"
+	srv.FailNext(1, fail)
+	keysBefore := cli(t, env, "", "keys", "list", "--account", account, "--base-url", srv.URL).stdout
+	third := filepath.Join(dir, "key3.json")
+	if r := cli(t, env, "", "keys", "rotate", "--account", account, "--key", old, "--out", third, "--base-url", srv.URL); r.code != exitFailure {
+		t.Errorf("keys rotate against a failing server: %v; want exit 1", r)
+	}
+	if _, err := os.Stat(third); !os.IsNotExist(err) {
+		t.Errorf("a failed rotate left %s behind (%v)", third, err)
+	}
+	if after := cli(t, env, "", "keys", "list", "--account", account, "--base-url", srv.URL).stdout; after != keysBefore {
+		t.Errorf("a failed rotate changed the account's keys:\n%s\nto\n%s", keysBefore, after)
+	}
+	if r := cli(t, env, "", "keys", "rotate", "--account", account, "--key", filepath.Join(dir, "nope.json"), "--out", third, "--base-url", srv.URL); r.code != exitBadInput || !strings.Contains(r.stderr, "--key") {
+		t.Errorf("keys rotate of a missing old key: %v; want exit 2 naming --key, nothing created", r)
+	}
+	if _, err := os.Stat(third); !os.IsNotExist(err) {
+		t.Errorf("a rotate refused for its --key left %s behind (%v)", third, err)
+	}
 }

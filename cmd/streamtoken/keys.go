@@ -23,7 +23,7 @@ func keysFailure(err error) error {
 func newKeysCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "keys",
-		Short: "Create, list, delete and import Stream signing keys",
+		Short: "Create, list, delete, rotate and import Stream signing keys",
 		Long: `Create, list and delete the Stream signing keys that sign tokens locally
 ("streamtoken sign"): POST, GET /accounts/{account_id}/stream/keys and
 DELETE /accounts/{account_id}/stream/keys/{identifier}. --base-url points
@@ -32,11 +32,12 @@ them at another server on the same wire, such as "streamtoken serve".
 Credentials come from the environment only: CLOUDFLARE_API_TOKEN, or
 CLOUDFLARE_EMAIL with CLOUDFLARE_API_KEY.
 
-Rotation: create a second key and sign with it; once the first key's tokens
-have expired (24 hours at most), delete it: its tokens stop working at once.`,
+Rotation: "keys rotate" creates a second key, saves it, and says when the
+first may be deleted: once its tokens have expired (24 hours at most);
+deleted, its tokens stop working at once.`,
 		Args: cobra.NoArgs,
 	}
-	cmd.AddCommand(newKeysCreateCmd(e), newKeysListCmd(e), newKeysDeleteCmd(e), newKeysImportCmd(e))
+	cmd.AddCommand(newKeysCreateCmd(e), newKeysListCmd(e), newKeysDeleteCmd(e), newKeysRotateCmd(e), newKeysImportCmd(e))
 	return cmd
 }
 
@@ -56,36 +57,10 @@ key's ID alone.`,
 		Example: `  streamtoken keys create --account 023e105f4ecef8ad9ca31a8372d0c353 --out key.json --base-url http://127.0.0.1:8787/client/v4`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// The file first: a key the API made is never lost to a bad --out.
-			file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-			if errors.Is(err, fs.ErrExist) {
-				return badInput("--out %s: the file exists: a key is never written over another", out)
-			}
-			if err != nil {
-				return badInput("--out: %v", err)
-			}
-			written := false
-			defer func() {
-				file.Close()
-				if !written {
-					os.Remove(out)
-				}
-			}()
-			c, err := f.client(e)
+			key, err := createKeyFile(cmd, e, f, out)
 			if err != nil {
 				return err
 			}
-			key, err := c.CreateSigningKey(cmd.Context(), f.account)
-			if err != nil {
-				return keysFailure(err)
-			}
-			if _, err := file.Write(append(key.Export(), '\n')); err != nil {
-				return failure(fmt.Errorf("--out %s: %w (key %s was created: delete it, or create another)", out, err, key.ID))
-			}
-			if err := file.Sync(); err != nil {
-				return failure(fmt.Errorf("--out %s: %w (key %s was created: delete it, or create another)", out, err, key.ID))
-			}
-			written = true
 			fmt.Fprintln(cmd.OutOrStdout(), key.ID)
 			return nil
 		},
@@ -164,4 +139,45 @@ rotating (see "keys create").`,
 	}
 	f.register(cmd)
 	return cmd
+}
+
+// createKeyFile creates a key through the API and saves it to out, as the
+// API hands it out, mode 0600: out is opened first (never over a file), so
+// that a key the API made is never lost to a bad --out, and a key that
+// could not be saved is deleted at the API again (nothing half-made).
+func createKeyFile(cmd *cobra.Command, e env, f apiFlags, out string) (*streamtoken.SigningKey, error) {
+	file, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, badInput("--out %s: the file exists: a key is never written over another", out)
+	}
+	if err != nil {
+		return nil, badInput("--out: %v", err)
+	}
+	written := false
+	defer func() {
+		file.Close()
+		if !written {
+			os.Remove(out)
+		}
+	}()
+	c, err := f.client(e)
+	if err != nil {
+		return nil, err
+	}
+	key, err := c.CreateSigningKey(cmd.Context(), f.account)
+	if err != nil {
+		return nil, keysFailure(err)
+	}
+	if _, err = file.Write(append(key.Export(), '\n')); err == nil {
+		err = file.Sync()
+	}
+	if err != nil {
+		fate := "deleted at the API again"
+		if derr := c.DeleteSigningKey(cmd.Context(), f.account, key.ID); derr != nil {
+			fate = "left at the API (its delete failed too: delete it, or create another)"
+		}
+		return nil, failure(fmt.Errorf("--out %s: %w (key %s was created, and %s)", out, err, key.ID, fate))
+	}
+	written = true
+	return key, nil
 }
