@@ -263,8 +263,9 @@ func TestUpstreamDown(t *testing.T) {
 	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/healthz"); r.status != http.StatusOK {
 		t.Errorf("/healthz with the upstream down = %d; want 200 (alive)", r.status)
 	}
-	// Past the grace: refused.
-	clk.add(time.Hour)
+	// At the grace's end (the TTL and the grace since the acceptance):
+	// refused.
+	clk.add(time.Hour - time.Minute)
 	if r := postToken(t, g.url, "Bearer "+up.APIToken); r.status != http.StatusServiceUnavailable {
 		t.Errorf("past the grace, upstream down = %d %s; want 503", r.status, r.body)
 	}
