@@ -64,7 +64,7 @@ type Dir struct {
 	keys       map[string]*snapshot[[]Key]    // created keys, by account
 	files      map[string]keyFile             // key files read, by path
 	top        *snapshot[map[string]string]   // DIR's account key files: file name by account
-	accountKey map[string]*token.Key          // account keys read: they never change
+	accountKey map[string]accountKeyRead      // account keys read, each with the directory's snapshot it was read under
 	counts     map[string]*snapshot[int]      // media kept, by directory
 	sizes      map[string]*snapshot[int64]    // bytes of the media kept, by directory
 	accountMax int64                          // each account's media, bytes
@@ -158,7 +158,7 @@ func OpenDir(dir string, opts DirOptions) (*Dir, error) {
 		}
 	}
 	d := &Dir{dir: dir, log: opts.Logger, keys: map[string]*snapshot[[]Key]{}, files: map[string]keyFile{},
-		accountKey: map[string]*token.Key{}, counts: map[string]*snapshot[int]{}, sizes: map[string]*snapshot[int64]{}, orders: map[string]*snapshot[[]Medium]{},
+		accountKey: map[string]accountKeyRead{}, counts: map[string]*snapshot[int]{}, sizes: map[string]*snapshot[int64]{}, orders: map[string]*snapshot[[]Medium]{},
 		accountMax: opts.AccountMediaBytes}
 	switch {
 	case d.accountMax == 0:
@@ -502,21 +502,25 @@ func (d *Dir) AccountKey(_ context.Context, accountID string) (*token.Key, error
 	if err := CheckID("account ID", accountID); err != nil {
 		return nil, err
 	}
-	d.mu.Lock()
-	k := d.accountKey[accountID]
-	d.mu.Unlock()
-	if k != nil {
-		return k, nil
-	}
+	// The directory's names, as of now: a key read under the same
+	// snapshot still holds; after any change to the directory (another
+	// instance's replacement among them), the file is read again.
 	names, err := d.accountKeyFiles()
 	if err != nil {
 		return nil, err
+	}
+	d.mu.Lock()
+	read, ok := d.accountKey[accountID]
+	top := d.top
+	d.mu.Unlock()
+	if ok && read.under == top {
+		return read.key, nil
 	}
 	name, ok := names[accountID]
 	if !ok {
 		return nil, nil
 	}
-	k, err = LoadKey(filepath.Join(d.dir, name), "")
+	k, err := LoadKey(filepath.Join(d.dir, name), "")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -524,13 +528,18 @@ func (d *Dir) AccountKey(_ context.Context, accountID string) (*token.Key, error
 		return nil, fmt.Errorf("the signing key of account %s: %w", accountID, err)
 	}
 	d.mu.Lock()
-	d.accountKey[accountID] = k
+	d.accountKey[accountID] = accountKeyRead{key: k, under: top}
 	d.mu.Unlock()
 	return k, nil
 }
 
-// accountKeyFiles returns DIR's account key files, by account, from a
-// snapshot of the directory.
+// accountKeyRead is an account's key as read, and the snapshot of the
+// directory's names it was read under.
+type accountKeyRead struct {
+	key   *token.Key
+	under *snapshot[map[string]string]
+}
+
 func (d *Dir) accountKeyFiles() (map[string]string, error) {
 	now := time.Now()
 	d.mu.Lock()
@@ -615,10 +624,50 @@ func (d *Dir) EnsureAccountKey(ctx context.Context, accountID string, max int, g
 	case err != nil:
 		return nil, err
 	}
+	return k, nil // read again, under the directory's next snapshot
+}
+
+// ReplaceAccountKey implements [AccountKeys]: the account's key file is
+// replaced (accountID.json, synced, renamed into place), an operator's
+// file of another name removed.
+func (d *Dir) ReplaceAccountKey(ctx context.Context, accountID, old string, k *token.Key) error {
+	if err := CheckID("account ID", accountID); err != nil {
+		return err
+	}
+	if err := CheckAccountKey(k); err != nil {
+		return err
+	}
+	mu := d.lock(accountID)
+	mu.Lock()
+	defer mu.Unlock()
+	cur, err := d.AccountKey(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if cur == nil || cur.ID != old {
+		return fmt.Errorf("%w: account %s's key is not %s", ErrNoSuchKey, accountID, old)
+	}
+	data, err := k.PrivateJWK()
+	if err != nil {
+		return err
+	}
+	names, err := d.accountKeyFiles()
+	if err != nil {
+		return err
+	}
+	if err := writeReplace(d.dir, accountID+".json", data); err != nil {
+		return err
+	}
+	if name := names[accountID]; name != "" && name != accountID+".json" {
+		if err := os.Remove(filepath.Join(d.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	d.mu.Lock()
-	d.accountKey[accountID] = k
+	delete(d.accountKey, accountID) // read again, under the directory's next snapshot
+	d.top = nil
 	d.mu.Unlock()
-	return k, nil
+	return nil
 }
 
 // Close implements [Store]; a Dir holds nothing open.

@@ -251,6 +251,29 @@ func (m *Memory) EnsureAccountKey(_ context.Context, accountID string, max int, 
 	return made, nil
 }
 
+// ReplaceAccountKey implements [AccountKeys].
+func (m *Memory) ReplaceAccountKey(_ context.Context, accountID, old string, k *token.Key) error {
+	if err := CheckID("account ID", accountID); err != nil {
+		return err
+	}
+	if err := CheckAccountKey(k); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	cur := m.accounts[accountID]
+	if cur == nil || cur.ID != old {
+		return fmt.Errorf("%w: account %s's key is not %s", ErrNoSuchKey, accountID, old)
+	}
+	m.usedKeys -= keyBytes(accountID, cur)
+	if err := m.takeKey(keyBytes(accountID, k)); err != nil {
+		m.usedKeys += keyBytes(accountID, cur)
+		return err
+	}
+	m.accounts[accountID] = k
+	return nil
+}
+
 // accountLocks are the locks an account's key is made under: a fixed
 // set, the account's by hash, so that nothing grows with the accounts
 // asked for.

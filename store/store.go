@@ -135,6 +135,13 @@ type AccountKeys interface {
 	// next caller tries again. When max accounts have a key already it is
 	// [ErrAccountLimit], and generate is not called.
 	EnsureAccountKey(ctx context.Context, accountID string, max int, generate func() (*token.Key, error)) (*token.Key, error)
+	// ReplaceAccountKey makes k the account's key in place of the key of
+	// ID old (a key deleted at the upstream, or rotated out), or says
+	// [ErrNoSuchKey] when the account's key is not that one (another
+	// caller replaced it first: read it again). k is checked as
+	// EnsureAccountKey's are. Every server on the store reads the new
+	// key from then on.
+	ReplaceAccountKey(ctx context.Context, accountID, old string, k *token.Key) error
 }
 
 // RefusalReason names the refusal for room err is, as a metric's label

@@ -149,6 +149,41 @@ func (s *Store) EnsureAccountKey(ctx context.Context, accountID string, max int,
 	return kept, nil
 }
 
+// ReplaceAccountKey implements [store.AccountKeys]: one UPDATE of the
+// account's row, where its key is old, sealed anew; every replica hears
+// of it.
+func (s *Store) ReplaceAccountKey(ctx context.Context, accountID, old string, k *token.Key) error {
+	if err := store.CheckID("account ID", accountID); err != nil {
+		return err
+	}
+	if err := store.CheckAccountKey(k); err != nil {
+		return err
+	}
+	pemBytes, err := k.PrivatePEM()
+	if err != nil {
+		return err
+	}
+	sealed := s.seal(pemBytes, accountKeyAAD(accountID, k.ID))
+	err = s.inTx(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, "UPDATE streamtoken_account_keys SET key_id = $3, sealed = $4, created = $5 WHERE account_id = $1 AND key_id = $2",
+			accountID, old, k.ID, sealed, time.Now().UTC())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return editError{fmt.Errorf("%w: account %s's key is not %s", store.ErrNoSuchKey, accountID, old)}
+		}
+		return notify(ctx, tx, changedAccountKey, accountID)
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.signed[accountID] = k
+	s.mu.Unlock()
+	return nil
+}
+
 // accountKeyAAD binds a sealed key to its row: a sealed key copied to
 // another account, or given another ID, does not open.
 func accountKeyAAD(accountID, keyID string) []byte {

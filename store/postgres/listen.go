@@ -45,8 +45,9 @@ func (s *Store) invalidate(kind byte, accountID string) {
 			c.valid = false
 			s.keys[accountID] = c
 		}
-	case changedAccountKey:
+	case changedAccountKey: // made, or replaced: read it again
 		delete(s.none, accountID)
+		delete(s.signed, accountID)
 	}
 }
 

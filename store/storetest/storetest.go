@@ -134,6 +134,10 @@ func (mediaAlone) EnsureAccountKey(context.Context, string, int, func() (*token.
 	panic("storetest: a media store asked for keys")
 }
 
+func (mediaAlone) ReplaceAccountKey(context.Context, string, string, *token.Key) error {
+	panic("storetest: a media store asked for keys")
+}
+
 // run runs the cases of the kinds s has.
 func run(t *testing.T, s *suite) {
 	if s.opts.Propagation == 0 {
@@ -431,6 +435,32 @@ func (s *suite) accountKeys(t *testing.T) {
 	before := calls.Load()
 	if k, err := st.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, generate); err != nil || k.ID != got[0].ID || calls.Load() != before {
 		t.Errorf("EnsureAccountKey(A) again = %v, %v, generating %d; want the same key, none generated", k, err, calls.Load()-before)
+	}
+	// Replaced: where the key is the one named, and only there.
+	next := newKey(t)
+	if err := st.ReplaceAccountKey(ctx, accountA, "not-its-key", next); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Errorf("ReplaceAccountKey(A, another key's ID) = %v, want ErrNoSuchKey", err)
+	}
+	if err := st.ReplaceAccountKey(ctx, accountB, got[0].ID, next); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Errorf("ReplaceAccountKey(B, which has no key) = %v, want ErrNoSuchKey", err)
+	}
+	if err := st.ReplaceAccountKey(ctx, accountA, got[0].ID, &token.Key{ID: "public-only", Public: next.Public}); err == nil {
+		t.Error("ReplaceAccountKey(A, a public key) = nil, want a refusal")
+	}
+	if err := st.ReplaceAccountKey(ctx, "not an id", got[0].ID, next); !errors.Is(err, store.ErrInvalidID) {
+		t.Errorf("ReplaceAccountKey(an invalid ID) = %v, want ErrInvalidID", err)
+	}
+	if err := st.ReplaceAccountKey(ctx, accountA, got[0].ID, next); err != nil {
+		t.Fatalf("ReplaceAccountKey(A) = %v", err)
+	}
+	if k, err := st.AccountKey(ctx, accountA); err != nil || k == nil || k.ID != next.ID || k.Private == nil || k.Private.N.Cmp(next.Private.N) != 0 {
+		t.Errorf("AccountKey(A) after a replace = %v, %v; want the new key, private", k, err)
+	}
+	if k, err := st.EnsureAccountKey(ctx, accountA, store.DefaultMaxAccounts, generate); err != nil || k.ID != next.ID {
+		t.Errorf("EnsureAccountKey(A) after a replace = %v, %v; want the new key", k, err)
+	}
+	if err := st.ReplaceAccountKey(ctx, accountA, got[0].ID, newKey(t)); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Errorf("ReplaceAccountKey(A, the key replaced before) = %v, want ErrNoSuchKey", err)
 	}
 	if k, err := st.EnsureAccountKey(ctx, accountB, store.DefaultMaxAccounts, generate); err != nil || k.ID == got[0].ID {
 		t.Errorf("EnsureAccountKey(B) = %v, %v; want a key of B's own", k, err)
@@ -744,6 +774,17 @@ func (s *suite) twoInstances(t *testing.T) {
 		})
 		if err != nil || got.ID != made.ID {
 			t.Errorf("EnsureAccountKey(A) on the other instance = %v, %v; want %s", got, err, made.ID)
+		}
+		next := newKey(t)
+		if err := b.ReplaceAccountKey(ctx, accountA, made.ID, next); err != nil {
+			t.Fatal(err)
+		}
+		s.eventually(t, "an account key replaced on one instance read on the other", func() bool {
+			got, _ := a.AccountKey(ctx, accountA)
+			return got != nil && got.ID == next.ID && got.Private != nil
+		})
+		if err := a.ReplaceAccountKey(ctx, accountA, made.ID, newKey(t)); !errors.Is(err, store.ErrNoSuchKey) {
+			t.Errorf("ReplaceAccountKey(A, the key replaced on the other instance) = %v, want ErrNoSuchKey", err)
 		}
 	}
 	if s.withMedia {
