@@ -37,6 +37,7 @@ type Memory struct {
 	order     map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
 
 	making accountLocks // an account's key is made under its lock
+	localLeases
 }
 
 type mediaKey struct {

@@ -184,6 +184,28 @@ func (s *Store) ReplaceAccountKey(ctx context.Context, accountID, old string, k 
 	return nil
 }
 
+// Lease implements [store.Leases]: one statement, which takes the row of
+// the name where it is free at now or held by holder.
+func (s *Store) Lease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
+	if err := store.CheckLease(name, holder, now, until); err != nil {
+		return false, err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var got string
+	err := s.pool.QueryRow(ctx, `INSERT INTO streamtoken_leases (name, holder, until) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+		WHERE streamtoken_leases.until <= $4 OR streamtoken_leases.holder = excluded.holder
+		RETURNING holder`, name, holder, until.UTC(), now.UTC()).Scan(&got)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return true, nil
+}
+
 // accountKeyAAD binds a sealed key to its row: a sealed key copied to
 // another account, or given another ID, does not open.
 func accountKeyAAD(accountID, keyID string) []byte {

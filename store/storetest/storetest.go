@@ -152,6 +152,7 @@ func run(t *testing.T, s *suite) {
 		t.Run("AccountLimit", s.accountLimit)
 		t.Run("AccountKeyBounds", s.accountKeyBounds)
 		t.Run("TwoInstancesKeyLimit", s.twoInstancesKeyLimit)
+		t.Run("Leases", s.leases)
 	}
 	if s.withMedia {
 		t.Run("Media", s.media)
