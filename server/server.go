@@ -401,6 +401,19 @@ func (s *Server) AccountSigner(ctx context.Context, accountID string) (*token.Si
 	return s.signers.forToken(ctx, accountID)
 }
 
+// ReloadAccountKey reads the account's signing key from the store again,
+// and signs the account's tokens with it from now on when it is another
+// than the one the server loaded: another server on the store, or a
+// gateway's sync, replaced it (store.AccountKeys.ReplaceAccountKey). It
+// returns the ID of the key that signs the account's tokens ("" before
+// the account has one); it makes no key.
+func (s *Server) ReloadAccountKey(ctx context.Context, accountID string) (string, error) {
+	if why := ids.Check(accountID); why != "" {
+		return "", fmt.Errorf("account %q: %s", accountID, why)
+	}
+	return s.signers.reload(ctx, accountID)
+}
+
 // PublicKeys returns the public keys the server vouches for in an account,
 // as its JWK set serves them: each kid once, in a stable order, the key
 // that signs the account's tokens (none before its first token, when the

@@ -132,6 +132,41 @@ func (s *signers) find(ctx context.Context, account string) (*token.Signer, erro
 	return signer, nil
 }
 
+// reload reads the account's key from the store again and signs with it
+// from now on when it is another than the one loaded (another server, or
+// a gateway's sync, replaced it). It returns the ID of the key that signs
+// the account's tokens, "" for none yet.
+func (s *signers) reload(ctx context.Context, account string) (string, error) {
+	if signer := s.operator[account]; signer != nil {
+		return signer.KeyID(), nil
+	}
+	if s.shared != nil {
+		return s.shared.KeyID(), nil
+	}
+	key, err := s.store.AccountKey(ctx, account)
+	if err != nil || key == nil {
+		return "", err
+	}
+	s.mu.Lock()
+	cur := s.loaded[account]
+	s.mu.Unlock()
+	if cur != nil && cur.KeyID() == key.ID {
+		return key.ID, nil
+	}
+	signer, err := token.NewSigner(key, s.opts...)
+	if err != nil {
+		return "", fmt.Errorf("the stored signing key of account %s: %w", account, err)
+	}
+	s.mu.Lock()
+	if s.loaded[account] != nil {
+		s.loaded[account] = signer
+	} else {
+		s.keep(account, signer)
+	}
+	s.mu.Unlock()
+	return key.ID, nil
+}
+
 // keep remembers the signer of an account's stored key, up to as many
 // accounts as the store keeps. s.mu is held.
 func (s *signers) keep(account string, signer *token.Signer) {
