@@ -81,6 +81,10 @@ type Config struct {
 	// HeaderTimeout and IdleTimeout bound forwarded requests (see the
 	// defaults). Zero: the defaults.
 	HeaderTimeout, IdleTimeout time.Duration
+	// SyncInterval is how often the accounts' keys are listed at the
+	// upstream, a signing key deleted there replaced (see
+	// [Gateway.Sync]). Zero: DefaultSyncInterval; negative: never.
+	SyncInterval time.Duration
 	// KeyTimeout bounds an account key's creation at the upstream. Zero:
 	// DefaultKeyTimeout.
 	KeyTimeout time.Duration
@@ -116,7 +120,9 @@ type Gateway struct {
 	lastDown, lastReached atomic.Int64 // unix nanoseconds of the upstream's last failure and answer
 	ready                 readiness
 	metrics               *metrics
-	keys                  store.Keys // the store's: keys created and deleted through the gateway
+	store                 store.KeyStore  // the server's: keys created and deleted through the gateway, accounts' keys replaced
+	operator              map[string]bool // accounts of the operator's keys (Server.AccountSigners): not the gateway's to replace
+	sync                  *syncState
 }
 
 // New checks cfg and builds a gateway.
@@ -141,7 +147,7 @@ func New(cfg Config) (*Gateway, error) {
 		headerWait: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout), idle: orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		keyWait:   orDefault(cfg.KeyTimeout, DefaultKeyTimeout),
 		decisions: newDecisions(orDefault(cfg.MaxDecisions, DefaultMaxDecisions)), authorizing: make(chan struct{}, orDefault(cfg.MaxAuthorizing, DefaultMaxAuthorizing))}
-	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout} {
+	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "SyncInterval": max(cfg.SyncInterval, 0), "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout} {
 		if d < 0 {
 			return nil, fmt.Errorf("gateway: %s %v is negative", name, d)
 		}
@@ -192,7 +198,12 @@ func New(cfg Config) (*Gateway, error) {
 	if scfg.Store == nil {
 		scfg.Store = store.NewMemory(0)
 	}
-	g.keys = scfg.Store
+	g.store = scfg.Store
+	g.operator = map[string]bool{}
+	for account := range scfg.AccountSigners {
+		g.operator[account] = true
+	}
+	g.sync = newSyncState(orDefault(cfg.SyncInterval, DefaultSyncInterval), g.store)
 	if scfg.Registerer == nil {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -234,8 +245,15 @@ func orDefault[T time.Duration | int](v, def T) T {
 // /docs).
 func (g *Gateway) Handler() http.Handler { return g.core.Handler() }
 
-// Serve serves on ln until ctx ends, as [server.Server.Serve] does.
-func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error { return g.core.Serve(ctx, ln) }
+// Serve serves on ln until ctx ends, as [server.Server.Serve] does, and
+// syncs the accounts' keys with the upstream every Config.SyncInterval
+// meanwhile (a gateway mounted by its Handler calls [Gateway.Sync] itself).
+func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go g.syncLoop(ctx)
+	return g.core.Serve(ctx, ln)
+}
 
 // Server is the token server inside.
 func (g *Gateway) Server() *server.Server { return g.core }

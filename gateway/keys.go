@@ -38,16 +38,28 @@ func (e *keyRefusedError) Error() string {
 // (server.Config.AccountKey): the server keeps it, under its store's lock
 // on the account, so that one is made however many ask.
 func (g *Gateway) createKey(ctx context.Context, account string) (*token.Key, error) {
-	cred, ok := credentialFrom(ctx)
-	if !ok || (cred.bearer == "" && cred.key == "") {
+	cred, _ := credentialFrom(ctx)
+	return g.createKeyWith(ctx, account, cred)
+}
+
+// client is a client of the upstream's API with cred, for the gateway's
+// own requests: never retried (a retry could walk into the upstream's
+// rate-limit lockout).
+func (g *Gateway) client(cred credential) (*streamtoken.Client, error) {
+	if cred.bearer == "" && cred.key == "" {
 		return nil, errNoCredential
 	}
 	auth := streamtoken.WithAPIToken(cred.bearer)
 	if cred.bearer == "" {
 		auth = streamtoken.WithAPIKey(cred.email, cred.key)
 	}
-	c, err := streamtoken.NewClient(auth, streamtoken.WithBaseURL(g.upstream.String()), streamtoken.WithHTTPClient(g.hc),
+	return streamtoken.NewClient(auth, streamtoken.WithBaseURL(g.upstream.String()), streamtoken.WithHTTPClient(g.hc),
 		streamtoken.WithMaxRetries(0), streamtoken.WithUserAgent("streamtoken-gateway"))
+}
+
+// createKeyWith makes an account's signing key at the upstream with cred.
+func (g *Gateway) createKeyWith(ctx context.Context, account string, cred credential) (*token.Key, error) {
+	c, err := g.client(cred)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +122,7 @@ func keyCreated(g *Gateway, r *http.Request) func(*http.Response) error {
 			return nil
 		}
 		pub := store.Key{AccountID: account, Key: &token.Key{ID: k.ID, Public: k.Public}, Created: result.Created}
-		if err := g.keys.AddKey(r.Context(), pub, store.MaxKeysPerAccount); err != nil && !errors.Is(err, store.ErrKeyExists) {
+		if err := g.store.AddKey(r.Context(), pub, store.MaxKeysPerAccount); err != nil && !errors.Is(err, store.ErrKeyExists) {
 			g.log.Warn("a key created through the gateway could not be kept", "account", account, "key_id", k.ID, "error", err.Error())
 		}
 		return nil
@@ -125,7 +137,7 @@ func keyDeleted(g *Gateway, r *http.Request) func(*http.Response) error {
 		if resp.StatusCode/100 != 2 {
 			return nil
 		}
-		if err := g.keys.DeleteKey(r.Context(), account, id); err != nil && !errors.Is(err, store.ErrNoSuchKey) && !errors.Is(err, store.ErrInvalidID) {
+		if err := g.store.DeleteKey(r.Context(), account, id); err != nil && !errors.Is(err, store.ErrNoSuchKey) && !errors.Is(err, store.ErrInvalidID) {
 			g.log.Warn("a key deleted through the gateway could not be dropped here", "account", account, "key_id", id, "error", err.Error())
 		}
 		return nil

@@ -17,12 +17,13 @@ type metrics struct {
 	authorizations  *prometheus.CounterVec // by result
 	forwardedTokens *prometheus.CounterVec // tokens forwarded rather than signed here, by reason
 	keysCreated     prometheus.Counter     // account keys created at the upstream
+	keysReplaced    *prometheus.CounterVec // accounts' keys replaced, by cause
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_upstream_requests_total",
-			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; probe: readiness) and status (error: no answer)."},
+			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; probe: readiness) and status (error: no answer)."},
 			[]string{"purpose", "status"}),
 		authorizations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_authorizations_total",
 			Help: "The upstream's decisions on credentials for accounts (accepted, refused, undecided), refusals replayed (refusal_kept), and tokens signed in grace while the upstream could not decide (grace)."},
@@ -32,8 +33,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			[]string{"reason"}),
 		keysCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "streamtoken_gateway_account_keys_created_total",
 			Help: "Accounts' signing keys created at the upstream."}),
+		keysReplaced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_account_keys_replaced_total",
+			Help: "Accounts' signing keys replaced by the sync, by cause (deleted_upstream: the key was no longer at the upstream)."},
+			[]string{"cause"}),
 	}
-	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated} {
+	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated, m.keysReplaced} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -145,6 +145,7 @@ func (t *tokenRequest) authorize(pair pairKey, was decision, accepted bool) {
 		switch s := resp.StatusCode; {
 		case s >= 200 && s < 300:
 			g.decisions.put(pair, decision{accepted: true, at: now}, now, g.authTTL+g.grace, g.refusalTTL)
+			g.sync.accepted(t.account, t.cred)
 			g.metrics.authorizations.WithLabelValues("accepted").Inc()
 		case s == http.StatusUnauthorized || s == http.StatusForbidden:
 			dec := decision{at: now, status: s, contentType: resp.Header.Get("Content-Type")}
@@ -154,6 +155,7 @@ func (t *tokenRequest) authorize(pair pairKey, was decision, accepted bool) {
 			}
 			resp.Body = readCloser{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 			g.decisions.put(pair, dec, now, g.authTTL+g.grace, g.refusalTTL)
+			g.sync.refused(t.account, t.cred)
 			g.metrics.authorizations.WithLabelValues("refused").Inc()
 		case (s >= 500 || s == http.StatusTooManyRequests) && inGrace():
 			return errSignHere

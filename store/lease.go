@@ -74,3 +74,7 @@ func (l *localLeases) Lease(_ context.Context, name, holder string, now, until t
 	l.m[name] = lease{holder, until}
 	return true, nil
 }
+
+// LocalLeases are leases within the process: for servers that share no
+// store, or a store without leases of its own.
+func LocalLeases() Leases { return &localLeases{} }

@@ -75,6 +75,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--upstream-refusal-ttl", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-refusal-ttl", "2h"}},
 		{"--upstream-grace", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-grace", "-1s"}},
 		{"--upstream-grace", nil, []string{"serve", "--upstream-grace", "1m"}},
+		{"--upstream-sync", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-sync", "10ms"}},
 		{"--api-token", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--api-token", "local"}},
 		{"--account-key", nil, []string{"serve", "--account-key", "no-equals-sign"}},
 		{"--account-key", nil, []string{"serve", "--account-key", "a b=" + keyFile}},

@@ -364,3 +364,58 @@ func TestKeysRotate(t *testing.T) {
 		t.Errorf("a rotate refused for its --key left %s behind (%v)", third, err)
 	}
 }
+
+// TestTwoGatewayReplicasSync: two gateways on one PostgreSQL, syncing
+// every second: the upstream sees about one listing of the account's keys
+// per second between them (the lease), not one per replica; a key deleted
+// at the upstream is replaced, once, and both sign with the new one.
+func TestTwoGatewayReplicasSync(t *testing.T) {
+	c := pgtest.New(t)
+	db := c.Database(t)
+	kekFile := newKEKFile(t, 0o600)
+	up := upstreamServe(t)
+	args := []string{"--store", c.URL(db), "--key-encryption-key", kekFile, "--upstream-sync", "1s"}
+	gws := []*replica{gatewayServe(t, "", up, args...), gatewayServe(t, "", up, args...)}
+	tokenKID := func(r *replica) string {
+		t.Helper()
+		status, env := r.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
+		result, _ := env["result"].(map[string]any)
+		tok, _ := result["token"].(string)
+		if status != 200 || tok == "" {
+			t.Fatalf("a token: %d %v", status, env)
+		}
+		if err := upstreamVerifies(t, up, account, tok); err != nil {
+			return "" // not (or no longer) a key of the upstream's
+		}
+		return tokenKID(t, tok)
+	}
+	for _, g := range gws {
+		tokenKID(g) // the authorization, and the credential the sync uses
+	}
+	first := tokenKID(gws[0])
+	if first == "" || tokenKID(gws[1]) != first {
+		t.Fatal("the two gateways do not sign with one key of the upstream's")
+	}
+	const listRoute = "GET /client/v4/accounts/{account_id}/stream/keys"
+	before := up.served(t, listRoute, 200)
+	start := time.Now()
+	time.Sleep(4 * time.Second)
+	lists := up.served(t, listRoute, 200) - before
+	per := float64(lists) / time.Since(start).Seconds()
+	t.Logf("two replicas syncing every second: %d listings in %v (%.1f a second)", lists, time.Since(start).Round(time.Millisecond), per)
+	if per > 1.5 || lists == 0 {
+		t.Errorf("two replicas syncing every second made %.1f listings a second; want about one between them", per)
+	}
+	if status, env := up.call(t, http.MethodDelete, "/client/v4/accounts/"+account+"/stream/keys/"+first, ""); status != 200 {
+		t.Fatalf("deleting the key at the upstream: %d %v", status, env)
+	}
+	deleted := time.Now()
+	within(t, "both gateways sign with a key that replaced the deleted one", 10*time.Second, func() bool {
+		a, b := tokenKID(gws[0]), tokenKID(gws[1])
+		return a != "" && a != first && a == b
+	})
+	t.Logf("a key deleted at the upstream: both replicas sign with its replacement after %v", time.Since(deleted).Round(10*time.Millisecond))
+	if made := up.served(t, keyRoute, 200); made != 2 {
+		t.Errorf("the upstream created %d keys; want 2: the first, and one replacement", made)
+	}
+}

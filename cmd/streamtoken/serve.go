@@ -66,6 +66,7 @@ type serveFlags struct {
 	authTTL     time.Duration
 	refusalTTL  time.Duration
 	grace       time.Duration
+	sync        time.Duration
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -89,12 +90,11 @@ func newServeCmd(e env) *cobra.Command {
 		Long: `Serve the Cloudflare API's Stream operations on the same wire. Alone, a
 stand-in for tests, demos and CI: its keys and video settings live in it
 alone. With --upstream (https://api.cloudflare.com/client/v4), a gateway in
-front of it: tokens signed here, with keys that exist there; all else
-forwarded. GET /healthz, /readyz, /metrics, /.well-known/jwks/{account_id}.json
-and /docs besides. Every flag may come from the environment: STREAMTOKEN_
-and its name in capitals, - as _, but STREAMTOKEN_API_TOKENS and
-STREAMTOKEN_ACCOUNT_KEYS (comma-separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE
-(or ..._KEY, the key itself). The README's "The token server" tells the rest.`,
+front of it: tokens signed here, with keys that exist there (listed there
+every --upstream-sync, a deleted one replaced); all else forwarded. Every
+flag may come from the environment: STREAMTOKEN_ and its name in capitals,
+- as _, but STREAMTOKEN_API_TOKENS and STREAMTOKEN_ACCOUNT_KEYS (comma-
+separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or ..._KEY, the key itself).`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -134,6 +134,7 @@ STREAMTOKEN_ACCOUNT_KEYS (comma-separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE
 	fl.DurationVar(&f.authTTL, "upstream-auth-ttl", gateway.DefaultAuthTTL, "how long the upstream's acceptance of a credential for an account holds (a revoked one is refused within it)")
 	fl.DurationVar(&f.refusalTTL, "upstream-refusal-ttl", gateway.DefaultRefusalTTL, "how long the upstream's refusal of a credential holds")
 	fl.DurationVar(&f.grace, "upstream-grace", gateway.DefaultGrace, "how long an acceptance past its TTL holds more while the upstream cannot be reached")
+	fl.DurationVar(&f.sync, "upstream-sync", gateway.DefaultSyncInterval, "how often the accounts' keys are listed at the upstream, a signing key deleted there replaced (0: never)")
 	return cmd
 }
 
@@ -317,13 +318,16 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		cfg.TracerProvider = tp
 	}
 	var srv *server.Server // a gateway's is the server inside it, in front of its upstream
+	var serveOn func(context.Context, net.Listener) error
 	if f.upstream == "" {
-		srv, err = server.New(cfg)
+		if srv, err = server.New(cfg); err == nil {
+			serveOn = srv.Serve
+		}
 	} else {
 		var g *gateway.Gateway
 		if g, err = gateway.New(gateway.Config{Upstream: f.upstream, Server: cfg, UpstreamCredentials: upstreamCreds,
-			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace}); err == nil {
-			srv = g.Server()
+			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace, SyncInterval: syncInterval(f.sync)}); err == nil {
+			srv, serveOn = g.Server(), g.Serve // the gateway's: its sync beside the server
 		}
 	}
 	var shared *server.SharedSignerError
@@ -353,7 +357,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	} else {
 		logger.Info("gateway: tokens signed here with each account's key at the upstream (--account-key, or created there on the account's first token); everything else forwarded",
 			"upstream", f.upstream, "credentials", map[bool]string{true: "the gateway's own (--credentials upstream:)", false: "the callers' own"}[len(upstreamCreds) > 0],
-			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "kept_in", opened.where)
+			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "sync", f.sync.String(), "kept_in", opened.where)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
@@ -389,18 +393,27 @@ The account's public keys, to verify its tokens ("%[6]s verify TOKEN --account %
 	if f.upstream != "" {
 		fmt.Fprintf(e.stdout, "streamtoken gateway on %s, in front of %s\n(tokens signed here with keys that exist there; everything else forwarded)\n", base, f.upstream)
 	}
-	if err := srv.Serve(ctx, ln); err != nil {
+	if err := serveOn(ctx, ln); err != nil {
 		return failure(err)
 	}
 	logger.Info("stopped")
 	return nil
 }
 
+// syncInterval is --upstream-sync as the gateway takes it: 0, never, is
+// its negative.
+func syncInterval(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
 // checkUpstream checks --upstream and the flags that go with it.
 func (f *serveFlags) checkUpstream() error {
 	if f.upstream == "" {
-		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace {
-			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace: need --upstream")
+		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace || f.sync != gateway.DefaultSyncInterval {
+			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync: need --upstream")
 		}
 		return nil
 	}
@@ -422,6 +435,8 @@ func (f *serveFlags) checkUpstream() error {
 		return badInput("--upstream-refusal-ttl %v: want more than 0 and at most 1h", f.refusalTTL)
 	case f.grace < 0 || f.grace > 7*24*time.Hour:
 		return badInput("--upstream-grace %v: want 0 to 168h", f.grace)
+	case f.sync != 0 && (f.sync < time.Second || f.sync > 24*time.Hour):
+		return badInput("--upstream-sync %v: want 0 (never), or 1s to 24h", f.sync)
 	}
 	return nil
 }

@@ -1,0 +1,166 @@
+package gateway_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/gateway"
+	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/streamtokentest"
+)
+
+// kid is the key ID a token's header names.
+func kid(t *testing.T, up *streamtokentest.Server, tok string) string {
+	t.Helper()
+	claims, err := up.Verify(account, tok)
+	if err != nil {
+		t.Fatalf("a token does not verify against the upstream's JWK set: %v", err)
+	}
+	return claims.KeyID
+}
+
+// TestSyncReplacesAKeyDeletedAtTheUpstream: the account's signing key,
+// deleted at the upstream by someone else, is replaced by a new one made
+// there on the next sync, and new tokens verify against the upstream's
+// set again.
+func TestSyncReplacesAKeyDeletedAtTheUpstream(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = -1 })
+	c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken))
+	ctx := context.Background()
+	token := func() string {
+		t.Helper()
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Value
+	}
+	token() // the authorization
+	first := kid(t, up, token())
+	if err := g.Sync(ctx); err != nil {
+		t.Fatalf("Sync() with the key in place = %v", err)
+	}
+	if got := kid(t, up, token()); got != first {
+		t.Fatalf("a sync with the key in place changed it: %s, then %s", first, got)
+	}
+	// Deleted at the upstream, by another client.
+	if err := up.NewClient().DeleteSigningKey(ctx, account, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := up.Verify(account, token()); err == nil {
+		t.Fatal("a token of the deleted key still verifies at the upstream: nothing to test")
+	}
+	if err := g.Sync(ctx); err != nil {
+		t.Fatalf("Sync() = %v", err)
+	}
+	next := kid(t, up, token())
+	if next == first {
+		t.Fatalf("after a sync, tokens are still signed with the deleted key %s", first)
+	}
+	if got := operations(up); got["ListSigningKeys"] != 2 || got["CreateSigningKey"] != 2 {
+		t.Errorf("the upstream saw %v; want two listings and two keys created", got)
+	}
+	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
+	if !strings.Contains(string(m.body), `streamtoken_gateway_account_keys_replaced_total{cause="deleted_upstream"} 1`) {
+		t.Error("/metrics does not count the key replaced")
+	}
+}
+
+// TestSyncWithinTheInterval: served, the gateway syncs by itself; a key
+// deleted at the upstream is replaced within the interval.
+func TestSyncWithinTheInterval(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	const every = 200 * time.Millisecond
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = every })
+	c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken))
+	ctx := context.Background()
+	var first string
+	for range 2 {
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = kid(t, up, tok.Value)
+	}
+	if err := up.NewClient().DeleteSigningKey(ctx, account, first); err != nil {
+		t.Fatal(err)
+	}
+	deleted := time.Now()
+	for {
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims, err := up.Verify(account, tok.Value); err == nil && claims.KeyID != first {
+			t.Logf("a key deleted at the upstream replaced after %v (interval %v)", time.Since(deleted).Round(time.Millisecond), every)
+			break
+		}
+		if time.Since(deleted) > 10*every {
+			t.Fatalf("the deleted key not replaced within %v", 10*every)
+		}
+		time.Sleep(every / 20)
+	}
+}
+
+// TestTwoGatewaysOnOneStoreSyncAnAccountOnce: of two gateways sharing a
+// store, one lists an account's keys at the upstream per interval (the
+// lease), and both sign with the key that replaced a deleted one.
+func TestTwoGatewaysOnOneStoreSyncAnAccountOnce(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	clk := &clock{now: time.Now()}
+	st := store.NewMemory(0)
+	edit := func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Store = st; c.Server.Now = clk.Now }
+	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	ctx := context.Background()
+	var kids []string
+	for _, g := range gws {
+		c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken))
+		for range 2 {
+			tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			kids = append(kids, kid(t, up, tok.Value))
+		}
+	}
+	if kids[1] != kids[3] {
+		t.Fatalf("two gateways on one store sign with %s and %s; want one key", kids[1], kids[3])
+	}
+	if err := up.NewClient().DeleteSigningKey(ctx, account, kids[1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gws {
+		if err := g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := operations(up); got["ListSigningKeys"] != 1 {
+		t.Errorf("two gateways synced in one interval: the upstream saw %d listings; want 1", got["ListSigningKeys"])
+	}
+	// The replica that did not sync loads the new key on its next pass.
+	clk.add(gateway.DefaultSyncInterval)
+	for _, g := range gws {
+		if err := g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken))
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := kid(t, up, tok.Value); got == kids[1] {
+			t.Errorf("a gateway still signs with the deleted key %s", got)
+		}
+	}
+	if got := operations(up); got["ListSigningKeys"] != 2 || got["CreateSigningKey"] != 2 {
+		t.Errorf("the upstream saw %v; want one listing per interval and one key made in place of the deleted one", got)
+	}
+}
