@@ -85,6 +85,13 @@ func newProxy(g *Gateway) *httputil.ReverseProxy {
 			f := resp.Request.Context().Value(forwardingKey{}).(*forwarding)
 			g.reached()
 			g.metrics.upstream.WithLabelValues(f.purpose, strconv.Itoa(resp.StatusCode)).Inc()
+			if resp.StatusCode == http.StatusTooManyRequests {
+				// Passed through as it came; the credential is locked out
+				// for the gateway's own requests too.
+				if cred, ok := credentialOf(resp.Request.Header); ok {
+					g.lockOut(cred, retryAfterOf(resp.Header))
+				}
+			}
 			resp.Body = &idleBody{ReadCloser: resp.Body, timer: time.AfterFunc(g.idle, func() { f.idled.Store(true); f.cancel() }), idle: g.idle}
 			if f.answered != nil {
 				return f.answered(resp)
@@ -133,7 +140,13 @@ func upstreamProblem(err error) string {
 
 // unavailable answers a 503 envelope (1020) with Retry-After.
 func unavailable(w http.ResponseWriter, msg string) {
-	w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	unavailableFor(w, msg, retryAfter*time.Second)
+}
+
+// unavailableFor answers a 503 envelope (1020) with a Retry-After of d
+// (at least a second).
+func unavailableFor(w http.ResponseWriter, msg string, d time.Duration) {
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((d+time.Second-1)/time.Second))))
 	server.WriteProblems(w, server.Problem{Status: http.StatusServiceUnavailable, Code: apicode.UpstreamUnavailable, Message: msg})
 }
 

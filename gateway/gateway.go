@@ -123,6 +123,7 @@ type Gateway struct {
 	store                 store.KeyStore  // the server's: keys created and deleted through the gateway, accounts' keys replaced
 	operator              map[string]bool // accounts of the operator's keys (Server.AccountSigners): not the gateway's to replace
 	sync                  *syncState
+	locks                 lockouts // credentials the upstream locked out
 }
 
 // New checks cfg and builds a gateway.

@@ -25,6 +25,26 @@ var (
 	errNoCredential = errors.New("no upstream credential for the account")
 )
 
+// lockedOutError: the credential is locked out at the upstream until
+// then; nothing was sent.
+type lockedOutError struct{ until time.Time }
+
+func (e *lockedOutError) Error() string {
+	return "the upstream locked the credential out (429) until " + e.until.UTC().Format(time.RFC3339)
+}
+
+// Unwrap makes it an errUpstream: the upstream cannot make the key now.
+func (e *lockedOutError) Unwrap() error { return errUpstream }
+
+// lockoutOf is how long a 429 of the client's locks the credential out:
+// until the Reset its answer stated, else the default.
+func lockoutOf(e *streamtoken.APIError) time.Duration {
+	if e.RateLimit != nil && !e.RateLimit.Reset.IsZero() {
+		return time.Until(e.RateLimit.Reset)
+	}
+	return 0
+}
+
 // keyRefusedError is the upstream's refusal to make an account's key with
 // the credential at hand (a 4xx): it may lack the permission.
 type keyRefusedError struct{ status int }
@@ -63,6 +83,10 @@ func (g *Gateway) createKeyWith(ctx context.Context, account string, cred creden
 	if err != nil {
 		return nil, err
 	}
+	if until, locked := g.lockedOut(cred); locked {
+		g.metrics.upstream.WithLabelValues("create_key", "locked_out").Inc()
+		return nil, &lockedOutError{until: until}
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.keyWait)
 	defer cancel()
 	k, err := c.CreateSigningKey(ctx, account)
@@ -77,6 +101,9 @@ func (g *Gateway) createKeyWith(ctx context.Context, account string, cred creden
 	case errors.As(err, &apiErr):
 		g.reached()
 		g.metrics.upstream.WithLabelValues("create_key", strconv.Itoa(apiErr.StatusCode)).Inc()
+		if apiErr.StatusCode == http.StatusTooManyRequests {
+			g.lockOut(cred, lockoutOf(apiErr))
+		}
 		if apiErr.StatusCode >= 400 && apiErr.StatusCode < 500 && apiErr.StatusCode != http.StatusTooManyRequests {
 			return nil, &keyRefusedError{status: apiErr.StatusCode}
 		}

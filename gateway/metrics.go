@@ -18,12 +18,13 @@ type metrics struct {
 	forwardedTokens *prometheus.CounterVec // tokens forwarded rather than signed here, by reason
 	keysCreated     prometheus.Counter     // account keys created at the upstream
 	keysReplaced    *prometheus.CounterVec // accounts' keys replaced, by cause
+	lockouts        prometheus.Counter     // 429s that locked a credential out
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_upstream_requests_total",
-			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; probe: readiness) and status (error: no answer)."},
+			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; probe: readiness) and status (error: no answer; locked_out: not sent, the credential locked out by a 429)."},
 			[]string{"purpose", "status"}),
 		authorizations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_authorizations_total",
 			Help: "The upstream's decisions on credentials for accounts (accepted, refused, undecided), refusals replayed (refusal_kept), and tokens signed in grace while the upstream could not decide (grace)."},
@@ -37,7 +38,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Accounts' signing keys replaced by the sync, by cause (deleted_upstream: the key was no longer at the upstream)."},
 			[]string{"cause"}),
 	}
-	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated, m.keysReplaced} {
+	m.lockouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "streamtoken_gateway_lockouts_total",
+		Help: "429s of the upstream, to the gateway's own requests or to those it forwarded, after which the gateway's own requests on that credential wait until the lockout lifts."})
+	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated, m.keysReplaced, m.lockouts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

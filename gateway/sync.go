@@ -133,6 +133,10 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	if err != nil {
 		return err
 	}
+	if _, locked := g.lockedOut(cred); locked {
+		g.metrics.upstream.WithLabelValues("sync", "locked_out").Inc()
+		return nil // the next interval, or the one after the lockout
+	}
 	listCtx, cancel := context.WithTimeout(ctx, g.keyWait)
 	keys, err := c.ListSigningKeys(listCtx, account)
 	cancel()
@@ -141,8 +145,11 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	case errors.As(err, &apiErr):
 		g.reached()
 		g.metrics.upstream.WithLabelValues("sync", strconv.Itoa(apiErr.StatusCode)).Inc()
-		if apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden {
+		switch apiErr.StatusCode {
+		case http.StatusUnauthorized, http.StatusForbidden:
 			g.sync.refused(account, cred) // revoked: another accepted one will do
+		case http.StatusTooManyRequests:
+			g.lockOut(cred, lockoutOf(apiErr))
 		}
 		return err
 	case err != nil:

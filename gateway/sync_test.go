@@ -164,3 +164,71 @@ func TestTwoGatewaysOnOneStoreSyncAnAccountOnce(t *testing.T) {
 		t.Errorf("the upstream saw %v; want one listing per interval and one key made in place of the deleted one", got)
 	}
 }
+
+// TestALockoutStopsTheGatewaysOwnRequests: a 429 with Retry-After: 300,
+// to the key's creation, stops the gateway's own requests on that
+// credential for 300 s (first tokens are its 503s, with the wait; the sync
+// skips), and passes nothing on in a retry; after it, the key is made.
+func TestALockoutStopsTheGatewaysOwnRequests(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	clk := &clock{now: time.Now()}
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Now = clk.Now; c.AuthTTL = time.Hour })
+	auth := "Bearer " + up.APIToken
+	if r := postToken(t, g.url, auth); r.status != 200 { // the authorization
+		t.Fatalf("the first token: %d %s", r.status, r.body)
+	}
+	f := streamtokentest.RateLimited(300 * time.Second)
+	f.Operation = "CreateSigningKey"
+	up.FailNext(1, f)
+	r := postToken(t, g.url, auth)
+	if r.status != 503 || r.code() != 1020 {
+		t.Fatalf("the key's creation rate-limited: %d %s; want the gateway's 503", r.status, r.body)
+	}
+	clk.add(299 * time.Second)
+	r = postToken(t, g.url, auth)
+	if r.status != 503 || r.header.Get("Retry-After") == "" || r.header.Get("Retry-After") == "5" {
+		t.Errorf("within the lockout: %d, Retry-After %q; want a 503 with the lockout's wait", r.status, r.header.Get("Retry-After"))
+	}
+	if err := g.Sync(context.Background()); err != nil {
+		t.Errorf("Sync() within the lockout = %v", err)
+	}
+	if got := operations(up); got["CreateSigningKey"] != 1 || got["ListSigningKeys"] != 0 {
+		t.Errorf("within the lockout the upstream saw %v; want the one creation that was refused, nothing more", got)
+	}
+	clk.add(time.Second)
+	if r := postToken(t, g.url, auth); r.status != 200 {
+		t.Errorf("after the lockout: %d %s; want a token", r.status, r.body)
+	}
+	if got := operations(up); got["CreateSigningKey"] != 2 {
+		t.Errorf("after the lockout the upstream saw %v; want the key made", got)
+	}
+}
+
+// TestAForwarded429LocksTheCredentialOut: a 429 to a request the gateway
+// forwarded is passed through as it came, and locks the credential out of
+// the gateway's own requests as well.
+func TestAForwarded429LocksTheCredentialOut(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	clk := &clock{now: time.Now()}
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Now = clk.Now })
+	auth := "Bearer " + up.APIToken
+	if r := postToken(t, g.url, auth); r.status != 200 {
+		t.Fatalf("the first token: %d", r.status)
+	}
+	f := streamtokentest.RateLimited(120 * time.Second)
+	f.Operation = "ListVideos"
+	up.FailNext(1, f)
+	req := request(t, "GET", g.url+"/accounts/"+account+"/stream", up.APIToken, "")
+	a := do(t, req)
+	if a.status != 429 || a.header.Get("Retry-After") != "120" {
+		t.Fatalf("a forwarded 429: %d, Retry-After %q; want it as it came", a.status, a.header.Get("Retry-After"))
+	}
+	if r := postToken(t, g.url, auth); r.status != 503 {
+		t.Errorf("a first key within the lockout: %d; want the gateway's 503, nothing sent", r.status)
+	}
+	if got := operations(up); got["CreateSigningKey"] != 0 {
+		t.Errorf("within the lockout the upstream saw %v; want no key asked for", got)
+	}
+}

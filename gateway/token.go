@@ -214,12 +214,17 @@ func (t *tokenRequest) sign() {
 	default:
 		_, err := g.core.AccountSigner(ctx, t.account)
 		var refused *keyRefusedError
+		var locked *lockedOutError
 		switch {
 		case errors.As(err, &refused):
 			g.keyRefused.set(t.account, g.now().Add(g.authTTL), g.now())
 			g.log.Warn("the upstream refused to create the account's signing key: its tokens are forwarded to the upstream", "account", t.account,
 				"status", refused.status, "for", g.authTTL.String())
 			t.forwardRefused()
+			return
+		case errors.As(err, &locked):
+			unavailableFor(t.w, "the account's signing key is to be made at the upstream, which rate-limited the credential (429): not asked again until the lockout lifts",
+				locked.until.Sub(g.now()))
 			return
 		case errors.Is(err, errUpstream):
 			unavailable(t.w, "the account's signing key is to be made at the upstream, which cannot be reached now")
