@@ -212,10 +212,14 @@ func TestWithTheDeploymentsOwnCredential(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
 	const local = "local-token-of-a-caller"
+	const third = "33333333333333333333333333333333"
 	g := startGateway(t, up.URL, func(c *gateway.Config) {
-		c.Server.Credentials = []server.Credential{{Token: local, Accounts: []string{account}}}
+		c.Server.Credentials = []server.Credential{{Token: local, Accounts: []string{account}}, {Token: "local-of-a-third", Accounts: []string{third}}}
 		c.UpstreamCredentials = []server.Credential{{Token: up.APIToken, Accounts: []string{account, other}}}
 	})
+	if r := postTokenFor(t, g.url, third, "Bearer local-of-a-third"); r.status != http.StatusForbidden || r.code() != apicode.NotForwarded {
+		t.Errorf("a token of an account the deployment holds no upstream credential for: %d %s; want 403, code 1021", r.status, r.body)
+	}
 	deployment := streamtokentest.CredentialDigest(up.APIToken, "", "")
 	c := client(t, g.url, streamtoken.WithAPIToken(local))
 	tok, err := c.CreateToken(context.Background(), account, video, streamtoken.TokenRequest{})

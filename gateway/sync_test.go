@@ -2,11 +2,13 @@ package gateway_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/streamtoken/streamtoken"
+	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gateway"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
@@ -187,8 +189,8 @@ func TestALockoutStopsTheGatewaysOwnRequests(t *testing.T) {
 	}
 	clk.add(299 * time.Second)
 	r = postToken(t, g.url, auth)
-	if r.status != 503 || r.header.Get("Retry-After") == "" || r.header.Get("Retry-After") == "5" {
-		t.Errorf("within the lockout: %d, Retry-After %q; want a 503 with the lockout's wait", r.status, r.header.Get("Retry-After"))
+	if r.status != 503 || r.header.Get("Retry-After") != "1" {
+		t.Errorf("a second before the lockout lifts: %d, Retry-After %q; want a 503 with the lockout's rest, 1", r.status, r.header.Get("Retry-After"))
 	}
 	if err := g.Sync(context.Background()); err != nil {
 		t.Errorf("Sync() within the lockout = %v", err)
@@ -225,10 +227,38 @@ func TestAForwarded429LocksTheCredentialOut(t *testing.T) {
 	if a.status != 429 || a.header.Get("Retry-After") != "120" {
 		t.Fatalf("a forwarded 429: %d, Retry-After %q; want it as it came", a.status, a.header.Get("Retry-After"))
 	}
+	clk.add(119 * time.Second)
 	if r := postToken(t, g.url, auth); r.status != 503 {
 		t.Errorf("a first key within the lockout: %d; want the gateway's 503, nothing sent", r.status)
 	}
 	if got := operations(up); got["CreateSigningKey"] != 0 {
 		t.Errorf("within the lockout the upstream saw %v; want no key asked for", got)
+	}
+	clk.add(time.Second)
+	if r := postToken(t, g.url, auth); r.status != 200 || operations(up)["CreateSigningKey"] != 1 {
+		t.Errorf("at the end of the Retry-After (120 s, not the default 300): %d; want the key made and a token", r.status)
+	}
+}
+
+// TestSyncForgetsARevokedCredential: a credential the upstream refuses to
+// a sync's listing is not used again; Sync says so.
+func TestSyncForgetsARevokedCredential(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = -1 })
+	for range 2 {
+		if r := postToken(t, g.url, "Bearer "+up.APIToken); r.status != 200 {
+			t.Fatal(r.status)
+		}
+	}
+	up.FailNext(1, streamtokentest.Failure{Operation: "ListSigningKeys", Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"})
+	if err := g.Sync(context.Background()); err == nil {
+		t.Error("Sync() with the credential refused = nil; want the refusal")
+	}
+	if err := g.Sync(context.Background()); err != nil {
+		t.Errorf("Sync() with no credential left = %v; want nothing to do", err)
+	}
+	if got := operations(up); got["ListSigningKeys"] != 1 {
+		t.Errorf("the upstream saw %d listings; want 1: the refused credential is not used again", got["ListSigningKeys"])
 	}
 }
