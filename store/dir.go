@@ -366,11 +366,12 @@ func parseKeyFile(accountID, path string, info fs.FileInfo) (Key, error) {
 	}
 	var meta struct {
 		Created time.Time `json:"created"`
+		Retired time.Time `json:"retired"`
 	}
 	if json.Unmarshal(data, &meta) != nil || meta.Created.IsZero() {
 		meta.Created = info.ModTime() // a JWK, or a result without created
 	}
-	return Key{AccountID: accountID, Key: &token.Key{ID: key.ID, Public: key.Public}, Created: meta.Created.UTC()}, nil
+	return Key{AccountID: accountID, Key: &token.Key{ID: key.ID, Public: key.Public}, Created: meta.Created.UTC(), Retired: meta.Retired.UTC()}, nil
 }
 
 // Unreadable returns the key files the store could not read when it last
@@ -391,11 +392,17 @@ func (d *Dir) Unreadable() []string {
 // publicKeyFile is a created key's file: its public half in the API's
 // form.
 func publicKeyFile(k Key) ([]byte, error) {
+	var retired *time.Time
+	if !k.Retired.IsZero() {
+		r := k.Retired.UTC()
+		retired = &r
+	}
 	return json.MarshalIndent(struct {
-		ID      string    `json:"id"`
-		JWK     string    `json:"jwk"`
-		Created time.Time `json:"created"`
-	}{k.Key.ID, base64.StdEncoding.EncodeToString(k.Key.PublicJWK()), k.Created.UTC()}, "", "  ")
+		ID      string     `json:"id"`
+		JWK     string     `json:"jwk"`
+		Created time.Time  `json:"created"`
+		Retired *time.Time `json:"retired,omitempty"`
+	}{k.Key.ID, base64.StdEncoding.EncodeToString(k.Key.PublicJWK()), k.Created.UTC(), retired}, "", "  ")
 }
 
 // AddKey implements [Keys]: the key's file is written whole or not at

@@ -89,6 +89,12 @@ type Key struct {
 	// signs). A store never keeps nor returns a private half.
 	Key     *token.Key
 	Created time.Time
+	// Retired, when set, marks an account's former signing key, rotated
+	// out: kept in the account's JWK set so that the tokens it signed
+	// verify until they have all expired, which is Retired's time, when
+	// it may be deleted (at the upstream, and here). Zero: a key kept
+	// until someone deletes it.
+	Retired time.Time
 }
 
 // Public returns k with the public half of its key alone.

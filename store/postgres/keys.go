@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -37,8 +38,13 @@ func (s *Store) AddKey(ctx context.Context, k store.Key, max int) error {
 		if n >= max {
 			return store.ErrKeyLimit
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO streamtoken_keys (key_id, account_id, public_jwk, created) VALUES ($1, $2, $3, $4)",
-			k.Key.ID, k.AccountID, string(k.Key.PublicJWK()), k.Created.UTC())
+		var retired *time.Time
+		if !k.Retired.IsZero() {
+			r := k.Retired.UTC()
+			retired = &r
+		}
+		_, err := tx.Exec(ctx, "INSERT INTO streamtoken_keys (key_id, account_id, public_jwk, created, retired) VALUES ($1, $2, $3, $4, $5)",
+			k.Key.ID, k.AccountID, string(k.Key.PublicJWK()), k.Created.UTC(), retired)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: another account's, meanwhile
 			return store.ErrKeyExists
@@ -90,7 +96,7 @@ func (s *Store) Keys(ctx context.Context, accountID string) ([]store.Key, error)
 func (s *Store) readKeys(ctx context.Context, where string, args ...any) ([]store.Key, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, "SELECT account_id, public_jwk, created FROM streamtoken_keys "+where+" ORDER BY account_id, created, key_id", args...)
+	rows, err := s.pool.Query(ctx, "SELECT account_id, public_jwk, created, retired FROM streamtoken_keys "+where+" ORDER BY account_id, created, key_id", args...)
 	if err != nil {
 		return nil, unavailable(err)
 	}
@@ -99,8 +105,12 @@ func (s *Store) readKeys(ctx context.Context, where string, args ...any) ([]stor
 	for rows.Next() {
 		var k store.Key
 		var jwk string
-		if err := rows.Scan(&k.AccountID, &jwk, &k.Created); err != nil {
+		var retired *time.Time
+		if err := rows.Scan(&k.AccountID, &jwk, &k.Created, &retired); err != nil {
 			return nil, unavailable(err)
+		}
+		if retired != nil {
+			k.Retired = retired.UTC()
 		}
 		if k.Key, err = token.ParseKey([]byte(jwk)); err != nil {
 			return nil, fmt.Errorf("postgres: a stored key of account %s: %w", k.AccountID, err)

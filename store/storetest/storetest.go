@@ -254,7 +254,7 @@ func (s *suite) keys(t *testing.T) {
 	// Added out of order; k2 and k3 created in the same second: by ID.
 	for _, k := range []store.Key{
 		{AccountID: accountA, Key: k3, Created: day.Add(time.Hour)}, {AccountID: accountA, Key: k1, Created: day},
-		{AccountID: accountA, Key: k2, Created: day.Add(time.Hour)}, {AccountID: accountB, Key: newKey(t), Created: day},
+		{AccountID: accountA, Key: k2, Created: day.Add(time.Hour), Retired: day.Add(25 * time.Hour)}, {AccountID: accountB, Key: newKey(t), Created: day},
 	} {
 		if err := st.AddKey(ctx, k, store.MaxKeysPerAccount); err != nil {
 			t.Fatalf("AddKey(%s/%s) = %v", k.AccountID, k.Key.ID, err)
@@ -274,6 +274,9 @@ func (s *suite) keys(t *testing.T) {
 		}
 		if k.Key.ID == k1.ID && !k.Created.Equal(day) {
 			t.Errorf("Keys(A): %s created %v, want %v", k.Key.ID, k.Created, day)
+		}
+		if retired := k.Key.ID == k2.ID; retired && !k.Retired.Equal(day.Add(25*time.Hour)) || !retired && !k.Retired.IsZero() {
+			t.Errorf("Keys(A): %s retired %v; want the time it was added with (%v for %s alone)", k.Key.ID, k.Retired, day.Add(25*time.Hour), k2.ID)
 		}
 	}
 	all, err := st.AllKeys(ctx)
