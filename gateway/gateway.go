@@ -85,6 +85,13 @@ type Config struct {
 	// upstream, a signing key deleted there replaced (see
 	// [Gateway.Sync]). Zero: DefaultSyncInterval; negative: never.
 	SyncInterval time.Duration
+	// RotateAfter, when set, rotates an account's signing key made by the
+	// gateway once it is that old (by the upstream's creation time): the
+	// sync makes a new one at the upstream, which signs from then on; the
+	// old stays in the account's JWK set and at the upstream until every
+	// token it signed has expired (token.RetireAfter), then is deleted
+	// there. Zero: never. The operator's keys are not rotated.
+	RotateAfter time.Duration
 	// KeyTimeout bounds an account key's creation at the upstream. Zero:
 	// DefaultKeyTimeout.
 	KeyTimeout time.Duration
@@ -123,7 +130,8 @@ type Gateway struct {
 	store                 store.KeyStore  // the server's: keys created and deleted through the gateway, accounts' keys replaced
 	operator              map[string]bool // accounts of the operator's keys (Server.AccountSigners): not the gateway's to replace
 	sync                  *syncState
-	locks                 lockouts // credentials the upstream locked out
+	locks                 lockouts      // credentials the upstream locked out
+	rotateAfter           time.Duration // 0: never
 }
 
 // New checks cfg and builds a gateway.
@@ -146,9 +154,9 @@ func New(cfg Config) (*Gateway, error) {
 	g := &Gateway{upstream: u, log: cfg.Server.Logger, now: cfg.Server.Now,
 		authTTL: orDefault(cfg.AuthTTL, DefaultAuthTTL), refusalTTL: orDefault(cfg.RefusalTTL, DefaultRefusalTTL), grace: orDefault(cfg.Grace, DefaultGrace),
 		headerWait: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout), idle: orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
-		keyWait:   orDefault(cfg.KeyTimeout, DefaultKeyTimeout),
+		keyWait: orDefault(cfg.KeyTimeout, DefaultKeyTimeout), rotateAfter: cfg.RotateAfter,
 		decisions: newDecisions(orDefault(cfg.MaxDecisions, DefaultMaxDecisions)), authorizing: make(chan struct{}, orDefault(cfg.MaxAuthorizing, DefaultMaxAuthorizing))}
-	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "SyncInterval": max(cfg.SyncInterval, 0), "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout} {
+	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "SyncInterval": max(cfg.SyncInterval, 0), "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout, "RotateAfter": cfg.RotateAfter} {
 		if d < 0 {
 			return nil, fmt.Errorf("gateway: %s %v is negative", name, d)
 		}

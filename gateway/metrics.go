@@ -24,7 +24,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_upstream_requests_total",
-			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; probe: readiness) and status (error: no answer; locked_out: not sent, the credential locked out by a 429)."},
+			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; delete_retired: a rotated-out key's deletion; probe: readiness) and status (error: no answer; locked_out: not sent, the credential locked out by a 429)."},
 			[]string{"purpose", "status"}),
 		authorizations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_authorizations_total",
 			Help: "The upstream's decisions on credentials for accounts (accepted, refused, undecided), refusals replayed (refusal_kept), and tokens signed in grace while the upstream could not decide (grace)."},
@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		keysCreated: prometheus.NewCounter(prometheus.CounterOpts{Name: "streamtoken_gateway_account_keys_created_total",
 			Help: "Accounts' signing keys created at the upstream."}),
 		keysReplaced: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_account_keys_replaced_total",
-			Help: "Accounts' signing keys replaced by the sync, by cause (deleted_upstream: the key was no longer at the upstream)."},
+			Help: "Accounts' signing keys replaced by the sync, by cause (deleted_upstream: the key was no longer at the upstream; rotated: older than RotateAfter)."},
 			[]string{"cause"}),
 	}
 	m.lockouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "streamtoken_gateway_lockouts_total",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/store"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // DefaultSyncInterval is how often the gateway re-lists, at the upstream,
@@ -159,7 +160,13 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	}
 	g.reached()
 	g.metrics.upstream.WithLabelValues("sync", "200").Inc()
-	if slices.ContainsFunc(keys, func(k streamtoken.SigningKeyInfo) bool { return k.ID == id }) {
+	if err := g.dropRetired(ctx, c, account); err != nil {
+		return err
+	}
+	if at := slices.IndexFunc(keys, func(k streamtoken.SigningKeyInfo) bool { return k.ID == id }); at >= 0 {
+		if g.rotateAfter > 0 && !g.operator[account] && !g.now().Before(keys[at].Created.Add(g.rotateAfter)) {
+			return g.replace(ctx, c, account, id, cred, true)
+		}
 		return nil
 	}
 	if g.operator[account] {
@@ -168,24 +175,87 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	}
 	// Deleted at the upstream: its tokens no longer play. A new key, made
 	// there, takes its place.
+	return g.replace(ctx, c, account, id, cred, false)
+}
+
+// replace puts a key made at the upstream in the place of the account's
+// key of ID id: one deleted there, or (rotate) one past its time, which
+// then stays in the account's JWK set, and at the upstream, until every
+// token it signed has expired (token.RetireAfter).
+func (g *Gateway) replace(ctx context.Context, c *streamtoken.Client, account, id string, cred credential, rotate bool) error {
+	var old *token.Key
+	if rotate {
+		var err error
+		if old, err = g.store.AccountKey(ctx, account); err != nil || old == nil || old.ID != id {
+			return err // replaced meanwhile: nothing to rotate
+		}
+	}
 	k, err := g.createKeyWith(ctx, account, cred)
 	if err != nil {
 		return err
 	}
+	if rotate {
+		retired := store.Key{AccountID: account, Key: &token.Key{ID: old.ID, Public: old.Public}, Created: g.now().UTC(), Retired: g.now().Add(token.RetireAfter).UTC()}
+		if err := g.store.AddKey(ctx, retired, store.MaxKeysPerAccount); err != nil && !errors.Is(err, store.ErrKeyExists) {
+			g.deleteMade(ctx, c, account, k.ID)
+			return err
+		}
+	}
 	if err := g.store.ReplaceAccountKey(ctx, account, id, k); err != nil {
 		// Replaced by another meanwhile: the key made here is not needed.
-		delCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.keyWait)
-		defer cancel()
-		if derr := c.DeleteSigningKey(delCtx, account, k.ID); derr != nil {
-			g.log.Warn("a key made at the upstream for a replacement another made first could not be deleted there", "account", account, "key_id", k.ID)
-		}
+		g.deleteMade(ctx, c, account, k.ID)
 		return err
 	}
 	if _, err := g.core.ReloadAccountKey(ctx, account); err != nil {
 		return err
 	}
+	if rotate {
+		g.metrics.keysReplaced.WithLabelValues("rotated").Inc()
+		g.log.Info("the account's signing key rotated: the new one signs from now on, the old stays in the account's key set until its tokens have expired", "account", account,
+			"old_key_id", id, "key_id", k.ID, "old_deleted_after", g.now().Add(token.RetireAfter).UTC().Format(time.RFC3339))
+		return nil
+	}
 	g.metrics.keysReplaced.WithLabelValues("deleted_upstream").Inc()
 	g.log.Warn("the account's signing key was deleted at the upstream: replaced by a new one made there", "account", account, "old_key_id", id, "key_id", k.ID)
+	return nil
+}
+
+// deleteMade deletes at the upstream a key the gateway made but could not
+// use.
+func (g *Gateway) deleteMade(ctx context.Context, c *streamtoken.Client, account, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), g.keyWait)
+	defer cancel()
+	if err := c.DeleteSigningKey(ctx, account, id); err != nil {
+		g.log.Warn("a key made at the upstream that was not needed could not be deleted there", "account", account, "key_id", id)
+	}
+}
+
+// dropRetired deletes, at the upstream and then here, the account's
+// rotated-out keys whose tokens have all expired.
+func (g *Gateway) dropRetired(ctx context.Context, c *streamtoken.Client, account string) error {
+	kept, err := g.store.Keys(ctx, account)
+	if err != nil {
+		return err
+	}
+	now := g.now()
+	for _, k := range kept {
+		if k.Retired.IsZero() || now.Before(k.Retired) {
+			continue
+		}
+		delCtx, cancel := context.WithTimeout(ctx, g.keyWait)
+		err := c.DeleteSigningKey(delCtx, account, k.Key.ID)
+		cancel()
+		var apiErr *streamtoken.APIError
+		if err != nil && !(errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound) {
+			g.metrics.upstream.WithLabelValues("delete_retired", "error").Inc()
+			return err
+		}
+		g.metrics.upstream.WithLabelValues("delete_retired", "200").Inc()
+		if err := g.store.DeleteKey(ctx, account, k.Key.ID); err != nil && !errors.Is(err, store.ErrNoSuchKey) {
+			return err
+		}
+		g.log.Info("a rotated-out key deleted, its tokens all expired", "account", account, "key_id", k.Key.ID)
+	}
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/streamtokentest"
+	"github.com/streamtoken/streamtoken/token"
 )
 
 // kid is the key ID a token's header names.
@@ -260,5 +261,104 @@ func TestSyncForgetsARevokedCredential(t *testing.T) {
 	}
 	if got := operations(up); got["ListSigningKeys"] != 1 {
 		t.Errorf("the upstream saw %d listings; want 1: the refused credential is not used again", got["ListSigningKeys"])
+	}
+}
+
+// TestRotation: a key older than RotateAfter is replaced at the next
+// sync; the old one keeps verifying (in the gateway's set and at the
+// upstream) until the last token it signed has expired, then is deleted
+// at the upstream.
+func TestRotation(t *testing.T) {
+	clk := &clock{now: time.Now().Truncate(time.Second)}
+	up := streamtokentest.NewServer(streamtokentest.WithClock(clk.Now))
+	defer up.Close()
+	g := startGateway(t, up.URL, func(c *gateway.Config) {
+		c.SyncInterval = -1
+		c.RotateAfter = 48 * time.Hour
+		c.AuthTTL = 100 * time.Hour
+		c.Server.Now = clk.Now
+	})
+	c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken), streamtoken.WithClock(clk.Now))
+	ctx := context.Background()
+	sign := func(exp time.Duration) string {
+		t.Helper()
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{ExpiresAt: clk.Now().Add(exp)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok.Value
+	}
+	sign(time.Hour) // the authorization
+	oldKID := kid(t, up, sign(time.Hour))
+	clk.add(47 * time.Hour)
+	old := sign(24 * time.Hour) // the old key's last token: it expires 23 h after the rotation
+	if err := g.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kid(t, up, old); got != oldKID {
+		t.Fatalf("before RotateAfter, tokens are signed with %s; want %s still", got, oldKID)
+	}
+	clk.add(time.Hour)
+	if err := g.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rotated := clk.Now()
+	newKID := kid(t, up, sign(time.Hour))
+	if newKID == oldKID {
+		t.Fatal("at RotateAfter, tokens are still signed with the old key")
+	}
+	inSet := func(id string) bool {
+		keys, err := g.Server().PublicKeys(ctx, account)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			if k.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	// The last token of the old key expires 23 h after the rotation; the
+	// old key stays until 24 h 5 min after it.
+	for _, step := range []time.Duration{time.Hour, 21*time.Hour + 59*time.Minute} {
+		clk.add(step)
+		if err := g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := up.Verify(account, old); err != nil {
+			t.Errorf("%v after the rotation, the old key's last token does not verify at the upstream: %v", clk.Now().Sub(rotated), err)
+		}
+		if !inSet(oldKID) || !inSet(newKID) {
+			t.Errorf("%v after the rotation, the gateway's set lacks the old or the new key", clk.Now().Sub(rotated))
+		}
+	}
+	clk.add(rotated.Add(token.RetireAfter - time.Second).Sub(clk.Now()))
+	if err := g.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !inSet(oldKID) {
+		t.Error("a second before its time, the old key left the gateway's set")
+	}
+	clk.add(time.Second)
+	if err := g.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if inSet(oldKID) {
+		t.Error("24 h 5 min after the rotation, the old key is still in the gateway's set")
+	}
+	listed, err := up.NewClient().ListSigningKeys(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(listed) != 1 || listed[0].ID != newKID {
+		t.Errorf("the upstream lists %v; want the new key alone", listed)
+	}
+	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
+	if !strings.Contains(string(m.body), `streamtoken_gateway_account_keys_replaced_total{cause="rotated"} 1`) {
+		t.Error("/metrics does not count the rotation")
+	}
+	if got := operations(up); got["CreateSigningKey"] != 2 || got["DeleteSigningKey"] != 1 {
+		t.Errorf("the upstream saw %v; want two keys made and one deleted", got)
 	}
 }

@@ -17,6 +17,10 @@ import (
 const (
 	// MaxLifetime is how far after now a token's exp may lie.
 	MaxLifetime = 24 * time.Hour
+	// RetireAfter is how long after a key stops signing every token it
+	// signed has expired, so that it may be deleted: MaxLifetime, and 5
+	// minutes for the clocks of the signer and the verifiers.
+	RetireAfter = MaxLifetime + 5*time.Minute
 	// DefaultLifetime is how far after now exp lies when it is not set.
 	DefaultLifetime = time.Hour
 	// DefaultBackdate is how far before now nbf lies when it is not set.

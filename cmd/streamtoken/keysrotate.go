@@ -10,11 +10,6 @@ import (
 	"github.com/streamtoken/streamtoken/token"
 )
 
-// retireAfter is how long after a key stops signing every token it signed
-// has expired: a token lives at most token.MaxLifetime, and the clocks of
-// the signer and of the verifiers may be minutes apart.
-const retireAfter = token.MaxLifetime + 5*time.Minute
-
 func newKeysRotateCmd(e env) *cobra.Command {
 	var (
 		f        apiFlags
@@ -49,7 +44,7 @@ until the old one is deleted ("keys delete", as printed).`,
 			}
 			fmt.Fprintf(w, "new key:  %s, saved to %s: sign with it from now on\n", key.ID, out)
 			fmt.Fprintf(w, "old key:  %s: delete it at or after %s, once every token it signed has expired:\n", prev.ID,
-				time.Now().Add(retireAfter).UTC().Format(time.RFC3339))
+				time.Now().Add(token.RetireAfter).UTC().Format(time.RFC3339))
 			fmt.Fprintf(w, "  %s keys delete %s --account %s%s\n", e.command(), prev.ID, f.account, base)
 			return nil
 		},

@@ -67,6 +67,7 @@ type serveFlags struct {
 	refusalTTL  time.Duration
 	grace       time.Duration
 	sync        time.Duration
+	rotate      time.Duration // --rotate-after; 0: never
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -90,11 +91,10 @@ func newServeCmd(e env) *cobra.Command {
 		Long: `Serve the Cloudflare API's Stream operations on the same wire. Alone, a
 stand-in for tests, demos and CI: its keys and video settings live in it
 alone. With --upstream (https://api.cloudflare.com/client/v4), a gateway in
-front of it: tokens signed here, with keys that exist there (listed there
-every --upstream-sync, a deleted one replaced); all else forwarded. Every
-flag may come from the environment: STREAMTOKEN_ and its name in capitals,
-- as _, but STREAMTOKEN_API_TOKENS and STREAMTOKEN_ACCOUNT_KEYS (comma-
-separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or ..._KEY, the key itself).`,
+front of it: tokens signed here with keys that exist there (kept so by
+--upstream-sync and --rotate-after); all else forwarded. Every flag may come
+from the environment: STREAMTOKEN_ and its name in capitals, - as _ (lists
+comma-separated; STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE, or ..._KEY the key).`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -134,6 +134,7 @@ separated), STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE (or ..._KEY, the key itself).`,
 	fl.DurationVar(&f.authTTL, "upstream-auth-ttl", gateway.DefaultAuthTTL, "how long the upstream's acceptance of a credential for an account holds (a revoked one is refused within it)")
 	fl.DurationVar(&f.refusalTTL, "upstream-refusal-ttl", gateway.DefaultRefusalTTL, "how long the upstream's refusal of a credential holds")
 	fl.DurationVar(&f.grace, "upstream-grace", gateway.DefaultGrace, "how long an acceptance past its TTL holds more while the upstream cannot be reached")
+	fl.DurationVar(&f.rotate, "rotate-after", 0, "with --upstream: replace an account's signing key made by the gateway once it is this old; the old one is deleted at the upstream once its tokens have expired (0: never)")
 	fl.DurationVar(&f.sync, "upstream-sync", gateway.DefaultSyncInterval, "how often the accounts' keys are listed at the upstream, a signing key deleted there replaced (0: never)")
 	return cmd
 }
@@ -326,7 +327,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	} else {
 		var g *gateway.Gateway
 		if g, err = gateway.New(gateway.Config{Upstream: f.upstream, Server: cfg, UpstreamCredentials: upstreamCreds,
-			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace, SyncInterval: syncInterval(f.sync)}); err == nil {
+			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace, SyncInterval: syncInterval(f.sync), RotateAfter: f.rotate}); err == nil {
 			srv, serveOn = g.Server(), g.Serve // the gateway's: its sync beside the server
 		}
 	}
@@ -357,7 +358,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	} else {
 		logger.Info("gateway: tokens signed here with each account's key at the upstream (--account-key, or created there on the account's first token); everything else forwarded",
 			"upstream", f.upstream, "credentials", map[bool]string{true: "the gateway's own (--credentials upstream:)", false: "the callers' own"}[len(upstreamCreds) > 0],
-			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "sync", f.sync.String(), "kept_in", opened.where)
+			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "sync", f.sync.String(), "rotate_after", rotation(f.rotate), "kept_in", opened.where)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
@@ -400,6 +401,14 @@ The account's public keys, to verify its tokens ("%[6]s verify TOKEN --account %
 	return nil
 }
 
+// rotation says --rotate-after in the start log.
+func rotation(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return d.String()
+}
+
 // syncInterval is --upstream-sync as the gateway takes it: 0, never, is
 // its negative.
 func syncInterval(d time.Duration) time.Duration {
@@ -412,8 +421,8 @@ func syncInterval(d time.Duration) time.Duration {
 // checkUpstream checks --upstream and the flags that go with it.
 func (f *serveFlags) checkUpstream() error {
 	if f.upstream == "" {
-		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace || f.sync != gateway.DefaultSyncInterval {
-			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync: need --upstream")
+		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace || f.sync != gateway.DefaultSyncInterval || f.rotate != 0 {
+			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync, --rotate-after: need --upstream")
 		}
 		return nil
 	}
@@ -437,6 +446,10 @@ func (f *serveFlags) checkUpstream() error {
 		return badInput("--upstream-grace %v: want 0 to 168h", f.grace)
 	case f.sync != 0 && (f.sync < time.Second || f.sync > 24*time.Hour):
 		return badInput("--upstream-sync %v: want 0 (never), or 1s to 24h", f.sync)
+	case f.rotate != 0 && (f.rotate < time.Hour || f.rotate > 10*365*24*time.Hour):
+		return badInput("--rotate-after %v: want 0 (never), or 1h to 87600h", f.rotate)
+	case f.rotate != 0 && f.sync == 0:
+		return badInput("--rotate-after: rotation runs in the sync: give --upstream-sync more than 0")
 	}
 	return nil
 }
