@@ -56,10 +56,11 @@ type Dir struct {
 	dir string
 	log *slog.Logger
 
-	locks       accountLocks // by account: what one account does waits for no other
-	localLeases              // within the process: servers that lease share no directory
-	add         sync.Mutex   // one key added at a time, for the check of its ID across accounts
-	accounts    sync.Mutex   // one account key written at a time, for the count of accounts
+	locks        accountLocks // by account: what one account does waits for no other
+	localLeases               // within the process: servers that lease share no directory
+	localBudgets              // likewise
+	add          sync.Mutex   // one key added at a time, for the check of its ID across accounts
+	accounts     sync.Mutex   // one account key written at a time, for the count of accounts
 
 	mu         sync.Mutex
 	keys       map[string]*snapshot[[]Key]    // created keys, by account

@@ -38,6 +38,7 @@ type Memory struct {
 
 	making accountLocks // an account's key is made under its lock
 	localLeases
+	localBudgets
 }
 
 type mediaKey struct {

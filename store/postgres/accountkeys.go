@@ -206,6 +206,30 @@ func (s *Store) Lease(ctx context.Context, name, holder string, now, until time.
 	return true, nil
 }
 
+// Spend implements [store.Budgets]: one statement, which refills the
+// name's bucket to now and takes one where one is left.
+func (s *Store) Spend(ctx context.Context, name string, burst int, per time.Duration, now time.Time) (bool, int, error) {
+	if err := store.CheckBudget(name, burst, per); err != nil {
+		return false, 0, err
+	}
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var held float64
+	err := s.pool.QueryRow(ctx, `INSERT INTO streamtoken_budgets (name, held, at) VALUES ($1, $2::double precision - 1, $3)
+		ON CONFLICT (name) DO UPDATE SET
+			held = LEAST($2::double precision, streamtoken_budgets.held + GREATEST(0, EXTRACT(EPOCH FROM ($3 - streamtoken_budgets.at))) * $2::double precision / $4) - 1,
+			at = GREATEST($3, streamtoken_budgets.at)
+		WHERE LEAST($2::double precision, streamtoken_budgets.held + GREATEST(0, EXTRACT(EPOCH FROM ($3 - streamtoken_budgets.at))) * $2::double precision / $4) >= 1
+		RETURNING held`, name, burst, now.UTC(), per.Seconds()).Scan(&held)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, unavailable(err)
+	}
+	return true, int(held), nil
+}
+
 // accountKeyAAD binds a sealed key to its row: a sealed key copied to
 // another account, or given another ID, does not open.
 func accountKeyAAD(accountID, keyID string) []byte {

@@ -153,6 +153,7 @@ func run(t *testing.T, s *suite) {
 		t.Run("AccountKeyBounds", s.accountKeyBounds)
 		t.Run("TwoInstancesKeyLimit", s.twoInstancesKeyLimit)
 		t.Run("Leases", s.leases)
+		t.Run("Budgets", s.budgets)
 	}
 	if s.withMedia {
 		t.Run("Media", s.media)
