@@ -92,6 +92,13 @@ type Config struct {
 	// token it signed has expired (token.RetireAfter), then is deleted
 	// there. Zero: never. The operator's keys are not rotated.
 	RotateAfter time.Duration
+	// Budget bounds the requests the gateway makes of the upstream on its
+	// own (keys made, listed, deleted) per upstream credential per
+	// BudgetSpan, across the replicas sharing its store: a request past it
+	// is not sent (a sync waits for its next interval, a first token is a
+	// 503). Zero: DefaultBudget per DefaultBudgetSpan; negative: none.
+	Budget     int
+	BudgetSpan time.Duration
 	// KeyTimeout bounds an account key's creation at the upstream. Zero:
 	// DefaultKeyTimeout.
 	KeyTimeout time.Duration
@@ -132,6 +139,9 @@ type Gateway struct {
 	sync                  *syncState
 	locks                 lockouts      // credentials the upstream locked out
 	rotateAfter           time.Duration // 0: never
+	budget                int           // 0: none
+	budgetSpan            time.Duration
+	budgets               store.Budgets
 }
 
 // New checks cfg and builds a gateway.
@@ -156,7 +166,7 @@ func New(cfg Config) (*Gateway, error) {
 		headerWait: orDefault(cfg.HeaderTimeout, DefaultHeaderTimeout), idle: orDefault(cfg.IdleTimeout, DefaultIdleTimeout),
 		keyWait: orDefault(cfg.KeyTimeout, DefaultKeyTimeout), rotateAfter: cfg.RotateAfter,
 		decisions: newDecisions(orDefault(cfg.MaxDecisions, DefaultMaxDecisions)), authorizing: make(chan struct{}, orDefault(cfg.MaxAuthorizing, DefaultMaxAuthorizing))}
-	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "SyncInterval": max(cfg.SyncInterval, 0), "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout, "RotateAfter": cfg.RotateAfter} {
+	for name, d := range map[string]time.Duration{"AuthTTL": cfg.AuthTTL, "SyncInterval": max(cfg.SyncInterval, 0), "RefusalTTL": cfg.RefusalTTL, "Grace": cfg.Grace, "HeaderTimeout": cfg.HeaderTimeout, "IdleTimeout": cfg.IdleTimeout, "KeyTimeout": cfg.KeyTimeout, "RotateAfter": cfg.RotateAfter, "BudgetSpan": cfg.BudgetSpan} {
 		if d < 0 {
 			return nil, fmt.Errorf("gateway: %s %v is negative", name, d)
 		}
@@ -213,6 +223,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.operator[account] = true
 	}
 	g.sync = newSyncState(orDefault(cfg.SyncInterval, DefaultSyncInterval), g.store)
+	g.budget, g.budgetSpan, g.budgets = max(0, orDefault(cfg.Budget, DefaultBudget)), orDefault(cfg.BudgetSpan, DefaultBudgetSpan), budgetsOf(g.store)
 	if scfg.Registerer == nil {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

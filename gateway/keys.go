@@ -87,6 +87,9 @@ func (g *Gateway) createKeyWith(ctx context.Context, account string, cred creden
 		g.metrics.upstream.WithLabelValues("create_key", "locked_out").Inc()
 		return nil, &lockedOutError{until: until}
 	}
+	if !g.spend(ctx, cred, "create_key") {
+		return nil, &overBudgetError{wait: g.refillWait()}
+	}
 	ctx, cancel := context.WithTimeout(ctx, g.keyWait)
 	defer cancel()
 	k, err := c.CreateSigningKey(ctx, account)

@@ -19,12 +19,14 @@ type metrics struct {
 	keysCreated     prometheus.Counter     // account keys created at the upstream
 	keysReplaced    *prometheus.CounterVec // accounts' keys replaced, by cause
 	lockouts        prometheus.Counter     // 429s that locked a credential out
+	budgetLeft      prometheus.Gauge       // the last budget spent from: requests left
+	keyAge          *prometheus.GaugeVec   // each synced account's signing key's age, by account
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		upstream: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_upstream_requests_total",
-			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; delete_retired: a rotated-out key's deletion; probe: readiness) and status (error: no answer; locked_out: not sent, the credential locked out by a 429)."},
+			Help: "Requests of the upstream, by purpose (forward: a caller's request; authorize: a token request the upstream decides a credential on; token: a token forwarded; create_key: an account's key; sync: a listing of an account's keys; delete_retired: a rotated-out key's deletion; probe: readiness) and status (error: no answer; locked_out: not sent, the credential locked out by a 429; over_budget: not sent, the gateway's own requests on the credential over their budget)."},
 			[]string{"purpose", "status"}),
 		authorizations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "streamtoken_gateway_authorizations_total",
 			Help: "The upstream's decisions on credentials for accounts (accepted, refused, undecided), refusals replayed (refusal_kept), and tokens signed in grace while the upstream could not decide (grace)."},
@@ -40,7 +42,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.lockouts = prometheus.NewCounter(prometheus.CounterOpts{Name: "streamtoken_gateway_lockouts_total",
 		Help: "429s of the upstream, to the gateway's own requests or to those it forwarded, after which the gateway's own requests on that credential wait until the lockout lifts."})
-	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated, m.keysReplaced, m.lockouts} {
+	m.budgetLeft = prometheus.NewGauge(prometheus.GaugeOpts{Name: "streamtoken_gateway_budget_left",
+		Help: "Requests of its own the gateway may still make at once on the credential it last spent from (its budget, shared by replicas)."})
+	m.keyAge = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "streamtoken_gateway_account_key_age_seconds",
+		Help: "Each synced account's signing key's age, by the upstream's creation time, as of the last sync."}, []string{"account"})
+	for _, c := range []prometheus.Collector{m.upstream, m.authorizations, m.forwardedTokens, m.keysCreated, m.keysReplaced, m.lockouts, m.budgetLeft, m.keyAge} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

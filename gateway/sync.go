@@ -138,6 +138,9 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 		g.metrics.upstream.WithLabelValues("sync", "locked_out").Inc()
 		return nil // the next interval, or the one after the lockout
 	}
+	if !g.spend(ctx, cred, "sync") {
+		return nil // the next interval
+	}
 	listCtx, cancel := context.WithTimeout(ctx, g.keyWait)
 	keys, err := c.ListSigningKeys(listCtx, account)
 	cancel()
@@ -160,10 +163,11 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	}
 	g.reached()
 	g.metrics.upstream.WithLabelValues("sync", "200").Inc()
-	if err := g.dropRetired(ctx, c, account); err != nil {
+	if err := g.dropRetired(ctx, c, account, cred); err != nil {
 		return err
 	}
 	if at := slices.IndexFunc(keys, func(k streamtoken.SigningKeyInfo) bool { return k.ID == id }); at >= 0 {
+		g.metrics.keyAge.WithLabelValues(account).Set(g.now().Sub(keys[at].Created).Seconds())
 		if g.rotateAfter > 0 && !g.operator[account] && !g.now().Before(keys[at].Created.Add(g.rotateAfter)) {
 			return g.replace(ctx, c, account, id, cred, true)
 		}
@@ -232,7 +236,7 @@ func (g *Gateway) deleteMade(ctx context.Context, c *streamtoken.Client, account
 
 // dropRetired deletes, at the upstream and then here, the account's
 // rotated-out keys whose tokens have all expired.
-func (g *Gateway) dropRetired(ctx context.Context, c *streamtoken.Client, account string) error {
+func (g *Gateway) dropRetired(ctx context.Context, c *streamtoken.Client, account string, cred credential) error {
 	kept, err := g.store.Keys(ctx, account)
 	if err != nil {
 		return err
@@ -241,6 +245,9 @@ func (g *Gateway) dropRetired(ctx context.Context, c *streamtoken.Client, accoun
 	for _, k := range kept {
 		if k.Retired.IsZero() || now.Before(k.Retired) {
 			continue
+		}
+		if !g.spend(ctx, cred, "delete_retired") {
+			return nil // the next interval
 		}
 		delCtx, cancel := context.WithTimeout(ctx, g.keyWait)
 		err := c.DeleteSigningKey(delCtx, account, k.Key.ID)

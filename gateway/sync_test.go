@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -361,4 +362,58 @@ func TestRotation(t *testing.T) {
 	if got := operations(up); got["CreateSigningKey"] != 2 || got["DeleteSigningKey"] != 1 {
 		t.Errorf("the upstream saw %v; want two keys made and one deleted", got)
 	}
+}
+
+// TestTwoGatewaysShareOneBudget: two gateways on one store, with a budget
+// of 20 requests of their own per minute, make at most 20 in a minute
+// between them: 30 accounts' first keys, asked of both at once, are made
+// as the budget allows, the rest a 503 until it refills.
+func TestTwoGatewaysShareOneBudget(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	clk := &clock{now: time.Now()}
+	st := store.NewMemory(0)
+	edit := func(c *gateway.Config) {
+		c.SyncInterval = -1
+		c.Server.Store = st
+		c.Server.Now = clk.Now
+		c.Budget, c.BudgetSpan = 20, time.Minute
+	}
+	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	auth := "Bearer " + up.APIToken
+	accounts := make([]string, 30)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("%032x", i+1)
+		if r := postTokenFor(t, gws[i%2].url, accounts[i], auth); r.status != http.StatusOK { // the authorization
+			t.Fatalf("account %d's first token: %d", i, r.status)
+		}
+	}
+	keyed := map[string]bool{}
+	round := func() {
+		t.Helper()
+		for i, a := range accounts {
+			if keyed[a] {
+				continue
+			}
+			switch r := postTokenFor(t, gws[i%2].url, a, auth); {
+			case r.status == http.StatusOK:
+				keyed[a] = true
+			case r.status != http.StatusServiceUnavailable || r.code() != apicode.UpstreamUnavailable || r.header.Get("Retry-After") == "":
+				t.Errorf("account %d, over the budget: %d %s; want the gateway's 503 with Retry-After", i, r.status, r.body)
+			}
+		}
+	}
+	round()
+	if made := operations(up)["CreateSigningKey"]; made != 10 {
+		t.Errorf("at once, the two gateways made %d keys; want 10, half the budget", made)
+	}
+	clk.add(30 * time.Second)
+	round()
+	clk.add(30 * time.Second)
+	round()
+	made := operations(up)["CreateSigningKey"]
+	if made != 20 {
+		t.Errorf("in a minute, the two gateways made %d keys between them; want 20, the budget", made)
+	}
+	t.Logf("a budget of 20 a minute, two gateways, 30 accounts: %d keys made in the first minute", made)
 }

@@ -215,12 +215,16 @@ func (t *tokenRequest) sign() {
 		_, err := g.core.AccountSigner(ctx, t.account)
 		var refused *keyRefusedError
 		var locked *lockedOutError
+		var over *overBudgetError
 		switch {
 		case errors.As(err, &refused):
 			g.keyRefused.set(t.account, g.now().Add(g.authTTL), g.now())
 			g.log.Warn("the upstream refused to create the account's signing key: its tokens are forwarded to the upstream", "account", t.account,
 				"status", refused.status, "for", g.authTTL.String())
 			t.forwardRefused()
+			return
+		case errors.As(err, &over):
+			unavailableFor(t.w, "the account's signing key is to be made at the upstream, and the gateway's own requests on this credential are over their budget (--upstream-budget)", over.wait)
 			return
 		case errors.As(err, &locked):
 			unavailableFor(t.w, "the account's signing key is to be made at the upstream, which rate-limited the credential (429): not asked again until the lockout lifts",

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,7 @@ type serveFlags struct {
 	grace       time.Duration
 	sync        time.Duration
 	rotate      time.Duration // --rotate-after; 0: never
+	budget      string        // --upstream-budget N/SPAN
 }
 
 // Bounds of the load flags: far past any use, short of a typo's harm.
@@ -88,13 +90,12 @@ func newServeCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
-		Long: `Serve the Cloudflare API's Stream operations on the same wire. Alone, a
-stand-in for tests, demos and CI: its keys and video settings live in it
-alone. With --upstream (https://api.cloudflare.com/client/v4), a gateway in
-front of it: tokens signed here with keys that exist there (kept so by
---upstream-sync and --rotate-after); all else forwarded. Every flag may come
-from the environment: STREAMTOKEN_ and its name in capitals, - as _ (lists
-comma-separated; STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE, or ..._KEY the key).`,
+		Long: `Serve the Cloudflare API's Stream operations on the same wire: alone, a
+stand-in for tests, demos and CI (its keys and settings live in it alone);
+with --upstream (https://api.cloudflare.com/client/v4), a gateway in front
+of it, signing tokens with keys that exist there and forwarding the rest.
+Every flag may come from the environment: STREAMTOKEN_ and its name in
+capitals, - as _ (lists comma-separated; ..._KEY_ENCRYPTION_KEY_FILE).`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -135,6 +136,7 @@ comma-separated; STREAMTOKEN_KEY_ENCRYPTION_KEY_FILE, or ..._KEY the key).`,
 	fl.DurationVar(&f.refusalTTL, "upstream-refusal-ttl", gateway.DefaultRefusalTTL, "how long the upstream's refusal of a credential holds")
 	fl.DurationVar(&f.grace, "upstream-grace", gateway.DefaultGrace, "how long an acceptance past its TTL holds more while the upstream cannot be reached")
 	fl.DurationVar(&f.rotate, "rotate-after", 0, "with --upstream: replace an account's signing key made by the gateway once it is this old; the old one is deleted at the upstream once its tokens have expired (0: never)")
+	fl.StringVar(&f.budget, "upstream-budget", fmt.Sprintf("%d/%v", gateway.DefaultBudget, gateway.DefaultBudgetSpan), "at most `N/SPAN` requests of the gateway's own (keys made, listed, deleted) on one upstream credential, across the replicas on its store (0: no bound)")
 	fl.DurationVar(&f.sync, "upstream-sync", gateway.DefaultSyncInterval, "how often the accounts' keys are listed at the upstream, a signing key deleted there replaced (0: never)")
 	return cmd
 }
@@ -326,8 +328,10 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 		}
 	} else {
 		var g *gateway.Gateway
+		budget, span, _ := parseBudget(f.budget) // checked above
 		if g, err = gateway.New(gateway.Config{Upstream: f.upstream, Server: cfg, UpstreamCredentials: upstreamCreds,
-			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace, SyncInterval: syncInterval(f.sync), RotateAfter: f.rotate}); err == nil {
+			AuthTTL: f.authTTL, RefusalTTL: f.refusalTTL, Grace: f.grace, SyncInterval: syncInterval(f.sync), RotateAfter: f.rotate,
+			Budget: budget, BudgetSpan: span}); err == nil {
 			srv, serveOn = g.Server(), g.Serve // the gateway's: its sync beside the server
 		}
 	}
@@ -358,7 +362,7 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	} else {
 		logger.Info("gateway: tokens signed here with each account's key at the upstream (--account-key, or created there on the account's first token); everything else forwarded",
 			"upstream", f.upstream, "credentials", map[bool]string{true: "the gateway's own (--credentials upstream:)", false: "the callers' own"}[len(upstreamCreds) > 0],
-			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "sync", f.sync.String(), "rotate_after", rotation(f.rotate), "kept_in", opened.where)
+			"auth_ttl", f.authTTL.String(), "refusal_ttl", f.refusalTTL.String(), "grace", f.grace.String(), "sync", f.sync.String(), "rotate_after", rotation(f.rotate), "budget", f.budget, "kept_in", opened.where)
 	}
 	base := "http://" + ln.Addr().String() + server.BasePath
 	if host, _, _ := net.SplitHostPort(ln.Addr().String()); !netaddr.IsLoopback(host) {
@@ -421,8 +425,9 @@ func syncInterval(d time.Duration) time.Duration {
 // checkUpstream checks --upstream and the flags that go with it.
 func (f *serveFlags) checkUpstream() error {
 	if f.upstream == "" {
-		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace || f.sync != gateway.DefaultSyncInterval || f.rotate != 0 {
-			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync, --rotate-after: need --upstream")
+		if f.authTTL != gateway.DefaultAuthTTL || f.refusalTTL != gateway.DefaultRefusalTTL || f.grace != gateway.DefaultGrace || f.sync != gateway.DefaultSyncInterval || f.rotate != 0 ||
+			f.budget != fmt.Sprintf("%d/%v", gateway.DefaultBudget, gateway.DefaultBudgetSpan) {
+			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync, --upstream-budget, --rotate-after: need --upstream")
 		}
 		return nil
 	}
@@ -451,7 +456,28 @@ func (f *serveFlags) checkUpstream() error {
 	case f.rotate != 0 && f.sync == 0:
 		return badInput("--rotate-after: rotation runs in the sync: give --upstream-sync more than 0")
 	}
+	if _, _, err := parseBudget(f.budget); err != nil {
+		return badInput("--upstream-budget %q: %v", f.budget, err)
+	}
 	return nil
+}
+
+// parseBudget reads --upstream-budget, N/SPAN ("1200/5m0s"), or "0" for
+// no bound (the gateway's negative).
+func parseBudget(v string) (int, time.Duration, error) {
+	if v == "0" {
+		return -1, 0, nil
+	}
+	n, span, ok := strings.Cut(v, "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 2 || count > 1_000_000 {
+		return 0, 0, errors.New("want N/SPAN, N from 2 to 1000000 (1200/5m), or 0 for no bound")
+	}
+	d, err := time.ParseDuration(span)
+	if err != nil || d < time.Second || d > 24*time.Hour {
+		return 0, 0, errors.New("want N/SPAN, SPAN from 1s to 24h (1200/5m)")
+	}
+	return count, d, nil
 }
 
 // newAPIToken makes a random API token: 128 bits from crypto/rand.
