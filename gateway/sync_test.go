@@ -417,3 +417,49 @@ func TestTwoGatewaysShareOneBudget(t *testing.T) {
 	}
 	t.Logf("a budget of 20 a minute, two gateways, 30 accounts: %d keys made in the first minute", made)
 }
+
+// TestTwoGatewaysRotateOnce: two gateways on one store rotate an account's
+// key once between them, and both sign with the new key.
+func TestTwoGatewaysRotateOnce(t *testing.T) {
+	clk := &clock{now: time.Now().Truncate(time.Second)}
+	up := streamtokentest.NewServer(streamtokentest.WithClock(clk.Now))
+	defer up.Close()
+	st := store.NewMemory(0)
+	edit := func(c *gateway.Config) {
+		c.SyncInterval, c.RotateAfter, c.AuthTTL = -1, time.Hour, 100*time.Hour
+		c.Server.Store, c.Server.Now = st, clk.Now
+	}
+	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	ctx := context.Background()
+	kidOn := func(g *gw) string {
+		t.Helper()
+		tok, err := client(t, g.url, streamtoken.WithAPIToken(up.APIToken), streamtoken.WithClock(clk.Now)).CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kid(t, up, tok.Value)
+	}
+	for _, g := range gws {
+		kidOn(g) // the authorization
+	}
+	first := kidOn(gws[0])
+	clk.add(time.Hour)
+	for _, g := range gws {
+		if err := g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.add(gateway.DefaultSyncInterval)
+	for _, g := range gws {
+		if err := g.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := kidOn(gws[0]), kidOn(gws[1])
+	if a == first || a != b {
+		t.Errorf("after a rotation the gateways sign with %s and %s (the first key %s); want one new key", a, b, first)
+	}
+	if made := operations(up)["CreateSigningKey"]; made != 2 {
+		t.Errorf("the upstream made %d keys; want 2: the first and one rotation between the two gateways", made)
+	}
+}
