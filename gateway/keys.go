@@ -83,7 +83,7 @@ func (g *Gateway) createKeyWith(ctx context.Context, account string, cred creden
 	if err != nil {
 		return nil, err
 	}
-	if until, locked := g.lockedOut(cred); locked {
+	if until, locked := g.lockedOut(ctx, cred); locked {
 		g.metrics.upstream.WithLabelValues("create_key", "locked_out").Inc()
 		return nil, &lockedOutError{until: until}
 	}

@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -29,18 +31,36 @@ type lockouts struct {
 	m  map[[32]byte]time.Time
 }
 
-// lockedOut reports until when cred is locked out at now, if it is.
-func (g *Gateway) lockedOut(cred credential) (time.Time, bool) {
+// lockedOut reports until when cred is locked out at now, if it is: as
+// this replica knows, or as another on the store recorded it (a lease
+// held by lockoutHolder, whose end it does not tell: then a short wait).
+func (g *Gateway) lockedOut(ctx context.Context, cred credential) (time.Time, bool) {
 	k := g.decisions.pair(cred, "").mac
 	now := g.now()
 	g.locks.mu.Lock()
-	defer g.locks.mu.Unlock()
 	until, ok := g.locks.m[k]
 	if ok && !until.After(now) {
 		delete(g.locks.m, k)
-		return time.Time{}, false
+		ok = false
 	}
-	return until, ok
+	g.locks.mu.Unlock()
+	if ok {
+		return until, true
+	}
+	// Free unless another replica holds the credential's lockout: a
+	// lease of a millisecond taken, and let go by its end.
+	if free, err := g.sync.leases.Lease(ctx, lockoutName(cred), g.sync.holder, now, now.Add(time.Millisecond)); err == nil && !free {
+		return now.Add(retryAfter * time.Second), true
+	}
+	return time.Time{}, false
+}
+
+// lockoutHolder holds a credential's lockout lease for every replica.
+const lockoutHolder = "lockout"
+
+// lockoutName names cred's lockout in the store's leases.
+func lockoutName(cred credential) string {
+	return "streamtoken/lockout/" + strings.TrimPrefix(budgetName(cred), "streamtoken/budget/")
 }
 
 // lockOut records that the upstream locked cred out for d (0: the
@@ -66,6 +86,10 @@ func (g *Gateway) lockOut(cred credential, d time.Duration) {
 	}
 	if len(g.locks.m) < maxLockouts || !g.locks.m[k].IsZero() {
 		g.locks.m[k] = now.Add(d)
+	}
+	// The other replicas on the store hold off too.
+	if _, err := g.sync.leases.Lease(context.Background(), lockoutName(cred), lockoutHolder, now, now.Add(d)); err != nil {
+		g.log.Warn("a lockout could not be recorded in the store: other replicas learn of it by their own 429", "error", err.Error())
 	}
 	g.metrics.lockouts.Inc()
 	g.log.Warn("the upstream rate-limited a credential: the gateway's own requests on it wait until the lockout lifts", "for", d.String())

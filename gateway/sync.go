@@ -134,7 +134,7 @@ func (g *Gateway) syncAccount(ctx context.Context, account string, cred credenti
 	if err != nil {
 		return err
 	}
-	if _, locked := g.lockedOut(cred); locked {
+	if _, locked := g.lockedOut(ctx, cred); locked {
 		g.metrics.upstream.WithLabelValues("sync", "locked_out").Inc()
 		return nil // the next interval, or the one after the lockout
 	}

@@ -465,3 +465,36 @@ func TestTwoGatewaysRotateOnce(t *testing.T) {
 		t.Errorf("the upstream made %d keys; want 2: the first and one rotation between the two gateways", made)
 	}
 }
+
+// TestALockoutIsSharedByReplicas: a 429 one gateway met holds off the
+// other, on the same store, as well.
+func TestALockoutIsSharedByReplicas(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	clk := &clock{now: time.Now()}
+	st := store.NewMemory(0)
+	edit := func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Store, c.Server.Now = st, clk.Now; c.AuthTTL = time.Hour }
+	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	auth := "Bearer " + up.APIToken
+	for _, g := range gws {
+		if r := postTokenFor(t, g.url, other, auth); r.status != 200 { // the authorization
+			t.Fatal(r.status)
+		}
+	}
+	f := streamtokentest.RateLimited(300 * time.Second)
+	f.Operation = "CreateSigningKey"
+	up.FailNext(1, f)
+	if r := postTokenFor(t, gws[0].url, other, auth); r.status != 503 {
+		t.Fatalf("the key's creation rate-limited: %d", r.status)
+	}
+	if r := postTokenFor(t, gws[1].url, other, auth); r.status != 503 {
+		t.Errorf("the other gateway, within the lockout: %d; want a 503, nothing sent", r.status)
+	}
+	if got := operations(up)["CreateSigningKey"]; got != 1 {
+		t.Errorf("within the lockout the upstream saw %d creations; want the one refused", got)
+	}
+	clk.add(300 * time.Second)
+	if r := postTokenFor(t, gws[1].url, other, auth); r.status != 200 {
+		t.Errorf("the other gateway after the lockout: %d; want a token", r.status)
+	}
+}
