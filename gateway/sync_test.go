@@ -473,7 +473,11 @@ func TestALockoutIsSharedByReplicas(t *testing.T) {
 	defer up.Close()
 	clk := &clock{now: time.Now()}
 	st := store.NewMemory(0)
-	edit := func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Store, c.Server.Now = st, clk.Now; c.AuthTTL = time.Hour }
+	edit := func(c *gateway.Config) {
+		c.SyncInterval = -1
+		c.Server.Store, c.Server.Now = st, clk.Now
+		c.AuthTTL = time.Hour
+	}
 	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
 	auth := "Bearer " + up.APIToken
 	for _, g := range gws {
