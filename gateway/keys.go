@@ -170,6 +170,30 @@ func keyDeleted(g *Gateway, r *http.Request) func(*http.Response) error {
 		if err := g.store.DeleteKey(r.Context(), account, id); err != nil && !errors.Is(err, store.ErrNoSuchKey) && !errors.Is(err, store.ErrInvalidID) {
 			g.log.Warn("a key deleted through the gateway could not be dropped here", "account", account, "key_id", id, "error", err.Error())
 		}
+		// The account's signing key itself: replaced at once, not at the
+		// next sync, with the credential that deleted it (or the
+		// deployment's).
+		cred, ok := credentialOf(resp.Request.Header)
+		if !ok {
+			return nil
+		}
+		if signing, err := g.core.ReloadAccountKey(r.Context(), account); err == nil && signing == id && !g.operator[account] {
+			go g.replaceDeleted(account, id, cred)
+		}
 		return nil
+	}
+}
+
+// replaceDeleted replaces the account's signing key of ID id, deleted
+// through the gateway, in the background.
+func (g *Gateway) replaceDeleted(account, id string, cred credential) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*g.keyWait)
+	defer cancel()
+	c, err := g.client(cred)
+	if err == nil {
+		err = g.replace(ctx, c, account, id, cred, false)
+	}
+	if err != nil {
+		g.log.Warn("the account's signing key, deleted through the gateway, could not be replaced at once: the sync will", "account", account, "key_id", id, "error", err.Error())
 	}
 }

@@ -502,3 +502,42 @@ func TestALockoutIsSharedByReplicas(t *testing.T) {
 		t.Errorf("the other gateway after the lockout: %d; want a token", r.status)
 	}
 }
+
+// TestASigningKeyDeletedThroughTheGatewayIsReplacedAtOnce: the account's
+// signing key deleted through the gateway is replaced without waiting
+// for a sync.
+func TestASigningKeyDeletedThroughTheGatewayIsReplacedAtOnce(t *testing.T) {
+	up := streamtokentest.NewServer()
+	defer up.Close()
+	g := startGateway(t, up.URL, func(c *gateway.Config) { c.SyncInterval = -1 })
+	c := client(t, g.url, streamtoken.WithAPIToken(up.APIToken))
+	ctx := context.Background()
+	var first string
+	for range 2 {
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = kid(t, up, tok.Value)
+	}
+	if err := c.DeleteSigningKey(ctx, account, first); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tok, err := c.CreateToken(ctx, account, video, streamtoken.TokenRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if claims, err := up.Verify(account, tok.Value); err == nil && claims.KeyID != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the signing key deleted through the gateway was not replaced without a sync")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := operations(up); got["ListSigningKeys"] != 0 || got["CreateSigningKey"] != 2 {
+		t.Errorf("the upstream saw %v; want the key made again, with no listing", got)
+	}
+}
