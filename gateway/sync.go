@@ -84,7 +84,9 @@ func (g *Gateway) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_ = g.Sync(ctx)
+			if err := g.Sync(ctx); err != nil && ctx.Err() == nil {
+				g.log.Warn("sync: the next interval tries again", "error", err.Error())
+			}
 		}
 	}
 }
