@@ -122,9 +122,7 @@ func TestTwoGatewaysOnOneStoreSyncAnAccountOnce(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
 	clk := &clock{now: time.Now()}
-	st := store.NewMemory(0)
-	edit := func(c *gateway.Config) { c.SyncInterval = -1; c.Server.Store = st; c.Server.Now = clk.Now }
-	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	gws := twoGateways(t, up, clk, nil)
 	ctx := context.Background()
 	var kids []string
 	for _, g := range gws {
@@ -374,14 +372,7 @@ func TestTwoGatewaysShareOneBudget(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
 	clk := &clock{now: time.Now()}
-	st := store.NewMemory(0)
-	edit := func(c *gateway.Config) {
-		c.SyncInterval = -1
-		c.Server.Store = st
-		c.Server.Now = clk.Now
-		c.Budget, c.BudgetSpan = 20, time.Minute
-	}
-	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	gws := twoGateways(t, up, clk, func(c *gateway.Config) { c.Budget, c.BudgetSpan = 20, time.Minute })
 	auth := "Bearer " + up.APIToken
 	accounts := make([]string, 30)
 	for i := range accounts {
@@ -426,12 +417,7 @@ func TestTwoGatewaysRotateOnce(t *testing.T) {
 	clk := &clock{now: time.Now().Truncate(time.Second)}
 	up := streamtokentest.NewServer(streamtokentest.WithClock(clk.Now))
 	defer up.Close()
-	st := store.NewMemory(0)
-	edit := func(c *gateway.Config) {
-		c.SyncInterval, c.RotateAfter, c.AuthTTL = -1, time.Hour, 100*time.Hour
-		c.Server.Store, c.Server.Now = st, clk.Now
-	}
-	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	gws := twoGateways(t, up, clk, func(c *gateway.Config) { c.RotateAfter, c.AuthTTL = time.Hour, 100*time.Hour })
 	ctx := context.Background()
 	kidOn := func(g *gw) string {
 		t.Helper()
@@ -472,13 +458,7 @@ func TestALockoutIsSharedByReplicas(t *testing.T) {
 	up := streamtokentest.NewServer()
 	defer up.Close()
 	clk := &clock{now: time.Now()}
-	st := store.NewMemory(0)
-	edit := func(c *gateway.Config) {
-		c.SyncInterval = -1
-		c.Server.Store, c.Server.Now = st, clk.Now
-		c.AuthTTL = time.Hour
-	}
-	gws := []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
+	gws := twoGateways(t, up, clk, func(c *gateway.Config) { c.AuthTTL = time.Hour })
 	auth := "Bearer " + up.APIToken
 	for _, g := range gws {
 		if r := postTokenFor(t, g.url, other, auth); r.status != 200 { // the authorization
@@ -540,4 +520,19 @@ func TestASigningKeyDeletedThroughTheGatewayIsReplacedAtOnce(t *testing.T) {
 	if got := operations(up); got["ListSigningKeys"] != 0 || got["CreateSigningKey"] != 2 {
 		t.Errorf("the upstream saw %v; want the key made again, with no listing", got)
 	}
+}
+
+// twoGateways are two gateways in front of up on one Memory store, on
+// clk, their syncs run by the test (Sync), with more of their settings.
+func twoGateways(t *testing.T, up *streamtokentest.Server, clk *clock, more func(*gateway.Config)) []*gw {
+	t.Helper()
+	st := store.NewMemory(0)
+	edit := func(c *gateway.Config) {
+		c.SyncInterval = -1
+		c.Server.Store, c.Server.Now = st, clk.Now
+		if more != nil {
+			more(c)
+		}
+	}
+	return []*gw{startGateway(t, up.URL, edit), startGateway(t, up.URL, edit)}
 }
