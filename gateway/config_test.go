@@ -29,6 +29,7 @@ func TestNewRefusesWhatCannotWork(t *testing.T) {
 		{"a query", gateway.Config{Upstream: good + "?a=b"}, "no query"},
 		{"media", gateway.Config{Upstream: good, Server: server.Config{Media: &standin.Service{}}}, "Server.Media"},
 		{"a front", gateway.Config{Upstream: good, Server: server.Config{Front: func(h http.Handler) http.Handler { return h }}}, "Server.Front"},
+		{"an authenticator", gateway.Config{Upstream: good, Server: server.Config{Authenticator: server.AuthenticatorFunc(func(*http.Request) (*server.Caller, *server.Problem) { return nil, nil })}}, "Server.Authenticator"},
 		{"a negative TTL", gateway.Config{Upstream: good, AuthTTL: -1}, "AuthTTL"},
 		{"a negative idle bound", gateway.Config{Upstream: good, IdleTimeout: -1}, "IdleTimeout"},
 		{"a negative bound", gateway.Config{Upstream: good, MaxDecisions: -1}, "MaxDecisions"},

@@ -63,10 +63,10 @@ type Config struct {
 	// server.BasePath + P is forwarded to Upstream + P. Required.
 	Upstream string
 	// Server configures the token server inside: its store, logger,
-	// clock, signing and limits. The gateway sets its Front and
-	// AccountKey, and its Authenticator unless UpstreamCredentials are
-	// given; Media must be nil (the upstream has the media). Without
-	// UpstreamCredentials, Credentials are not used.
+	// clock, signing and limits. The gateway sets its Front, AccountKey
+	// and Authenticator; Media must be nil (the upstream has the media).
+	// Credentials are the callers' local ones, with UpstreamCredentials;
+	// without, they are not used.
 	Server server.Config
 	// UpstreamCredentials, when set, are the deployment's own credentials
 	// at the upstream, each for the accounts it names: callers then
@@ -156,8 +156,8 @@ func New(cfg Config) (*Gateway, error) {
 		return nil, errors.New("gateway: Upstream: takes no query or fragment")
 	case cfg.Server.Media != nil:
 		return nil, errors.New("gateway: Server.Media: the upstream has the media: leave it nil")
-	case cfg.Server.Front != nil || cfg.Server.AccountKey != nil:
-		return nil, errors.New("gateway: Server.Front and Server.AccountKey are the gateway's: leave them nil")
+	case cfg.Server.Front != nil || cfg.Server.AccountKey != nil || cfg.Server.Authenticator != nil:
+		return nil, errors.New("gateway: Server.Front, Server.AccountKey and Server.Authenticator are the gateway's: leave them nil")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = strings.TrimRight(u.RawPath, "/")
@@ -232,16 +232,16 @@ func New(cfg Config) (*Gateway, error) {
 	if g.metrics, err = newMetrics(scfg.Registerer); err != nil {
 		return nil, fmt.Errorf("gateway: metrics: %w", err)
 	}
-	if g.deployment == nil {
-		// The caller's credential was accepted by the upstream before
-		// the request reaches the server: it says so in the context.
-		scfg.Authenticator = server.AuthenticatorFunc(func(r *http.Request) (*server.Caller, *server.Problem) {
-			if c := server.CallerFrom(r.Context()); c != nil {
-				return c, nil
-			}
-			return nil, &server.Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
-		})
-	}
+	// The gateway authenticates each token request before the server
+	// sees it (the upstream accepted the caller's credential, or the
+	// deployment's local credentials name the caller), and says who in
+	// the context: the server reads it there, authenticating nothing twice.
+	scfg.Authenticator = server.AuthenticatorFunc(func(r *http.Request) (*server.Caller, *server.Problem) {
+		if c := server.CallerFrom(r.Context()); c != nil {
+			return c, nil
+		}
+		return nil, &server.Problem{Status: http.StatusUnauthorized, Code: apicode.Authentication, Message: "Authentication error"}
+	})
 	scfg.AccountKey = g.createKey
 	scfg.Front = g.front
 	g.proxy = newProxy(g)

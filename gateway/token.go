@@ -39,7 +39,7 @@ func (g *Gateway) serveToken(routes http.Handler) http.Handler {
 			}
 			// An account the deployment holds no upstream credential
 			// for may still be signed for with the operator's key.
-			t.cred = g.deployment[account]
+			t.cred, t.caller = g.deployment[account], caller
 			t.sign()
 			return
 		}
@@ -62,6 +62,10 @@ type tokenRequest struct {
 	body    []byte // read when it must be looked at or sent twice; nil: not yet
 	account string
 	cred    credential
+	// caller is who the request authenticated as here (a deployment's
+	// local credential); nil: the caller the upstream accepted, for the
+	// account alone.
+	caller *server.Caller
 }
 
 // readBody reads the request's body, once: what it reports false for is
@@ -195,7 +199,13 @@ func (t *tokenRequest) forward(f *forwarding) {
 // forwarded instead, for as long as an acceptance holds.
 func (t *tokenRequest) sign() {
 	g := t.g
-	ctx := server.WithCaller(withCredential(t.r.Context(), t.cred), &server.Caller{Accounts: []string{t.account}})
+	// The server takes the caller from the context: authenticated once,
+	// here, not again.
+	caller := t.caller
+	if caller == nil {
+		caller = &server.Caller{Accounts: []string{t.account}}
+	}
+	ctx := server.WithCaller(withCredential(t.r.Context(), t.cred), caller)
 	// A body that may bring its own key (id and pem: a PEM is longer
 	// than keylessBody) is read to see; a shorter one is left to the
 	// server, unread.
