@@ -59,11 +59,15 @@ func (g *Gateway) refillWait() time.Duration {
 	return g.budgetSpan / time.Duration(g.burst())
 }
 
-// budgetName names cred's budget in the store, shared by replicas: a
-// SHA-256 of the credential (an API token's is no way back to it).
-func budgetName(cred credential) string {
-	sum := sha256.Sum256([]byte("streamtoken budget\x00" + cred.bearer + "\x00" + cred.email + "\x00" + cred.key))
-	return "streamtoken/budget/" + hex.EncodeToString(sum[:16])
+// budgetName names cred's budget in the store.
+func budgetName(cred credential) string { return "streamtoken/budget/" + sharedName(cred) }
+
+// sharedName names cred in what replicas share through the store (its
+// budget, its lockout): a SHA-256 of the credential, the same on every
+// replica (an API token's is no way back to it).
+func sharedName(cred credential) string {
+	sum := sha256.Sum256([]byte("streamtoken credential\x00" + cred.bearer + "\x00" + cred.email + "\x00" + cred.key))
+	return hex.EncodeToString(sum[:16])
 }
 
 // budgetsOf is st's budgets, or budgets within the process.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -60,7 +59,7 @@ const lockoutHolder = "lockout"
 
 // lockoutName names cred's lockout in the store's leases.
 func lockoutName(cred credential) string {
-	return "streamtoken/lockout/" + strings.TrimPrefix(budgetName(cred), "streamtoken/budget/")
+	return "streamtoken/lockout/" + sharedName(cred)
 }
 
 // lockOut records that the upstream locked cred out for d (0: the
