@@ -202,7 +202,7 @@ func TestAKeyTheUpstreamRefusesToCreate(t *testing.T) {
 	if got := operations(up); got["CreateStreamToken"] != 4 {
 		t.Errorf("a token of the request's own key reached the upstream: %v", got)
 	}
-	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
+	m := get(t, g.at("/metrics"))
 	if !strings.Contains(string(m.body), `streamtoken_gateway_tokens_forwarded_total{reason="key_refused"} 3`) {
 		t.Errorf("/metrics does not count the 3 tokens forwarded for the refused key")
 	}
@@ -454,12 +454,13 @@ func TestACallersBodyThatBreaksOff(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "body could not be read") {
 		t.Errorf("a body that broke off: %d %s; want the caller's 400, not the upstream's 503", rec.Code, rec.Body)
 	}
-	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/readyz"); r.status != http.StatusOK {
+	if r := get(t, g.at("/readyz")); r.status != http.StatusOK {
 		t.Errorf("/readyz after a caller's broken body: %d; the upstream is not down", r.status)
 	}
 }
 
 // host is a gateway's host:port.
-func host(g *gw) string {
-	return strings.TrimPrefix(strings.TrimSuffix(g.url, server.BasePath), "http://")
-}
+func host(g *gw) string { return strings.TrimPrefix(g.at(""), "http://") }
+
+// at is the URL of path on the gateway, outside the API (/metrics).
+func (g *gw) at(path string) string { return strings.TrimSuffix(g.url, server.BasePath) + path }

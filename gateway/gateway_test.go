@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gateway"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 )
@@ -257,10 +258,10 @@ func TestUpstreamDown(t *testing.T) {
 	if a.status != http.StatusServiceUnavailable || a.code() != apicode.UpstreamUnavailable || a.header.Get("Retry-After") != "5" {
 		t.Errorf("a new account, upstream down: %d %s (Retry-After %q); want 503, code 1020, Retry-After: 5", a.status, a.body, a.header.Get("Retry-After"))
 	}
-	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/readyz"); r.status != http.StatusServiceUnavailable {
+	if r := get(t, g.at("/readyz")); r.status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the upstream down = %d; want 503", r.status)
 	}
-	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/healthz"); r.status != http.StatusOK {
+	if r := get(t, g.at("/healthz")); r.status != http.StatusOK {
 		t.Errorf("/healthz with the upstream down = %d; want 200 (alive)", r.status)
 	}
 	// At the grace's end (the TTL and the grace since the acceptance):
@@ -281,7 +282,7 @@ func TestUpstreamDown(t *testing.T) {
 		t.Errorf("upstream back: %v", err)
 	}
 	time.Sleep(5 * time.Second) // readiness's probe holds 5 s
-	if r := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/readyz"); r.status != http.StatusOK {
+	if r := get(t, g.at("/readyz")); r.status != http.StatusOK {
 		t.Errorf("/readyz with the upstream back = %d %s; want 200", r.status, r.body)
 	}
 }
@@ -328,7 +329,7 @@ func postToken(t *testing.T, base, auth string) answer { return postTokenFor(t, 
 
 func postTokenFor(t *testing.T, base, acct, auth string) answer {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, base+"/accounts/"+acct+"/stream/"+video+"/token", strings.NewReader(`{}`))
+	req, _ := http.NewRequest(http.MethodPost, base+gen.CreateStreamTokenPath(acct, video), strings.NewReader(`{}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", auth)
 	return do(t, req)

@@ -11,7 +11,6 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gateway"
-	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
@@ -70,7 +69,7 @@ func TestSyncReplacesAKeyDeletedAtTheUpstream(t *testing.T) {
 	if got := operations(up); got["ListSigningKeys"] != 2 || got["CreateSigningKey"] != 2 {
 		t.Errorf("the upstream saw %v; want two listings and two keys created", got)
 	}
-	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
+	m := get(t, g.at("/metrics"))
 	if !strings.Contains(string(m.body), `streamtoken_gateway_account_keys_replaced_total{cause="deleted_upstream"} 1`) {
 		t.Error("/metrics does not count the key replaced")
 	}
@@ -355,7 +354,7 @@ func TestRotation(t *testing.T) {
 	if len(listed) != 1 || listed[0].ID != newKID {
 		t.Errorf("the upstream lists %v; want the new key alone", listed)
 	}
-	m := get(t, strings.TrimSuffix(g.url, server.BasePath)+"/metrics")
+	m := get(t, g.at("/metrics"))
 	if !strings.Contains(string(m.body), `streamtoken_gateway_account_keys_replaced_total{cause="rotated"} 1`) {
 		t.Error("/metrics does not count the rotation")
 	}

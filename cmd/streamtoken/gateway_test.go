@@ -22,7 +22,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/pgtest"
+	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
 	"github.com/streamtoken/streamtoken/token"
 )
@@ -60,10 +62,35 @@ func (r *replica) served(t *testing.T, route string, status int) int {
 	return n
 }
 
-const (
-	keyRoute   = "POST /client/v4/accounts/{account_id}/stream/keys"
-	tokenRoute = "POST /client/v4/accounts/{account_id}/stream/{identifier}/token"
+// The routes whose requests an upstream's /metrics counts.
+var (
+	keyRoute   = gen.CreateSigningKeyRoute.Method + " " + server.BasePath + gen.CreateSigningKeyRoute.Path
+	tokenRoute = gen.CreateStreamTokenRoute.Method + " " + server.BasePath + gen.CreateStreamTokenRoute.Path
+	listRoute  = gen.ListSigningKeysRoute.Method + " " + server.BasePath + gen.ListSigningKeysRoute.Path
 )
+
+// token asks a serve process for a token of the example video in
+// account: the status, the token ("" for none) and the envelope.
+func (r *replica) token(t *testing.T, account string) (int, string, map[string]any) {
+	t.Helper()
+	status, env := r.call(t, http.MethodPost, server.BasePath+gen.CreateStreamTokenPath(account, video), "")
+	result, _ := env["result"].(map[string]any)
+	tok, _ := result["token"].(string)
+	if status != http.StatusOK {
+		tok = ""
+	}
+	return status, tok, env
+}
+
+// mustToken is token's token, or the test's end.
+func (r *replica) mustToken(t *testing.T, account string) string {
+	t.Helper()
+	status, tok, env := r.token(t, account)
+	if tok == "" {
+		t.Fatalf("a token of %s: %d %v", account, status, env)
+	}
+	return tok
+}
 
 // upstreamVerifies checks a token against the upstream's JWK set for the
 // account.
@@ -91,12 +118,7 @@ func TestGatewayInFrontOfServe(t *testing.T) {
 	up := upstreamServe(t)
 	gw := gatewayServe(t, "", up)
 	for i := range 50 {
-		status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
-		result, _ := env["result"].(map[string]any)
-		tok, _ := result["token"].(string)
-		if status != http.StatusOK || tok == "" {
-			t.Fatalf("token %d through the gateway: %d %v", i, status, env)
-		}
+		tok := gw.mustToken(t, account)
 		if err := upstreamVerifies(t, up, account, tok); err != nil {
 			t.Fatalf("token %d does not verify against the upstream's JWK set: %v", i, err)
 		}
@@ -106,10 +128,10 @@ func TestGatewayInFrontOfServe(t *testing.T) {
 	}
 	// The rest is the upstream's: a video secured through the gateway is
 	// secured there.
-	if status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video, `{"requireSignedURLs":true}`); status != 200 {
+	if status, env := gw.call(t, http.MethodPost, server.BasePath+gen.EditVideoPath(account, video), `{"requireSignedURLs":true}`); status != 200 {
 		t.Fatalf("a video edit through the gateway: %d %v", status, env)
 	}
-	if _, env := up.call(t, http.MethodGet, "/client/v4/accounts/"+account+"/stream/"+video, ""); env["result"].(map[string]any)["requireSignedURLs"] != true {
+	if _, env := up.call(t, http.MethodGet, server.BasePath+gen.GetVideoPath(account, video), ""); env["result"].(map[string]any)["requireSignedURLs"] != true {
 		t.Errorf("a video secured through the gateway is not secured at the upstream: %v", env)
 	}
 }
@@ -129,12 +151,11 @@ func TestTwoGatewayReplicasOnOnePostgreSQL(t *testing.T) {
 		toks := make(chan string, 40)
 		for i := range 40 {
 			wg.Go(func() {
-				status, env := gws[i%2].call(t, http.MethodPost, "/client/v4/accounts/"+acct+"/stream/"+video+"/token", "")
-				if result, ok := env["result"].(map[string]any); ok && status == 200 {
-					toks <- result["token"].(string)
-					return
+				if status, tok, env := gws[i%2].token(t, acct); tok != "" {
+					toks <- tok
+				} else {
+					t.Errorf("a first token of %s: %d %v", acct, status, env)
 				}
-				t.Errorf("a first token of %s: %d %v", acct, status, env)
 			})
 		}
 		wg.Wait()
@@ -171,7 +192,7 @@ func TestGatewayStreamsA200MBUpload(t *testing.T) {
 		h := sha256.New()
 		n, err := io.Copy(h, r.Body)
 		rec := received{bytes: n, sum: hex.EncodeToString(h.Sum(nil))}
-		if err != nil || r.Method != http.MethodPost || r.URL.Path != "/client/v4/accounts/"+account+"/stream" || r.Header.Get("Authorization") != "Bearer "+replicaToken {
+		if err != nil || r.Method != http.MethodPost || r.URL.Path != server.BasePath+gen.ListVideosPath(account) || r.Header.Get("Authorization") != "Bearer "+replicaToken {
 			rec.status = http.StatusBadRequest
 		}
 		got <- rec
@@ -201,7 +222,7 @@ func TestGatewayStreamsA200MBUpload(t *testing.T) {
 		pw.CloseWithError(err)
 	}()
 	body := io.TeeReader(pr, sent)
-	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, gw.base+"/client/v4/accounts/"+account+"/stream", body)
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, gw.base+server.BasePath+gen.ListVideosPath(account), body) // a basic upload: POST on the videos' path
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	req.Header.Set("Authorization", "Bearer "+replicaToken)
 	resp, err := http.DefaultClient.Do(req)
@@ -275,15 +296,9 @@ func TestKeysImportIntoPostgreSQL(t *testing.T) {
 	gw := gatewayServe(t, "", up, "--store", c.URL(db), "--key-encryption-key", kekFile)
 	// The first token is the upstream's (its authorization); the next
 	// are signed here.
-	gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
+	gw.mustToken(t, account)
 	for range 2 {
-		status, env := gw.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
-		result, _ := env["result"].(map[string]any)
-		tok, _ := result["token"].(string)
-		if status != 200 || tok == "" {
-			t.Fatalf("a token: %d %v", status, env)
-		}
-		if got := tokenKID(t, tok); got != kid {
+		if got := tokenKID(t, gw.mustToken(t, account)); got != kid {
 			t.Errorf("a token signed here with key %s; want the imported %s", got, kid)
 		}
 	}
@@ -378,12 +393,7 @@ func TestTwoGatewayReplicasSync(t *testing.T) {
 	gws := []*replica{gatewayServe(t, "", up, args...), gatewayServe(t, "", up, args...)}
 	tokenKID := func(r *replica) string {
 		t.Helper()
-		status, env := r.call(t, http.MethodPost, "/client/v4/accounts/"+account+"/stream/"+video+"/token", "")
-		result, _ := env["result"].(map[string]any)
-		tok, _ := result["token"].(string)
-		if status != 200 || tok == "" {
-			t.Fatalf("a token: %d %v", status, env)
-		}
+		tok := r.mustToken(t, account)
 		if err := upstreamVerifies(t, up, account, tok); err != nil {
 			return "" // not (or no longer) a key of the upstream's
 		}
@@ -396,7 +406,6 @@ func TestTwoGatewayReplicasSync(t *testing.T) {
 	if first == "" || tokenKID(gws[1]) != first {
 		t.Fatal("the two gateways do not sign with one key of the upstream's")
 	}
-	const listRoute = "GET /client/v4/accounts/{account_id}/stream/keys"
 	before := up.served(t, listRoute, 200)
 	start := time.Now()
 	time.Sleep(4 * time.Second)
@@ -406,7 +415,7 @@ func TestTwoGatewayReplicasSync(t *testing.T) {
 	if per > 1.5 || lists == 0 {
 		t.Errorf("two replicas syncing every second made %.1f listings a second; want about one between them", per)
 	}
-	if status, env := up.call(t, http.MethodDelete, "/client/v4/accounts/"+account+"/stream/keys/"+first, ""); status != 200 {
+	if status, env := up.call(t, http.MethodDelete, server.BasePath+gen.DeleteSigningKeyPath(account, first), ""); status != 200 {
 		t.Fatalf("deleting the key at the upstream: %d %v", status, env)
 	}
 	deleted := time.Now()
