@@ -136,3 +136,31 @@ func TestADeploymentsTokensForwardedUnderItsCredential(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCredentialsFile: any credentials file either parses into local and
+// upstream credentials that New accepts for a gateway, or fails with an
+// error that quotes none of it.
+func FuzzCredentialsFile(f *testing.F) {
+	f.Add([]byte("credentials:\n  - token: local\n    accounts: [023e105f4ecef8ad9ca31a8372d0c353]\nupstream:\n  - token: supersecret\n    accounts: [023e105f4ecef8ad9ca31a8372d0c353]\n"))
+	f.Add([]byte("credentials:\n  - token: l\nupstream:\n  - email: a@example.com\n    key: supersecret\n    accounts: [a, b]\n"))
+	f.Add([]byte("credentials:\n  - token: l\nupstream:\n  - token: supersecret\n"))
+	f.Add([]byte("credentials:\n  - token: l\nupstream:\n  - token: supersecret\n    accounts: [a]\n  - token: supersecret2\n    accounts: [a]\n"))
+	f.Add([]byte("credentials:\n  - token: l\nupstrem:\n  - token: supersecret\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		file, err := server.ParseCredentialsFile(data)
+		if err != nil {
+			if strings.Contains(err.Error(), "supersecret") {
+				t.Fatalf("error %q quotes the file", err)
+			}
+			return
+		}
+		cfg := gateway.Config{Upstream: "https://api.cloudflare.com/client/v4", Server: server.Config{Credentials: file.Credentials},
+			UpstreamCredentials: file.Upstream, SyncInterval: -1}
+		if len(file.Upstream) == 0 {
+			cfg.UpstreamCredentials = nil
+		}
+		if _, err := gateway.New(cfg); err != nil {
+			t.Fatalf("ParseCredentialsFile accepted credentials that gateway.New refuses: %v", err)
+		}
+	})
+}
