@@ -23,7 +23,8 @@ type LoggedRequest struct {
 	// Status is the answer's.
 	Status int
 	// BodyBytes and BodySHA256 (hex) are of the whole body, read to its
-	// end after the answer if the server had not.
+	// end after the answer if the server had not (up to 1 GiB more: past
+	// it, of what was read).
 	BodyBytes  int64
 	BodySHA256 string
 	// Credential is the SHA-256 (hex) of the credential presented, as
@@ -45,6 +46,9 @@ func CredentialDigest(bearer, email, key string) string {
 
 // maxLogged bounds the requests a server's log keeps: the newest.
 const maxLogged = 100_000
+
+// maxDrained bounds what of a body the log reads after the answer.
+const maxDrained = 1 << 30
 
 // RequestLog returns the requests the server has received, oldest first
 // (the newest 100,000).
@@ -88,7 +92,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		if body.ReadCloser != nil {
-			_, _ = io.Copy(io.Discard, body)
+			_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrained))
 		}
 		l.Status, l.BodyBytes, l.BodySHA256 = rec.status, body.n, hex.EncodeToString(h.Sum(nil))
 		l.Operation = routeOperation[r.Pattern]
