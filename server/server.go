@@ -374,6 +374,16 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// HealthPath is where the server answers 200 and {"status":"ok"} while it
+// serves: what a load balancer, a container runtime or Kubernetes probes
+// (streamtoken healthcheck asks it). It says the process answers, not that
+// a store or an upstream does.
+const HealthPath = "/healthz"
+
+// MetricsPath is where the server answers its Prometheus metrics, for a
+// scraper.
+const MetricsPath = "/metrics"
+
 // Handler returns the server's HTTP handler: the API under /client/v4,
 // and GET /healthz, /metrics, /.well-known/jwks/{account_id}.json (and
 // /.well-known/jwks.json when the credentials name one account alone),
@@ -475,10 +485,10 @@ func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 		Middlewares:      httpMW,
 		ErrorHandlerFunc: ParamErrorHandler,
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET "+HealthPath, func(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("GET /metrics", s.metrics.handler)
+	mux.Handle("GET "+MetricsPath, s.metrics.handler)
 	s.keySets.register(mux)
 	mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

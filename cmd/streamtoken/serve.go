@@ -36,6 +36,10 @@ const (
 	envServeAccountKeys = "STREAMTOKEN_ACCOUNT_KEYS" // comma-separated ACCOUNT=FILE
 )
 
+// defaultAddr is where serve listens unless --addr or STREAMTOKEN_ADDR
+// says otherwise, and so where healthcheck asks.
+const defaultAddr = "127.0.0.1:8787"
+
 // exampleAccount and exampleVideo are the API reference's example IDs.
 const (
 	exampleAccount = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -106,7 +110,7 @@ capitals, - as _ (lists comma-separated; ..._KEY_ENCRYPTION_KEY_FILE).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "addr", "127.0.0.1:8787", "address to listen on")
+	fl.StringVar(&f.addr, "addr", defaultAddr, "address to listen on")
 	fl.StringArrayVar(&f.apiTokens, "api-token", nil, "an API token to accept, for every account (repeatable); visible to other users in ps: prefer STREAMTOKEN_API_TOKENS or --credentials")
 	fl.StringVar(&f.credentials, "credentials", "", "a credentials `FILE` (YAML or JSON)")
 	fl.StringVar(&f.signingKey, "signing-key", "", "a signing key `FILE` for every account without its own (PEM, JWK, the API's base64 forms, or a key as \"keys create --out\" saves it); default: a key generated per account")
