@@ -10,7 +10,7 @@ SHELL       := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all run install generate check-generated check-spec check-release lint-spec release-snapshot build test bench bench-client load lint fmt ci
+.PHONY: all run install image generate check-generated check-spec check-release lint-spec release-snapshot build test bench bench-client load lint fmt ci
 
 all: build
 
@@ -22,6 +22,15 @@ run:
 ## install: the command line into $(go env GOPATH)/bin
 install:
 	$(GO) install $(BUILDFLAGS) ./cmd/streamtoken
+
+## image: the container image streamtoken/streamtoken, FROM scratch, for
+## linux/amd64 and linux/arm64 (scripts/image: the command built with cgo,
+## libc and libcrypto from Debian's packages; needs a Docker engine, and
+## installs the arm64 cross compiler where absent); PLATFORMS=linux/amd64
+## for one
+PLATFORMS ?= linux/amd64 linux/arm64
+image:
+	scripts/image $(PLATFORMS)
 
 ## check-spec: fail when the spec breaks a client of the last published one
 ## (openapi/published/), unless the baseline moved with a CHANGELOG.md line
@@ -64,8 +73,10 @@ build:
 	$(GO) build $(BUILDFLAGS) -o bin/streamtoken ./cmd/streamtoken
 
 ## test: every test, with the race detector, including compat/ (its own
-## module: cloudflare-go v6 against the token server) and bench/ (its own
-## module: the client benchmark's set-up, a short run of the load tool);
+## module: cloudflare-go v6 against the token server), bench/ (its own
+## module: the client benchmark's set-up, a short run of the load tool)
+## and deploy/ (its own module: the Kubernetes manifests decoded strictly,
+## and the container image built and run where a Docker engine answers);
 ## then the packages whose behaviour differs without cgo, built without it
 ## (Go's RSA alone). The race detector waits 1 s at each test binary's exit
 ## for goroutines still running; 100 ms is plenty for ours, which stop with
@@ -93,6 +104,7 @@ test:
 		echo "npm ci in compat/node failed (or no npm): the TypeScript SDK's test is skipped"
 	cd compat && $(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,compat)
 	cd bench && $(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,bench)
+	cd deploy && $(RACE_ENV) $(GO) test -race -json ./... | $(RECORD) $(call failed,deploy)
 	CGO_ENABLED=0 $(GO) test -json ./token ./internal/ossl ./cmd/streamtoken | $(RECORD) $(call failed,without cgo)
 	@$(REPORT) -summary $(SKIPS) -failures $(FAILS)
 
@@ -128,6 +140,7 @@ lint:
 	$(GO) run $(STATICCHECK) ./...
 	cd compat && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 	cd bench && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
+	cd deploy && $(GO) vet ./... && $(GO) run $(STATICCHECK) ./...
 
 ## fmt: format the Go sources
 fmt:
