@@ -619,6 +619,51 @@ func TestListAndUploadOperationsMatchTheOfficialOnes(t *testing.T) {
 	}
 }
 
+// The webhook's operations are the official ones; the official request
+// fits ours; our examples and the server's answers fit the official
+// schemas, and carry the fields the docs and the SDKs read (the official
+// result is an untyped object).
+func TestWebhookOperationsMatchTheOfficialOnes(t *testing.T) {
+	official := readOfficial(t, listSpec)
+	ours := loadSpec(t)
+	const path = "/accounts/{account_id}/stream/webhook"
+	sameOperations(t, official, ours, []operation{
+		{path, http.MethodGet, nil},
+		{path, http.MethodPut, nil},
+		{path, http.MethodDelete, nil},
+	})
+	schema := func(doc *openapi3.T, name string) *openapi3.Schema { return doc.Components.Schemas[name].Value }
+	for name := range schema(official, "stream_webhook_request").Properties {
+		if schema(ours, "WebhookRequest").Properties[name] == nil {
+			t.Errorf("our WebhookRequest lacks the official field %q", name)
+		}
+	}
+	body := map[string]any{"notificationUrl": schema(official, "stream_notificationUrl").Example}
+	for _, s := range []struct {
+		doc  *openapi3.T
+		name string
+	}{{ours, "WebhookRequest"}, {official, "stream_webhook_request"}} {
+		if err := schema(s.doc, s.name).VisitJSON(toJSONValue(t, body)); err != nil {
+			t.Errorf("the official example request: rejected by %s: %v", s.name, err)
+		}
+	}
+	for _, o := range []struct{ method, theirs string }{{http.MethodGet, "stream_webhook_response_single"}, {http.MethodPut, "stream_webhook_response_single"}, {http.MethodDelete, "stream_deleted_response"}} {
+		op := ours.Paths.Find(path).GetOperation(o.method)
+		for name, ex := range op.Responses.Status(200).Value.Content.Get("application/json").Examples {
+			if err := schema(official, o.theirs).VisitJSON(toJSONValue(t, ex.Value.Value)); err != nil {
+				t.Errorf("%s: our example %s rejected by the official %s: %v", op.OperationID, name, o.theirs, err)
+			}
+		}
+	}
+
+	srv := streamtokentest.NewServer()
+	defer srv.Close()
+	url := srv.URL + gen.SetWebhookPath(testAccount)
+	answerFits(t, srv, official, http.MethodPut, url, `{"notificationUrl":"https://example.com/hook"}`, "stream_webhook_response_single")
+	answerFits(t, srv, official, http.MethodGet, url, "", "stream_webhook_response_single")
+	answerFits(t, srv, official, http.MethodDelete, url, "", "stream_deleted_response")
+}
+
 // answerFits sends a request to srv as its API token, and checks that the
 // 200 answer fits the official schema named theirs.
 func answerFits(t *testing.T, srv *streamtokentest.Server, official *openapi3.T, method, url, body, theirs string) {

@@ -49,6 +49,8 @@ const (
 	UpstreamUnavailable Code = 1020
 	// NotForwarded is 1021 (HTTP 403): the gateway forwards a request under its own upstream credential only under the path of an account the caller's credential names (`/accounts/{account_id}/...`): anything else (`/user`, `/zones`, another account) is refused here and never reaches the upstream.
 	NotForwarded Code = 1021
+	// NoWebhook is 1022 (HTTP 404): the account has no webhook: set one with `PUT .../stream/webhook`.
+	NoWebhook Code = 1022
 	// RulesRestrictNothing is 1100 (HTTP 200): a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`).
 	RulesRestrictNothing Code = 1100
 	// RuleUnreachable is 1101 (HTTP 200): a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached.
@@ -91,6 +93,7 @@ var known = map[Code]info{
 	AccountQuota:         {name: "AccountQuota", status: []int{400}, meaning: "the account's videos and live inputs hold as many bytes of details as each account may keep in the store (`--store-account-bytes`: 64 MiB by default, at most a quarter of the memory store's media): delete what is no longer needed; other accounts are not affected"},
 	UpstreamUnavailable:  {name: "UpstreamUnavailable", status: []int{503}, meaning: "the gateway (`serve --upstream`) cannot reach its upstream for what needs it (a credential it has not accepted yet, or whose acceptance is past its TTL and grace; a new account's key; a forwarded request): retry after `Retry-After`'s seconds; tokens of accounts whose key and authorization are loaded are still signed"},
 	NotForwarded:         {name: "NotForwarded", status: []int{403}, meaning: "the gateway forwards a request under its own upstream credential only under the path of an account the caller's credential names (`/accounts/{account_id}/...`): anything else (`/user`, `/zones`, another account) is refused here and never reaches the upstream"},
+	NoWebhook:            {name: "NoWebhook", status: []int{404}, meaning: "the account has no webhook: set one with `PUT .../stream/webhook`"},
 	RulesRestrictNothing: {name: "RulesRestrictNothing", status: []int{200}, meaning: "a message beside a token (`messages[]`, which Cloudflare's SDKs ignore): no access rule blocks, and a viewer no rule matches is allowed, so the rules restrict nothing; end them with `block any` (`token.Lint`)"},
 	RuleUnreachable:      {name: "RuleUnreachable", status: []int{200}, meaning: "a message beside a token: a rule after an `any` rule, which decides every viewer first, is never reached"},
 	RuleOneIPFamily:      {name: "RuleOneIPFamily", status: []int{200}, meaning: "a message beside a token: an `ip.src` rule lists IPv4 addresses only, or IPv6 only; Cloudflare's advice is to give both"},

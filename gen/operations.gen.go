@@ -26,14 +26,17 @@ func Routes() []Route {
 		CreateStreamTokenRoute,
 		DeleteSigningKeyRoute,
 		DeleteVideoRoute,
+		DeleteWebhookRoute,
 		EditVideoRoute,
 		GetAccountKeySetRoute,
 		GetKeySetRoute,
 		GetLiveInputRoute,
 		GetVideoRoute,
+		GetWebhookRoute,
 		ListLiveInputsRoute,
 		ListSigningKeysRoute,
 		ListVideosRoute,
+		SetWebhookRoute,
 		UpdateLiveInputRoute,
 		UploadVideoRoute,
 	}
@@ -79,6 +82,14 @@ func DeleteVideoPath(accountID, identifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(identifier)
 }
 
+// DeleteWebhookRoute is DELETE /accounts/{account_id}/stream/webhook.
+var DeleteWebhookRoute = Route{Operation: "DeleteWebhook", Method: "DELETE", Path: "/accounts/{account_id}/stream/webhook", Root: false, Service: "Media"}
+
+// DeleteWebhookPath is the path of DeleteWebhook, its parameters escaped.
+func DeleteWebhookPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/webhook"
+}
+
 // EditVideoRoute is POST /accounts/{account_id}/stream/{identifier}.
 var EditVideoRoute = Route{Operation: "EditVideo", Method: "POST", Path: "/accounts/{account_id}/stream/{identifier}", Root: false, Service: "Media"}
 
@@ -119,6 +130,14 @@ func GetVideoPath(accountID, identifier string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream/" + url.PathEscape(identifier)
 }
 
+// GetWebhookRoute is GET /accounts/{account_id}/stream/webhook.
+var GetWebhookRoute = Route{Operation: "GetWebhook", Method: "GET", Path: "/accounts/{account_id}/stream/webhook", Root: false, Service: "Media"}
+
+// GetWebhookPath is the path of GetWebhook, its parameters escaped.
+func GetWebhookPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/webhook"
+}
+
 // ListLiveInputsRoute is GET /accounts/{account_id}/stream/live_inputs.
 var ListLiveInputsRoute = Route{Operation: "ListLiveInputs", Method: "GET", Path: "/accounts/{account_id}/stream/live_inputs", Root: false, Service: "Media"}
 
@@ -141,6 +160,14 @@ var ListVideosRoute = Route{Operation: "ListVideos", Method: "GET", Path: "/acco
 // ListVideosPath is the path of ListVideos, its parameters escaped.
 func ListVideosPath(accountID string) string {
 	return "/accounts/" + url.PathEscape(accountID) + "/stream"
+}
+
+// SetWebhookRoute is PUT /accounts/{account_id}/stream/webhook.
+var SetWebhookRoute = Route{Operation: "SetWebhook", Method: "PUT", Path: "/accounts/{account_id}/stream/webhook", Root: false, Service: "Media"}
+
+// SetWebhookPath is the path of SetWebhook, its parameters escaped.
+func SetWebhookPath(accountID string) string {
+	return "/accounts/" + url.PathEscape(accountID) + "/stream/webhook"
 }
 
 // UpdateLiveInputRoute is PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
@@ -210,16 +237,22 @@ type MediaOperations interface {
 	CreateDirectUpload(ctx context.Context, request CreateDirectUploadRequestObject) (CreateDirectUploadResponseObject, error)
 	// DeleteVideo is DELETE /accounts/{account_id}/stream/{identifier}.
 	DeleteVideo(ctx context.Context, request DeleteVideoRequestObject) (DeleteVideoResponseObject, error)
+	// DeleteWebhook is DELETE /accounts/{account_id}/stream/webhook.
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
 	// EditVideo is POST /accounts/{account_id}/stream/{identifier}.
 	EditVideo(ctx context.Context, request EditVideoRequestObject) (EditVideoResponseObject, error)
 	// GetLiveInput is GET /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 	GetLiveInput(ctx context.Context, request GetLiveInputRequestObject) (GetLiveInputResponseObject, error)
 	// GetVideo is GET /accounts/{account_id}/stream/{identifier}.
 	GetVideo(ctx context.Context, request GetVideoRequestObject) (GetVideoResponseObject, error)
+	// GetWebhook is GET /accounts/{account_id}/stream/webhook.
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
 	// ListLiveInputs is GET /accounts/{account_id}/stream/live_inputs.
 	ListLiveInputs(ctx context.Context, request ListLiveInputsRequestObject) (ListLiveInputsResponseObject, error)
 	// ListVideos is GET /accounts/{account_id}/stream.
 	ListVideos(ctx context.Context, request ListVideosRequestObject) (ListVideosResponseObject, error)
+	// SetWebhook is PUT /accounts/{account_id}/stream/webhook.
+	SetWebhook(ctx context.Context, request SetWebhookRequestObject) (SetWebhookResponseObject, error)
 	// UpdateLiveInput is PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier}.
 	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
 }

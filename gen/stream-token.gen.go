@@ -260,6 +260,21 @@ func (e VideoState) Valid() bool {
 	}
 }
 
+// Defines values for WebhookResponseSuccess.
+const (
+	WebhookResponseSuccessTrue WebhookResponseSuccess = true
+)
+
+// Valid indicates whether the value is a known member of the WebhookResponseSuccess enum.
+func (e WebhookResponseSuccess) Valid() bool {
+	switch e {
+	case WebhookResponseSuccessTrue:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListVideosParamsType.
 const (
 	ListVideosParamsTypeLive ListVideosParamsType = "live"
@@ -573,6 +588,12 @@ type MessageSource struct {
 	Pointer *string `json:"pointer,omitempty"`
 }
 
+// NotificationURL Where notifications are sent: an absolute http or https URL, of
+// at most 2,048 characters, without a user or password.
+//
+// Example: https://example.com/stream-webhook
+type NotificationURL = string
+
 // PublicDetails The video's public title, links and logo.
 type PublicDetails struct {
 	ChannelLink *string `json:"channel_link,omitempty"`
@@ -746,6 +767,11 @@ type Video struct {
 	// PublicDetails The video's public title, links and logo.
 	PublicDetails *PublicDetails `json:"publicDetails,omitempty"`
 
+	// ReadyToStream Whether the video can be played: true once its upload is
+	// processed (on this server, once a direct upload's upload is
+	// taken).
+	ReadyToStream *bool `json:"readyToStream,omitempty"`
+
 	// RequireSignedURLs Whether the video plays only with a signed token.
 	RequireSignedURLs bool       `json:"requireSignedURLs"`
 	ScheduledDeletion *time.Time `json:"scheduledDeletion,omitempty"`
@@ -850,6 +876,12 @@ type VideoState string
 
 // VideoStatus A video's processing status.
 type VideoStatus struct {
+	// ErrorReasonCode With state `error`, why, as a code (`ERR_NON_VIDEO`, ...).
+	ErrorReasonCode *string `json:"errorReasonCode,omitempty"`
+
+	// ErrorReasonText With state `error`, why, in words.
+	ErrorReasonText *string `json:"errorReasonText,omitempty"`
+
 	// State Where a video is in its processing.
 	State VideoState `json:"state"`
 }
@@ -859,6 +891,63 @@ type WatermarkAtUpload struct {
 	// UID The watermark profile's ID.
 	UID *string `json:"uid,omitempty"`
 }
+
+// Webhook An account's webhook. The URL is under both names, as the SDKs
+// read either.
+type Webhook struct {
+	// Modified When the webhook was last set.
+	Modified time.Time `json:"modified"`
+
+	// NotificationURL Where notifications are sent: an absolute http or https URL, of
+	// at most 2,048 characters, without a user or password.
+	//
+	//
+	// Example: https://example.com/stream-webhook
+	NotificationURL NotificationURL `json:"notificationUrl"`
+
+	// NotificationURLSnake The same URL, by the name newer SDKs use.
+	//
+	// Example: https://example.com/stream-webhook
+	NotificationURLSnake string `json:"notification_url"`
+
+	// Secret The key of the notifications' HMAC-SHA256 signatures
+	// (`Webhook-Signature`), used as the string it is. A secret:
+	// keep it as one.
+	//
+	//
+	// Example: 85011ed3a913c6ad5f9cf6c5573cc0a7
+	Secret string `json:"secret"`
+}
+
+// WebhookRequest The webhook's URL: `notificationUrl` or `notification_url` (the
+// same URL when both are given).
+type WebhookRequest struct {
+	// NotificationURL Where notifications are sent: an absolute http or https URL, of
+	// at most 2,048 characters, without a user or password.
+	//
+	//
+	// Example: https://example.com/stream-webhook
+	NotificationURL *NotificationURL `json:"notificationUrl,omitempty"`
+
+	// NotificationURLSnake The same URL, by the name newer SDKs use.
+	//
+	// Example: https://example.com/stream-webhook
+	NotificationURLSnake *string `json:"notification_url,omitempty"`
+}
+
+// WebhookResponse The envelope of a webhook.
+type WebhookResponse struct {
+	Errors   []Message `json:"errors"`
+	Messages []Message `json:"messages"`
+
+	// Result An account's webhook. The URL is under both names, as the SDKs
+	// read either.
+	Result  Webhook                `json:"result"`
+	Success WebhookResponseSuccess `json:"success"`
+}
+
+// WebhookResponseSuccess defines model for WebhookResponse.Success.
+type WebhookResponseSuccess bool
 
 // Failure The envelope of a failed call.
 type Failure = FailureResponse
@@ -940,6 +1029,12 @@ type DeleteSigningKeyJSONRequestBody = EmptyRequest
 
 // UpdateLiveInputJSONRequestBody defines body for UpdateLiveInput for application/json ContentType.
 type UpdateLiveInputJSONRequestBody = LiveInputUpdate
+
+// DeleteWebhookJSONRequestBody defines body for DeleteWebhook for application/json ContentType.
+type DeleteWebhookJSONRequestBody = EmptyRequest
+
+// SetWebhookJSONRequestBody defines body for SetWebhook for application/json ContentType.
+type SetWebhookJSONRequestBody = WebhookRequest
 
 // DeleteVideoJSONRequestBody defines body for DeleteVideo for application/json ContentType.
 type DeleteVideoJSONRequestBody = EmptyRequest
@@ -1152,6 +1247,70 @@ type ClientInterface interface {
 	//
 	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 	UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhookWithBody Delete the webhook
+	//
+	// Deletes the account's webhook: no notification is sent after it.
+	// An account without one is a 404 (1022). The SDKs send no body,
+	// `{}` or `null`: all are taken.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+	DeleteWebhookWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteWebhook Delete the webhook
+	//
+	// Deletes the account's webhook: no notification is sent after it.
+	// An account without one is a 404 (1022). The SDKs send no body,
+	// `{}` or `null`: all are taken.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+	DeleteWebhook(ctx context.Context, accountID AccountID, body DeleteWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetWebhook View the webhook
+	//
+	// Reads the account's webhook: where notifications of videos that
+	// become ready to stream, or fail, are sent, and the secret they are
+	// signed with (`Webhook-Signature`; package `webhook` verifies it).
+	// An account without one is a 404 (1022).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/webhook (the `GetWebhook` operationId).
+	GetWebhook(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetWebhookWithBody Set the webhook
+	//
+	// Sets the account's one webhook, replacing any it had, and answers it
+	// with a new secret: each call makes another, so use the secret of the
+	// latest answer. The URL is `notificationUrl`, as Cloudflare's
+	// reference names it, or `notification_url`, as newer SDKs send it.
+	// Cloudflare refuses a URL on localhost or a local address; so does
+	// this server, unless it was started to allow them
+	// (`serve --allow-private-webhooks`), and it checks the address it
+	// connects to again at each delivery.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+	SetWebhookWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetWebhook Set the webhook
+	//
+	// Sets the account's one webhook, replacing any it had, and answers it
+	// with a new secret: each call makes another, so use the secret of the
+	// latest answer. The URL is `notificationUrl`, as Cloudflare's
+	// reference names it, or `notification_url`, as newer SDKs send it.
+	// Cloudflare refuses a URL on localhost or a local address; so does
+	// this server, unless it was started to allow them
+	// (`serve --allow-private-webhooks`), and it checks the address it
+	// connects to again at each delivery.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+	SetWebhook(ctx context.Context, accountID AccountID, body SetWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// DeleteVideoWithBody Delete video
 	//
@@ -1472,6 +1631,120 @@ func (c *Client) UpdateLiveInputWithBody(ctx context.Context, accountID AccountI
 // Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 func (c *Client) UpdateLiveInput(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLiveInputRequest(c.Server, accountID, liveInputIdentifier, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhookWithBody Delete the webhook
+//
+// Deletes the account's webhook: no notification is sent after it.
+// An account without one is a 404 (1022). The SDKs send no body,
+// `{}` or `null`: all are taken.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhookWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequestWithBody(c.Server, accountID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteWebhook Delete the webhook
+//
+// Deletes the account's webhook: no notification is sent after it.
+// An account without one is a 404 (1022). The SDKs send no body,
+// `{}` or `null`: all are taken.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+func (c *Client) DeleteWebhook(ctx context.Context, accountID AccountID, body DeleteWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteWebhookRequest(c.Server, accountID, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetWebhook View the webhook
+//
+// Reads the account's webhook: where notifications of videos that
+// become ready to stream, or fail, are sent, and the secret they are
+// signed with (`Webhook-Signature`; package `webhook` verifies it).
+// An account without one is a 404 (1022).
+//
+// Corresponds with GET /accounts/{account_id}/stream/webhook (the `GetWebhook` operationId).
+func (c *Client) GetWebhook(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetWebhookRequest(c.Server, accountID)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetWebhookWithBody Set the webhook
+//
+// Sets the account's one webhook, replacing any it had, and answers it
+// with a new secret: each call makes another, so use the secret of the
+// latest answer. The URL is `notificationUrl`, as Cloudflare's
+// reference names it, or `notification_url`, as newer SDKs send it.
+// Cloudflare refuses a URL on localhost or a local address; so does
+// this server, unless it was started to allow them
+// (`serve --allow-private-webhooks`), and it checks the address it
+// connects to again at each delivery.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+func (c *Client) SetWebhookWithBody(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetWebhookRequestWithBody(c.Server, accountID, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetWebhook Set the webhook
+//
+// Sets the account's one webhook, replacing any it had, and answers it
+// with a new secret: each call makes another, so use the secret of the
+// latest answer. The URL is `notificationUrl`, as Cloudflare's
+// reference names it, or `notification_url`, as newer SDKs send it.
+// Cloudflare refuses a URL on localhost or a local address; so does
+// this server, unless it was started to allow them
+// (`serve --allow-private-webhooks`), and it checks the address it
+// connects to again at each delivery.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+func (c *Client) SetWebhook(ctx context.Context, accountID AccountID, body SetWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetWebhookRequest(c.Server, accountID, body)
 	if err != nil {
 		return nil, err
 	}
@@ -2213,6 +2486,134 @@ func NewUpdateLiveInputRequestWithBody(server string, accountID AccountID, liveI
 	return req, nil
 }
 
+// NewDeleteWebhookRequest calls the generic DeleteWebhook builder with application/json body
+func NewDeleteWebhookRequest(server string, accountID AccountID, body DeleteWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDeleteWebhookRequestWithBody(server, accountID, "application/json", bodyReader)
+}
+
+// NewDeleteWebhookRequestWithBody constructs an http.Request for the DeleteWebhook method, with any body, and a specified content type
+func NewDeleteWebhookRequestWithBody(server string, accountID AccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetWebhookRequest constructs an http.Request for the GetWebhook method
+func NewGetWebhookRequest(server string, accountID AccountID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetWebhookRequest calls the generic SetWebhook builder with application/json body
+func NewSetWebhookRequest(server string, accountID AccountID, body SetWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetWebhookRequestWithBody(server, accountID, "application/json", bodyReader)
+}
+
+// NewSetWebhookRequestWithBody constructs an http.Request for the SetWebhook method, with any body, and a specified content type
+func NewSetWebhookRequestWithBody(server string, accountID AccountID, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "account_id", accountID, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/accounts/%s/stream/webhook", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewDeleteVideoRequest calls the generic DeleteVideo builder with application/json body
 func NewDeleteVideoRequest(server string, accountID AccountID, identifier VideoID, body DeleteVideoJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -2596,6 +2997,72 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier} (the `UpdateLiveInput` operationId).
 	UpdateLiveInputWithResponse(ctx context.Context, accountID AccountID, liveInputIdentifier LiveInputID, body UpdateLiveInputJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLiveInputResponse, error)
+
+	// DeleteWebhookWithBodyWithResponse Delete the webhook
+	//
+	// Deletes the account's webhook: no notification is sent after it.
+	// An account without one is a 404 (1022). The SDKs send no body,
+	// `{}` or `null`: all are taken.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+	DeleteWebhookWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// DeleteWebhookWithResponse Delete the webhook
+	//
+	// Deletes the account's webhook: no notification is sent after it.
+	// An account without one is a 404 (1022). The SDKs send no body,
+	// `{}` or `null`: all are taken.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+	DeleteWebhookWithResponse(ctx context.Context, accountID AccountID, body DeleteWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error)
+
+	// GetWebhookWithResponse View the webhook
+	//
+	// Reads the account's webhook: where notifications of videos that
+	// become ready to stream, or fail, are sent, and the secret they are
+	// signed with (`Webhook-Signature`; package `webhook` verifies it).
+	// An account without one is a 404 (1022).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /accounts/{account_id}/stream/webhook (the `GetWebhook` operationId).
+	GetWebhookWithResponse(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error)
+
+	// SetWebhookWithBodyWithResponse Set the webhook
+	//
+	// Sets the account's one webhook, replacing any it had, and answers it
+	// with a new secret: each call makes another, so use the secret of the
+	// latest answer. The URL is `notificationUrl`, as Cloudflare's
+	// reference names it, or `notification_url`, as newer SDKs send it.
+	// Cloudflare refuses a URL on localhost or a local address; so does
+	// this server, unless it was started to allow them
+	// (`serve --allow-private-webhooks`), and it checks the address it
+	// connects to again at each delivery.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+	SetWebhookWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetWebhookResponse, error)
+
+	// SetWebhookWithResponse Set the webhook
+	//
+	// Sets the account's one webhook, replacing any it had, and answers it
+	// with a new secret: each call makes another, so use the secret of the
+	// latest answer. The URL is `notificationUrl`, as Cloudflare's
+	// reference names it, or `notification_url`, as newer SDKs send it.
+	// Cloudflare refuses a URL on localhost or a local address; so does
+	// this server, unless it was started to allow them
+	// (`serve --allow-private-webhooks`), and it checks the address it
+	// connects to again at each delivery.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+	SetWebhookWithResponse(ctx context.Context, accountID AccountID, body SetWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*SetWebhookResponse, error)
 
 	// DeleteVideoWithBodyWithResponse Delete video
 	//
@@ -3119,6 +3586,171 @@ func (r UpdateLiveInputResponse) ContentType() string {
 	return ""
 }
 
+type DeleteWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeletedResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DeleteWebhookResponse) GetJSON200() *DeletedResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r DeleteWebhookResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r DeleteWebhookResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetWebhookResponse) GetJSON200() *WebhookResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r GetWebhookResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r GetWebhookResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r GetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type SetWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookResponse
+	// JSON4XX the response for an HTTP 4XX `application/json` response
+	JSON4XX *Failure
+	// JSON5XX the response for an HTTP 5XX `application/json` response
+	JSON5XX *ServerFault
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetWebhookResponse) GetJSON200() *WebhookResponse {
+	return r.JSON200
+}
+
+// GetJSON4XX returns the response for an HTTP 4XX `application/json` response
+func (r SetWebhookResponse) GetJSON4XX() *Failure {
+	return r.JSON4XX
+}
+
+// GetJSON5XX returns the response for an HTTP 5XX `application/json` response
+func (r SetWebhookResponse) GetJSON5XX() *ServerFault {
+	return r.JSON5XX
+}
+
+// GetBody returns the raw response body bytes
+func (r SetWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type DeleteVideoResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3546,6 +4178,102 @@ func (c *ClientWithResponses) UpdateLiveInputWithResponse(ctx context.Context, a
 		return nil, err
 	}
 	return ParseUpdateLiveInputResponse(rsp)
+}
+
+// DeleteWebhookWithBodyWithResponse Delete the webhook
+//
+// Deletes the account's webhook: no notification is sent after it.
+// An account without one is a 404 (1022). The SDKs send no body,
+// `{}` or `null`: all are taken.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhookWithBody(ctx, accountID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// DeleteWebhookWithResponse Delete the webhook
+//
+// Deletes the account's webhook: no notification is sent after it.
+// An account without one is a 404 (1022). The SDKs send no body,
+// `{}` or `null`: all are taken.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /accounts/{account_id}/stream/webhook (the `DeleteWebhook` operationId).
+func (c *ClientWithResponses) DeleteWebhookWithResponse(ctx context.Context, accountID AccountID, body DeleteWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*DeleteWebhookResponse, error) {
+	rsp, err := c.DeleteWebhook(ctx, accountID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteWebhookResponse(rsp)
+}
+
+// GetWebhookWithResponse View the webhook
+//
+// Reads the account's webhook: where notifications of videos that
+// become ready to stream, or fail, are sent, and the secret they are
+// signed with (`Webhook-Signature`; package `webhook` verifies it).
+// An account without one is a 404 (1022).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /accounts/{account_id}/stream/webhook (the `GetWebhook` operationId).
+func (c *ClientWithResponses) GetWebhookWithResponse(ctx context.Context, accountID AccountID, reqEditors ...RequestEditorFn) (*GetWebhookResponse, error) {
+	rsp, err := c.GetWebhook(ctx, accountID, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetWebhookResponse(rsp)
+}
+
+// SetWebhookWithBodyWithResponse Set the webhook
+//
+// Sets the account's one webhook, replacing any it had, and answers it
+// with a new secret: each call makes another, so use the secret of the
+// latest answer. The URL is `notificationUrl`, as Cloudflare's
+// reference names it, or `notification_url`, as newer SDKs send it.
+// Cloudflare refuses a URL on localhost or a local address; so does
+// this server, unless it was started to allow them
+// (`serve --allow-private-webhooks`), and it checks the address it
+// connects to again at each delivery.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+func (c *ClientWithResponses) SetWebhookWithBodyWithResponse(ctx context.Context, accountID AccountID, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetWebhookResponse, error) {
+	rsp, err := c.SetWebhookWithBody(ctx, accountID, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetWebhookResponse(rsp)
+}
+
+// SetWebhookWithResponse Set the webhook
+//
+// Sets the account's one webhook, replacing any it had, and answers it
+// with a new secret: each call makes another, so use the secret of the
+// latest answer. The URL is `notificationUrl`, as Cloudflare's
+// reference names it, or `notification_url`, as newer SDKs send it.
+// Cloudflare refuses a URL on localhost or a local address; so does
+// this server, unless it was started to allow them
+// (`serve --allow-private-webhooks`), and it checks the address it
+// connects to again at each delivery.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /accounts/{account_id}/stream/webhook (the `SetWebhook` operationId).
+func (c *ClientWithResponses) SetWebhookWithResponse(ctx context.Context, accountID AccountID, body SetWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*SetWebhookResponse, error) {
+	rsp, err := c.SetWebhook(ctx, accountID, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetWebhookResponse(rsp)
 }
 
 // DeleteVideoWithBodyWithResponse Delete video
@@ -3991,6 +4719,126 @@ func ParseUpdateLiveInputResponse(rsp *http.Response) (*UpdateLiveInputResponse,
 	return response, nil
 }
 
+// ParseDeleteWebhookResponse parses an HTTP response from a DeleteWebhookWithResponse call
+func ParseDeleteWebhookResponse(rsp *http.Response) (*DeleteWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeletedResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetWebhookResponse parses an HTTP response from a GetWebhookWithResponse call
+func ParseGetWebhookResponse(rsp *http.Response) (*GetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseSetWebhookResponse parses an HTTP response from a SetWebhookWithResponse call
+func ParseSetWebhookResponse(rsp *http.Response) (*SetWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 4:
+		var dest Failure
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON4XX = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode/100 == 5:
+		var dest ServerFault
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON5XX = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseDeleteVideoResponse parses an HTTP response from a DeleteVideoWithResponse call
 func ParseDeleteVideoResponse(rsp *http.Response) (*DeleteVideoResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -4177,6 +5025,15 @@ type ServerInterface interface {
 	// UpdateLiveInput Update a live input
 	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	UpdateLiveInput(w http.ResponseWriter, r *http.Request, accountID AccountID, liveInputIdentifier LiveInputID)
+	// DeleteWebhook Delete the webhook
+	// (DELETE /accounts/{account_id}/stream/webhook)
+	DeleteWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID)
+	// GetWebhook View the webhook
+	// (GET /accounts/{account_id}/stream/webhook)
+	GetWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID)
+	// SetWebhook Set the webhook
+	// (PUT /accounts/{account_id}/stream/webhook)
+	SetWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID)
 	// DeleteVideo Delete video
 	// (DELETE /accounts/{account_id}/stream/{identifier})
 	DeleteVideo(w http.ResponseWriter, r *http.Request, accountID AccountID, identifier VideoID)
@@ -4673,6 +5530,84 @@ func (siw *ServerInterfaceWrapper) UpdateLiveInput(w http.ResponseWriter, r *htt
 	handler.ServeHTTP(w, r)
 }
 
+// DeleteWebhook operation middleware
+func (siw *ServerInterfaceWrapper) DeleteWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.DeleteWebhook(w, r, accountID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// GetWebhook operation middleware
+func (siw *ServerInterfaceWrapper) GetWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.GetWebhook(w, r, accountID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
+// SetWebhook operation middleware
+func (siw *ServerInterfaceWrapper) SetWebhook(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "account_id" -------------
+	var accountID AccountID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "account_id", r.PathValue("account_id"), &accountID, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "account_id", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.SetWebhook(w, r, accountID)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // DeleteVideo operation middleware
 func (siw *ServerInterfaceWrapper) DeleteVideo(w http.ResponseWriter, r *http.Request) {
 
@@ -4939,6 +5874,9 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream", wrapper.ListVideos)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/live_inputs", wrapper.ListLiveInputs)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/direct_upload", wrapper.CreateDirectUpload)
+	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/webhook", wrapper.DeleteWebhook)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/webhook", wrapper.GetWebhook)
+	m.HandleFunc(http.MethodPut+" "+options.BaseURL+"/accounts/{account_id}/stream/webhook", wrapper.SetWebhook)
 	m.HandleFunc(http.MethodDelete+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.DeleteVideo)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.GetVideo)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/accounts/{account_id}/stream/{identifier}", wrapper.EditVideo)
@@ -5411,6 +6349,176 @@ func (response UpdateLiveInput5XXJSONResponse) VisitUpdateLiveInputResponse(w ht
 	return err
 }
 
+type DeleteWebhookRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Body      *DeleteWebhookJSONRequestBody
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook200JSONResponse DeletedResponse
+
+func (response DeleteWebhook200JSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteWebhook4XXJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response DeleteWebhook5XXJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse WebhookResponse
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetWebhook4XXJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response GetWebhook5XXJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWebhookRequestObject struct {
+	AccountID AccountID `json:"account_id"`
+	Body      *SetWebhookJSONRequestBody
+}
+
+type SetWebhookResponseObject interface {
+	VisitSetWebhookResponse(w http.ResponseWriter) error
+}
+
+type SetWebhook200JSONResponse WebhookResponse
+
+func (response SetWebhook200JSONResponse) VisitSetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWebhook4XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response SetWebhook4XXJSONResponse) VisitSetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SetWebhook5XXJSONResponse struct {
+	Body       FailureResponse
+	StatusCode int
+}
+
+func (response SetWebhook5XXJSONResponse) VisitSetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteVideoRequestObject struct {
 	AccountID  AccountID `json:"account_id"`
 	Identifier VideoID   `json:"identifier"`
@@ -5668,6 +6776,15 @@ type StrictServerInterface interface {
 	// UpdateLiveInput Update a live input
 	// (PUT /accounts/{account_id}/stream/live_inputs/{live_input_identifier})
 	UpdateLiveInput(ctx context.Context, request UpdateLiveInputRequestObject) (UpdateLiveInputResponseObject, error)
+	// DeleteWebhook Delete the webhook
+	// (DELETE /accounts/{account_id}/stream/webhook)
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook View the webhook
+	// (GET /accounts/{account_id}/stream/webhook)
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// SetWebhook Set the webhook
+	// (PUT /accounts/{account_id}/stream/webhook)
+	SetWebhook(ctx context.Context, request SetWebhookRequestObject) (SetWebhookResponseObject, error)
 	// DeleteVideo Delete video
 	// (DELETE /accounts/{account_id}/stream/{identifier})
 	DeleteVideo(ctx context.Context, request DeleteVideoRequestObject) (DeleteVideoResponseObject, error)
@@ -5962,6 +7079,101 @@ func (sh *strictHandler) UpdateLiveInput(w http.ResponseWriter, r *http.Request,
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(UpdateLiveInputResponseObject); ok {
 		if err := validResponse.VisitUpdateLiveInputResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID) {
+	var request DeleteWebhookRequestObject
+
+	request.AccountID = accountID
+
+	var body DeleteWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		if !errors.Is(err, io.EOF) {
+			sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+			return
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx, request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		if err := validResponse.VisitDeleteWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID) {
+	var request GetWebhookRequestObject
+
+	request.AccountID = accountID
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx, request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		if err := validResponse.VisitGetWebhookResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// SetWebhook operation middleware
+func (sh *strictHandler) SetWebhook(w http.ResponseWriter, r *http.Request, accountID AccountID) {
+	var request SetWebhookRequestObject
+
+	request.AccountID = accountID
+
+	var body SetWebhookJSONRequestBody
+	if err := runtime.BindJSONBody(r, &body); err != nil {
+		sh.options.RequestErrorHandlerFunc(w, r, fmt.Errorf("can't decode JSON body: %w", err))
+		return
+	}
+	request.Body = &body
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.SetWebhook(ctx, request.(SetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SetWebhook")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(SetWebhookResponseObject); ok {
+		if err := validResponse.VisitSetWebhookResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

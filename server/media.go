@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/streamtoken/streamtoken/apicode"
@@ -33,9 +34,21 @@ type Mount struct {
 	// Refused counts a store's refusal for room (store_refusals in
 	// /metrics, by [store.RefusalReason]); other errors are not counted.
 	Refused func(err error)
+	// Registerer is where the server's metrics are registered: the
+	// media's own go there too (see [Register]).
+	Registerer prometheus.Registerer
 
 	mux      *http.ServeMux
 	untraced *[]string
+}
+
+// Register registers c with the server's metrics, or returns the
+// collector of the same description already there (servers sharing a
+// registry count together).
+func Register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
+	var err error
+	register(reg, &c, &err)
+	return c, err
 }
 
 // HandleSecretPath serves h at pattern ("POST /upload/{account_id}/{id}"),

@@ -203,7 +203,8 @@ type Server struct {
 	maxConns int                        // Serve's cap on open connections
 	perIP    int                        // ... from one client address; 0: none
 	bodyRate bodyRate
-	drain    time.Duration // Serve's shutdown timeout
+	drain    time.Duration         // Serve's shutdown timeout
+	reg      prometheus.Registerer // where the metrics are registered, the media's among them
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -299,6 +300,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: Crypto: %w", err)
 	}
+	s.reg = reg
 	if s.metrics, err = newMetrics(reg, gather, own, use); err != nil {
 		return nil, fmt.Errorf("server: metrics: %w", err)
 	}
@@ -466,7 +468,7 @@ func (s *Server) routes(spec *openapi3.T) (http.Handler, error) {
 	if s.media == nil {
 		httpMW = append(httpMW, noMedia)
 	} else {
-		first, err := s.media.Mount(Mount{Tracer: s.tracer, Refused: func(err error) { countRefusal(s.metrics.refusals, err) }, mux: mux, untraced: &s.untraced})
+		first, err := s.media.Mount(Mount{Tracer: s.tracer, Refused: func(err error) { countRefusal(s.metrics.refusals, err) }, Registerer: s.reg, mux: mux, untraced: &s.untraced})
 		if err != nil {
 			return nil, fmt.Errorf("server: Media: %w", err)
 		}

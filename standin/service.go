@@ -54,8 +54,19 @@ type Service struct {
 	// URL). Nil: the request's origin, as [UploadOrigin] keeps it, and the
 	// URL's path.
 	UploadURL func(ctx context.Context, accountID, capability string) string
-	// Logger logs the faults of uploads. Nil: nothing is logged.
+	// Logger logs the faults of uploads and deliveries. Nil: nothing is
+	// logged.
 	Logger *slog.Logger
+	// Webhooks keeps each account's webhook. Nil: the Store's, when it
+	// keeps them (every store of this module does), else a store in
+	// memory.
+	Webhooks store.Webhooks
+	// Deliveries sends the webhooks' notifications. Nil: deliveries of
+	// the defaults, to public addresses alone.
+	Deliveries *Deliveries
+
+	webhooks   store.Webhooks
+	deliveries *Deliveries
 }
 
 var (
@@ -77,6 +88,24 @@ func (ms *Service) Mount(m server.Mount) (gen.StrictMiddlewareFunc, error) {
 	}
 	if ms.Store == nil {
 		ms.Store = store.NewMemory(0)
+	}
+	ms.webhooks = ms.Webhooks
+	if ms.webhooks == nil {
+		if w, ok := ms.Store.(store.Webhooks); ok {
+			ms.webhooks = w
+		} else {
+			ms.webhooks = store.NewMemory(0)
+		}
+	}
+	ms.deliveries = ms.Deliveries
+	if ms.deliveries == nil {
+		ms.deliveries = &Deliveries{}
+	}
+	if ms.deliveries.Logger == nil {
+		ms.deliveries.Logger = ms.Logger
+	}
+	if err := ms.deliveries.mount(ms.webhooks, m.Registerer); err != nil {
+		return nil, fmt.Errorf("standin: deliveries' metrics: %w", err)
 	}
 	m.HandleSecretPath(gen.UploadVideoRoute.Method+" "+gen.UploadVideoRoute.Path, http.HandlerFunc(ms.ServeUpload))
 	ms.Store = observed{next: ms.Store, tr: m.Tracer, refused: m.Refused}

@@ -227,7 +227,7 @@ func (ms *Service) ServeUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := ms.now()
-	_, err = ms.Store.EditMedia(ctx, store.Video, accountID, id, ms.max(), func(details []byte, found bool) ([]byte, error) {
+	ready, err := ms.Store.EditMedia(ctx, store.Video, accountID, id, ms.max(), func(details []byte, found bool) ([]byte, error) {
 		if err := uploadable(details, found, now); err != nil {
 			return nil, err // the one-time check, in the same step as the change
 		}
@@ -236,9 +236,13 @@ func (ms *Service) ServeUpload(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		v.Status = &gen.VideoStatus{State: gen.VideoStateReady}
+		v.ReadyToStream = new(true)
 		v.Modified = now
 		return json.Marshal(v)
 	})
+	if err == nil {
+		ms.deliveries.notify(context.WithoutCancel(ctx), accountID, id, ready)
+	}
 	switch {
 	case errors.Is(err, errUploaded), errors.Is(err, errExpired), errors.Is(err, errNotOne):
 		writeUploadRefusal(w, err)

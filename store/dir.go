@@ -82,6 +82,7 @@ const (
 	createdDir    = "created"
 	videosDir     = "videos"
 	liveInputsDir = "live_inputs"
+	webhooksDir   = "webhooks" // ACCOUNT.json, mode 0600: the secret is in it
 )
 
 // accountKeyExts are the extensions of an account's key file, the
@@ -154,7 +155,7 @@ type DirOptions struct {
 // logged and reported by [Dir.Unreadable], and the store opens: one
 // broken file does not take every account's keys down.
 func OpenDir(dir string, opts DirOptions) (*Dir, error) {
-	for _, sub := range []string{"", createdDir, videosDir, liveInputsDir} {
+	for _, sub := range []string{"", createdDir, videosDir, liveInputsDir, webhooksDir} {
 		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
 			return nil, err
 		}

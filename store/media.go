@@ -52,9 +52,10 @@ type Media interface {
 const DefaultAccountMediaBytes = 64 << 20
 
 // MediaStore is what the Cloudflare stand-in alone needs of a store: the
-// details of videos and live inputs.
+// details of videos and live inputs, and each account's webhook.
 type MediaStore interface {
 	Media
+	Webhooks
 	// Close lets go of what the store holds; calling it twice is safe.
 	Close() error
 }

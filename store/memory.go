@@ -35,6 +35,7 @@ type Memory struct {
 	accounts  map[string]*token.Key   // each account's signing key
 	media     map[mediaKey][]byte     // details, by kind, account and ID
 	order     map[mediaCount][]Medium // each account's media of a kind, oldest first then by ID: IDs and times alone
+	webhooks  map[string]Webhook      // each account's webhook
 
 	making accountLocks // an account's key is made under its lock
 	localLeases

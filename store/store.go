@@ -78,6 +78,9 @@ var (
 	// ErrUnavailable: the store cannot be reached now (a database that is
 	// down); the operation may succeed later, unchanged.
 	ErrUnavailable = errors.New("the store is unavailable")
+	// ErrInvalidWebhook: a webhook's URL that is not one notifications
+	// can be sent to.
+	ErrInvalidWebhook = errors.New("an invalid webhook")
 )
 
 // Key is a signing key created through the keys API, as a store keeps it:

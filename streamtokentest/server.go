@@ -66,6 +66,7 @@ type Server struct {
 	requests  atomic.Int64
 	log       []LoggedRequest // the newest maxLogged, under mu
 	limit     *rateLimit      // nil: none
+	media     *standin.Service
 	closeOnce sync.Once
 }
 
@@ -337,7 +338,11 @@ func newServer(cfg config) (*Server, error) {
 	seeds := &seeds{store: state, videos: cfg.videos, liveInputs: cfg.liveInputs, created: now().UTC().Truncate(time.Microsecond), done: map[string]bool{}}
 	// The Cloudflare stand-in serves the videos and live inputs, in the
 	// same store, and says which videos exist.
-	media := &standin.Service{Store: state, Now: cfg.server.Now}
+	// Notifications go to the test's receivers on loopback, and are tried
+	// again soon.
+	media := &standin.Service{Store: state, Now: cfg.server.Now,
+		Deliveries: &standin.Deliveries{AllowPrivate: true, Backoff: 100 * time.Millisecond, Timeout: 5 * time.Second}}
+	s.media = media
 	if cfg.videos != nil {
 		media.Videos = seeds.exists(store.Video, cfg.videos)
 	}
@@ -483,7 +488,10 @@ func (s *Server) Requests() int { return int(s.requests.Load()) }
 // Close shuts the server down, blocking until every request is done. It is
 // safe to call more than once.
 func (s *Server) Close() {
-	s.closeOnce.Do(s.ts.Close)
+	s.closeOnce.Do(func() {
+		s.ts.Close()
+		s.media.Close()
+	})
 }
 
 // tokenOperation is the operation a Failure without one fails.

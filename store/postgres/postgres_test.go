@@ -74,7 +74,14 @@ func TestKeysAtRest(t *testing.T) {
 	if err := s.AddKey(ctx, store.Key{AccountID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Key: created, Created: time.Unix(1, 0)}, 10); err != nil {
 		t.Fatal(err)
 	}
+	webhookSecret := "whsec-8f14e45fceea167a5a36dedd4bea2543"
+	if err := s.SetWebhook(ctx, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", store.Webhook{URL: "https://a.example/hook", Secret: webhookSecret, Modified: time.Unix(1, 0)}); err != nil {
+		t.Fatal(err)
+	}
 	dump := dumpDatabase(t, c, db)
+	if !bytes.Contains(dump, []byte("https://a.example/hook")) {
+		t.Error("the dump holds no webhook: the test of its secret proves nothing")
+	}
 	pemBytes, _ := k.PrivatePEM()
 	createdPEM, _ := created.PrivatePEM()
 	for name, secret := range map[string][]byte{
@@ -82,8 +89,9 @@ func TestKeysAtRest(t *testing.T) {
 		"the account key's private exponent": []byte(base64.RawURLEncoding.EncodeToString(k.Private.D.Bytes())),
 		"the created key's PEM":              createdPEM,
 		"the created key's private exponent": []byte(base64.RawURLEncoding.EncodeToString(created.Private.D.Bytes())),
+		"the webhook's secret":               []byte(webhookSecret),
 	} {
-		if bytes.Contains(dump, secret[:64]) {
+		if bytes.Contains(dump, secret[:min(64, len(secret))]) {
 			t.Errorf("the database holds %s", name)
 		}
 	}
@@ -124,7 +132,7 @@ func dumpDatabase(t *testing.T, c *pgtest.Cluster, db string) []byte {
 	t.Helper()
 	conn := pgtest.Connect(t, c.ConnString(db))
 	var out bytes.Buffer
-	for _, table := range []string{"streamtoken_keys", "streamtoken_account_keys", "streamtoken_media", "streamtoken_settings"} {
+	for _, table := range []string{"streamtoken_keys", "streamtoken_account_keys", "streamtoken_media", "streamtoken_settings", "streamtoken_webhooks"} {
 		rows, err := conn.Query(context.Background(), "SELECT t::text FROM "+table+" t")
 		if err != nil {
 			t.Fatal(err)

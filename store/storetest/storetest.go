@@ -110,6 +110,18 @@ func (keysAlone) DeleteMedia(context.Context, store.Kind, string, string) error 
 	panic("storetest: a key store asked for media")
 }
 
+func (keysAlone) Webhook(context.Context, string) (store.Webhook, bool, error) {
+	panic("storetest: a key store asked for a webhook")
+}
+
+func (keysAlone) SetWebhook(context.Context, string, store.Webhook) error {
+	panic("storetest: a key store asked for a webhook")
+}
+
+func (keysAlone) DeleteWebhook(context.Context, string) (bool, error) {
+	panic("storetest: a key store asked for a webhook")
+}
+
 func (mediaAlone) AddKey(context.Context, store.Key, int) error {
 	panic("storetest: a media store asked for keys")
 }
@@ -166,6 +178,7 @@ func run(t *testing.T, s *suite) {
 		t.Run("ListBounds", s.listBounds)
 		t.Run("ListFilters", s.listFilters)
 		t.Run("ListLarge", s.listLarge)
+		t.Run("Webhooks", s.webhooks)
 	}
 	// Cases of both kinds, each part run where the store has its kind.
 	t.Run("InvalidIDs", s.invalidIDs)

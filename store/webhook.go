@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Webhook is an account's webhook, as the stand-in keeps it: where its
+// notifications go, and the secret they are signed with. String redacts
+// the secret.
+type Webhook struct {
+	URL      string
+	Secret   string
+	Modified time.Time
+}
+
+// String describes the webhook without its secret.
+func (w Webhook) String() string {
+	return fmt.Sprintf("store.Webhook{URL: %q, Modified: %s, Secret: [redacted]}", w.URL, w.Modified.UTC().Format(time.RFC3339))
+}
+
+// GoString is String, for %#v.
+func (w Webhook) GoString() string { return w.String() }
+
+// Webhooks keep each account's one webhook: the stand-in's (a gateway
+// forwards the webhook's operations to its upstream). The secret is kept
+// as a secret (sealed under the key-encryption key in PostgreSQL).
+// Implementations are safe for concurrent use.
+type Webhooks interface {
+	// Webhook returns the account's webhook, and whether it has one.
+	Webhook(ctx context.Context, accountID string) (Webhook, bool, error)
+	// SetWebhook sets the account's webhook, replacing any it had.
+	SetWebhook(ctx context.Context, accountID string, w Webhook) error
+	// DeleteWebhook deletes the account's webhook, and reports whether it
+	// had one.
+	DeleteWebhook(ctx context.Context, accountID string) (bool, error)
+}
+
+// Bounds of a webhook.
+const (
+	MaxWebhookURL    = 2048
+	MaxWebhookSecret = 256
+)
+
+// CheckWebhook checks what every store checks of a webhook before it
+// keeps it: the account's ID, an absolute http or https URL of at most
+// MaxWebhookURL bytes without a user, and a secret of 1 to
+// MaxWebhookSecret bytes. Errors never hold the secret.
+func CheckWebhook(accountID string, w Webhook) error {
+	if err := CheckID("account", accountID); err != nil {
+		return err
+	}
+	if err := CheckWebhookURL(w.URL); err != nil {
+		return err
+	}
+	if w.Secret == "" || len(w.Secret) > MaxWebhookSecret {
+		return fmt.Errorf("%w: a webhook's secret is 1 to %d bytes", ErrTooLarge, MaxWebhookSecret)
+	}
+	return nil
+}
+
+// CheckWebhookURL checks a notification URL: absolute, http or https, a
+// host, no user or password, no fragment, at most MaxWebhookURL bytes.
+func CheckWebhookURL(raw string) error {
+	if len(raw) > MaxWebhookURL {
+		return fmt.Errorf("%w: a notification URL is at most %d bytes, not %d", ErrTooLarge, MaxWebhookURL, len(raw))
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: the notification URL does not parse", ErrInvalidWebhook)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%w: the notification URL's scheme is %q, want http or https", ErrInvalidWebhook, u.Scheme)
+	case u.Host == "" || u.Hostname() == "":
+		return fmt.Errorf("%w: the notification URL has no host", ErrInvalidWebhook)
+	case u.User != nil:
+		return fmt.Errorf("%w: the notification URL has a user or password: give the receiver its secret instead", ErrInvalidWebhook)
+	case u.Fragment != "" || u.RawFragment != "":
+		return fmt.Errorf("%w: the notification URL has a fragment, which is never sent", ErrInvalidWebhook)
+	}
+	return nil
+}
