@@ -78,6 +78,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--rotate-after", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--rotate-after", "1m"}},
 		{"--rotate-after", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--rotate-after", "720h", "--upstream-sync", "0"}},
 		{"--rotate-after", nil, []string{"serve", "--rotate-after", "720h"}},
+		{"--allow-private-webhooks", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--allow-private-webhooks"}},
 		{"--upstream-budget", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-budget", "1200"}},
 		{"--upstream-budget", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-budget", "1/5m"}},
 		{"--upstream-budget", nil, []string{"serve", "--upstream", "https://example.com/client/v4", "--upstream-budget", "100/1ms"}},

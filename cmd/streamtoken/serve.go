@@ -47,12 +47,13 @@ const (
 )
 
 type serveFlags struct {
-	addr        string
-	apiTokens   []string
-	credentials string
-	signingKey  string
-	keyID       string
-	accountKeys []string // --account-key ACCOUNT=FILE
+	privateHooks bool
+	addr         string
+	apiTokens    []string
+	credentials  string
+	signingKey   string
+	keyID        string
+	accountKeys  []string // --account-key ACCOUNT=FILE
 	storeFlags
 	shareKey    bool
 	maxAccounts int
@@ -94,10 +95,9 @@ func newServeCmd(e env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a Cloudflare-compatible token server",
-		Long: `Serve the Cloudflare API's Stream operations on the same wire: alone, a
-stand-in for tests, demos and CI (its keys and settings live in it alone);
-with --upstream (https://api.cloudflare.com/client/v4), a gateway in front
-of it, signing tokens with keys that exist there and forwarding the rest.
+		Long: `Serve Cloudflare's Stream operations on their wire: alone, a stand-in for
+tests and demos (its keys, settings and webhooks live in it alone); with
+--upstream URL, a gateway in front of Cloudflare, signing with its keys.
 Every flag may come from the environment: STREAMTOKEN_ and its name in
 capitals, - as _ (lists comma-separated; ..._KEY_ENCRYPTION_KEY_FILE).`,
 		Example: `  streamtoken serve --addr 127.0.0.1:8787 --credentials creds.yaml --store dir:state`,
@@ -141,6 +141,7 @@ capitals, - as _ (lists comma-separated; ..._KEY_ENCRYPTION_KEY_FILE).`,
 	fl.DurationVar(&f.grace, "upstream-grace", gateway.DefaultGrace, "how long an acceptance past its TTL holds more while the upstream cannot be reached")
 	fl.DurationVar(&f.rotate, "rotate-after", 0, "with --upstream: replace an account's signing key made by the gateway once it is this old; the old one is deleted at the upstream once its tokens have expired (0: never)")
 	fl.StringVar(&f.budget, "upstream-budget", fmt.Sprintf("%d/%v", gateway.DefaultBudget, gateway.DefaultBudgetSpan), "at most `N/SPAN` requests of the gateway's own (keys made, listed, deleted) on one upstream credential, across the replicas on its store (0: no bound)")
+	fl.BoolVar(&f.privateHooks, "allow-private-webhooks", false, "the stand-in's webhook notifications may go to loopback and private addresses (tests and demos; Cloudflare's never do)")
 	fl.DurationVar(&f.sync, "upstream-sync", gateway.DefaultSyncInterval, "how often the accounts' keys are listed at the upstream, a signing key deleted there replaced (0: never)")
 	return cmd
 }
@@ -302,7 +303,9 @@ func serve(ctx context.Context, e env, f serveFlags) error {
 	if f.upstream == "" {
 		// The Cloudflare stand-in serves the videos and live inputs
 		// beside token issuance, in the same store.
-		media := &standin.Service{Store: opened.store, Logger: logger}
+		media := &standin.Service{Store: opened.store, Logger: logger,
+			Deliveries: &standin.Deliveries{AllowPrivate: f.privateHooks}}
+		defer media.Close()
 		if f.publicURL != "" {
 			if media.UploadURL, err = standin.UploadURLs(f.publicURL); err != nil {
 				return badInput("--public-url: %v", err)
@@ -434,6 +437,9 @@ func (f *serveFlags) checkUpstream() error {
 			return badInput("--upstream-auth-ttl, --upstream-refusal-ttl, --upstream-grace, --upstream-sync, --upstream-budget, --rotate-after: need --upstream")
 		}
 		return nil
+	}
+	if f.privateHooks {
+		return badInput("--allow-private-webhooks: the stand-in's alone; with --upstream, the webhook is Cloudflare's, and its operations are forwarded")
 	}
 	u, err := url.Parse(f.upstream)
 	switch {
