@@ -29,7 +29,7 @@ protected, 7 when it could not see them all.`,
 	}
 	var timeout time.Duration
 	var stopTimeout context.CancelFunc
-	root.PersistentFlags().DurationVar(&timeout, "timeout", 0, fmt.Sprintf("bounds the whole command (not given: %v, %v for healthcheck, and none for audit and serve, whose calls are many or which serves; 0: none); each API call is bounded by %v besides, retries and waits included", defaultTimeout, healthTimeout, callTimeout))
+	root.PersistentFlags().DurationVar(&timeout, "timeout", 0, fmt.Sprintf("bounds the whole command (not given: %v, %v for healthcheck, and none for audit, serve and guard, whose calls are many or which serve; 0: none); each API call is bounded by %v besides, retries and waits included", defaultTimeout, healthTimeout, callTimeout))
 	root.PersistentFlags().String("crypto", string(token.CryptoAuto), "RSA implementation: auto (OpenSSL's libcrypto where it loads, else Go's), openssl or go (never loads libcrypto); or "+envCrypto)
 	root.PersistentPostRun = func(*cobra.Command, []string) {
 		if stopTimeout != nil {
@@ -41,7 +41,7 @@ protected, 7 when it could not see them all.`,
 		switch given := cmd.Flags().Changed("timeout"); {
 		case d < 0:
 			return badInput("--timeout %v: want 0 (none) or more", d)
-		case !given && (cmd.Name() == "audit" || cmd.Name() == "serve"):
+		case !given && (cmd.Name() == "audit" || cmd.Name() == "serve" || cmd.Name() == "guard"):
 			d = 0
 		case !given && cmd.Name() == "healthcheck":
 			d = healthTimeout
@@ -65,7 +65,7 @@ protected, 7 when it could not see them all.`,
 		return err
 	}
 	root.SetFlagErrorFunc(flagError)
-	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e), newHealthcheckCmd(e), newVersionCmd(e))
+	root.AddCommand(newCreateCmd(e), newSignCmd(e), newVerifyCmd(e), newInspectCmd(e), newKeysCmd(e), newMediaCmd(e, videoKind), newMediaCmd(e, liveInputKind), newAuditCmd(e), newServeCmd(e), newWebhookCmd(e), newGuardCmd(e), newHealthcheckCmd(e), newVersionCmd(e))
 	return root
 }
 
