@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
+	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/openapi"
 	"github.com/streamtoken/streamtoken/streamtokentest"
@@ -662,6 +664,31 @@ func TestWebhookOperationsMatchTheOfficialOnes(t *testing.T) {
 	answerFits(t, srv, official, http.MethodPut, url, `{"notificationUrl":"https://example.com/hook"}`, "stream_webhook_response_single")
 	answerFits(t, srv, official, http.MethodGet, url, "", "stream_webhook_response_single")
 	answerFits(t, srv, official, http.MethodDelete, url, "", "stream_deleted_response")
+
+	// Our client's request fits the official schema, and it reads an
+	// answer shaped as the docs' example (notificationUrl alone).
+	var sent []byte
+	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"success":true,"errors":[],"messages":[],"result":{"notificationUrl":"http://www.your-service-webhook-handler.com","modified":"2019-01-01T01:02:21.076571Z","secret":"85011ed3a913c6ad5f9cf6c5573cc0a7"}}`)
+	}))
+	defer docs.Close()
+	c, err := streamtoken.NewClient(streamtoken.WithBaseURL(docs.URL), streamtoken.WithAPIToken("t"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.SetWebhook(context.Background(), testAccount, "http://www.your-service-webhook-handler.com")
+	if err != nil || w.NotificationURL != "http://www.your-service-webhook-handler.com" || w.Secret.Reveal() != "85011ed3a913c6ad5f9cf6c5573cc0a7" || w.Modified.IsZero() {
+		t.Errorf("SetWebhook() against the docs' answer = %v, %v", w, err)
+	}
+	var clientBody any
+	if err := json.Unmarshal(sent, &clientBody); err != nil {
+		t.Fatalf("the client's body %q: %v", sent, err)
+	}
+	if err := schema(official, "stream_webhook_request").VisitJSON(clientBody); err != nil {
+		t.Errorf("the client's request %s breaks the official stream_webhook_request: %v", sent, err)
+	}
 }
 
 // answerFits sends a request to srv as its API token, and checks that the

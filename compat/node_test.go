@@ -1,6 +1,7 @@
 package compat
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,4 +50,55 @@ func TestTypeScriptSDKThroughTheGateway(t *testing.T) {
 		}
 	}
 	checkUpstream(t, up, tokens)
+}
+
+// TestTypeScriptSDKWebhooksAgainstServe: the TypeScript SDK's
+// stream.webhooks.update (by either name of the URL), get and delete,
+// unchanged, against serve.
+func TestTypeScriptSDKWebhooksAgainstServe(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node on PATH: Node.js runs the TypeScript SDK's harness")
+	}
+	if _, err := os.Stat(filepath.Join("node", "node_modules", "cloudflare", "package.json")); err != nil {
+		t.Skip("the TypeScript SDK is not installed: run npm ci --prefix compat/node (make test does)")
+	}
+	cmd := exec.Command(node, "webhooks.mjs")
+	cmd.Dir = "node"
+	cmd.Env = append(os.Environ(), "BASE_URL="+startServe(t), "API_TOKEN="+serveAPIToken, "ACCOUNT="+account)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("the harness: %v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 5 {
+		t.Fatalf("the harness printed %d lines, want 5:\n%s", len(lines), out)
+	}
+	var set, again, got struct {
+		NotificationURL string `json:"notificationUrl"`
+		Snake           string `json:"notification_url"`
+		Secret          string `json:"secret"`
+		Modified        string `json:"modified"`
+	}
+	for i, v := range []any{&set, &again, &got} {
+		if err := json.Unmarshal([]byte(lines[i]), v); err != nil {
+			t.Fatalf("line %d: %v", i+1, err)
+		}
+	}
+	if set.NotificationURL != "https://example.com/hook" || set.Snake != set.NotificationURL || len(set.Secret) != 32 || set.Modified == "" {
+		t.Errorf("update(notificationUrl) = %+v", set)
+	}
+	if again.NotificationURL != "https://example.com/other" || again.Secret == set.Secret {
+		t.Errorf("update(notification_url) = %+v; want the new URL, a new secret", again)
+	}
+	if got != again {
+		t.Errorf("get() = %+v, want %+v", got, again)
+	}
+	if lines[3] != `"ok"` || lines[4] != `"404"` {
+		t.Errorf("delete() = %s, get() after it = %s; want \"ok\" and a 404", lines[3], lines[4])
+	}
 }

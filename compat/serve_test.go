@@ -20,47 +20,9 @@ import (
 // video that Stream.Get shows secured, Stream.List sees it with its
 // settings, and Stream.LiveInputs.List lists the inputs.
 func TestSDKAgainstServe(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs streamtoken serve; not with -short")
-	}
-	bin := filepath.Join(t.TempDir(), "streamtoken")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/streamtoken")
-	build.Dir = ".."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/streamtoken: %v\n%s", err, out)
-	}
-	const apiToken = "compat-api-token"
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	serve := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--api-token", apiToken)
-	stderr, err := serve.StderrPipe() // its log, whose "serving" line has the URL
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		_ = serve.Wait() // killed
-	}()
-	found := make(chan string, 1)
-	go func() {
-		banner := regexp.MustCompile(`msg=serving url=(http://\S+/client/v4)`)
-		lines := bufio.NewScanner(stderr)
-		for lines.Scan() {
-			if m := banner.FindStringSubmatch(lines.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	var base string
-	select {
-	case base = <-found:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve logged no URL")
-	}
-	sdk := cloudflare.NewClient(option.WithAPIToken(apiToken), option.WithBaseURL(base), option.WithMaxRetries(0))
+	base := startServe(t)
+	ctx := context.Background()
+	sdk := cloudflare.NewClient(option.WithAPIToken(serveAPIToken), option.WithBaseURL(base), option.WithMaxRetries(0))
 
 	up, err := sdk.Stream.DirectUpload.New(ctx, stream.DirectUploadNewParams{AccountID: cloudflare.F(account),
 		MaxDurationSeconds: cloudflare.F(int64(3600)), RequireSignedURLs: cloudflare.F(true),
@@ -87,5 +49,83 @@ func TestSDKAgainstServe(t *testing.T) {
 	inputs, err := sdk.Stream.LiveInputs.List(ctx, stream.LiveInputListParams{AccountID: cloudflare.F(account)})
 	if err != nil || len(inputs.LiveInputs) != 1 || inputs.LiveInputs[0].UID != liveInput {
 		t.Errorf("LiveInputs.List() = %+v, %v; want %s", inputs, err, liveInput)
+	}
+}
+
+// serveAPIToken is the API token startServe's server accepts.
+const serveAPIToken = "compat-api-token"
+
+// startServe builds "streamtoken serve" from this checkout and runs it as
+// a user runs it, on a free loopback port until the test ends, and
+// returns its API's base URL.
+func startServe(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs streamtoken serve; not with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "streamtoken")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/streamtoken")
+	build.Dir = ".."
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./cmd/streamtoken: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	serve := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--api-token", serveAPIToken)
+	stderr, err := serve.StderrPipe() // its log, whose "serving" line has the URL
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = serve.Wait() // killed
+	})
+	found := make(chan string, 1)
+	go func() {
+		banner := regexp.MustCompile(`msg=serving url=(http://\S+/client/v4)`)
+		lines := bufio.NewScanner(stderr)
+		for lines.Scan() {
+			if m := banner.FindStringSubmatch(lines.Text()); m != nil {
+				found <- m[1]
+			}
+		}
+	}()
+	var base string
+	select {
+	case base = <-found:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve logged no URL")
+	}
+	return base
+}
+
+// TestSDKWebhooksAgainstServe: cloudflare-go's Stream.Webhooks, unchanged,
+// against serve: Update by either name of the URL answers both and a new
+// secret, Get answers the same, Delete (which it sends with no body)
+// deletes it.
+func TestSDKWebhooksAgainstServe(t *testing.T) {
+	base := startServe(t)
+	ctx := context.Background()
+	sdk := cloudflare.NewClient(option.WithAPIToken(serveAPIToken), option.WithBaseURL(base), option.WithMaxRetries(0))
+	set, err := sdk.Stream.Webhooks.Update(ctx, stream.WebhookUpdateParams{AccountID: cloudflare.F(account), BodyNotificationURL2: cloudflare.F("https://example.com/hook")})
+	if err != nil || set.NotificationURL1 != "https://example.com/hook" || set.NotificationURL2 != "https://example.com/hook" || len(set.Secret) != 32 || set.Modified.IsZero() {
+		t.Fatalf("Webhooks.Update(notificationUrl) = %+v, %v", set, err)
+	}
+	again, err := sdk.Stream.Webhooks.Update(ctx, stream.WebhookUpdateParams{AccountID: cloudflare.F(account), BodyNotificationURL1: cloudflare.F("https://example.com/other")})
+	if err != nil || again.NotificationURL2 != "https://example.com/other" || again.Secret == set.Secret {
+		t.Fatalf("Webhooks.Update(notification_url) = %+v, %v; want the new URL and a new secret", again, err)
+	}
+	got, err := sdk.Stream.Webhooks.Get(ctx, stream.WebhookGetParams{AccountID: cloudflare.F(account)})
+	if err != nil || got.NotificationURL2 != "https://example.com/other" || got.Secret != again.Secret {
+		t.Fatalf("Webhooks.Get() = %+v, %v", got, err)
+	}
+	res, err := sdk.Stream.Webhooks.Delete(ctx, stream.WebhookDeleteParams{AccountID: cloudflare.F(account)})
+	if err != nil || res == nil || *res != "ok" {
+		t.Fatalf("Webhooks.Delete() = %v, %v", res, err)
+	}
+	if _, err := sdk.Stream.Webhooks.Get(ctx, stream.WebhookGetParams{AccountID: cloudflare.F(account)}); err == nil {
+		t.Error("Webhooks.Get() after the delete: no error")
 	}
 }
