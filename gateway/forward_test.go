@@ -23,6 +23,7 @@ import (
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/apicode"
 	"github.com/streamtoken/streamtoken/gateway"
+	"github.com/streamtoken/streamtoken/gen"
 	"github.com/streamtoken/streamtoken/internal/testkey"
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/streamtokentest"
@@ -67,6 +68,9 @@ func TestEverythingElseIsForwardedUnchanged(t *testing.T) {
 		{"a direct upload", http.MethodPost, "/accounts/" + account + "/stream/direct_upload", `{"maxDurationSeconds":60}`, false},
 		{"an unrelated path", http.MethodGet, "/zones?page=2&per_page=5", "", true},
 		{"the keys' list", http.MethodGet, "/accounts/" + account + "/stream/keys", "", true},
+		{"the webhook set", http.MethodPut, gen.SetWebhookPath(account), `{"notificationUrl":"https://example.com/hook"}`, false},
+		{"the webhook read", http.MethodGet, gen.GetWebhookPath(account), "", true},
+		{"the webhook deleted", http.MethodDelete, gen.DeleteWebhookPath(account), "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

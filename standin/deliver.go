@@ -379,6 +379,7 @@ func (d *Deliveries) Close() {
 	}
 	close(d.done)
 	d.wg.Wait()
+	d.client.CloseIdleConnections()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for {

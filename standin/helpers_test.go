@@ -67,7 +67,7 @@ func newServer(t testing.TB, ms *standin.Service) *server.Server {
 
 // start runs the server of ms on loopback and returns its base URL
 // (without /client/v4).
-func start(t *testing.T, ms *standin.Service) (string, *server.Server) {
+func start(t testing.TB, ms *standin.Service) (string, *server.Server) {
 	t.Helper()
 	s := newServer(t, ms)
 	ts := httptest.NewServer(s.Handler())
@@ -103,7 +103,7 @@ func (r response) pointers() []string {
 	return out
 }
 
-func do(t *testing.T, method, url string, body io.Reader, headers ...string) response {
+func do(t testing.TB, method, url string, body io.Reader, headers ...string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	if err != nil {

@@ -130,7 +130,7 @@ func (r *receiver) notifications() []*webhook.Notification {
 
 // setWebhook sets account's webhook through the API and gives the
 // receiver its secret.
-func setWebhook(t *testing.T, base string, r *receiver) {
+func setWebhook(t testing.TB, base string, r *receiver) {
 	t.Helper()
 	resp := do(t, http.MethodPut, base+"/client/v4"+gen.SetWebhookPath(account), strings.NewReader(`{"notificationUrl":"`+r.ts.URL+`/hook"}`),
 		append(bearer(apiToken), "Content-Type", "application/json")...)
