@@ -18,28 +18,12 @@ import (
 // authorization and one key created, and every token verifies against
 // its JWK set. make test installs the SDK first (npm ci in compat/node).
 func TestTypeScriptSDKThroughTheGateway(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node on PATH: Node.js runs the TypeScript SDK's harness")
-	}
-	if _, err := os.Stat(filepath.Join("node", "node_modules", "cloudflare", "package.json")); err != nil {
-		t.Skip("the TypeScript SDK is not installed: run npm ci --prefix compat/node (make test does)")
-	}
+	requireHarness(t)
 	up := streamtokentest.NewServer()
 	defer up.Close()
 	const tokens = 1000
-	cmd := exec.Command(node, "tokens.mjs")
-	cmd.Dir = "node"
-	cmd.Env = append(os.Environ(), "BASE_URL="+startGateway(t, up), "API_TOKEN="+up.APIToken,
+	out := runHarness(t, "tokens.mjs", "BASE_URL="+startGateway(t, up), "API_TOKEN="+up.APIToken,
 		"ACCOUNT="+account, "VIDEO="+video, "COUNT="+strconv.Itoa(tokens))
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("the harness: %v\n%s", err, stderr)
-	}
 	got := strings.Fields(string(out))
 	if len(got) != tokens {
 		t.Fatalf("the harness printed %d tokens; want %d", len(got), tokens)
@@ -56,24 +40,8 @@ func TestTypeScriptSDKThroughTheGateway(t *testing.T) {
 // stream.webhooks.update (by either name of the URL), get and delete,
 // unchanged, against serve.
 func TestTypeScriptSDKWebhooksAgainstServe(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("no node on PATH: Node.js runs the TypeScript SDK's harness")
-	}
-	if _, err := os.Stat(filepath.Join("node", "node_modules", "cloudflare", "package.json")); err != nil {
-		t.Skip("the TypeScript SDK is not installed: run npm ci --prefix compat/node (make test does)")
-	}
-	cmd := exec.Command(node, "webhooks.mjs")
-	cmd.Dir = "node"
-	cmd.Env = append(os.Environ(), "BASE_URL="+startServe(t), "API_TOKEN="+serveAPIToken, "ACCOUNT="+account)
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr string
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("the harness: %v\n%s", err, stderr)
-	}
+	requireHarness(t)
+	out := runHarness(t, "webhooks.mjs", "BASE_URL="+startServe(t), "API_TOKEN="+serveAPIToken, "ACCOUNT="+account)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != 5 {
 		t.Fatalf("the harness printed %d lines, want 5:\n%s", len(lines), out)
@@ -101,4 +69,34 @@ func TestTypeScriptSDKWebhooksAgainstServe(t *testing.T) {
 	if lines[3] != `"ok"` || lines[4] != `"404"` {
 		t.Errorf("delete() = %s, get() after it = %s; want \"ok\" and a 404", lines[3], lines[4])
 	}
+}
+
+// requireHarness skips the test where the TypeScript SDK's harness cannot
+// run: no Node.js, or the SDK not installed.
+func requireHarness(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("no node on PATH: Node.js runs the TypeScript SDK's harness")
+	}
+	if _, err := os.Stat(filepath.Join("node", "node_modules", "cloudflare", "package.json")); err != nil {
+		t.Skip("the TypeScript SDK is not installed: run npm ci --prefix compat/node (make test does)")
+	}
+}
+
+// runHarness runs one of the harness's scripts in node/ with env added,
+// and returns what it printed; its failure ends the test, with its stderr.
+func runHarness(t *testing.T, script string, env ...string) []byte {
+	t.Helper()
+	cmd := exec.Command("node", script)
+	cmd.Dir = "node"
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("the harness %s: %v\n%s", script, err, stderr)
+	}
+	return out
 }
