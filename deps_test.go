@@ -41,6 +41,24 @@ func TestClientLinksNoSpecMachinery(t *testing.T) {
 	}
 }
 
+// Package webhook depends on the standard library alone: any program can
+// verify a notification without the client or the generated code.
+func TestWebhookLinksTheStandardLibraryAlone(t *testing.T) {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the dependencies with")
+	}
+	out, err := exec.Command(goTool, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "./webhook").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./webhook: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep != "github.com/streamtoken/streamtoken/webhook" {
+			t.Errorf("package webhook links %s", dep)
+		}
+	}
+}
+
 // The PostgreSQL driver is linked by those who use the PostgreSQL store
 // (and the command line), not by the client, the server's package, nor the
 // store package's memory and directory stores.
