@@ -266,8 +266,10 @@ func TestWebhookDeliveriesAreBounded(t *testing.T) {
 	if d := time.Since(begin); d > 5*time.Second {
 		t.Errorf("20 videos made ready took %v: a hung receiver held up the calls", d)
 	}
+	calls := time.Since(begin)
 	waitDeliveries(t, ms)
 	c := ms.WebhookDeliveries().Counts()
+	t.Logf("20 videos made ready in %v with a hung receiver; deliveries %v after %v", calls.Round(time.Microsecond), c, time.Since(begin).Round(time.Millisecond))
 	if c[standin.OutcomeDropped] < 15 || c[standin.OutcomeDropped]+c[standin.OutcomeFailed] != 20 {
 		t.Errorf("counts %v; want at least 15 of 20 dropped (queue 4, one worker), the rest failed", c)
 	}
