@@ -231,19 +231,19 @@ func (d *Deliveries) enqueueLocked(dl *delivery, fresh bool) {
 		d.pending++
 	}
 	if d.closed {
-		d.finishLocked(dl, OutcomeDropped)
+		d.finishLocked(OutcomeDropped)
 		return
 	}
 	select {
 	case d.queue <- dl:
 	default:
 		d.log().Warn("webhook: the delivery queue is full; a notification is dropped", "account", dl.accountID, "video", dl.videoID, "queue", cap(d.queue))
-		d.finishLocked(dl, OutcomeDropped)
+		d.finishLocked(OutcomeDropped)
 	}
 }
 
-// finishLocked counts dl's last outcome. d.mu is held.
-func (d *Deliveries) finishLocked(_ *delivery, outcome string) {
+// finishLocked counts a notification's last outcome. d.mu is held.
+func (d *Deliveries) finishLocked(outcome string) {
 	d.pending--
 	d.countLocked(outcome)
 }
@@ -278,17 +278,17 @@ func (d *Deliveries) attempt(dl *delivery) {
 	var refused *refusedAddressError
 	switch {
 	case err == nil:
-		d.finishLocked(dl, OutcomeDelivered)
+		d.finishLocked(OutcomeDelivered)
 	case errors.Is(err, errNoWebhook):
-		d.finishLocked(dl, OutcomeNoWebhook)
+		d.finishLocked(OutcomeNoWebhook)
 	case errors.As(err, &refused):
 		d.log().Warn("webhook: a notification is not sent", "account", dl.accountID, "video", dl.videoID, "err", err)
-		d.finishLocked(dl, OutcomeRefused)
+		d.finishLocked(OutcomeRefused)
 	case dl.attempt >= positive(d.Attempts, DefaultDeliveryAttempts):
 		d.log().Warn("webhook: a notification was not delivered; given up", "account", dl.accountID, "video", dl.videoID, "attempts", dl.attempt, "err", err)
-		d.finishLocked(dl, OutcomeFailed)
+		d.finishLocked(OutcomeFailed)
 	case d.closed:
-		d.finishLocked(dl, OutcomeDropped)
+		d.finishLocked(OutcomeDropped)
 	default:
 		d.countLocked(OutcomeRetried)
 		wait := positive(d.Backoff, DefaultDeliveryBackoff) << (dl.attempt - 1)
@@ -384,8 +384,8 @@ func (d *Deliveries) Close() {
 	defer d.mu.Unlock()
 	for {
 		select {
-		case dl := <-d.queue:
-			d.finishLocked(dl, OutcomeDropped)
+		case <-d.queue:
+			d.finishLocked(OutcomeDropped)
 		default:
 			return
 		}

@@ -48,6 +48,7 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		{"--output", creds, []string{"keys", "list", "--account", account, "--output", "yaml", "--base-url", local}},
 		{"--out", creds, []string{"keys", "create", "--account", account, "--out", "/nonexistent/dir/key.json", "--base-url", local}},
 		{"--listen", creds, []string{"guard", "--account", account, "--listen", "nowhere", "--base-url", local}},
+		{"--register", creds, []string{"guard", "--account", account, "--listen", "127.0.0.1:0", "--register", "ftp://example.com/hook", "--base-url", local}},
 		{"--allowed-origin", creds, []string{"guard", "--account", account, "--allowed-origin", "a b", "--base-url", local}},
 		{"--secret-file", creds, []string{"guard", "--account", account, "--listen", "127.0.0.1:0", "--secret-file", "/nonexistent/secret", "--base-url", local}},
 		{"notificationUrl", creds, []string{"webhook", "set", "ftp://example.com/hook", "--account", account, "--base-url", local}},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/streamtoken/streamtoken"
 	"github.com/streamtoken/streamtoken/server"
+	"github.com/streamtoken/streamtoken/token"
 	"github.com/streamtoken/streamtoken/webhook"
 )
 
@@ -79,7 +80,7 @@ CLOUDFLARE_API_KEY).`,
 				a := &auditor{c: c, fix: true, origins: origins, w: cmd.OutOrStdout(),
 					r: auditReport{Account: f.account, Findings: []finding{}, Incomplete: []unseen{}}}
 				if err := a.run(ctx, 0); err != nil {
-					return apiFailure(err, nil, nil)
+					return webhookFailure(err)
 				}
 				if err := a.summary(); err != nil {
 					return err
@@ -125,8 +126,12 @@ func guardSecret(ctx context.Context, cmd *cobra.Command, c *streamtoken.Client,
 	switch {
 	case register != "":
 		w, err := c.SetWebhook(ctx, account, register)
-		if err != nil {
-			return "", apiFailure(err, nil, nil)
+		var invalid *token.ValidationError
+		switch {
+		case errors.As(err, &invalid) && len(invalid.Violations) > 0 && invalid.Violations[0].Field == "notificationUrl":
+			return "", badInput("--register %s: %s", register, invalid.Violations[0].Problem)
+		case err != nil:
+			return "", webhookFailure(err)
 		}
 		if secretFile != "" {
 			if err := writeSecretFile(secretFile, w.Secret.Reveal()); err != nil {
@@ -147,7 +152,7 @@ func guardSecret(ctx context.Context, cmd *cobra.Command, c *streamtoken.Client,
 		return "", badInput("account %s has no webhook: give --register URL (where this guard is reached), or set one with \"webhook set\"", account)
 	}
 	if err != nil {
-		return "", apiFailure(err, nil, nil)
+		return "", webhookFailure(err)
 	}
 	return w.Secret, nil
 }
