@@ -67,6 +67,11 @@ func TestHandler(t *testing.T) {
 	if len(got) != 2 {
 		t.Errorf("the function was called for a refused notification: %d calls", len(got))
 	}
+	// A body of MaxBodyBytes, by its length, is read and verified.
+	exact := `{"uid":"` + strings.Repeat("a", MaxBodyBytes-10) + `"}`
+	if code := send(http.MethodPost, Sign(vectorSecret, []byte(exact), vectorTime), exact, false); code != http.StatusOK {
+		t.Errorf("a body of exactly %d bytes: %d, want 200", MaxBodyBytes, code)
+	}
 	if strings.Contains(logged.String(), vectorSecret.Reveal()) || strings.Contains(logged.String(), "ebf8ecb1") {
 		t.Errorf("the log quotes the secret or a signature:\n%s", logged.String())
 	}

@@ -189,3 +189,48 @@ func FuzzParseHeader(f *testing.F) {
 		_, _ = Verify(h, []byte(vectorBody), vectorSecret, time.Unix(got.time, 0), 0)
 	})
 }
+
+// The bounds are inclusive: a header of MaxHeaderBytes, a body of
+// MaxBodyBytes and a time of 12 digits are taken; one more is not.
+func TestVerifyBoundsAreExact(t *testing.T) {
+	header := vectorHeader + ",x=" + strings.Repeat("y", MaxHeaderBytes-len(vectorHeader)-3)
+	if len(header) != MaxHeaderBytes {
+		t.Fatalf("the header is %d bytes", len(header))
+	}
+	if _, err := Verify(header, []byte(vectorBody), vectorSecret, vectorTime, 0); err != nil {
+		t.Errorf("a header of %d bytes: %v", MaxHeaderBytes, err)
+	}
+	if _, err := Verify(header+"y", []byte(vectorBody), vectorSecret, vectorTime, 0); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a header of %d bytes: %v", MaxHeaderBytes+1, err)
+	}
+	body := []byte(`{"uid":"` + strings.Repeat("a", MaxBodyBytes-10) + `"}`)
+	if len(body) != MaxBodyBytes {
+		t.Fatalf("the body is %d bytes", len(body))
+	}
+	if _, err := Verify(Sign(vectorSecret, body, vectorTime), body, vectorSecret, vectorTime, 0); err != nil {
+		t.Errorf("a body of %d bytes: %v", MaxBodyBytes, err)
+	}
+	far := time.Unix(999_999_999_999, 0)
+	if _, err := Verify(Sign(vectorSecret, []byte(vectorBody), far), []byte(vectorBody), vectorSecret, far, 0); err != nil {
+		t.Errorf("a time of 12 digits: %v", err)
+	}
+	if _, err := Verify("time=1000000000000,sig1="+strings.Repeat("0", 64), []byte(vectorBody), vectorSecret, vectorTime, 0); !errors.Is(err, ErrMalformed) {
+		t.Errorf("a time of 13 digits: %v", err)
+	}
+}
+
+func TestNotificationReady(t *testing.T) {
+	for _, c := range []struct {
+		n    Notification
+		want bool
+	}{
+		{Notification{ReadyToStream: true}, true},
+		{Notification{Status: Status{State: StateReady}}, true},
+		{Notification{Status: Status{State: StateError}}, false},
+		{Notification{Status: Status{State: "inprogress"}}, false},
+	} {
+		if got := c.n.Ready(); got != c.want {
+			t.Errorf("%+v.Ready() = %v", c.n, got)
+		}
+	}
+}
