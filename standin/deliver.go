@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"sync"
 	"syscall"
 	"time"
@@ -324,6 +325,10 @@ func (d *Deliveries) send(dl *delivery) error {
 	req.Header.Set(webhook.HeaderName, webhook.Sign(webhook.Secret(w.Secret), dl.body, time.Now()))
 	res, err := d.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // not the URL, whose query may hold a receiver's own secret
+		}
 		return err
 	}
 	defer res.Body.Close()
