@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/streamtoken/streamtoken/gen"
@@ -41,9 +40,6 @@ func (w Webhook) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("notification_url", w.NotificationURL), slog.Time("modified", w.Modified))
 }
 
-// maxNotificationURL is the longest notification URL sent.
-const maxNotificationURL = 2048
-
 // SetWebhook sets the account's webhook to notificationURL (an absolute
 // http or https URL), replacing any it had, and returns it with its new
 // secret: every call makes another, so keep the last one's. The URL is
@@ -54,7 +50,7 @@ func (c *Client) SetWebhook(ctx context.Context, accountID, notificationURL stri
 	if err := checkIDs(pathID{gen.ParamAccountID, accountID}); err != nil {
 		return nil, err
 	}
-	if why := checkNotificationURL(notificationURL); why != "" {
+	if why := webhook.CheckURL(notificationURL); why != "" {
 		return nil, fmt.Errorf("streamtoken: %w", &token.ValidationError{Violations: []token.Violation{{Field: "notificationUrl", Problem: why}}})
 	}
 	var w *Webhook
@@ -120,26 +116,4 @@ func decodeWebhook(raw []byte) *Webhook {
 		return nil
 	}
 	return &Webhook{NotificationURL: u, Modified: r.Modified, Secret: webhook.Secret(r.Secret)}
-}
-
-// checkNotificationURL says what is wrong with a notification URL, or "".
-func checkNotificationURL(raw string) string {
-	if raw == "" {
-		return "is required"
-	}
-	if len(raw) > maxNotificationURL {
-		return fmt.Sprintf("is %d bytes, over %d", len(raw), maxNotificationURL)
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return "is not a URL"
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "is not an http or https URL"
-	case u.Hostname() == "":
-		return "has no host"
-	case u.User != nil:
-		return "has a user or password: a receiver checks the signature instead"
-	}
-	return ""
 }

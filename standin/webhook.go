@@ -17,6 +17,7 @@ import (
 	"github.com/streamtoken/streamtoken/server"
 	"github.com/streamtoken/streamtoken/store"
 	"github.com/streamtoken/streamtoken/token"
+	"github.com/streamtoken/streamtoken/webhook"
 )
 
 // GetWebhook answers the account's webhook, its secret among it (as
@@ -143,11 +144,7 @@ func notificationURL(body *gen.WebhookRequest) (string, string, []token.Violatio
 	case snake != "" && snake != camel:
 		return "", "", []token.Violation{token.FieldViolation("is not the URL notificationUrl gives: give one of the two", "notification_url")}
 	}
-	if err := store.CheckWebhookURL(raw); err != nil {
-		why := err.Error()
-		if _, after, ok := strings.Cut(why, ": "); ok {
-			why = after
-		}
+	if why := webhook.CheckURL(raw); why != "" {
 		return "", "", []token.Violation{token.FieldViolation(why, field)}
 	}
 	return raw, field, nil

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func TestWebhookOperations(t *testing.T) {
 		var env struct{ Result map[string]any }
 		_ = json.Unmarshal([]byte(r.Raw), &env)
 		if r.Status != 200 || env.Result["notificationUrl"] != "https://example.com/hook" || env.Result["notification_url"] != "https://example.com/hook" || env.Result["modified"] == nil {
-			t.Errorf("PUT %s = %d %s", body, r.Status, r.Raw)
+			t.Errorf("PUT %s = %d %s", body, r.Status, withoutSecret(r.Raw))
 		}
 		secret, _ := env.Result["secret"].(string)
 		if len(secret) != 32 {
@@ -85,6 +86,12 @@ func TestWebhookOperations(t *testing.T) {
 	if r := do(t, http.MethodGet, base+"/client/v4"+gen.SetWebhookPath(otherAcct), nil, bearer(scoped)...); r.Status != 404 {
 		t.Errorf("another account's GET = %d: accounts are apart", r.Status)
 	}
+}
+
+// withoutSecret is an answer with its webhook secret cut out: test output
+// shows none.
+func withoutSecret(raw string) string {
+	return regexp.MustCompile(`"secret":"[^"]*"`).ReplaceAllString(raw, `"secret":"[redacted]"`)
 }
 
 // receiver is a webhook receiver on loopback that verifies each
@@ -136,7 +143,7 @@ func setWebhook(t testing.TB, base string, r *receiver) {
 		append(bearer(apiToken), "Content-Type", "application/json")...)
 	var env struct{ Result struct{ Secret string } }
 	if resp.Status != 200 || json.Unmarshal([]byte(resp.Raw), &env) != nil {
-		t.Fatalf("PUT webhook = %d %s", resp.Status, resp.Raw)
+		t.Fatalf("PUT webhook = %d %s", resp.Status, withoutSecret(resp.Raw))
 	}
 	r.mu.Lock()
 	r.secret = webhook.Secret(env.Result.Secret)

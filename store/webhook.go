@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"time"
+
+	"github.com/streamtoken/streamtoken/webhook"
 )
 
 // Webhook is an account's webhook, as the stand-in keeps it: where its
@@ -40,19 +41,18 @@ type Webhooks interface {
 
 // Bounds of a webhook.
 const (
-	MaxWebhookURL    = 2048
+	MaxWebhookURL    = webhook.MaxURLBytes
 	MaxWebhookSecret = 256
 )
 
 // CheckWebhook checks what every store checks of a webhook before it
-// keeps it: the account's ID, an absolute http or https URL of at most
-// MaxWebhookURL bytes without a user, and a secret of 1 to
-// MaxWebhookSecret bytes. Errors never hold the secret.
+// keeps it: the account's ID, a URL webhook.CheckURL takes, and a secret
+// of 1 to MaxWebhookSecret bytes. Errors never hold the secret.
 func CheckWebhook(accountID string, w Webhook) error {
 	if err := CheckID("account", accountID); err != nil {
 		return err
 	}
-	if err := CheckWebhookURL(w.URL); err != nil {
+	if err := checkWebhookURL(w.URL); err != nil {
 		return err
 	}
 	if w.Secret == "" || len(w.Secret) > MaxWebhookSecret {
@@ -61,24 +61,14 @@ func CheckWebhook(accountID string, w Webhook) error {
 	return nil
 }
 
-// CheckWebhookURL checks a notification URL: absolute, http or https, a
-// host, no user or password, no fragment, at most MaxWebhookURL bytes.
-func CheckWebhookURL(raw string) error {
+// checkWebhookURL checks a notification URL by webhook.CheckURL, its
+// length first.
+func checkWebhookURL(raw string) error {
 	if len(raw) > MaxWebhookURL {
 		return fmt.Errorf("%w: a notification URL is at most %d bytes, not %d", ErrTooLarge, MaxWebhookURL, len(raw))
 	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Errorf("%w: the notification URL does not parse", ErrInvalidWebhook)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return fmt.Errorf("%w: the notification URL's scheme is %q, want http or https", ErrInvalidWebhook, u.Scheme)
-	case u.Host == "" || u.Hostname() == "":
-		return fmt.Errorf("%w: the notification URL has no host", ErrInvalidWebhook)
-	case u.User != nil:
-		return fmt.Errorf("%w: the notification URL has a user or password: give the receiver its secret instead", ErrInvalidWebhook)
-	case u.Fragment != "" || u.RawFragment != "":
-		return fmt.Errorf("%w: the notification URL has a fragment, which is never sent", ErrInvalidWebhook)
+	if why := webhook.CheckURL(raw); why != "" {
+		return fmt.Errorf("%w: the notification URL %s", ErrInvalidWebhook, why)
 	}
 	return nil
 }

@@ -287,23 +287,31 @@ func check(kind, id, name, creator string, require bool, origins []string) (find
 	return fd, len(fd.Problems) > 0
 }
 
+// securing is what securing a medium changes, for audit --fix and guard:
+// requireSignedURLs on where it is off (require), and origins where it has
+// none (has) and some are given; the Security to send, and the changes as
+// both print them (nil: nothing to change).
+func securing(require bool, has, origins []string) (streamtoken.Security, []string) {
+	var s streamtoken.Security
+	var changes []string
+	if !require {
+		s.RequireSignedURLs = new(true)
+		changes = append(changes, "requireSignedURLs false -> true")
+	}
+	if len(has) == 0 && len(origins) > 0 {
+		s.AllowedOrigins = streamtoken.Origins(origins...)
+		changes = append(changes, "allowedOrigins any -> "+strings.Join(origins, ", "))
+	}
+	return s, changes
+}
+
 // secure makes what --fix changes of a finding, printing it first (as
 // text). A refusal of the medium itself (gone, or refused as invalid) is
 // left in the finding; any other failure ends the audit.
 func (a *auditor) secure(ctx context.Context, fd *finding) error {
-	var s streamtoken.Security
-	var changes []string
-	if !fd.RequireSignedURLs {
-		s.RequireSignedURLs = new(true)
-		changes = append(changes, "requireSignedURLs false -> true")
-	}
-	if len(fd.AllowedOrigins) == 0 {
-		if len(a.origins) > 0 {
-			s.AllowedOrigins = streamtoken.Origins(a.origins...)
-			changes = append(changes, "allowedOrigins any -> "+strings.Join(a.origins, ", "))
-		} else {
-			fd.Left = append(fd.Left, problemAnySite+" (no --allowed-origin given)")
-		}
+	s, changes := securing(fd.RequireSignedURLs, fd.AllowedOrigins, a.origins)
+	if len(fd.AllowedOrigins) == 0 && len(a.origins) == 0 {
+		fd.Left = append(fd.Left, problemAnySite+" (no --allowed-origin given)")
 	}
 	if changes == nil {
 		return nil

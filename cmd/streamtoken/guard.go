@@ -189,16 +189,7 @@ func (g *guard) handle(ctx context.Context, n *webhook.Notification) error {
 	case err != nil:
 		return fmt.Errorf("reading video %s: %w", n.UID, err)
 	}
-	var s streamtoken.Security
-	var changes []string
-	if !v.RequireSignedURLs {
-		s.RequireSignedURLs = new(true)
-		changes = append(changes, "requireSignedURLs false -> true")
-	}
-	if len(g.origins) > 0 && len(v.AllowedOrigins) == 0 {
-		s.AllowedOrigins = streamtoken.Origins(g.origins...)
-		changes = append(changes, "allowedOrigins any -> "+strings.Join(g.origins, ", "))
-	}
+	s, changes := securing(v.RequireSignedURLs, v.AllowedOrigins, g.origins)
 	if changes == nil {
 		return nil // secure already: a notification again, or secured by another
 	}
